@@ -1,0 +1,175 @@
+"""The ``newssearch`` command: read options, make one library call, print.
+
+Errors are turned into one line here and nowhere else: ``Error: <message>``
+on stderr and exit 1 (2 for bad usage, 130 when interrupted). Never a
+traceback for anything newssearch expects to happen.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import click
+
+from . import __version__
+from .errors import NewssearchError
+from .store import INDEX_ENV
+
+FORMATS = click.Choice(["text", "json"])
+
+
+def index_dir_option(func: Callable) -> Callable:
+    return click.option(
+        "--index-dir",
+        type=click.Path(file_okay=False),
+        envvar=INDEX_ENV,
+        default="index",
+        show_default=True,
+        help=f"Index folder (also ${INDEX_ENV}).",
+    )(func)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="newssearch")
+def cli() -> None:
+    """Full-text search for news article seeds.
+
+    \b
+    newssearch index                      index ./seeds into ./index
+    newssearch query "facial recognition" search it
+    newssearch stats                      what the index holds
+    """
+
+
+@cli.command()
+@click.argument("paths", nargs=-1, type=click.Path())
+@index_dir_option
+@click.option("--rebuild", is_flag=True, help="Build from scratch instead of updating.")
+@click.option("--strict", is_flag=True, help="Exit 1 if any file was skipped.")
+@click.option("--quiet", "-q", is_flag=True, help="Print only skipped files and errors.")
+@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True, help="Output format.")
+@click.option("--workers", type=click.IntRange(1, 64), help="Parsing processes (default: one per core).")
+def index(paths: tuple[str, ...], index_dir: str, rebuild: bool, strict: bool, quiet: bool, fmt: str, workers: int | None) -> None:
+    """Index seed files (default: ./seeds) into the index folder.
+
+    Only new and changed files are read; files that are gone leave the index.
+    A bad file is skipped and listed, and the run goes on.
+    """
+    from .indexing import index_seeds
+    from .render import report_data, report_text
+
+    with _errors(), _progress(enabled=not quiet and fmt == "text") as progress:
+        report = index_seeds(paths or ("seeds",), index_dir, rebuild=rebuild, workers=workers, progress=progress)
+    if fmt == "json":
+        click.echo(json.dumps(report_data(report), ensure_ascii=False))
+    else:
+        lines = report_text(report)
+        for line in lines if not quiet else lines[1:]:
+            click.echo(line, err=line.startswith(("skipped", "warning")))
+    if strict and report.skipped:
+        sys.exit(1)
+
+
+@cli.command()
+@click.argument("words", nargs=-1)
+@index_dir_option
+@click.option("--topic", "topics", multiple=True, help="Keep articles with this topic (repeat: any of them).")
+@click.option("--provider", "providers", multiple=True, help="Keep articles from this provider (repeat: any).")
+@click.option("--category", help="Keep articles of this category.")
+@click.option("--since", help="Published on or after: YYYY, YYYY-MM, YYYY-MM-DD, ISO datetime, or 7d/4w/6m/1y.")
+@click.option("--until", help="Published on or before (inclusive), same forms as --since.")
+@click.option("--now", help="The moment relative dates count back from (default: now).")
+@click.option("--sort", type=click.Choice(["relevance", "newest", "oldest"]), default="relevance", show_default=True)
+@click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True, help="Hits per page.")
+@click.option("--page", type=click.IntRange(1), default=1, show_default=True)
+@click.option("--facet-limit", type=click.IntRange(0), default=10, show_default=True, help="Values per facet.")
+@click.option("--date-facet", type=click.Choice(["year", "month", "day"]), default="year", show_default=True)
+@click.option("--no-fuzzy", is_flag=True, help="Do not retry a query that finds nothing with typos corrected.")
+@click.option("--explain", is_flag=True, help="Print how the query was parsed.")
+@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True, help="Output format.")
+def query(words: tuple[str, ...], index_dir: str, fmt: str, explain: bool, no_fuzzy: bool, **options) -> None:
+    """Search the index. WORDS are joined into one query.
+
+    \b
+    Syntax: all words must match; "a phrase", OR, NOT word or -word,
+    field:value (title, excerpt, body, topic, provider, category),
+    prefix*, word~ (typo-tolerant; word~2 for two typos).
+    An empty query lists every article (newest first): browse with filters.
+    """
+    from .render import results_data, results_text
+    from .searching import open_index
+
+    with _errors():
+        with open_index(index_dir) as ix:
+            results = ix.search(" ".join(words), fuzzy=not no_fuzzy, **options)
+    if fmt == "json":
+        click.echo(json.dumps(results_data(results), ensure_ascii=False))
+    else:
+        for line in results_text(results, explain=explain):
+            click.echo(line)
+
+
+@cli.command()
+@index_dir_option
+@click.option("--limit", type=click.IntRange(0), default=10, show_default=True, help="Top topics and providers shown.")
+@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True, help="Output format.")
+def stats(index_dir: str, limit: int, fmt: str) -> None:
+    """What the index holds: articles, date span, top topics and providers, size."""
+    from .render import stats_text, to_data
+    from .searching import open_index
+
+    with _errors():
+        with open_index(index_dir) as ix:
+            result = ix.stats(limit)
+    if fmt == "json":
+        click.echo(json.dumps(to_data(result), ensure_ascii=False))
+    else:
+        for line in stats_text(result):
+            click.echo(line)
+
+
+@contextmanager
+def _errors() -> Iterator[None]:
+    try:
+        yield
+    except NewssearchError as exc:
+        raise click.ClickException(str(exc)) from None
+    except KeyboardInterrupt:
+        click.echo("Error: interrupted; the index is as it was before this run", err=True)
+        sys.exit(130)
+    except OSError as exc:
+        where = f"{exc.filename}: " if exc.filename else ""
+        raise click.ClickException(f"{where}{(exc.strerror or str(exc)).lower()}") from None
+
+
+@contextmanager
+def _progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
+    """A progress bar on stderr, only when stderr is a terminal."""
+    if not enabled or not sys.stderr.isatty():
+        yield None
+        return
+    bar = None
+
+    def update(done: int, total: int) -> None:
+        nonlocal bar
+        if bar is None:
+            bar = click.progressbar(length=total, label="parsing", file=sys.stderr)
+            bar.__enter__()
+        bar.update(done - bar.pos)
+
+    try:
+        yield update
+    finally:
+        if bar is not None:
+            bar.__exit__(None, None, None)
+
+
+def main() -> None:
+    cli(prog_name="newssearch")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,81 @@
+"""The few exceptions newssearch raises.
+
+Every one of them carries a message meant for a person: one line, naming the
+file, folder or argument at fault and, where there is one, the command that
+fixes it. The CLI prints ``Error: <message>`` and exits 1 (2 for bad usage).
+"""
+
+from __future__ import annotations
+
+
+class NewssearchError(Exception):
+    """Base class: anything newssearch reports on purpose."""
+
+
+class SeedError(NewssearchError):
+    """A seed file could not be read; raised by :func:`newssearch.read_seed`.
+
+    ``path`` is the file and ``reason`` the one-line reason without the path,
+    as it appears in an index report's ``skipped`` list.
+    """
+
+    def __init__(self, path: str, reason: str) -> None:
+        super().__init__(f"{path}: {reason}")
+        self.path = path
+        self.reason = reason
+
+    def __reduce__(self):  # cross the process boundary of parallel parsing intact
+        return (SeedError, (self.path, self.reason))
+
+
+class IndexNotFoundError(NewssearchError):
+    """No index (or an empty one) at the given folder."""
+
+    def __init__(self, index_dir: str) -> None:
+        super().__init__(f'no index at {_slash(index_dir)}: run "newssearch index" first')
+        self.index_dir = index_dir
+
+
+class SchemaVersionError(NewssearchError):
+    """The index was built by another version of newssearch's schema."""
+
+    def __init__(self, index_dir: str, found: object, expected: int) -> None:
+        super().__init__(
+            f"the index at {_slash(index_dir)} was built with schema version {found}, "
+            f'this newssearch uses version {expected}: run "newssearch index --rebuild"'
+        )
+        self.index_dir = index_dir
+
+
+class IndexCorruptError(NewssearchError):
+    """The index files are damaged; rebuilding from the seeds repairs them."""
+
+    def __init__(self, index_dir: str, detail: str) -> None:
+        super().__init__(
+            f'the index at {_slash(index_dir)} is damaged ({detail}): run "newssearch index --rebuild"'
+        )
+        self.index_dir = index_dir
+
+
+class IndexLockedError(NewssearchError):
+    """Another process is writing the index and did not finish in time."""
+
+    def __init__(self, index_dir: str, waited: float) -> None:
+        super().__init__(
+            f"the index at {_slash(index_dir)} is being written by another process "
+            f"(waited {waited:g} s); try again when it has finished"
+        )
+        self.index_dir = index_dir
+
+
+class QueryError(NewssearchError, ValueError):
+    """A query or a search option that cannot be understood (bad date, bad sort...)."""
+
+
+class InputPathError(NewssearchError):
+    """A path given to the indexer does not exist or cannot be read."""
+
+
+def _slash(path: str) -> str:
+    path = str(path)
+    return path if path.endswith("/") else path + "/"

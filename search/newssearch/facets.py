@@ -1,0 +1,161 @@
+"""Per-document values as NumPy arrays, and facet counts over them.
+
+Whoosh's own facets (``groupedby``) visit every match in Python and cost
+most of a query's time (about 0.7 s of 0.9 s on 50,000 seeds). newssearch
+instead reads each document's facet values once per index generation, right
+after the commit, into flat arrays saved beside the index (``facets.npz``).
+A query then turns its matches into a boolean mask and every count, filter,
+date histogram and sort is a vectorised NumPy operation: no query per bucket,
+no stored-field read per hit.
+
+Docnums are Whoosh's: the arrays are only valid for the generation they were
+built from, which is why they live in that generation's folder.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from .schema import KIND_RELATED, NO_DATE
+
+FACETS_FILE = "facets.npz"
+FORMAT = 1
+
+
+@dataclass(frozen=True)
+class FacetValue:
+    """One value of a facet and the number of results that carry it."""
+
+    value: str
+    count: int
+
+
+@dataclass(frozen=True)
+class Facets:
+    """Facet counts over the whole result set (see ``IndexSearcher.search``)."""
+
+    topics: tuple[FacetValue, ...] = ()
+    provider: tuple[FacetValue, ...] = ()
+    published: tuple[FacetValue, ...] = ()
+
+
+class Labels:
+    """A multi-valued or single-valued label facet: names and doc->label ids."""
+
+    def __init__(self, names: np.ndarray, docs: np.ndarray, ids: np.ndarray) -> None:
+        self.names = names  # str array, original case
+        self.docs = docs  # int32, one entry per (doc, label) pair
+        self.ids = ids  # int32, the label of each pair
+        folded: dict[str, list[int]] = {}
+        for i, name in enumerate(names.tolist()):
+            folded.setdefault(name.casefold(), []).append(i)
+        self._by_folded = folded
+
+    def ids_of(self, values) -> list[int]:
+        """Label ids matching any of ``values``, compared case-insensitively."""
+        out: list[int] = []
+        for value in values:
+            out.extend(self._by_folded.get(str(value).strip().casefold(), ()))
+        return out
+
+    def mask(self, values, size: int) -> np.ndarray:
+        """Docs carrying any of ``values``."""
+        wanted = np.zeros(len(self.names), dtype=bool)
+        wanted[self.ids_of(values)] = True
+        mask = np.zeros(size, dtype=bool)
+        mask[self.docs[wanted[self.ids]]] = True
+        return mask
+
+    def counts(self, docs: np.ndarray, limit: int) -> tuple[FacetValue, ...]:
+        """Values carried by the docs in the boolean mask ``docs``, most frequent first."""
+        if limit <= 0 or not len(self.ids):
+            return ()
+        counts = np.bincount(self.ids[docs[self.docs]], minlength=len(self.names))
+        return top_values(self.names, counts, limit)
+
+
+def top_values(names: np.ndarray, counts: np.ndarray, limit: int) -> tuple[FacetValue, ...]:
+    nonzero = np.flatnonzero(counts)
+    if not len(nonzero):
+        return ()
+    # Most frequent first; equal counts in name order, so the list is stable.
+    order = np.lexsort((names[nonzero], -counts[nonzero]))[:limit]
+    return tuple(FacetValue(str(names[nonzero[i]]), int(counts[nonzero[i]])) for i in order)
+
+
+class Columns:
+    """Every document's facet values, indexed by Whoosh docnum."""
+
+    def __init__(self, arrays: dict[str, np.ndarray]) -> None:
+        self.live: np.ndarray = arrays["live"]
+        self.related: np.ndarray = arrays["related"]
+        self.published: np.ndarray = arrays["published"]
+        self.url_rank: np.ndarray = arrays["url_rank"]
+        self.topics = Labels(arrays["topic_names"], arrays["topic_docs"], arrays["topic_ids"])
+        self.provider = Labels(arrays["provider_names"], arrays["provider_docs"], arrays["provider_ids"])
+        self.category = Labels(arrays["category_names"], arrays["category_docs"], arrays["category_ids"])
+        self.size = len(self.live)
+
+    @classmethod
+    def load(cls, gen: Path) -> Columns:
+        with np.load(gen / FACETS_FILE, allow_pickle=False) as data:
+            if int(data["format"]) != FORMAT:
+                raise ValueError(f"facet arrays of format {int(data['format'])}, expected {FORMAT}")
+            return cls({name: data[name] for name in data.files})
+
+    def dated(self) -> np.ndarray:
+        return self.published != NO_DATE
+
+    def histogram(self, docs: np.ndarray, granularity: str) -> tuple[FacetValue, ...]:
+        """Counts of the docs in mask ``docs`` per year, month or day, oldest first."""
+        seconds = self.published[docs & self.dated()]
+        if not len(seconds):
+            return ()
+        unit = {"year": "Y", "month": "M", "day": "D"}[granularity]
+        buckets = seconds.astype("datetime64[s]").astype(f"datetime64[{unit}]")
+        values, counts = np.unique(buckets, return_counts=True)
+        return tuple(FacetValue(str(v), int(c)) for v, c in zip(values, counts))
+
+
+def build(reader, gen: Path) -> None:
+    """Read the facet values of every document of ``reader`` and save them in ``gen``."""
+    size = reader.doc_count_all()
+    live = np.ones(size, dtype=bool)
+    if reader.has_deletions():
+        for docnum in range(size):
+            if reader.is_deleted(docnum):
+                live[docnum] = False
+    arrays: dict[str, np.ndarray] = {
+        "format": np.array(FORMAT),
+        "live": live,
+        "published": _column(reader, "published", size, np.int64),
+    }
+    related = np.zeros(size, dtype=bool)
+    if reader.doc_frequency("kind", KIND_RELATED):
+        related[list(reader.postings("kind", KIND_RELATED).all_ids())] = True
+    arrays["related"] = related
+    urls = list(reader.column_reader("url"))
+    arrays["url_rank"] = np.argsort(np.argsort(np.array(urls, dtype=object), kind="stable"), kind="stable").astype(
+        np.int32
+    )
+    for name, field in (("topic", "topic_facet"), ("provider", "provider_facet"), ("category", "category")):
+        names, docs, ids = [], [], []
+        for i, term in enumerate(reader.lexicon(field)):
+            names.append(term.decode("utf-8"))
+            postings = list(reader.postings(field, term).all_ids())
+            docs.extend(postings)
+            ids.extend([i] * len(postings))
+        arrays[f"{name}_names"] = np.array(names, dtype=str)
+        arrays[f"{name}_docs"] = np.array(docs, dtype=np.int32)
+        arrays[f"{name}_ids"] = np.array(ids, dtype=np.int32)
+    with open(gen / FACETS_FILE, "wb") as handle:
+        np.savez(handle, **arrays)
+
+
+def _column(reader, field: str, size: int, dtype) -> np.ndarray:
+    if size == 0:
+        return np.zeros(0, dtype=dtype)
+    return np.fromiter(reader.column_reader(field), dtype=dtype, count=size)

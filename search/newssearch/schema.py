@@ -1,0 +1,98 @@
+"""The one Whoosh schema of a newssearch index, and the text analysis it uses.
+
+Each indexed document is an article: a seed, or an entry of a seed's
+``related`` list that is not a seed itself. Text fields are analysed the same
+way (lowercase, accents folded, English stems), so "Zurich" finds "Zürich"
+and "recognize" finds "recognition". Exact values for facets and filters
+(topics, provider, category, kind) live in separate untokenised fields in
+their original case; ``published`` and ``url`` are columns, read once per
+index generation into the facet arrays of :mod:`newssearch.facets`.
+
+Changing anything here changes what is on disk: bump ``SCHEMA_VERSION`` so
+that an old index asks for ``newssearch index --rebuild`` instead of
+answering wrongly.
+"""
+
+from __future__ import annotations
+
+from whoosh import fields
+from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, StemFilter
+from whoosh.lang.porter2 import stem as _porter2
+from whoosh.support.charset import accent_map
+
+SCHEMA_VERSION = 1
+
+# Query-time weights of the text fields, for BM25F: a word in the title counts
+# most, then the topics (an editor's summary of the article), then excerpt and
+# provider, then the body.
+FIELD_BOOSTS = {"title": 4.0, "topics": 2.5, "excerpt": 1.5, "provider": 1.5, "body": 1.0}
+TEXT_FIELDS = tuple(FIELD_BOOSTS)
+
+# Names a user may write before a colon in a query, and the field each means.
+FIELD_ALIASES = {
+    "title": "title",
+    "excerpt": "excerpt",
+    "body": "body",
+    "topic": "topics",
+    "topics": "topics",
+    "provider": "provider",
+    "source": "provider",
+    "category": "category",
+    "url": "url",
+}
+
+# The sentinel for an article without a date; sorts before every real date.
+NO_DATE = -(2**62)
+
+KIND_SEED = "seed"
+KIND_RELATED = "related"
+
+
+def stem(word: str) -> str:
+    """English (Porter2) stem, also folding "-ition" nouns onto their verbs.
+
+    Porter2 leaves "recognition" as "recognit" but "recognize" as "recogn";
+    news readers expect the two to meet, as do define/definition,
+    compose/composition, compete/competition.
+    """
+    stemmed = _porter2(word)
+    if (word.endswith("ition") or word.endswith("itions")) and stemmed.endswith("it") and len(stemmed) >= 6:
+        return stemmed[:-2]
+    return stemmed
+
+
+def text_analyzer(*, stemming: bool = True):
+    """Tokenise on word characters, lowercase, fold accents, then (optionally) stem.
+
+    Accents are folded before stemming: the stemmer knows only plain letters.
+    There are no stop words: BM25 already weighs "the" near zero, and phrases
+    and queries like "The Who" keep working.
+    """
+    chain = RegexTokenizer(r"\w+(?:[.'’]\w+)*") | LowercaseFilter() | CharsetFilter(accent_map)
+    if stemming:
+        chain = chain | StemFilter(stemfn=stem, cachesize=-1)
+    return chain
+
+
+def build_schema() -> fields.Schema:
+    stemmed = text_analyzer()
+    return fields.Schema(
+        # identity and bookkeeping
+        url=fields.ID(unique=True, sortable=True),
+        kind=fields.ID(),
+        # ranked text
+        title=fields.TEXT(analyzer=stemmed),
+        excerpt=fields.TEXT(analyzer=stemmed),
+        body=fields.TEXT(analyzer=stemmed),
+        topics=fields.TEXT(analyzer=stemmed),
+        provider=fields.TEXT(analyzer=stemmed),
+        # every word unstemmed: the vocabulary for typo tolerance and "did you mean"
+        vocab=fields.TEXT(analyzer=text_analyzer(stemming=False), phrase=False),
+        # exact values, original case, for filters and facet counts
+        topic_facet=fields.KEYWORD(commas=True, lowercase=False, scorable=False),
+        provider_facet=fields.ID(),
+        category=fields.KEYWORD(commas=True, lowercase=True, scorable=False),
+        published=fields.NUMERIC(bits=64, signed=True, sortable=True),
+        # what a hit shows, in one stored record: no per-field stored reads
+        payload=fields.STORED(),
+    )

@@ -1,0 +1,621 @@
+"""Answer queries: :func:`open_index` and :class:`IndexSearcher`.
+
+A search runs in three steps:
+
+1. **Match.** The query string is parsed (Lucene-like syntax, all words
+   required) into a Whoosh query, and the ids of every matching document are
+   read into a boolean mask. Nothing is scored yet.
+2. **Filter and count.** Filters (topics, providers, category, date range)
+   are masks over the per-document arrays of :mod:`newssearch.facets`. The
+   exact total and every facet count are vectorised sums over those masks.
+   Facets are multi-select: each facet is counted with every filter applied
+   except its own, as Elasticsearch's ``post_filter`` or Meilisearch's
+   disjunctive facets do, so choosing a topic still shows what the others
+   would give.
+3. **Rank one page.** Relevance asks Whoosh's BM25F collector for just the
+   top ``page * limit`` documents (it can skip blocks that cannot make the
+   cut); ties are broken by url so pages never overlap. Date sorts are a
+   NumPy sort of the filtered matches. Stored fields are read, and fragments
+   highlighted, only for the hits shown.
+
+When the query finds nothing at all, misspelled words are corrected from the
+index's own vocabulary and the search runs again; the corrected query is
+returned as ``suggestion``.
+"""
+
+from __future__ import annotations
+
+import html
+import re
+import threading
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+
+import numpy as np
+from whoosh import index as whoosh_index
+from whoosh import qparser
+from whoosh import query as wq
+from whoosh.highlight import ContextFragmenter, Formatter, get_text, highlight
+from whoosh.scoring import BM25F
+
+from . import store
+from .dates import from_timestamp, parse_bound, to_timestamp
+from .errors import IndexCorruptError, QueryError
+from .facets import Columns, Facets, FacetValue
+from .schema import FIELD_ALIASES, FIELD_BOOSTS, KIND_RELATED, NO_DATE, TEXT_FIELDS, text_analyzer
+
+SORTS = ("relevance", "newest", "oldest")
+DATE_FACETS = ("year", "month", "day")
+MAX_LIMIT = 1000
+MAX_QUERY_CHARS = 2000
+FRAGMENT_CHARS = 220
+
+
+@dataclass(frozen=True)
+class Hit:
+    """One result. ``highlight`` is HTML: escaped text with matched words in ``<mark>``."""
+
+    rank: int
+    score: float | None  # None when sorted by date: no score was computed
+    title: str
+    url: str
+    provider: str
+    domain: str
+    published: datetime | None
+    topics: tuple[str, ...]
+    category: str
+    path: str
+    highlight: str
+    kind: str  # "seed", or "related" for an entry of a seed's related list
+    related_to: str  # for a related article: the url of the seed that lists it
+
+
+@dataclass(frozen=True)
+class SearchResults:
+    """A page of hits, the exact total, and facet counts over all matches."""
+
+    query: str
+    parsed: str  # how the query was read, after typo correction: what --explain prints
+    total: int
+    page: int
+    limit: int
+    sort: str
+    hits: tuple[Hit, ...]
+    facets: Facets
+    oldest: datetime | None  # the span of the matching articles' dates
+    newest: datetime | None
+    suggestion: str | None  # the corrected query, when the original found nothing
+    took_ms: float
+
+
+@dataclass(frozen=True)
+class IndexStats:
+    """What an index holds: ``newssearch stats``."""
+
+    index_dir: str
+    generation: str
+    articles: int
+    seeds: int
+    related: int
+    oldest: datetime | None
+    newest: datetime | None
+    topics: tuple[FacetValue, ...]
+    provider: tuple[FacetValue, ...]
+    size_bytes: int
+    updated: str
+    schema_version: int
+
+
+def open_index(index_dir: str | Path | None = None) -> IndexSearcher:
+    """Open the index for searching (default: ``$NEWSSEARCH_INDEX``, else ``index``).
+
+    Raises :class:`IndexNotFoundError` when there is no index there yet, and
+    :class:`SchemaVersionError` when it was built by another schema version.
+    """
+    return IndexSearcher(store.resolve_index_dir(index_dir))
+
+
+class IndexSearcher:
+    """An open index. Keeps its Whoosh searcher and facet arrays between queries.
+
+    Each call checks (one small file read) whether the index got a new
+    generation and, if so, switches to it. Safe to share between threads:
+    calls are serialised by a lock. For parallel queries, open one
+    ``IndexSearcher`` per thread. Use it as a context manager, or call
+    :meth:`close`.
+    """
+
+    def __init__(self, index_dir: Path) -> None:
+        self.index_dir = index_dir
+        self._lock = threading.RLock()
+        self._gen: Path | None = None
+        self._searcher = None
+        self._open()
+
+    # -- lifecycle ---------------------------------------------------------
+
+    def _open(self) -> None:
+        gen = store.live_generation(self.index_dir)
+        try:
+            ix = whoosh_index.open_dir(str(gen))
+            searcher = ix.searcher(weighting=BM25F(B=0.75, K1=1.2))
+            columns = Columns.load(gen)
+        except (OSError, ValueError, KeyError, EOFError) as exc:
+            raise IndexCorruptError(str(self.index_dir), f"{gen.name}: {exc}") from None
+        if columns.size != searcher.reader().doc_count_all():
+            raise IndexCorruptError(str(self.index_dir), f"{gen.name}: facet arrays do not match the index")
+        old = self._searcher
+        self._gen, self._searcher, self._columns = gen, searcher, columns
+        self._meta = store.read_meta(gen)
+        self._parser = _make_parser(ix.schema)
+        self._vocab = _Vocabulary(searcher.reader())
+        if old is not None:
+            old.close()
+
+    def refresh(self) -> bool:
+        """Switch to the newest generation if the index changed. Returns whether it did."""
+        with self._lock:
+            gen = store.current_generation(self.index_dir)
+            if gen is None or gen == self._gen:
+                return False
+            self._open()
+            return True
+
+    def close(self) -> None:
+        with self._lock:
+            if self._searcher is not None:
+                self._searcher.close()
+                self._searcher = None
+
+    def __enter__(self) -> IndexSearcher:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- searching ---------------------------------------------------------
+
+    def search(
+        self,
+        query: str = "",
+        *,
+        topics: Iterable[str] = (),
+        providers: Iterable[str] = (),
+        category: str | None = None,
+        since: str | datetime | None = None,
+        until: str | datetime | None = None,
+        now: str | datetime | None = None,
+        sort: str = "relevance",
+        limit: int = 10,
+        page: int = 1,
+        facet_limit: int = 10,
+        date_facet: str = "year",
+        fuzzy: bool = True,
+    ) -> SearchResults:
+        """Search the index.
+
+        ``query`` uses Lucene-like syntax: all words must match; ``"a
+        phrase"``, ``OR``, ``NOT word`` or ``-word``, ``field:value`` (title,
+        excerpt, body, topic, provider, category), ``prefix*`` and
+        ``word~`` (typo-tolerant, ``word~2`` for two typos). An empty query
+        matches every article, newest first, which with filters is browsing.
+
+        ``topics`` and ``providers`` keep articles having any of the values
+        (case-insensitive); ``since``/``until`` are inclusive UTC bounds
+        (``2020``, ``2020-06``, ``2020-06-12``, ISO datetimes, or ``7d``,
+        ``4w``, ``6m``, ``1y`` back from ``now``). ``sort`` is relevance,
+        newest or oldest. Facets count ``facet_limit`` values each and the
+        date histogram is by ``date_facet`` (year, month or day). With
+        ``fuzzy`` (default) a query that finds nothing is retried with its
+        misspelled words corrected.
+
+        Raises :class:`QueryError` for options it cannot read.
+        """
+        started = time.perf_counter()
+        options = _Options.check(sort, limit, page, facet_limit, date_facet, since, until, now)
+        query = query or ""
+        if len(query) > MAX_QUERY_CHARS:
+            raise QueryError(f"the query is {len(query):,} characters long; the limit is {MAX_QUERY_CHARS:,}")
+        with self._lock:
+            self.refresh()
+            columns = self._columns
+            filters = self._filters(columns, topics, providers, category, options)
+            q, text = self._parse(query)
+            matches = self._match(q)
+            suggestion = None
+            if fuzzy and q is not None and not matches.any():
+                corrected = self._vocab.correct(query)
+                if corrected is not None:
+                    q2, text2 = self._parse(corrected)
+                    matches2 = self._match(q2)
+                    if matches2.any():
+                        q, text, matches, suggestion = q2, text2, matches2, corrected
+            results = self._results(query, q, text, matches, filters, options, suggestion)
+        return _replace_took(results, started)
+
+    def explain(self, query: str) -> str:
+        """How ``query`` is read: the Whoosh query it becomes."""
+        with self._lock:
+            return self._parse(query)[1]
+
+    def stats(self, limit: int = 10) -> IndexStats:
+        """Counts, date span and top values of what the index holds."""
+        with self._lock:
+            self.refresh()
+            c = self._columns
+            live = c.live
+            dated = c.published[live & c.dated()]
+            return IndexStats(
+                index_dir=str(self.index_dir),
+                generation=self._gen.name,
+                articles=int(live.sum()),
+                seeds=int((live & ~c.related).sum()),
+                related=int((live & c.related).sum()),
+                oldest=from_timestamp(int(dated.min())) if len(dated) else None,
+                newest=from_timestamp(int(dated.max())) if len(dated) else None,
+                topics=c.topics.counts(live, limit),
+                provider=c.provider.counts(live, limit),
+                size_bytes=store.folder_size(self._gen),
+                updated=str(self._meta.get("updated", "")),
+                schema_version=int(self._meta.get("schema_version", 0)),
+            )
+
+    # -- the steps ---------------------------------------------------------
+
+    def _parse(self, query: str) -> tuple[wq.Query | None, str]:
+        """The Whoosh query for ``query`` (None: match everything) and its readable form."""
+        text = self._vocab.expand_fuzzy(_unknown_fields_to_words(query))
+        if not text.strip():
+            return None, "<every article>"
+        try:
+            q = self._parser.parse(text)
+        except Exception:  # noqa: BLE001 - Whoosh's parser has many failure modes; fall back to words
+            q = None
+        if q is None or _is_broken(q):
+            words = re.findall(r"\w+", text)
+            if not words:
+                return None, "<every article>"
+            q = self._parser.parse(" ".join(words))
+        if q is wq.NullQuery:
+            return None, "<every article>"
+        return q, str(q)
+
+    def _match(self, q: wq.Query | None) -> np.ndarray:
+        columns = self._columns
+        if q is None:
+            return columns.live.copy()
+        mask = np.zeros(columns.size, dtype=bool)
+        docs = np.fromiter(q.docs(self._searcher), dtype=np.int64)
+        mask[docs] = True
+        return mask & columns.live
+
+    def _filters(self, columns: Columns, topics, providers, category, options: _Options) -> dict[str, np.ndarray]:
+        filters: dict[str, np.ndarray] = {}
+        topics = _values(topics, "topic")
+        providers = _values(providers, "provider")
+        if topics:
+            filters["topics"] = columns.topics.mask(topics, columns.size)
+        if providers:
+            filters["provider"] = columns.provider.mask(providers, columns.size)
+        if category:
+            filters["category"] = columns.category.mask([category], columns.size)
+        if options.since is not None or options.until is not None:
+            low = to_timestamp(options.since) if options.since is not None else NO_DATE + 1
+            high = to_timestamp(options.until) if options.until is not None else np.iinfo(np.int64).max
+            filters["published"] = (columns.published >= low) & (columns.published <= high)
+        return filters
+
+    def _results(self, query, q, parsed, matches, filters, options: _Options, suggestion) -> SearchResults:
+        columns = self._columns
+
+        def all_but(name: str | None) -> np.ndarray:
+            mask = matches
+            for key, fmask in filters.items():
+                if key != name:
+                    mask = mask & fmask
+            return mask
+
+        final = all_but(None)
+        total = int(final.sum())
+        facets = Facets(
+            topics=columns.topics.counts(all_but("topics"), options.facet_limit),
+            provider=columns.provider.counts(all_but("provider"), options.facet_limit),
+            published=columns.histogram(all_but("published"), options.date_facet),
+        )
+        dated = columns.published[final & columns.dated()]
+        first = (options.page - 1) * options.limit
+        ranked = self._rank(q, final, total, first + options.limit, options.sort)[first:]
+        hits = tuple(self._hit(first + i + 1, doc, score, q) for i, (doc, score) in enumerate(ranked))
+        return SearchResults(
+            query=query,
+            parsed=parsed,
+            total=total,
+            page=options.page,
+            limit=options.limit,
+            sort=options.sort,
+            hits=hits,
+            facets=facets,
+            oldest=from_timestamp(int(dated.min())) if len(dated) else None,
+            newest=from_timestamp(int(dated.max())) if len(dated) else None,
+            suggestion=suggestion,
+            took_ms=0.0,
+        )
+
+    def _rank(self, q, final: np.ndarray, total: int, wanted: int, sort: str) -> list[tuple[int, float | None]]:
+        """The first ``wanted`` (docnum, score) pairs in result order."""
+        if total == 0 or wanted <= 0:
+            return []
+        columns = self._columns
+        if sort != "relevance" or q is None:
+            docs = np.flatnonzero(final)
+            published = columns.published[docs]
+            if sort == "oldest":
+                # Articles without a date go last either way.
+                key = np.where(published == NO_DATE, np.iinfo(np.int64).max, published)
+            else:
+                key = -published
+            order = np.lexsort((columns.url_rank[docs], key))[:wanted]
+            return [(int(d), None) for d in docs[order]]
+        allow = None if total == int(columns.live.sum()) else set(np.flatnonzero(final).tolist())
+        # Fetch until no tie crosses the page boundary, so url can break ties.
+        fetch = wanted
+        while True:
+            results = self._searcher.search(q, limit=fetch, filter=allow, terms=False)
+            scored = [(docnum, score) for docnum, score in results.items()]
+            if len(scored) <= wanted or len(scored) >= total or scored[-1][1] != scored[wanted - 1][1]:
+                break
+            fetch *= 2
+        scored.sort(key=lambda item: (-item[1], int(columns.url_rank[item[0]])))
+        return scored[:wanted]
+
+    def _hit(self, rank: int, docnum: int, score: float | None, q) -> Hit:
+        payload = self._searcher.stored_fields(docnum)["payload"]
+        published = payload.get("published")
+        return Hit(
+            rank=rank,
+            score=round(float(score), 4) if score is not None else None,
+            title=payload["title"],
+            url=payload["url"],
+            provider=payload.get("provider", ""),
+            domain=payload.get("domain", ""),
+            published=datetime.fromisoformat(published.replace("Z", "+00:00")) if published else None,
+            topics=tuple(payload.get("topics", ())),
+            category=payload.get("category", ""),
+            path=payload.get("path", ""),
+            highlight=self._highlight(payload, q),
+            kind=payload.get("kind", ""),
+            related_to=payload.get("related_to", ""),
+        )
+
+    def _highlight(self, payload: dict, q) -> str:
+        terms = self._highlight_terms(q)
+        best, best_count = "", 0
+        if terms:
+            for field in ("excerpt", "body"):
+                text = payload.get(field) or ""
+                if not text:
+                    continue
+                fragment = highlight(text, terms, _ANALYZER, _FRAGMENTER, _FORMATTER, top=1)
+                count = fragment.count("<mark>")
+                if count > best_count:
+                    best, best_count = fragment, count
+        if best:
+            return best
+        excerpt = payload.get("excerpt") or ""
+        cut = excerpt[:FRAGMENT_CHARS]
+        return html.escape(cut) + ("…" if len(excerpt) > len(cut) else "")
+
+    def _highlight_terms(self, q) -> frozenset[str]:
+        if q is None:
+            return frozenset()
+        cache = getattr(self, "_terms_cache", None)
+        if cache is not None and cache[0] is q:
+            return cache[1]
+        terms = set()
+        for field, text in q.existing_terms(self._searcher.reader(), phrases=True, expand=True):
+            if field in TEXT_FIELDS:
+                terms.add(text.decode("utf-8") if isinstance(text, bytes) else text)
+        self._terms_cache = (q, frozenset(terms))
+        return self._terms_cache[1]
+
+
+# -- query parsing -------------------------------------------------------------
+
+
+def _make_parser(schema) -> qparser.MultifieldParser:
+    parser = qparser.MultifieldParser(list(TEXT_FIELDS), schema, fieldboosts=FIELD_BOOSTS, group=qparser.AndGroup)
+    parser.add_plugin(qparser.PlusMinusPlugin())
+    aliases: dict[str, list[str]] = {}
+    for alias, field in FIELD_ALIASES.items():
+        if alias != field:
+            aliases.setdefault(field, []).append(alias)
+    parser.add_plugin(qparser.FieldAliasPlugin(aliases))
+    # Fuzzy terms are expanded before parsing (see _Vocabulary); a stray "~" is a plain character.
+    return parser
+
+
+def _is_broken(q: wq.Query) -> bool:
+    """Whether Whoosh read the string into something a user cannot have meant."""
+    for leaf in q.leaves():
+        if isinstance(leaf, wq.Term) and leaf.fieldname not in q_fields():
+            return True
+    return False
+
+
+def q_fields() -> frozenset[str]:
+    return frozenset(TEXT_FIELDS) | {"category", "url"}
+
+
+_FIELD_PREFIX = re.compile(r"(?<![\w\"])(\w+):", re.UNICODE)
+
+
+def _unknown_fields_to_words(query: str) -> str:
+    """Field names are case-insensitive; ``nosuchfield:value`` means the words "nosuchfield value"."""
+    def fix(match: re.Match) -> str:
+        name = match.group(1).lower()
+        return name + ":" if name in FIELD_ALIASES else match.group(1) + " "
+
+    return _FIELD_PREFIX.sub(fix, query)
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+_FUZZY = re.compile(r"(?<![\w~\"])(\w+)~(\d*)(?![\w~])", re.UNICODE)
+_OPERATORS = frozenset({"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"})
+_PLAIN = text_analyzer(stemming=False)
+
+
+class _Vocabulary:
+    """The index's own words, unstemmed: fuzzy expansion and spelling correction."""
+
+    def __init__(self, reader) -> None:
+        self._reader = reader
+
+    @staticmethod
+    def budget(word: str) -> int:
+        """Typos allowed in a word, as Meilisearch does: none below 4 letters, 2 from 8."""
+        return 0 if len(word) < 4 else 1 if len(word) < 8 else 2
+
+    def _fold(self, word: str) -> str:
+        tokens = [t.text for t in _PLAIN(word)]
+        return tokens[0] if len(tokens) == 1 else ""
+
+    def candidates(self, word: str, maxdist: int) -> list[str]:
+        """Index words within ``maxdist`` edits of ``word``: closest, then most common, first."""
+        folded = self._fold(word)
+        if not folded or maxdist <= 0:
+            return [folded] if folded else []
+        reader = self._reader
+        found = []
+        for other in reader.terms_within("vocab", folded, maxdist):
+            distance = _distance(folded, other, maxdist)
+            found.append((distance, -reader.doc_frequency("vocab", other), other))
+        found.sort()
+        return [w for _, _, w in found]
+
+    def expand_fuzzy(self, query: str) -> str:
+        """Rewrite each ``word~`` / ``word~N`` into ``(w1 OR w2 ...)`` of index words."""
+
+        def expand(match: re.Match) -> str:
+            word, dist = match.group(1), match.group(2)
+            maxdist = min(int(dist), 2) if dist else max(1, self.budget(word))
+            words = self.candidates(word, maxdist)[:20]
+            if not words:
+                return word
+            return "(" + " OR ".join(words) + ")" if len(words) > 1 else words[0]
+
+        return _FUZZY.sub(expand, query)
+
+    def correct(self, query: str) -> str | None:
+        """``query`` with each word the index does not know replaced by its closest known word."""
+        changed = False
+        out, last = [], 0
+        for match in _WORD.finditer(query):
+            word = match.group(0)
+            end = match.end()
+            if word in _OPERATORS or query[end : end + 1] == ":":
+                continue
+            folded = self._fold(word)
+            if not folded or self._reader.doc_frequency("vocab", folded):
+                continue
+            options = self.candidates(word, self.budget(word))
+            if not options:
+                continue
+            out.append(query[last : match.start()])
+            out.append(options[0])
+            last = end
+            changed = True
+        if not changed:
+            return None
+        out.append(query[last:])
+        return "".join(out)
+
+
+def _distance(a: str, b: str, limit: int) -> int:
+    """Damerau-Levenshtein distance (optimal string alignment), as Whoosh's automaton uses."""
+    from whoosh.support.levenshtein import damerau_levenshtein
+
+    return damerau_levenshtein(a, b, limit)
+
+
+# -- options -------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Options:
+    sort: str
+    limit: int
+    page: int
+    facet_limit: int
+    date_facet: str
+    since: datetime | None
+    until: datetime | None
+
+    @classmethod
+    def check(cls, sort, limit, page, facet_limit, date_facet, since, until, now) -> _Options:
+        if sort not in SORTS:
+            raise QueryError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
+        if date_facet not in DATE_FACETS:
+            raise QueryError(f"date facet must be one of {', '.join(DATE_FACETS)}, not {date_facet!r}")
+        if not isinstance(limit, int) or not 1 <= limit <= MAX_LIMIT:
+            raise QueryError(f"limit must be a whole number from 1 to {MAX_LIMIT}, not {limit!r}")
+        if not isinstance(page, int) or page < 1:
+            raise QueryError(f"page must be a whole number from 1, not {page!r}")
+        if not isinstance(facet_limit, int) or facet_limit < 0:
+            raise QueryError(f"facet limit must be a whole number from 0, not {facet_limit!r}")
+        try:
+            base = parse_bound(now, end=False) if now not in (None, "") else None
+        except ValueError as exc:
+            raise QueryError(f"now: {exc}") from None
+        bounds = []
+        for name, value, end in (("since", since, False), ("until", until, True)):
+            if value is None or value == "":
+                bounds.append(None)
+                continue
+            try:
+                bounds.append(parse_bound(value, end=end, now=base))
+            except ValueError as exc:
+                raise QueryError(f"{name}: {exc}") from None
+        if bounds[0] and bounds[1] and bounds[0] > bounds[1]:
+            raise QueryError(f"since ({since}) is after until ({until})")
+        return cls(sort, limit, page, facet_limit, date_facet, bounds[0], bounds[1])
+
+
+def _values(values, name: str) -> list[str]:
+    if isinstance(values, str):
+        values = [values]
+    out = [str(v).strip() for v in values or () if str(v).strip()]
+    return out
+
+
+def _replace_took(results: SearchResults, started: float) -> SearchResults:
+    from dataclasses import replace
+
+    return replace(results, took_ms=round((time.perf_counter() - started) * 1000, 2))
+
+
+class _MarkFormatter(Formatter):
+    """HTML-escaped text with matched words in ``<mark>``, ellipses where cut."""
+
+    between = " … "
+
+    def _text(self, text: str) -> str:
+        return html.escape(text)
+
+    def format_token(self, text, token, replace=False):
+        return "<mark>" + html.escape(get_text(text, token, replace)) + "</mark>"
+
+    def format_fragment(self, fragment, replace=False):
+        body = super().format_fragment(fragment, replace)
+        lead = "…" if fragment.startchar > 0 else ""
+        tail = "…" if fragment.endchar < len(fragment.text) else ""
+        return lead + body.strip() + tail
+
+
+_ANALYZER = text_analyzer()
+_FRAGMENTER = ContextFragmenter(maxchars=FRAGMENT_CHARS, surround=70)
+_FORMATTER = _MarkFormatter()
+
+_ = KIND_RELATED  # kept importable for callers that filter on Hit.kind

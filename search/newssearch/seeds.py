@@ -1,0 +1,339 @@
+"""Find seed files and read each into an :class:`Article`.
+
+A seed is UTF-8 text: a ``---`` line, YAML front matter, a closing ``---``
+line, then an optional body. Reading never executes anything: YAML goes
+through PyYAML's safe loader (the C one when libyaml is there), so a
+``!!python/...`` tag makes the seed bad instead of building an object.
+
+Every way a file can be bad raises :class:`SeedError` with a one-line reason;
+the indexer skips such files and lists them. Fields that are merely odd are
+repaired where a user would want the article anyway (an unreadable date is
+left empty, a huge title is cut) and the repair is listed in
+``Article.warnings``.
+"""
+
+from __future__ import annotations
+
+import os
+import stat
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+import yaml
+
+from .dates import to_utc
+from .errors import InputPathError, SeedError
+
+try:
+    _Loader: type = yaml.CSafeLoader
+except AttributeError:  # PyYAML built without libyaml: same rules, about 10x slower
+    _Loader = yaml.SafeLoader
+
+SEED_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".yaml", ".yml"})
+MAX_SEED_BYTES = 10 * 1024 * 1024
+
+# Bounds that keep one odd file from costing the whole index its speed; longer
+# values are cut and the cut is reported as a warning.
+MAX_TITLE_CHARS = 1_000
+MAX_EXCERPT_CHARS = 10_000
+MAX_BODY_CHARS = 1_000_000
+MAX_TOPICS = 100
+MAX_RELATED = 100
+MAX_LABEL_CHARS = 200  # a topic, provider, domain or category
+
+
+@dataclass(frozen=True)
+class Image:
+    url: str
+    width: int | None = None
+    height: int | None = None
+    title: str = ""
+
+
+@dataclass(frozen=True)
+class RelatedArticle:
+    """An entry of a seed's ``related`` list: a small article of its own."""
+
+    url: str
+    title: str
+    excerpt: str = ""
+    published: datetime | None = None
+    provider: str = ""
+    domain: str = ""
+    type: str = ""
+    quality: int | None = None
+    images: tuple[Image, ...] = ()
+
+
+@dataclass(frozen=True)
+class Article:
+    """One seed, as newssearch indexes it. ``url`` (from ``webUrl``) is its identity."""
+
+    url: str
+    title: str
+    path: str
+    excerpt: str = ""
+    body: str = ""
+    topics: tuple[str, ...] = ()
+    provider: str = ""
+    domain: str = ""
+    published: datetime | None = None
+    category: str = ""
+    type: str = ""
+    quality: int | None = None
+    heat: int | None = None
+    images: tuple[Image, ...] = ()
+    related: tuple[RelatedArticle, ...] = ()
+    warnings: tuple[str, ...] = field(default=(), compare=False)
+
+
+# -- finding files -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SeedFile:
+    """A seed file found on disk, with what incremental indexing compares."""
+
+    path: str
+    mtime_ns: int
+    size: int
+
+
+def find_seed_files(paths: Iterable[str | os.PathLike[str]]) -> list[SeedFile]:
+    """All seed files under ``paths`` (files or folders), sorted, without duplicates.
+
+    Folders are walked recursively, skipping hidden files and folders and
+    files whose suffix is not a seed suffix; a file named directly is taken
+    whatever its suffix. Symbolic links to folders are not followed, so a
+    link loop cannot trap the walk. Raises :class:`InputPathError` for a path
+    that does not exist.
+    """
+    found: dict[str, SeedFile] = {}
+    for given in paths:
+        root = os.path.abspath(os.fspath(given))
+        try:
+            st = os.stat(root)
+        except OSError as exc:
+            raise InputPathError(f"{os.fspath(given)}: {_os_reason(exc)}") from None
+        if stat.S_ISDIR(st.st_mode):
+            for file in _walk(root):
+                found.setdefault(file.path, file)
+        else:
+            found.setdefault(root, SeedFile(root, st.st_mtime_ns, st.st_size))
+    return [found[p] for p in sorted(found)]
+
+
+def _walk(root: str) -> Iterator[SeedFile]:
+    # os.walk swallows errors of folders that vanish or cannot be listed: a
+    # seed folder edited while we index is normal, not fatal.
+    for folder, dirs, files in os.walk(root):
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(files):
+            if name.startswith(".") or Path(name).suffix.lower() not in SEED_SUFFIXES:
+                continue
+            path = os.path.join(folder, name)
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue  # vanished (or a dangling link) between listing and stat
+            if stat.S_ISREG(st.st_mode):
+                yield SeedFile(path, st.st_mtime_ns, st.st_size)
+
+
+# -- reading one file --------------------------------------------------------
+
+
+def read_seed(path: str | os.PathLike[str]) -> Article:
+    """Read and check one seed file. Raises :class:`SeedError` when it cannot be indexed."""
+    path = os.fspath(path)
+    try:
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_SEED_BYTES + 1)
+    except OSError as exc:
+        raise SeedError(path, _os_reason(exc)) from None
+    return parse_seed(data, path)
+
+
+def parse_seed(data: bytes, path: str = "<seed>") -> Article:
+    """Parse the bytes of a seed; ``path`` is only recorded and used in messages."""
+    if len(data) > MAX_SEED_BYTES:
+        raise SeedError(path, f"file is larger than the {MAX_SEED_BYTES // (1024 * 1024)} MB limit")
+    if not data.strip():
+        raise SeedError(path, "empty file")
+    if b"\x00" in data:
+        raise SeedError(path, "binary file (contains NUL bytes)")
+    try:
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise SeedError(path, f"not UTF-8 text (bad byte at offset {exc.start})") from None
+    front, body = split_front_matter(text, path)
+    try:
+        meta = yaml.load(front, Loader=_Loader)  # noqa: S506 - _Loader is a safe loader
+    except yaml.YAMLError as exc:
+        raise SeedError(path, f"invalid YAML front matter: {_yaml_reason(exc)}") from None
+    except RecursionError:
+        raise SeedError(path, "invalid YAML front matter: nested too deeply") from None
+    if not isinstance(meta, dict):
+        kind = "empty" if meta is None else type(meta).__name__
+        raise SeedError(path, f"front matter is not a mapping of fields (it is {kind})")
+    return _article(meta, body, path)
+
+
+def split_front_matter(text: str, path: str = "<seed>") -> tuple[str, str]:
+    """Split seed text into (YAML, body). Tolerates CRLF and spaces after the fences."""
+    text = text.replace("\r\n", "\n").replace("\r", "\n")
+    lines = text.split("\n")
+    if lines[0].rstrip(" \t") != "---":
+        raise SeedError(path, "no front matter (the first line must be ---)")
+    for number, line in enumerate(lines[1:], start=1):
+        if line.rstrip(" \t") == "---":
+            return "\n".join(lines[1:number]), "\n".join(lines[number + 1 :]).strip()
+    raise SeedError(path, "front matter is not closed (no second --- line)")
+
+
+def _article(meta: dict, body: str, path: str) -> Article:
+    warnings: list[str] = []
+    url = _text(meta.get("webUrl")).strip()
+    if not url:
+        raise SeedError(path, "no webUrl (the article's identity)")
+    title = _clip(_text(meta.get("title")).strip(), MAX_TITLE_CHARS, "title", warnings)
+    if not title:
+        raise SeedError(path, "no title")
+    provider, domain = _provider(meta.get("provider"))
+    related = []
+    raw_related = meta.get("related") or []
+    if isinstance(raw_related, list):
+        if len(raw_related) > MAX_RELATED:
+            warnings.append(f"kept the first {MAX_RELATED} of {len(raw_related)} related articles")
+        for item in raw_related[:MAX_RELATED]:
+            entry = _related(item, warnings)
+            if entry is not None:
+                related.append(entry)
+    else:
+        warnings.append("related is not a list; ignored")
+    return Article(
+        url=url,
+        title=title,
+        path=path,
+        excerpt=_clip(_text(meta.get("excerpt")).strip(), MAX_EXCERPT_CHARS, "excerpt", warnings),
+        body=_clip(body, MAX_BODY_CHARS, "body", warnings),
+        topics=_topics(meta.get("topics"), warnings),
+        provider=provider,
+        domain=domain,
+        published=_date(meta.get("publishedDateTime"), "publishedDateTime", warnings),
+        category=_label(meta.get("category")),
+        type=_label(meta.get("type")),
+        quality=_int(meta.get("quality")),
+        heat=_int(meta.get("heat")),
+        images=_images(meta.get("images")),
+        related=tuple(related),
+        warnings=tuple(warnings),
+    )
+
+
+def _related(item: object, warnings: list[str]) -> RelatedArticle | None:
+    if not isinstance(item, dict):
+        return None
+    url = _text(item.get("webUrl")).strip()
+    title = _text(item.get("title")).strip()[:MAX_TITLE_CHARS]
+    if not url or not title:
+        return None  # a related entry without identity or title cannot be shown
+    provider, domain = _provider(item.get("provider"))
+    return RelatedArticle(
+        url=url,
+        title=title,
+        excerpt=_text(item.get("excerpt")).strip()[:MAX_EXCERPT_CHARS],
+        published=_date(item.get("publishedDateTime"), f"related {url} publishedDateTime", warnings),
+        provider=provider,
+        domain=domain,
+        type=_label(item.get("type")),
+        quality=_int(item.get("quality")),
+        images=_images(item.get("images")),
+    )
+
+
+def _text(value: object) -> str:
+    if value is None or isinstance(value, (dict, list)):
+        return ""
+    return value if isinstance(value, str) else str(value)
+
+
+def _clip(value: str, limit: int, name: str, warnings: list[str]) -> str:
+    if len(value) <= limit:
+        return value
+    warnings.append(f"{name} cut to {limit:,} of {len(value):,} characters")
+    return value[:limit]
+
+
+def _label(value: object) -> str:
+    return " ".join(_text(value).split())[:MAX_LABEL_CHARS]
+
+
+def _provider(value: object) -> tuple[str, str]:
+    if isinstance(value, dict):
+        return _label(value.get("name")), _label(value.get("domain")).lower()
+    return _label(value), ""
+
+
+def _topics(value: object, warnings: list[str]) -> tuple[str, ...]:
+    if isinstance(value, str):
+        items: list[object] = value.split(",")
+    elif isinstance(value, list):
+        items = value
+    else:
+        items = []
+    topics: dict[str, None] = {}  # ordered and de-duplicated, first spelling wins
+    seen: set[str] = set()
+    for item in items:
+        # A comma separates topics in the index's facet field, so it cannot be part of one.
+        topic = _label(item).replace(",", " ").strip()
+        if topic and topic.casefold() not in seen:
+            seen.add(topic.casefold())
+            topics[topic] = None
+    if len(topics) > MAX_TOPICS:
+        warnings.append(f"kept the first {MAX_TOPICS} of {len(topics)} topics")
+    return tuple(topics)[:MAX_TOPICS]
+
+
+def _date(value: object, name: str, warnings: list[str]) -> datetime | None:
+    if value is None or value == "":
+        return None
+    try:
+        return to_utc(value)
+    except (ValueError, OverflowError):
+        warnings.append(f"{name} {str(value)[:40]!r} is not a date; indexed without a date")
+        return None
+
+
+def _int(value: object) -> int | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int):
+        return value
+    try:
+        return int(str(value))
+    except (TypeError, ValueError):
+        return None
+
+
+def _images(value: object) -> tuple[Image, ...]:
+    if not isinstance(value, list):
+        return ()
+    return tuple(
+        Image(_text(i.get("url")), _int(i.get("width")), _int(i.get("height")), _text(i.get("title")))
+        for i in value[:20]
+        if isinstance(i, dict) and i.get("url")
+    )
+
+
+def _yaml_reason(exc: yaml.YAMLError) -> str:
+    mark = getattr(exc, "problem_mark", None)
+    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+    where = f" at line {mark.line + 2}" if mark is not None else ""  # +1 for 1-based, +1 for the fence
+    return " ".join(f"{problem}{where}".split())
+
+
+def _os_reason(exc: OSError) -> str:
+    return (exc.strerror or str(exc)).lower()

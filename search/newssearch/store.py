@@ -1,0 +1,187 @@
+"""The index folder: generations, the pointer to the current one, and the write lock.
+
+Whoosh alone can leave an index that no longer opens when a process dies in
+the middle of a commit. newssearch therefore never writes into the index that
+readers use. An index folder holds generations::
+
+    index/
+      CURRENT            the name of the live generation, replaced atomically
+      write.lock         held (flock) by the one process writing
+      gen-000007/        a complete Whoosh index, plus manifest.json,
+                         meta.json and facets.npz
+
+An update hard-links the live generation's files into a new folder (Whoosh
+never rewrites a segment file, it only adds new ones), commits there, writes
+the side files, syncs everything to disk and only then points ``CURRENT`` at
+it. A crash at any moment leaves ``CURRENT`` naming a complete generation;
+the half-written folder is removed by the next writer. The previous
+generation is kept one round longer so that a reader that opened it just
+before the switch can finish.
+"""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import json
+import os
+import re
+import shutil
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+from .errors import IndexCorruptError, IndexLockedError, IndexNotFoundError, SchemaVersionError
+from .schema import SCHEMA_VERSION
+
+INDEX_ENV = "NEWSSEARCH_INDEX"
+DEFAULT_INDEX_DIR = "index"
+CURRENT = "CURRENT"
+LOCK = "write.lock"
+MANIFEST = "manifest.json"
+META = "meta.json"
+_GEN = re.compile(r"^gen-(\d{6,})$")
+
+
+def resolve_index_dir(index_dir: str | os.PathLike[str] | None) -> Path:
+    """The index folder: the argument, else ``$NEWSSEARCH_INDEX``, else ``index``."""
+    if index_dir is None or os.fspath(index_dir) == "":
+        index_dir = os.environ.get(INDEX_ENV) or DEFAULT_INDEX_DIR
+    return Path(index_dir)
+
+
+def current_generation(index_dir: Path) -> Path | None:
+    """The live generation's folder, or None when the folder holds no index."""
+    try:
+        name = (index_dir / CURRENT).read_text(encoding="utf-8").strip()
+    except FileNotFoundError:
+        return None
+    except NotADirectoryError:
+        raise IndexNotFoundError(str(index_dir)) from None
+    if not _GEN.match(name) or not (index_dir / name).is_dir():
+        raise IndexCorruptError(str(index_dir), f"{CURRENT} names a missing generation {name!r}")
+    return index_dir / name
+
+
+def live_generation(index_dir: Path) -> Path:
+    """The live generation for reading; raises when there is none or it is of another schema."""
+    gen = current_generation(index_dir)
+    if gen is None:
+        if any(index_dir.glob("_MAIN_*.toc")) or any(index_dir.glob("*.seg")):
+            # A bare Whoosh index: written by something that predates generations.
+            raise SchemaVersionError(str(index_dir), "unknown", SCHEMA_VERSION)
+        raise IndexNotFoundError(str(index_dir))
+    check_schema(index_dir, gen)
+    return gen
+
+
+def read_meta(gen: Path) -> dict:
+    try:
+        return json.loads((gen / META).read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise IndexCorruptError(str(gen.parent), f"cannot read {gen.name}/{META}: {exc}") from None
+
+
+def check_schema(index_dir: Path, gen: Path) -> dict:
+    meta = read_meta(gen)
+    found = meta.get("schema_version")
+    if found != SCHEMA_VERSION:
+        raise SchemaVersionError(str(index_dir), found, SCHEMA_VERSION)
+    return meta
+
+
+def new_generation(index_dir: Path, base: Path | None) -> Path:
+    """Create the next generation's folder, holding links to ``base``'s files if given."""
+    numbers = [int(m.group(1)) for p in index_dir.iterdir() if (m := _GEN.match(p.name))]
+    gen = index_dir / f"gen-{max(numbers, default=0) + 1:06d}"
+    gen.mkdir()
+    if base is not None:
+        for entry in base.iterdir():
+            if entry.is_file() and not entry.name.endswith(".lock"):
+                _link_or_copy(entry, gen / entry.name)
+    return gen
+
+
+def publish(index_dir: Path, gen: Path) -> None:
+    """Make ``gen`` the live generation, durably, then drop generations nobody needs."""
+    previous = current_generation(index_dir)
+    for entry in gen.iterdir():
+        _fsync(entry)
+    _fsync(gen)
+    tmp = index_dir / f"{CURRENT}.tmp"
+    tmp.write_text(gen.name + "\n", encoding="utf-8")
+    _fsync(tmp)
+    os.replace(tmp, index_dir / CURRENT)
+    _fsync(index_dir)
+    collect_garbage(index_dir, keep={gen.name, previous.name if previous else ""})
+
+
+def collect_garbage(index_dir: Path, keep: set[str]) -> None:
+    """Remove generations not in ``keep``: old ones and those of runs that died."""
+    for entry in index_dir.iterdir():
+        if _GEN.match(entry.name) and entry.name not in keep:
+            shutil.rmtree(entry, ignore_errors=True)
+
+
+def discard(gen: Path) -> None:
+    shutil.rmtree(gen, ignore_errors=True)
+
+
+@contextmanager
+def write_lock(index_dir: Path, timeout: float) -> Iterator[None]:
+    """Hold the index's write lock, waiting up to ``timeout`` seconds for it.
+
+    The lock is an ``flock`` on ``write.lock``: the kernel releases it when
+    its holder exits, however it exits, so a killed indexer never leaves a
+    lock behind that blocks the next run.
+    """
+    fd = os.open(index_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    try:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except OSError as exc:
+                if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                    raise
+                if time.monotonic() >= deadline:
+                    raise IndexLockedError(str(index_dir), timeout) from None
+                time.sleep(0.05)
+        yield
+    finally:
+        os.close(fd)  # closing releases the flock
+
+
+def load_json(path: Path, default: dict) -> dict:
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        return default
+    except ValueError as exc:
+        raise IndexCorruptError(str(path.parent.parent), f"cannot read {path.name}: {exc}") from None
+
+
+def write_json(path: Path, data: dict) -> None:
+    path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+
+
+def folder_size(gen: Path) -> int:
+    return sum(p.stat().st_size for p in gen.iterdir() if p.is_file())
+
+
+def _link_or_copy(src: Path, dst: Path) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:  # a file system without hard links: copying is slower, never wrong
+        shutil.copy2(src, dst)
+
+
+def _fsync(path: Path) -> None:
+    flags = os.O_RDONLY | (os.O_DIRECTORY if path.is_dir() else 0)
+    fd = os.open(path, flags)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
