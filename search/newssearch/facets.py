@@ -120,8 +120,11 @@ class Columns:
         return tuple(FacetValue(str(v), int(c)) for v, c in zip(values, counts))
 
 
-def build(reader, gen: Path) -> None:
-    """Read the facet values of every document of ``reader`` and save them in ``gen``."""
+def build(reader, gen: Path) -> tuple[int, int]:
+    """Read the facet values of every document of ``reader`` and save them in ``gen``.
+
+    Returns the number of live documents and how many of them are related articles.
+    """
     size = reader.doc_count_all()
     live = np.ones(size, dtype=bool)
     if reader.has_deletions():
@@ -153,6 +156,7 @@ def build(reader, gen: Path) -> None:
         arrays[f"{name}_ids"] = np.array(ids, dtype=np.int32)
     with open(gen / FACETS_FILE, "wb") as handle:
         np.savez(handle, **arrays)
+    return int(live.sum()), int((live & related).sum())
 
 
 def _column(reader, field: str, size: int, dtype) -> np.ndarray:

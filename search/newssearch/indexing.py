@@ -283,9 +283,7 @@ def _write_generation(index_dir: Path, base: Path | None, run: _Run) -> dict:
             raise
         writer.commit()
         with ix.reader() as reader:
-            facets.build(reader, gen)
-            related = int(reader.doc_frequency("kind", KIND_RELATED))
-            documents = reader.doc_count()
+            documents, related = facets.build(reader, gen)
         ix.close()
         previous = store.read_meta(base) if base is not None else {}
         meta = {

@@ -427,7 +427,8 @@ class IndexSearcher:
 
 def _make_parser(schema) -> qparser.MultifieldParser:
     parser = qparser.MultifieldParser(list(TEXT_FIELDS), schema, fieldboosts=FIELD_BOOSTS, group=qparser.AndGroup)
-    parser.add_plugin(qparser.PlusMinusPlugin())
+    # "+word" and "-word" only at the start of a word: "follow-up" is one hyphenated term.
+    parser.add_plugin(qparser.PlusMinusPlugin(plusexpr=r"(?:(?<=\s)|(?<=^)|(?<=\())\+", minusexpr=r"(?:(?<=\s)|(?<=^)|(?<=\())-"))
     aliases: dict[str, list[str]] = {}
     for alias, field in FIELD_ALIASES.items():
         if alias != field:

@@ -329,10 +329,16 @@ def _images(value: object) -> tuple[Image, ...]:
 
 
 def _yaml_reason(exc: yaml.YAMLError) -> str:
-    mark = getattr(exc, "problem_mark", None)
-    problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-    where = f" at line {mark.line + 2}" if mark is not None else ""  # +1 for 1-based, +1 for the fence
-    return " ".join(f"{problem}{where}".split())
+    # Lines count from the file's first line: +1 for 1-based, +1 for the opening fence.
+    parts = []
+    for text, mark in (
+        (getattr(exc, "context", None), getattr(exc, "context_mark", None)),
+        (getattr(exc, "problem", None), getattr(exc, "problem_mark", None)),
+    ):
+        if text:
+            parts.append(f"{text} at line {mark.line + 2}" if mark is not None else text)
+    reason = ": ".join(parts) or str(exc).splitlines()[0]
+    return " ".join(reason.split())
 
 
 def _os_reason(exc: OSError) -> str:

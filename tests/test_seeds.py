@@ -1,0 +1,179 @@
+from __future__ import annotations
+
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from newssearch import Article, InputPathError, SeedError, find_seed_files, read_seed
+from newssearch import seeds as seeds_module
+from newssearch.seeds import parse_seed
+
+from .conftest import REAL_SEED, seed_text, write_seed
+
+UTC = timezone.utc
+
+
+def test_the_real_seed_reads_into_every_field():
+    article = read_seed(REAL_SEED)
+    assert isinstance(article, Article)
+    assert article.title == "Now Microsoft is banning police from using its facial recognition tech, too"
+    assert article.url.startswith("https://www.fastcompany.com/90516127/")
+    assert article.excerpt.startswith("Microsoft wants “a national law")
+    assert article.topics == ("Computer Vision", "AI")
+    assert (article.provider, article.domain) == ("Fast Company", "fastcompany.com")
+    assert article.published == datetime(2020, 6, 12, 11, 6, tzinfo=UTC)
+    assert (article.category, article.type, article.quality, article.heat) == ("news", "article", 37, -1)
+    assert article.images[0].width == 1280
+    assert [r.provider for r in article.related] == ["The Verge", "Portland Press Herald"]
+    assert article.related[1].published == datetime(2020, 6, 16, 1, 18, tzinfo=UTC)
+    assert article.path == str(REAL_SEED)
+    assert article.body == ""
+    assert article.warnings == ()
+
+
+def test_body_after_the_closing_fence_is_kept(tmp_path):
+    path = write_seed(tmp_path, "a.txt", title="T", body="\nThe body text.\n")
+    assert read_seed(path).body == "The body text."
+
+
+def test_bom_crlf_and_trailing_spaces_on_fences_are_tolerated():
+    text = seed_text(title="Windows seed", body="Body line").replace("---\n", "---  \n", 1)
+    data = ("\ufeff" + text).replace("\n", "\r\n").encode("utf-8")
+    article = parse_seed(data, "w.txt")
+    assert article.title == "Windows seed"
+    assert article.body == "Body line"
+
+
+@pytest.mark.parametrize(
+    ("data", "reason"),
+    [
+        (b"", "empty file"),
+        (b"   \n\n", "empty file"),
+        (b"title: no fences\n", "no front matter"),
+        (b"---\ntitle: never closed\n", "not closed"),
+        (b"---\ntitle: [unbalanced\n---\n", "invalid YAML front matter"),
+        (b"---\n- a\n- list\n---\n", "not a mapping"),
+        (b"---\n---\n", "not a mapping"),
+        (b"---\ntitle: caf\xe9\n---\n", "not UTF-8"),
+        (b"\x89PNG\r\n\x1a\n\x00\x00", "binary file"),
+        (b"---\nwebUrl: https://x.example/1\n---\n", "no title"),
+        (b"---\ntitle: No url\n---\n", "no webUrl"),
+    ],
+)
+def test_bad_seeds_raise_a_one_line_reason(data, reason):
+    with pytest.raises(SeedError) as info:
+        parse_seed(data, "bad.txt")
+    assert reason in info.value.reason
+    assert "\n" not in str(info.value)
+    assert info.value.path == "bad.txt"
+
+
+def test_yaml_line_number_is_reported():
+    with pytest.raises(SeedError, match=r"line 3"):
+        parse_seed(b"---\ntitle: ok\nwebUrl: [broken\n---\n", "bad.txt")
+
+
+def test_python_tags_are_rejected_and_never_executed(tmp_path):
+    marker = tmp_path / "pwned"
+    data = f"---\ntitle: !!python/object/apply:os.system ['touch {marker}']\nwebUrl: https://x.example\n---\n"
+    with pytest.raises(SeedError, match="invalid YAML"):
+        parse_seed(data.encode(), "evil.txt")
+    assert not marker.exists()
+
+
+def test_file_over_the_size_limit_is_skipped(tmp_path, monkeypatch):
+    monkeypatch.setattr(seeds_module, "MAX_SEED_BYTES", 100)
+    path = write_seed(tmp_path, "big.txt", title="Big", body="x" * 500)
+    with pytest.raises(SeedError, match="larger than"):
+        read_seed(path)
+
+
+def test_unreadable_file_names_the_reason(tmp_path):
+    with pytest.raises(SeedError, match="no such file"):
+        read_seed(tmp_path / "missing.txt")
+
+
+@pytest.mark.parametrize(
+    ("published", "expected"),
+    [
+        ("2020-06-12T11:06:00Z", datetime(2020, 6, 12, 11, 6, tzinfo=UTC)),
+        ("2020-06-13T00:30:00+09:00", datetime(2020, 6, 12, 15, 30, tzinfo=UTC)),
+        ("2020-06-12T20:00:00-05:00", datetime(2020, 6, 13, 1, 0, tzinfo=UTC)),
+        ("2020-06-12", datetime(2020, 6, 12, tzinfo=UTC)),
+        ("2020-06-12 11:06:00", datetime(2020, 6, 12, 11, 6, tzinfo=UTC)),
+    ],
+)
+def test_dates_become_utc(published, expected):
+    # Quoted in YAML (a string) and unquoted (PyYAML's own datetime) must agree.
+    for literal in (f'"{published}"', published):
+        data = f"---\ntitle: T\nwebUrl: https://x.example\npublishedDateTime: {literal}\n---\n"
+        article = parse_seed(data.encode(), "d.txt")
+        assert article.published == expected
+        assert article.published.tzinfo == UTC
+
+
+def test_unparseable_date_keeps_the_article_with_a_warning():
+    data = b"---\ntitle: T\nwebUrl: https://x.example\npublishedDateTime: last tuesday\n---\n"
+    article = parse_seed(data, "d.txt")
+    assert article.published is None
+    assert any("not a date" in w for w in article.warnings)
+
+
+def test_topics_as_a_comma_separated_string_and_provider_as_a_string():
+    data = b"---\ntitle: T\nwebUrl: https://x.example\ntopics: 'AI, Climate ,ai,'\nprovider: Daily Ledger\n---\n"
+    article = parse_seed(data, "t.txt")
+    assert article.topics == ("AI", "Climate")
+    assert (article.provider, article.domain) == ("Daily Ledger", "")
+
+
+def test_oversized_fields_are_cut_and_reported():
+    many = [f"topic {i}" for i in range(seeds_module.MAX_TOPICS + 50)]
+    text = seed_text(title="x" * (seeds_module.MAX_TITLE_CHARS + 10), topics=many)
+    article = parse_seed(text.encode(), "huge.txt")
+    assert len(article.title) == seeds_module.MAX_TITLE_CHARS
+    assert len(article.topics) == seeds_module.MAX_TOPICS
+    assert len(article.warnings) == 2
+
+
+def test_related_entries_without_url_or_title_are_dropped():
+    text = seed_text(title="T", related=[{"title": "no url"}, {"webUrl": "https://r.example"}, "junk"])
+    assert parse_seed(text.encode(), "r.txt").related == ()
+
+
+def test_seed_errors_survive_pickling():
+    import pickle
+
+    error = pickle.loads(pickle.dumps(SeedError("a.txt", "empty file")))
+    assert (error.path, error.reason, str(error)) == ("a.txt", "empty file", "a.txt: empty file")
+
+
+# -- finding files -------------------------------------------------------------
+
+
+def test_walk_is_recursive_sorted_and_skips_hidden_and_foreign_files(tmp_path):
+    for name in ("b.txt", "a.md", "sub/c.yaml", "sub/d.yml", "e.markdown", "notes.json", ".hidden.txt", ".git/f.txt"):
+        path = tmp_path / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text("x")
+    found = [Path(f.path).relative_to(tmp_path).as_posix() for f in find_seed_files([tmp_path])]
+    assert found == ["a.md", "b.txt", "e.markdown", "sub/c.yaml", "sub/d.yml"]
+
+
+def test_a_file_named_directly_is_taken_whatever_its_suffix(tmp_path):
+    path = tmp_path / "seed.data"
+    path.write_text("x")
+    assert [f.path for f in find_seed_files([path, path])] == [str(path)]
+
+
+def test_a_missing_path_is_an_error_naming_it(tmp_path):
+    with pytest.raises(InputPathError, match="nowhere: no such file"):
+        find_seed_files([tmp_path / "nowhere"])
+
+
+def test_a_symlink_loop_does_not_trap_the_walk(tmp_path):
+    (tmp_path / "a").mkdir()
+    (tmp_path / "a" / "x.txt").write_text("x")
+    os.symlink(tmp_path, tmp_path / "a" / "loop")
+    assert [Path(f.path).name for f in find_seed_files([tmp_path])] == ["x.txt"]
