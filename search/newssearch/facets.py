@@ -146,11 +146,13 @@ def build(reader, gen: Path) -> tuple[int, int]:
     )
     for name, field in (("topic", "topic_facet"), ("provider", "provider_facet"), ("category", "category")):
         names, docs, ids = [], [], []
-        for i, term in enumerate(reader.lexicon(field)):
-            names.append(term.decode("utf-8"))
+        for term in reader.lexicon(field):
+            if not term.strip():
+                continue  # "no provider" is not a provider
             postings = list(reader.postings(field, term).all_ids())
             docs.extend(postings)
-            ids.extend([i] * len(postings))
+            ids.extend([len(names)] * len(postings))
+            names.append(term.decode("utf-8"))
         arrays[f"{name}_names"] = np.array(names, dtype=str)
         arrays[f"{name}_docs"] = np.array(docs, dtype=np.int32)
         arrays[f"{name}_ids"] = np.array(ids, dtype=np.int32)

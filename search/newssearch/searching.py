@@ -414,10 +414,14 @@ class IndexSearcher:
         cache = getattr(self, "_terms_cache", None)
         if cache is not None and cache[0] is q:
             return cache[1]
+        # Not Query.existing_terms(): in Whoosh 2.7 its loop variable shadows its
+        # ``fieldname`` argument, so it drops every field after the first one.
+        reader = self._searcher.reader()
         terms = set()
-        for field, text in q.existing_terms(self._searcher.reader(), phrases=True, expand=True):
-            if field in TEXT_FIELDS:
-                terms.add(text.decode("utf-8") if isinstance(text, bytes) else text)
+        for leaf in q.leaves():
+            for field, text in leaf.expanded_terms(reader, phrases=True):
+                if field in TEXT_FIELDS:
+                    terms.add(text.decode("utf-8") if isinstance(text, bytes) else text)
         self._terms_cache = (q, frozenset(terms))
         return self._terms_cache[1]
 

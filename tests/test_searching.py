@@ -1,0 +1,319 @@
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import pytest
+
+from newssearch import FacetValue, IndexNotFoundError, QueryError, index_seeds, open_index
+
+from .conftest import related, write_seed
+
+UTC = timezone.utc
+
+
+@pytest.fixture
+def corpus(seeds, index_dir):
+    """Six articles whose facet counts are easy to check by hand.
+
+    topics:   AI x3 (a, b, d), Climate x2 (c, d), Policy x1 (e)
+    provider: Daily Ledger x3 (a, c, e), Tech Wire x2 (b, d), none x1 (f)
+    years:    2019 x1 (a), 2020 x3 (b, c, d), 2021 x1 (e), undated x1 (f)
+    """
+    write_seed(seeds, "a.txt", title="Facial recognition banned in the city", url="https://x/a",
+               excerpt="Council votes on surveillance.", topics=["AI"], provider="Daily Ledger",
+               published="2019-05-01T10:00:00Z")
+    write_seed(seeds, "b.txt", title="Chip makers report record quarter", url="https://x/b",
+               excerpt="Demand for facial recognition cameras lifted sales.", topics=["AI"],
+               provider="Tech Wire", published="2020-02-10T08:00:00Z")
+    write_seed(seeds, "c.txt", title="Heatwave in Zürich breaks records", url="https://x/c",
+               excerpt="Temperatures reached new highs.", topics=["Climate"], provider="Daily Ledger",
+               published="2020-07-01T12:00:00Z", category="weather")
+    write_seed(seeds, "d.txt", title="Models that predict the climate", url="https://x/d",
+               excerpt="AI systems recognize weather patterns.", topics=["AI", "Climate"],
+               provider="Tech Wire", published="2020-12-31T23:30:00Z")
+    write_seed(seeds, "e.txt", title="New rules for police use of cameras", url="https://x/e",
+               excerpt="A definition of public space.", topics=["Policy"], provider="Daily Ledger",
+               published="2021-01-01T00:30:00+09:00")  # 2020-12-31T15:30Z: a 2020 article
+    write_seed(seeds, "f.txt", title="An undated note about cameras", url="https://x/f",
+               provider={"name": "", "domain": ""}, published=None)
+    index_seeds([seeds], index_dir)
+    with open_index(index_dir) as ix:
+        yield ix
+
+
+def urls(results):
+    return [h.url for h in results.hits]
+
+
+def counts(values):
+    return {v.value: v.count for v in values}
+
+
+# -- matching and ranking ------------------------------------------------------
+
+
+def test_all_words_must_match(corpus):
+    assert urls(corpus.search("facial recognition")) == ["https://x/a", "https://x/b"]
+    assert corpus.search("facial weather").total == 0
+
+
+def test_a_title_match_beats_an_excerpt_only_match(corpus):
+    assert urls(corpus.search("facial recognition"))[0] == "https://x/a"
+
+
+def test_an_exact_phrase_beats_scattered_words(seeds, index_dir):
+    write_seed(seeds, "s.txt", title="Police say recognition of the facial features failed", url="https://x/s")
+    write_seed(seeds, "p.txt", title="Police and facial recognition: the debate", url="https://x/p")
+    index_seeds([seeds], index_dir)
+    with open_index(index_dir) as ix:
+        assert urls(ix.search('"facial recognition"')) == ["https://x/p"]
+        assert urls(ix.search("facial recognition police"))[0] == "https://x/p"
+
+
+def test_stemming_finds_other_forms_of_a_word(corpus):
+    assert "https://x/a" in urls(corpus.search("recognize"))
+    assert "https://x/d" in urls(corpus.search("recognition"))
+    assert urls(corpus.search("defined")) == ["https://x/e"]
+    assert urls(corpus.search("predicting")) == ["https://x/d"]
+
+
+def test_accents_are_folded(corpus):
+    assert urls(corpus.search("zurich")) == ["https://x/c"]
+    assert urls(corpus.search("Zürich")) == ["https://x/c"]
+
+
+def test_operators(corpus):
+    assert set(urls(corpus.search("heatwave OR chip"))) == {"https://x/b", "https://x/c"}
+    assert urls(corpus.search("facial -banned")) == ["https://x/b"]
+    assert urls(corpus.search("facial NOT banned")) == ["https://x/b"]
+    assert urls(corpus.search("title:facial")) == ["https://x/a"]
+    assert set(urls(corpus.search("topic:climate"))) == {"https://x/c", "https://x/d"}
+    assert urls(corpus.search("provider:wire chip")) == ["https://x/b"]
+    assert urls(corpus.search("category:weather")) == ["https://x/c"]
+    assert urls(corpus.search("Title:heatwave")) == ["https://x/c"]
+    assert urls(corpus.search("heatw*")) == ["https://x/c"]
+
+
+def test_explicit_fuzzy_terms_match_misspellings(corpus):
+    assert urls(corpus.search("heatwaev~")) == ["https://x/c"]
+    assert urls(corpus.search("recgonition~2 banned")) == ["https://x/a"]
+
+
+def test_a_query_that_finds_nothing_is_retried_with_typos_corrected(corpus):
+    results = corpus.search("facal recogniton")
+    assert results.suggestion == "facial recognition"
+    assert urls(results) == ["https://x/a", "https://x/b"]
+    none = corpus.search("facal recogniton", fuzzy=False)
+    assert (none.total, none.suggestion) == (0, None)
+
+
+def test_no_suggestion_when_nothing_is_close(corpus):
+    results = corpus.search("xylophone")
+    assert (results.total, results.suggestion) == (0, None)
+
+
+@pytest.mark.parametrize(
+    "query",
+    ['"unbalanced', "(open", "close)", "AND", "OR", "NOT", "title:", ":", "a:b:c", "~", "*", "-", '""',
+     "((", "facial AND", "nosuchfield:cameras", "the", "\x00", "[2020 TO", "^2", "a~9", "🙂"],
+)
+def test_malformed_queries_never_raise(corpus, query):
+    results = corpus.search(query)
+    assert results.total >= 0
+    assert isinstance(results.parsed, str)
+
+
+def test_an_unknown_field_is_read_as_words(corpus):
+    assert urls(corpus.search("zurich:heatwave")) == ["https://x/c"]
+
+
+def test_an_empty_query_lists_every_article_newest_first(corpus):
+    results = corpus.search("")
+    assert results.total == 6
+    assert urls(results) == ["https://x/d", "https://x/e", "https://x/c", "https://x/b", "https://x/a", "https://x/f"]
+
+
+def test_related_articles_are_found_and_marked(seeds, index_dir):
+    write_seed(seeds, "a.txt", title="Main story", url="https://x/a",
+               related=[related("Follow-up on the glacier", "https://x/r", excerpt="Ice melts.")])
+    index_seeds([seeds], index_dir)
+    with open_index(index_dir) as ix:
+        hit = ix.search("glacier").hits[0]
+    assert (hit.url, hit.kind, hit.related_to, hit.provider) == ("https://x/r", "related", "https://x/a", "Other Paper")
+    assert hit.published == datetime(2020, 6, 13, 8, 0, tzinfo=UTC)
+
+
+# -- filters -------------------------------------------------------------------
+
+
+def test_topic_filter_keeps_any_of_the_topics_case_insensitively(corpus):
+    assert set(urls(corpus.search("", topics=["ai"]))) == {"https://x/a", "https://x/b", "https://x/d"}
+    assert corpus.search("", topics=["Policy", "CLIMATE"]).total == 3
+    assert corpus.search("", topics=["no such topic"]).total == 0
+
+
+def test_provider_and_category_filters(corpus):
+    assert set(urls(corpus.search("", providers=["daily ledger"]))) == {"https://x/a", "https://x/c", "https://x/e"}
+    assert urls(corpus.search("", category="Weather")) == ["https://x/c"]
+
+
+def test_date_filters_are_inclusive_and_utc(corpus):
+    assert set(urls(corpus.search("", since="2020", until="2020"))) == {"https://x/b", "https://x/c", "https://x/d", "https://x/e"}
+    # Published 2021-01-01 00:30 in Tokyo is 2020-12-31 in UTC.
+    assert "https://x/e" in urls(corpus.search("", until="2020-12-31"))
+    assert "https://x/e" not in urls(corpus.search("", since="2021-01-01"))
+    # The last second of a day belongs to it.
+    assert "https://x/d" in urls(corpus.search("", since="2020-12-31", until="2020-12-31"))
+    assert urls(corpus.search("", since="2019-05-01T10:00:00Z", until="2019-05-01T10:00:00Z")) == ["https://x/a"]
+    # Undated articles match no date range.
+    assert "https://x/f" not in urls(corpus.search("", since="1900"))
+
+
+def test_relative_dates_count_back_from_now(corpus):
+    results = corpus.search("", since="6m", now="2021-03-01")
+    assert set(urls(results)) == {"https://x/e", "https://x/d"}
+
+
+def test_bad_options_raise_query_errors(corpus):
+    for options in (
+        {"since": "last week"},
+        {"since": "2021", "until": "2020"},
+        {"sort": "random"},
+        {"limit": 0},
+        {"page": 0},
+        {"date_facet": "hour"},
+        {"now": "someday"},
+    ):
+        with pytest.raises(QueryError):
+            corpus.search("cameras", **options)
+
+
+# -- facets --------------------------------------------------------------------
+
+
+def test_facet_counts_cover_every_match_not_just_the_page(corpus):
+    results = corpus.search("", limit=1)
+    assert len(results.hits) == 1
+    assert counts(results.facets.topics) == {"AI": 3, "Climate": 2, "Policy": 1}
+    assert counts(results.facets.provider) == {"Daily Ledger": 3, "Tech Wire": 2}
+    assert counts(results.facets.published) == {"2019": 1, "2020": 4}
+    assert results.facets.topics[0] == FacetValue("AI", 3)  # most frequent first
+    assert (results.oldest, results.newest) == (
+        datetime(2019, 5, 1, 10, tzinfo=UTC),
+        datetime(2020, 12, 31, 23, 30, tzinfo=UTC),
+    )
+
+
+def test_facets_are_multi_select(corpus):
+    results = corpus.search("", topics=["AI"])
+    assert results.total == 3
+    # The topic facet ignores the topic filter: the other topics stay visible with their counts.
+    assert counts(results.facets.topics) == {"AI": 3, "Climate": 2, "Policy": 1}
+    # The other facets count only the filtered results.
+    assert counts(results.facets.provider) == {"Daily Ledger": 1, "Tech Wire": 2}
+    assert counts(results.facets.published) == {"2019": 1, "2020": 2}
+    dated = corpus.search("", topics=["AI"], since="2020")
+    assert counts(dated.facets.published) == {"2019": 1, "2020": 2}  # its own filter ignored
+    assert counts(dated.facets.topics) == {"AI": 2, "Climate": 2, "Policy": 1}
+    assert counts(dated.facets.provider) == {"Tech Wire": 2}
+
+
+def test_facets_follow_the_query(corpus):
+    results = corpus.search("cameras")
+    assert set(urls(results)) == {"https://x/b", "https://x/e", "https://x/f"}
+    assert counts(results.facets.topics) == {"AI": 1, "Policy": 1}
+
+
+def test_date_histogram_by_month_and_day(corpus):
+    months = corpus.search("", date_facet="month")
+    assert counts(months.facets.published) == {"2019-05": 1, "2020-02": 1, "2020-07": 1, "2020-12": 2}
+    days = corpus.search("", date_facet="day", since="2020-12")
+    assert counts(days.facets.published)["2020-12-31"] == 2
+
+
+def test_facet_limit(corpus):
+    results = corpus.search("", facet_limit=1)
+    assert results.facets.topics == (FacetValue("AI", 3),)
+    assert corpus.search("", facet_limit=0).facets.topics == ()
+
+
+# -- results -------------------------------------------------------------------
+
+
+def test_sorting_by_date(corpus):
+    oldest = urls(corpus.search("", sort="oldest"))
+    assert oldest == ["https://x/a", "https://x/b", "https://x/c", "https://x/e", "https://x/d", "https://x/f"]
+    assert urls(corpus.search("cameras", sort="newest"))[0] == "https://x/e"
+    assert corpus.search("cameras", sort="newest").hits[0].score is None
+
+
+def test_pages_do_not_overlap_and_ties_break_by_url(seeds, index_dir):
+    for i in reversed(range(25)):  # identical articles: every score ties
+        write_seed(seeds, f"{i:02d}.txt", title="Identical twin story", url=f"https://x/{i:02d}")
+    index_seeds([seeds], index_dir)
+    with open_index(index_dir) as ix:
+        pages = [urls(ix.search("twin", limit=10, page=p)) for p in (1, 2, 3)]
+        assert pages[0] == [f"https://x/{i:02d}" for i in range(10)]
+        seen = [u for page in pages for u in page]
+        assert len(seen) == len(set(seen)) == 25
+        assert [h.rank for h in ix.search("twin", limit=10, page=3).hits] == list(range(21, 26))
+        assert ix.search("twin", page=4).hits == ()
+
+
+def test_hits_carry_every_field(corpus):
+    hit = corpus.search("heatwave").hits[0]
+    assert (hit.rank, hit.title, hit.url) == (1, "Heatwave in Zürich breaks records", "https://x/c")
+    assert (hit.provider, hit.domain, hit.category, hit.kind) == ("Daily Ledger", "example.com", "weather", "seed")
+    assert hit.published == datetime(2020, 7, 1, 12, tzinfo=UTC)
+    assert hit.topics == ("Climate",)
+    assert hit.path.endswith("c.txt")
+    assert hit.score > 0
+
+
+def test_highlights_mark_matched_words_and_fall_back_to_the_excerpt(corpus):
+    hit = corpus.search("facial recognition").hits[1]
+    assert "<mark>facial</mark> <mark>recognition</mark>" in hit.highlight
+    title_only = corpus.search("heatwave").hits[0]
+    assert title_only.highlight == "Temperatures reached new highs."
+
+
+def test_highlights_are_html_escaped(seeds, index_dir):
+    write_seed(seeds, "x.txt", title="Script", url="https://x/x",
+               excerpt='A <script>alert("cameras")</script> & more cameras')
+    index_seeds([seeds], index_dir)
+    with open_index(index_dir) as ix:
+        fragment = ix.search("cameras").hits[0].highlight
+    assert "<script>" not in fragment
+    assert "&lt;script&gt;alert(&quot;<mark>cameras</mark>&quot;)&lt;/script&gt; &amp; more <mark>cameras</mark>" in fragment
+
+
+def test_the_searcher_sees_a_new_generation(seeds, index_dir):
+    write_seed(seeds, "a.txt", title="First article", url="https://x/a")
+    index_seeds([seeds], index_dir)
+    with open_index(index_dir) as ix:
+        assert ix.search("article").total == 1
+        write_seed(seeds, "b.txt", title="Second article", url="https://x/b")
+        index_seeds([seeds], index_dir)
+        assert ix.search("article").total == 2
+
+
+def test_a_missing_index_says_how_to_make_one(tmp_path):
+    with pytest.raises(IndexNotFoundError, match=r'^no index at .*/nowhere/: run "newssearch index" first$'):
+        open_index(tmp_path / "nowhere")
+
+
+def test_stats(corpus):
+    stats = corpus.stats()
+    assert (stats.articles, stats.seeds, stats.related) == (6, 6, 0)
+    assert stats.oldest == datetime(2019, 5, 1, 10, tzinfo=UTC)
+    assert stats.topics[0] == FacetValue("AI", 3)
+    assert stats.size_bytes > 0
+
+
+def test_searcher_can_be_shared_between_threads(corpus):
+    from concurrent.futures import ThreadPoolExecutor
+
+    queries = ["facial", "cameras", "climate", "zurich"] * 10
+    expected = [corpus.search(q).total for q in queries]
+    with ThreadPoolExecutor(4) as pool:
+        assert list(pool.map(lambda q: corpus.search(q).total, queries)) == expected
