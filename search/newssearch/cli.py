@@ -15,7 +15,7 @@ from contextlib import contextmanager
 import click
 
 from . import __version__
-from .errors import NewssearchError
+from .errors import NewssearchError, QueryError
 from .store import INDEX_ENV
 
 FORMATS = click.Choice(["text", "json"])
@@ -73,7 +73,7 @@ def index(paths: tuple[str, ...], index_dir: str, rebuild: bool, strict: bool, q
         sys.exit(1)
 
 
-@cli.command()
+@cli.command(context_settings={"ignore_unknown_options": True})
 @click.argument("words", nargs=-1)
 @index_dir_option
 @click.option("--topic", "topics", multiple=True, help="Keep articles with this topic (repeat: any of them).")
@@ -131,10 +131,18 @@ def stats(index_dir: str, limit: int, fmt: str) -> None:
             click.echo(line)
 
 
+class _BadUsage(click.ClickException):
+    """A bad option value or query: one line like every error, but exit 2."""
+
+    exit_code = 2
+
+
 @contextmanager
 def _errors() -> Iterator[None]:
     try:
         yield
+    except QueryError as exc:
+        raise _BadUsage(str(exc)) from None
     except NewssearchError as exc:
         raise click.ClickException(str(exc)) from None
     except KeyboardInterrupt:

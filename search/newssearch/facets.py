@@ -140,7 +140,7 @@ def build(reader, gen: Path) -> tuple[int, int]:
     if reader.doc_frequency("kind", KIND_RELATED):
         related[list(reader.postings("kind", KIND_RELATED).all_ids())] = True
     arrays["related"] = related
-    urls = list(reader.column_reader("url"))
+    urls = list(reader.column_reader("url")) if size else []
     arrays["url_rank"] = np.argsort(np.argsort(np.array(urls, dtype=object), kind="stable"), kind="stable").astype(
         np.int32
     )

@@ -613,10 +613,14 @@ class _MarkFormatter(Formatter):
         return "<mark>" + html.escape(get_text(text, token, replace)) + "</mark>"
 
     def format_fragment(self, fragment, replace=False):
+        text = fragment.text
         body = super().format_fragment(fragment, replace)
-        lead = "…" if fragment.startchar > 0 else ""
-        tail = "…" if fragment.endchar < len(fragment.text) else ""
-        return lead + body.strip() + tail
+        # Text the fragment left out: mark it, unless it is only punctuation.
+        lead = "…" if _WORD.search(text, 0, fragment.startchar) else ""
+        rest = text[fragment.endchar :]
+        if _WORD.search(rest):
+            return lead + body.strip() + "…"
+        return lead + body.strip() + html.escape(rest.strip())
 
 
 _ANALYZER = text_analyzer()
