@@ -14,6 +14,7 @@ built from, which is why they live in that generation's folder.
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -156,8 +157,10 @@ def build(reader, gen: Path) -> tuple[int, int]:
         arrays[f"{name}_names"] = np.array(names, dtype=str)
         arrays[f"{name}_docs"] = np.array(docs, dtype=np.int32)
         arrays[f"{name}_ids"] = np.array(ids, dtype=np.int32)
-    with open(gen / FACETS_FILE, "wb") as handle:
+    tmp = gen / (FACETS_FILE + ".tmp")
+    with open(tmp, "wb") as handle:
         np.savez(handle, **arrays)
+    os.replace(tmp, gen / FACETS_FILE)
     return int(live.sum()), int((live & related).sum())
 
 

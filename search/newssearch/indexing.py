@@ -2,9 +2,14 @@
 
 Incremental by default. Each generation carries a manifest of the files it
 holds (path, modification time, size, url, related urls), so a run only
-stats the files, parses the new and changed ones (in parallel processes) and
-writes what differs; an unchanged corpus costs a walk and a JSON load, and
-writes nothing at all.
+stats the files, parses the new and changed ones and writes what differs; an
+unchanged corpus costs a walk and a JSON load, and writes nothing at all.
+
+Parsing runs in a pool of processes, a bounded window of batches ahead of the
+writer, so memory stays flat however large the corpus; a large batch of
+changes is also analysed by Whoosh's parallel writer (one segment per
+process). Seeds are written as they arrive in path order; related articles,
+which depend on every seed's url, are decided and written at the end.
 
 Rules a user can rely on:
 
@@ -13,7 +18,9 @@ Rules a user can rely on:
   version stays and the report says so.
 * A ``url`` belongs to the first file that claimed it: a file already in the
   index, else the first in path order. Another file with the same url is
-  skipped as a duplicate.
+  skipped as a duplicate. (A url freed in the same run by an indexed file
+  that changed its url may be refused to a newcomer once; the next run takes
+  it.)
 * A related article is indexed once per url, from the first seed (in path
   order) that lists it, and not at all when the url is a seed of its own.
 * A file disappears from the index when it no longer exists, or when a
@@ -26,6 +33,9 @@ from __future__ import annotations
 import os
 import time
 from collections.abc import Callable, Iterable, Sequence
+import itertools
+from collections import deque
+from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -33,15 +43,18 @@ from pathlib import Path
 
 from . import facets, store
 from .dates import iso, to_timestamp
-from .errors import SeedError
+from .errors import IndexCorruptError, SeedError
 from .schema import KIND_RELATED, KIND_SEED, NO_DATE, SCHEMA_VERSION, build_schema
 from .seeds import Article, RelatedArticle, SeedFile, find_seed_files, read_seed
+from .vocab import Vocabulary, article_words
 
 DEFAULT_SEEDS = "seeds"
 LOCK_TIMEOUT = 3.0  # seconds a second indexer waits for the first
 WRITER_MEMORY_MB = 256
 # Below this many files to parse, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 200
+PARALLEL_WRITER_THRESHOLD = 2000
+PARSE_BATCH = 64
 
 Progress = Callable[[int, int], None]
 
@@ -107,9 +120,9 @@ def index_seeds(
 
     ``index_dir`` defaults to ``$NEWSSEARCH_INDEX``, else ``index``. With
     ``rebuild`` the index is built from scratch (the old one stays live until
-    the new one is complete). ``workers`` is the number of parsing processes
-    (default: the machine's cores). ``progress(done, total)`` is called as
-    files are parsed.
+    the new one is complete). ``workers`` is the number of parsing and
+    writing processes (default: the machine's cores). ``progress(done,
+    total)`` is called as files are parsed.
 
     Raises :class:`InputPathError` for a path that does not exist,
     :class:`IndexLockedError` when another process holds the index longer
@@ -121,19 +134,25 @@ def index_seeds(
     index_dir = store.resolve_index_dir(index_dir)
     paths = [os.fspath(p) for p in paths] or [DEFAULT_SEEDS]
     files = find_seed_files(paths)
+    workers = max(1, workers or os.cpu_count() or 1)
     index_dir.mkdir(parents=True, exist_ok=True)
     with store.write_lock(index_dir, lock_timeout):
         base = None if rebuild else store.current_generation(index_dir)
         if base is not None:
             store.check_schema(index_dir, base)
-        old = _load_manifest(base)
-        run = _Run(old, files, [os.path.abspath(p) for p in paths])
-        run.parse(workers, progress)
-        run.plan()
-        if base is not None and not run.has_writes():
-            meta = store.read_meta(base)
-            return run.report(started, index_dir, meta, written=False)
-        meta = _write_generation(index_dir, base, run)
+        run = _Run(_load_manifest(base), files, [os.path.abspath(p) for p in paths])
+        if base is not None and not run.to_parse and not run.removed:
+            return run.report(started, index_dir, store.read_meta(base), written=False)
+        gen = store.new_generation(index_dir, base)
+        try:
+            meta = _write_generation(gen, base, run, workers, progress)
+            if meta is None:  # every changed file turned out bad: nothing to publish
+                store.discard(gen)
+                return run.report(started, index_dir, store.read_meta(base), written=False)
+            store.publish(index_dir, gen)
+        except BaseException:
+            store.discard(gen)  # CURRENT still names the previous, complete generation
+            raise
         return run.report(started, index_dir, meta, written=True)
 
 
@@ -145,16 +164,16 @@ def _load_manifest(gen: Path | None) -> dict[str, _Entry]:
 
 
 class _Run:
-    """The comparison of what is on disk with what the index holds, and the plan to fix it."""
+    """What is on disk against what the index holds, and the decisions of this run."""
 
     def __init__(self, old: dict[str, _Entry], files: list[SeedFile], roots: list[str]) -> None:
         self.old = old
-        self.new: dict[str, _Entry] = {}
+        self.new: dict[str, _Entry] = {}  # the manifest after the run
         self.to_parse: list[SeedFile] = []
-        self.parsed: dict[str, Article] = {}
+        self.related_of: dict[str, tuple[RelatedArticle, ...]] = {}  # of the seeds written now
         self.skipped: list[SkippedFile] = []
         self.warnings: list[SkippedFile] = []
-        self.added = self.updated = self.removed = self.unchanged = 0
+        self.added = self.updated = self.unchanged = 0
         on_disk = {f.path for f in files}
         for file in files:
             entry = old.get(file.path)
@@ -166,80 +185,69 @@ class _Run:
         for path, entry in old.items():
             if path not in on_disk and not _gone(path, roots):
                 self.new[path] = entry  # indexed from another path that still exists: keep
-        self.stats = {f.path: f for f in files}
+        self.removed = sorted(p for p in old if p not in self.new and p not in {f.path for f in self.to_parse})
+        self.stats = {f.path: f for f in self.to_parse}
+        # Who holds each url. Files already indexed keep theirs ahead of newcomers,
+        # even those being re-read now.
+        self.owner = {entry.url: path for path, entry in self.new.items()}
+        for file in self.to_parse:
+            if file.path in old:
+                self.owner.setdefault(old[file.path].url, file.path)
 
-    def parse(self, workers: int | None, progress: Progress | None) -> None:
-        total = len(self.to_parse)
-        paths = [f.path for f in self.to_parse]
-        workers = workers or os.cpu_count() or 1
-        if total < PARALLEL_THRESHOLD or workers <= 1:
-            results: Iterable[Article | SeedError] = map(_parse, paths)
-            self._collect(results, total, progress)
-            return
-        # fork: workers start in milliseconds and inherit the imported modules.
-        with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
-            chunk = max(1, min(64, total // (workers * 8)))
-            self._collect(pool.map(_parse, paths, chunksize=chunk), total, progress)
+    def take(self, result: Article | SeedError) -> Article | None:
+        """Decide about one parsed file; returns the article to write, if any."""
+        if isinstance(result, SeedError):
+            kept = result.path in self.old
+            if kept:
+                self.new[result.path] = self.old[result.path]
+            self.skipped.append(SkippedFile(result.path, result.reason + ("; kept the last good version" if kept else "")))
+            return None
+        path, url = result.path, result.url
+        previous = self.old.get(path)
+        holder = self.owner.get(url)
+        if holder is not None and holder != path:
+            self.skipped.append(SkippedFile(path, f"duplicate webUrl, already indexed from {holder}"))
+            if previous is not None:  # it had another url before: keep that version
+                self.new[path] = previous
+            return None
+        if previous is not None and previous.url != url and self.owner.get(previous.url) == path:
+            del self.owner[previous.url]
+        self.owner[url] = path
+        st = self.stats[path]
+        self.new[path] = _Entry(st.mtime_ns, st.size, url, [r.url for r in result.related])
+        self.related_of[path] = result.related
+        self.warnings.extend(SkippedFile(path, w) for w in result.warnings)
+        if previous is None:
+            self.added += 1
+        else:
+            self.updated += 1
+        return result
 
-    def _collect(self, results: Iterable[Article | SeedError], total: int, progress: Progress | None) -> None:
-        for done, result in enumerate(results, start=1):
-            if isinstance(result, SeedError):
-                kept = result.path in self.old
-                if kept:
-                    self.new[result.path] = self.old[result.path]
-                reason = result.reason + ("; kept the last good version" if kept else "")
-                self.skipped.append(SkippedFile(result.path, reason))
-            else:
-                self.parsed[result.path] = result
-                self.warnings.extend(SkippedFile(result.path, w) for w in result.warnings)
-            if progress is not None:
-                progress(done, total)
-
-    def plan(self) -> None:
-        """Decide every document to delete and to write."""
-        owner = {entry.url: path for path, entry in self.new.items()}  # urls kept from before
-        # Files already in the index keep their url ahead of newcomers.
-        order = sorted(self.parsed, key=lambda p: (p not in self.old, p))
-        self.seeds: list[Article] = []
-        for path in order:
-            article = self.parsed[path]
-            holder = owner.get(article.url)
-            if holder is not None and holder != path:
-                self.skipped.append(SkippedFile(path, f"duplicate webUrl, already indexed from {holder}"))
-                if path in self.old:  # it had another url before: keep that version
-                    self.new[path] = self.old[path]
-                continue
-            owner[article.url] = path
-            st = self.stats[path]
-            self.new[path] = _Entry(st.mtime_ns, st.size, article.url, [r.url for r in article.related])
-            self.seeds.append(article)
-            if path in self.old:
-                self.updated += 1
-            else:
-                self.added += 1
-        self.removed = sum(1 for path in self.old if path not in self.new)
-
+    def finish(self) -> tuple[list[str], list[tuple[RelatedArticle, str, str]], int]:
+        """After every file was taken: urls to delete, related articles to (re)write
+        as (entry, seed path, seed url), and the number of documents the index must hold."""
         old_seed_urls = {e.url for e in self.old.values()}
         new_seed_urls = {e.url for e in self.new.values()}
         old_related = _related_owners(self.old, old_seed_urls)
         new_related = _related_owners(self.new, new_seed_urls)
-        written = {a.path for a in self.seeds}
-        self.deletes = sorted(
-            (old_seed_urls | set(old_related)) - new_seed_urls - set(new_related)
-        )
-        self.related_writes: list[tuple[RelatedArticle, Article]] = []
+        deletes = sorted((old_seed_urls | set(old_related)) - new_seed_urls - set(new_related))
+        writes: list[tuple[RelatedArticle, str, str]] = []
+        missing = 0
         for url, path in sorted(new_related.items()):
-            if old_related.get(url) == path and path not in written and url not in old_seed_urls:
+            rewritten = path in self.related_of
+            if old_related.get(url) == path and not rewritten and url not in old_seed_urls:
+                continue  # the same entry from the same unchanged seed: already there
+            entries = self.related_of[path] if rewritten else _reread_related(path)
+            entry = next((r for r in entries if r.url == url), None)
+            if entry is None:
+                missing += url not in old_related  # its seed cannot be read now: nothing to write
                 continue
-            parent = self.parsed.get(path) or _reread(path)
-            if parent is None:
-                continue  # the owner cannot be read now: leave what the index has
-            entry = next((r for r in parent.related if r.url == url), None)
-            if entry is not None:
-                self.related_writes.append((entry, parent))
+            writes.append((entry, path, self.new[path].url))
+        return deletes, writes, len(self.new) + len(new_related) - missing
 
-    def has_writes(self) -> bool:
-        return bool(self.seeds or self.deletes or self.related_writes)
+    @property
+    def removed_count(self) -> int:
+        return sum(1 for path in self.old if path not in self.new)
 
     def manifest(self) -> dict:
         return {"files": {path: self.new[path].to_json() for path in sorted(self.new)}}
@@ -248,7 +256,7 @@ class _Run:
         return IndexReport(
             added=self.added,
             updated=self.updated,
-            removed=self.removed,
+            removed=self.removed_count,
             unchanged=self.unchanged,
             skipped=tuple(sorted(self.skipped, key=lambda s: s.path)),
             warnings=tuple(self.warnings),
@@ -261,46 +269,112 @@ class _Run:
         )
 
 
-def _write_generation(index_dir: Path, base: Path | None, run: _Run) -> dict:
+def _write_generation(gen: Path, base: Path | None, run: _Run, workers: int, progress: Progress | None) -> dict | None:
+    """Write the run's changes into the new generation ``gen``; None if there were none."""
     from whoosh import index as whoosh_index
 
-    gen = store.new_generation(index_dir, base)
+    ix = whoosh_index.open_dir(str(gen)) if base is not None else whoosh_index.create_in(str(gen), build_schema())
+    vocabulary = Vocabulary.load(base)
+    # Whoosh's analysis is most of the cost: spread it over processes when there is enough of it.
+    procs = min(workers, 4) if len(run.to_parse) >= PARALLEL_WRITER_THRESHOLD else 1
+    options = {"limitmb": WRITER_MEMORY_MB // procs}
+    if procs > 1:
+        options.update(procs=procs, multisegment=True, batchsize=256)
+    writer = ix.writer(**options)
+    searcher = ix.searcher() if base is not None else None  # the committed documents, for deletes
+    changed = False
     try:
-        if base is None:
-            ix = whoosh_index.create_in(gen, build_schema())
-        else:
-            ix = whoosh_index.open_dir(gen)
-        writer = ix.writer(limitmb=WRITER_MEMORY_MB)
-        try:
-            for url in run.deletes:
-                writer.delete_by_term("url", url)
-            for article in run.seeds:
-                writer.update_document(**seed_document(article))
-            for entry, parent in run.related_writes:
-                writer.update_document(**related_document(entry, parent))
-        except BaseException:
+
+        def delete(*urls: str) -> None:
+            if searcher is not None:
+                for url in urls:
+                    writer.delete_by_term("url", url, searcher=searcher)
+
+        for result, words in _parse_all([f.path for f in run.to_parse], workers, progress):
+            article = run.take(result)
+            if article is None:
+                continue
+            previous = run.old.get(article.path)
+            delete(article.url, *([previous.url] if previous and previous.url != article.url else []))
+            writer.add_document(**seed_document(article))
+            vocabulary.add(words)
+            changed = True
+        deletes, related_writes, expected = run.finish()
+        delete(*deletes)
+        for entry, path, seed_url in related_writes:
+            delete(entry.url)
+            writer.add_document(**related_document(entry, path, seed_url))
+        changed = changed or bool(deletes or related_writes or run.removed)
+        if not changed and base is not None:
             writer.cancel()
-            raise
+            return None
         writer.commit()
-        with ix.reader() as reader:
-            documents, related = facets.build(reader, gen)
-        ix.close()
-        previous = store.read_meta(base) if base is not None else {}
-        meta = {
-            "schema_version": SCHEMA_VERSION,
-            "created": previous.get("created") or _now(),
-            "updated": _now(),
-            "documents": documents,
-            "seeds": documents - related,
-            "related": related,
-        }
-        store.write_json(gen / store.MANIFEST, run.manifest())
-        store.write_json(gen / store.META, meta)
-        store.publish(index_dir, gen)
     except BaseException:
-        store.discard(gen)  # CURRENT still names the previous, complete generation
+        writer.cancel()
         raise
+    finally:
+        if searcher is not None:
+            searcher.close()
+    with ix.reader() as reader:
+        documents, related = facets.build(reader, gen)
+    ix.close()
+    if documents != expected:
+        # Whoosh's parallel writer drops a sub-writer's segment silently if it is late.
+        raise IndexCorruptError(
+            str(gen.parent), f"the new generation holds {documents} articles where {expected} were written"
+        )
+    previous = store.read_meta(base) if base is not None else {}
+    meta = {
+        "schema_version": SCHEMA_VERSION,
+        "created": previous.get("created") or _now(),
+        "updated": _now(),
+        "documents": documents,
+        "seeds": documents - related,
+        "related": related,
+    }
+    vocabulary.save(gen)
+    store.write_json(gen / store.MANIFEST, run.manifest())
+    store.write_json(gen / store.META, meta)
     return meta
+
+
+def _parse_all(paths: list[str], workers: int, progress: Progress | None) -> Iterator[tuple[Article | SeedError, frozenset[str]]]:
+    """Parse ``paths`` in order, in ``workers`` processes, never far ahead of the consumer."""
+    total = len(paths)
+    if total < PARALLEL_THRESHOLD or workers <= 1:
+        results: Iterable[tuple[Article | SeedError, frozenset[str]]] = map(_parse_with_words, paths)
+    else:
+        results = _parse_in_pool(paths, workers)
+    for done, item in enumerate(results, start=1):
+        if progress is not None:
+            progress(done, total)
+        yield item
+
+
+def _parse_in_pool(paths: list[str], workers: int) -> Iterator[tuple[Article | SeedError, frozenset[str]]]:
+    batches = [paths[i : i + PARSE_BATCH] for i in range(0, len(paths), PARSE_BATCH)]
+    # fork: workers start in milliseconds and inherit the imported modules.
+    with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+        pending: deque = deque()
+        queued = iter(batches)
+        # A bounded window of batches in flight keeps memory flat however large the corpus.
+        for batch in itertools.islice(queued, workers * 2):
+            pending.append(pool.submit(_parse_batch, batch))
+        while pending:
+            done = pending.popleft().result()
+            batch = next(queued, None)
+            if batch is not None:
+                pending.append(pool.submit(_parse_batch, batch))
+            yield from done
+
+
+def _parse_batch(paths: list[str]) -> list[tuple[Article | SeedError, frozenset[str]]]:
+    return [_parse_with_words(p) for p in paths]
+
+
+def _parse_with_words(path: str) -> tuple[Article | SeedError, frozenset[str]]:
+    result = _parse(path)
+    return result, (article_words(result) if isinstance(result, Article) else frozenset())
 
 
 def seed_document(article: Article) -> dict:
@@ -321,7 +395,7 @@ def seed_document(article: Article) -> dict:
     )
 
 
-def related_document(entry: RelatedArticle, parent: Article) -> dict:
+def related_document(entry: RelatedArticle, seed_path: str, seed_url: str) -> dict:
     """The Whoosh document of a related article; it names the seed that listed it."""
     return _document(
         kind=KIND_RELATED,
@@ -334,8 +408,8 @@ def related_document(entry: RelatedArticle, parent: Article) -> dict:
         domain=entry.domain,
         published=entry.published,
         category="",
-        path=parent.path,
-        related_to=parent.url,
+        path=seed_path,
+        related_to=seed_url,
     )
 
 
@@ -349,7 +423,6 @@ def _document(*, kind, url, title, excerpt, body, topics, provider, domain, publ
         "body": body,
         "topics": topics_text,
         "provider": provider,
-        "vocab": " ".join((title, excerpt, body, topics_text, provider)),
         "topic_facet": ",".join(topics),
         "provider_facet": provider,
         "category": category,
@@ -389,9 +462,9 @@ def _parse(path: str) -> Article | SeedError:
         return SeedError(path, f"unreadable: {type(exc).__name__}: {exc}".splitlines()[0])
 
 
-def _reread(path: str) -> Article | None:
+def _reread_related(path: str) -> tuple[RelatedArticle, ...]:
     result = _parse(path)
-    return result if isinstance(result, Article) else None
+    return result.related if isinstance(result, Article) else ()
 
 
 def _gone(path: str, roots: Sequence[str]) -> bool:

@@ -68,7 +68,9 @@ def text_analyzer(*, stemming: bool = True):
     There are no stop words: BM25 already weighs "the" near zero, and phrases
     and queries like "The Who" keep working.
     """
-    chain = RegexTokenizer(r"\w+(?:[.'’]\w+)*") | LowercaseFilter() | CharsetFilter(accent_map)
+    # Words may hold inner dots and apostrophes ("U.S", "don't") but a possessive
+    # "'s" ends the word: "Sony’s" must be found by "sony".
+    chain = RegexTokenizer(r"\w+(?:[.'’](?![sS]\b)\w+)*") | LowercaseFilter() | CharsetFilter(accent_map)
     if stemming:
         chain = chain | StemFilter(stemfn=stem, cachesize=-1)
     return chain
@@ -86,8 +88,6 @@ def build_schema() -> fields.Schema:
         body=fields.TEXT(analyzer=stemmed),
         topics=fields.TEXT(analyzer=stemmed),
         provider=fields.TEXT(analyzer=stemmed),
-        # every word unstemmed: the vocabulary for typo tolerance and "did you mean"
-        vocab=fields.TEXT(analyzer=text_analyzer(stemming=False), phrase=False),
         # exact values, original case, for filters and facet counts
         topic_facet=fields.KEYWORD(commas=True, lowercase=False, scorable=False),
         provider_facet=fields.ID(),

@@ -45,7 +45,8 @@ from . import store
 from .dates import from_timestamp, parse_bound, to_timestamp
 from .errors import IndexCorruptError, QueryError
 from .facets import Columns, Facets, FacetValue
-from .schema import FIELD_ALIASES, FIELD_BOOSTS, KIND_RELATED, NO_DATE, TEXT_FIELDS, text_analyzer
+from .schema import FIELD_ALIASES, FIELD_BOOSTS, NO_DATE, TEXT_FIELDS, text_analyzer
+from .vocab import Vocabulary, fold
 
 SORTS = ("relevance", "newest", "oldest")
 DATE_FACETS = ("year", "month", "day")
@@ -151,7 +152,7 @@ class IndexSearcher:
         self._gen, self._searcher, self._columns = gen, searcher, columns
         self._meta = store.read_meta(gen)
         self._parser = _make_parser(ix.schema)
-        self._vocab = _Vocabulary(searcher.reader())
+        self._speller = _Speller(searcher.reader(), gen)
         if old is not None:
             old.close()
 
@@ -227,7 +228,7 @@ class IndexSearcher:
             matches = self._match(q)
             suggestion = None
             if fuzzy and q is not None and not matches.any():
-                corrected = self._vocab.correct(query)
+                corrected = self._speller.correct(query)
                 if corrected is not None:
                     q2, text2 = self._parse(corrected)
                     matches2 = self._match(q2)
@@ -267,7 +268,7 @@ class IndexSearcher:
 
     def _parse(self, query: str) -> tuple[wq.Query | None, str]:
         """The Whoosh query for ``query`` (None: match everything) and its readable form."""
-        text = self._vocab.expand_fuzzy(_unknown_fields_to_words(query))
+        text = self._speller.expand_fuzzy(_unknown_fields_to_words(query))
         if not text.strip():
             return None, "<every article>"
         try:
@@ -438,7 +439,7 @@ def _make_parser(schema) -> qparser.MultifieldParser:
         if alias != field:
             aliases.setdefault(field, []).append(alias)
     parser.add_plugin(qparser.FieldAliasPlugin(aliases))
-    # Fuzzy terms are expanded before parsing (see _Vocabulary); a stray "~" is a plain character.
+    # Fuzzy terms are expanded before parsing (see _Speller); a stray "~" is a plain character.
     return parser
 
 
@@ -469,44 +470,44 @@ def _unknown_fields_to_words(query: str) -> str:
 _WORD = re.compile(r"\w+", re.UNICODE)
 _FUZZY = re.compile(r"(?<![\w~\"])(\w+)~(\d*)(?![\w~])", re.UNICODE)
 _OPERATORS = frozenset({"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"})
-_PLAIN = text_analyzer(stemming=False)
+MAX_EXPANSIONS = 20  # index words one fuzzy term may stand for
 
 
-class _Vocabulary:
-    """The index's own words, unstemmed: fuzzy expansion and spelling correction."""
+class _Speller:
+    """Typo tolerance over the index's own words (see :mod:`newssearch.vocab`)."""
 
-    def __init__(self, reader) -> None:
+    def __init__(self, reader, gen: Path) -> None:
         self._reader = reader
+        self._gen = gen
+        self._vocabulary: Vocabulary | None = None
 
-    @staticmethod
-    def budget(word: str) -> int:
-        """Typos allowed in a word, as Meilisearch does: none below 4 letters, 2 from 8."""
-        return 0 if len(word) < 4 else 1 if len(word) < 8 else 2
+    @property
+    def vocabulary(self) -> Vocabulary:
+        if self._vocabulary is None:  # loaded on the first typo, not on every start
+            self._vocabulary = Vocabulary.load(self._gen)
+        return self._vocabulary
 
-    def _fold(self, word: str) -> str:
-        tokens = [t.text for t in _PLAIN(word)]
-        return tokens[0] if len(tokens) == 1 else ""
+    def known(self, word: str) -> bool:
+        """Whether the index holds ``word`` (stemmed) in any text field."""
+        stems = [t.text for t in _ANALYZER(word)]
+        return bool(stems) and all(any(self._reader.doc_frequency(f, s) for f in TEXT_FIELDS) for s in stems)
 
     def candidates(self, word: str, maxdist: int) -> list[str]:
         """Index words within ``maxdist`` edits of ``word``: closest, then most common, first."""
-        folded = self._fold(word)
-        if not folded or maxdist <= 0:
-            return [folded] if folded else []
-        reader = self._reader
-        found = []
-        for other in reader.terms_within("vocab", folded, maxdist):
-            distance = _distance(folded, other, maxdist)
-            found.append((distance, -reader.doc_frequency("vocab", other), other))
-        found.sort()
-        return [w for _, _, w in found]
+        folded = fold(word)
+        if len(folded) != 1:
+            return []
+        if maxdist <= 0:
+            return folded
+        return [w for w in self.vocabulary.within(folded[0], maxdist) if self.known(w)]
 
     def expand_fuzzy(self, query: str) -> str:
         """Rewrite each ``word~`` / ``word~N`` into ``(w1 OR w2 ...)`` of index words."""
 
         def expand(match: re.Match) -> str:
             word, dist = match.group(1), match.group(2)
-            maxdist = min(int(dist), 2) if dist else max(1, self.budget(word))
-            words = self.candidates(word, maxdist)[:20]
+            maxdist = min(int(dist), 2) if dist else max(1, Vocabulary.budget(word))
+            words = self.candidates(word, maxdist)[:MAX_EXPANSIONS]
             if not words:
                 return word
             return "(" + " OR ".join(words) + ")" if len(words) > 1 else words[0]
@@ -520,12 +521,9 @@ class _Vocabulary:
         for match in _WORD.finditer(query):
             word = match.group(0)
             end = match.end()
-            if word in _OPERATORS or query[end : end + 1] == ":":
+            if word in _OPERATORS or query[end : end + 1] == ":" or self.known(word):
                 continue
-            folded = self._fold(word)
-            if not folded or self._reader.doc_frequency("vocab", folded):
-                continue
-            options = self.candidates(word, self.budget(word))
+            options = self.candidates(word, Vocabulary.budget(word))
             if not options:
                 continue
             out.append(query[last : match.start()])
@@ -536,13 +534,6 @@ class _Vocabulary:
             return None
         out.append(query[last:])
         return "".join(out)
-
-
-def _distance(a: str, b: str, limit: int) -> int:
-    """Damerau-Levenshtein distance (optimal string alignment), as Whoosh's automaton uses."""
-    from whoosh.support.levenshtein import damerau_levenshtein
-
-    return damerau_levenshtein(a, b, limit)
 
 
 # -- options -------------------------------------------------------------------
@@ -626,5 +617,3 @@ class _MarkFormatter(Formatter):
 _ANALYZER = text_analyzer()
 _FRAGMENTER = ContextFragmenter(maxchars=FRAGMENT_CHARS, surround=70)
 _FORMATTER = _MarkFormatter()
-
-_ = KIND_RELATED  # kept importable for callers that filter on Hit.kind

@@ -98,7 +98,9 @@ def new_generation(index_dir: Path, base: Path | None) -> Path:
     gen.mkdir()
     if base is not None:
         for entry in base.iterdir():
-            if entry.is_file() and not entry.name.endswith(".lock"):
+            # Only Whoosh's own files, which it never rewrites. Side files are
+            # written anew: writing through a link would change the live generation.
+            if entry.is_file() and entry.name.startswith(("_MAIN_", "MAIN_")) and "WRITELOCK" not in entry.name:
                 _link_or_copy(entry, gen / entry.name)
     return gen
 
@@ -164,7 +166,10 @@ def load_json(path: Path, default: dict) -> dict:
 
 
 def write_json(path: Path, data: dict) -> None:
-    path.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    """Write a side file as a new file (never through an existing link)."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    os.replace(tmp, path)
 
 
 def folder_size(gen: Path) -> int:

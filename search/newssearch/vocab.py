@@ -1,0 +1,113 @@
+"""The spelling vocabulary: every indexed word, unstemmed, with its document count.
+
+Typo tolerance needs the words as written ("recognition"), which the stemmed
+index fields no longer hold ("recogn"). Indexing every word a second time as
+a Whoosh field costs about a fifth of the build (a posting per word per
+document), so the vocabulary is a side file instead, ``vocab.json`` in each
+generation, counted by the parsing processes as they go.
+
+It only grows between rebuilds: a word whose last article was deleted keeps
+its entry. That is harmless because a correction is only offered after the
+corrected query has been run and found articles; ``newssearch index
+--rebuild`` recounts from scratch.
+"""
+
+from __future__ import annotations
+
+import bisect
+import json
+import os
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+
+from .schema import text_analyzer
+from .seeds import Article
+
+VOCAB_FILE = "vocab.json"
+# Shorter words get no typo budget (see Vocabulary.budget), longer ones are
+# rarely words at all (urls, hashes).
+MIN_CHARS, MAX_CHARS = 4, 40
+
+_PLAIN = text_analyzer(stemming=False)
+
+
+def fold(text: str) -> list[str]:
+    """The words of ``text`` as the vocabulary stores them: lowercase, accents folded."""
+    return [t.text for t in _PLAIN(text)]
+
+
+def article_words(article: Article) -> frozenset[str]:
+    """The distinct vocabulary words of a seed and of its related entries."""
+    parts = [article.title, article.excerpt, article.body, article.provider, *article.topics]
+    for entry in article.related:
+        parts += (entry.title, entry.excerpt, entry.provider)
+    return frozenset(w for w in fold(" ".join(parts)) if MIN_CHARS <= len(w) <= MAX_CHARS)
+
+
+class Vocabulary:
+    """Sorted words and their document counts, with typo-tolerant lookup."""
+
+    def __init__(self, counts: dict[str, int] | None = None) -> None:
+        self.counts: dict[str, int] = dict(counts or {})
+        self._sorted: list[str] | None = None
+
+    @classmethod
+    def load(cls, gen: Path | None) -> Vocabulary:
+        if gen is None:
+            return cls()
+        try:
+            raw = json.loads((gen / VOCAB_FILE).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            return cls()
+        return cls(dict(zip(raw["words"], raw["counts"])))
+
+    def add(self, words: Iterable[str]) -> None:
+        counts = self.counts
+        for word in words:
+            counts[word] = counts.get(word, 0) + 1
+        self._sorted = None
+
+    def merge(self, counter: Counter) -> None:
+        for word, n in counter.items():
+            self.counts[word] = self.counts.get(word, 0) + n
+        self._sorted = None
+
+    def save(self, gen: Path) -> None:
+        words = sorted(self.counts)
+        data = {"words": words, "counts": [self.counts[w] for w in words]}
+        tmp = gen / (VOCAB_FILE + ".tmp")
+        tmp.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+        os.replace(tmp, gen / VOCAB_FILE)
+
+    def __contains__(self, word: str) -> bool:
+        return word in self.counts
+
+    def __len__(self) -> int:
+        return len(self.counts)
+
+    @staticmethod
+    def budget(word: str) -> int:
+        """Typos allowed in a word, as Meilisearch does: none below 4 letters, 2 from 8."""
+        return 0 if len(word) < 4 else 1 if len(word) < 8 else 2
+
+    def within(self, word: str, maxdist: int) -> list[str]:
+        """Words within ``maxdist`` edits (Damerau-Levenshtein) of the folded ``word``:
+        the closest first, then the most common, then alphabetical."""
+        from whoosh.automata.fsa import find_all_matches
+        from whoosh.automata.lev import levenshtein_automaton
+        from whoosh.support.levenshtein import damerau_levenshtein
+
+        if self._sorted is None:
+            self._sorted = sorted(self.counts)
+        words = self._sorted
+
+        def first_at_or_after(text: str) -> str | None:
+            i = bisect.bisect_left(words, text)
+            return words[i] if i < len(words) else None
+
+        # The automaton walks the sorted list, skipping every stretch that cannot match.
+        dfa = levenshtein_automaton(word, maxdist, 0).to_dfa()
+        found = list(find_all_matches(dfa, first_at_or_after))
+        found.sort(key=lambda w: (damerau_levenshtein(word, w, maxdist + 1), -self.counts[w], w))
+        return found
