@@ -1,0 +1,66 @@
+"""One measured phase of one engine, run in its own process by ``run.py``.
+
+    python benchmarks/phases.py ENGINE build   CORPUS TARGET
+    python benchmarks/phases.py ENGINE reindex CORPUS TARGET
+    python benchmarks/phases.py ENGINE query   TARGET QUERIES.json [--repeats R]
+
+A phase per process gives each one its own peak-memory figure (reported by
+the phase itself, see ``measure.peak_rss_bytes``), and keeps one
+engine's caches and allocations from flattering or hurting the other.  The
+result is printed as a single JSON line on stdout.
+
+The query phase opens the index once, answers every query once (warm-up; these
+answers are the ones reported), then times ``repeats`` more rounds over the
+whole set, round-robin so that no query runs right after itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from engines import ENGINES  # noqa: E402
+from measure import peak_rss_bytes  # noqa: E402
+from queries import read_queries  # noqa: E402
+
+
+def query_phase(engine, target: Path, queries: list[dict], repeats: int) -> dict:
+    started = time.perf_counter()
+    with engine.open(target) as search:
+        opened = time.perf_counter() - started
+        answers = [search(q) for q in queries]
+        latencies: list[list[float]] = [[] for _ in queries]
+        for _ in range(repeats):
+            for i, q in enumerate(queries):
+                t = time.perf_counter()
+                search(q)
+                latencies[i].append((time.perf_counter() - t) * 1000)
+    return {"open_seconds": opened, "answers": answers, "latencies_ms": latencies}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("engine", choices=sorted(ENGINES))
+    ap.add_argument("phase", choices=("build", "reindex", "query"))
+    ap.add_argument("first", type=Path, help="CORPUS for build/reindex, TARGET for query")
+    ap.add_argument("second", type=Path, help="TARGET for build/reindex, QUERIES.json for query")
+    ap.add_argument("--repeats", type=int, default=3)
+    args = ap.parse_args(argv)
+    engine = ENGINES[args.engine]
+    if args.phase == "build":
+        out = engine.build(args.first, args.second)
+    elif args.phase == "reindex":
+        out = engine.reindex(args.first, args.second)
+    else:
+        out = query_phase(engine, args.first, read_queries(args.second), args.repeats)
+    out["peak_rss_bytes"] = peak_rss_bytes()
+    print(json.dumps(out))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
