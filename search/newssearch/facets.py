@@ -20,10 +20,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .schema import KIND_RELATED, NO_DATE
+from .schema import KIND_RELATED, NO_DATE, TEXT_FIELDS
 
 FACETS_FILE = "facets.npz"
-FORMAT = 1
+FORMAT = 2
 
 
 @dataclass(frozen=True)
@@ -98,6 +98,7 @@ class Columns:
         self.topics = Labels(arrays["topic_names"], arrays["topic_docs"], arrays["topic_ids"])
         self.provider = Labels(arrays["provider_names"], arrays["provider_docs"], arrays["provider_ids"])
         self.category = Labels(arrays["category_names"], arrays["category_docs"], arrays["category_ids"])
+        self.lengths = {f: arrays[f"length_{f}"] for f in TEXT_FIELDS if f"length_{f}" in arrays}
         self.size = len(self.live)
 
     @classmethod
@@ -157,6 +158,8 @@ def build(reader, gen: Path) -> tuple[int, int]:
         arrays[f"{name}_names"] = np.array(names, dtype=str)
         arrays[f"{name}_docs"] = np.array(docs, dtype=np.int32)
         arrays[f"{name}_ids"] = np.array(ids, dtype=np.int32)
+    for field in TEXT_FIELDS:
+        arrays[f"length_{field}"] = _lengths(reader, field, size)
     tmp = gen / (FACETS_FILE + ".tmp")
     with open(tmp, "wb") as handle:
         np.savez(handle, **arrays)
@@ -168,3 +171,18 @@ def _column(reader, field: str, size: int, dtype) -> np.ndarray:
     if size == 0:
         return np.zeros(0, dtype=dtype)
     return np.fromiter(reader.column_reader(field), dtype=dtype, count=size)
+
+
+def _lengths(reader, field: str, size: int) -> np.ndarray:
+    """Each document's length in ``field``, as Whoosh stores it (one byte, log-scaled)."""
+    from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
+    from whoosh.util.numeric import byte_to_length
+
+    table = np.array([byte_to_length(b) for b in range(256)], dtype=np.float32)
+    codes = np.zeros(size, dtype=np.uint8)
+    for leaf, offset in reader.leaf_readers() if size else ():
+        column = leaf._perdoc._cached_reader(_lenfield(field), LENGTHS_COLUMN)
+        if column is not None:
+            count = leaf.doc_count_all()
+            codes[offset : offset + count] = np.fromiter(column, dtype=np.uint8, count=count)
+    return table[codes]

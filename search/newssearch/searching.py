@@ -39,12 +39,12 @@ from whoosh import index as whoosh_index
 from whoosh import qparser
 from whoosh import query as wq
 from whoosh.highlight import ContextFragmenter, Formatter, get_text, highlight
-from whoosh.scoring import BM25F
 
 from . import store
 from .dates import from_timestamp, parse_bound, to_timestamp
 from .errors import IndexCorruptError, QueryError
 from .facets import Columns, Facets, FacetValue
+from .scoring import Evaluation, QueryScorer
 from .schema import FIELD_ALIASES, FIELD_BOOSTS, NO_DATE, TEXT_FIELDS, text_analyzer
 from .vocab import Vocabulary, fold
 
@@ -142,7 +142,7 @@ class IndexSearcher:
         gen = store.live_generation(self.index_dir)
         try:
             ix = whoosh_index.open_dir(str(gen))
-            searcher = ix.searcher(weighting=BM25F(B=0.75, K1=1.2))
+            searcher = ix.searcher()
             columns = Columns.load(gen)
         except (OSError, ValueError, KeyError, EOFError) as exc:
             raise IndexCorruptError(str(self.index_dir), f"{gen.name}: {exc}") from None
@@ -153,6 +153,7 @@ class IndexSearcher:
         self._meta = store.read_meta(gen)
         self._parser = _make_parser(ix.schema)
         self._speller = _Speller(searcher.reader(), gen)
+        self._scorer = QueryScorer(searcher, columns)
         if old is not None:
             old.close()
 
@@ -225,16 +226,16 @@ class IndexSearcher:
             columns = self._columns
             filters = self._filters(columns, topics, providers, category, options)
             q, text = self._parse(query)
-            matches = self._match(q)
+            found = self._match(q)
             suggestion = None
-            if fuzzy and q is not None and not matches.any():
+            if fuzzy and q is not None and not found.match.any():
                 corrected = self._speller.correct(query)
                 if corrected is not None:
                     q2, text2 = self._parse(corrected)
-                    matches2 = self._match(q2)
-                    if matches2.any():
-                        q, text, matches, suggestion = q2, text2, matches2, corrected
-            results = self._results(query, q, text, matches, filters, options, suggestion)
+                    found2 = self._match(q2)
+                    if found2.match.any():
+                        q, text, found, suggestion = q2, text2, found2, corrected
+            results = self._results(query, q, text, found, filters, options, suggestion)
         return _replace_took(results, started)
 
     def explain(self, query: str) -> str:
@@ -284,14 +285,10 @@ class IndexSearcher:
             return None, "<every article>"
         return q, str(q)
 
-    def _match(self, q: wq.Query | None) -> np.ndarray:
-        columns = self._columns
+    def _match(self, q: wq.Query | None) -> Evaluation:
         if q is None:
-            return columns.live.copy()
-        mask = np.zeros(columns.size, dtype=bool)
-        docs = np.fromiter(q.docs(self._searcher), dtype=np.int64)
-        mask[docs] = True
-        return mask & columns.live
+            return Evaluation(self._columns.live.copy(), np.zeros(self._columns.size, dtype=np.float32))
+        return self._scorer.evaluate(q)
 
     def _filters(self, columns: Columns, topics, providers, category, options: _Options) -> dict[str, np.ndarray]:
         filters: dict[str, np.ndarray] = {}
@@ -309,11 +306,11 @@ class IndexSearcher:
             filters["published"] = (columns.published >= low) & (columns.published <= high)
         return filters
 
-    def _results(self, query, q, parsed, matches, filters, options: _Options, suggestion) -> SearchResults:
+    def _results(self, query, q, parsed, found: Evaluation, filters, options: _Options, suggestion) -> SearchResults:
         columns = self._columns
 
         def all_but(name: str | None) -> np.ndarray:
-            mask = matches
+            mask = found.match
             for key, fmask in filters.items():
                 if key != name:
                     mask = mask & fmask
@@ -328,7 +325,8 @@ class IndexSearcher:
         )
         dated = columns.published[final & columns.dated()]
         first = (options.page - 1) * options.limit
-        ranked = self._rank(q, final, total, first + options.limit, options.sort)[first:]
+        sort = options.sort if q is not None else ("newest" if options.sort == "relevance" else options.sort)
+        ranked = self._rank(final, found.score, total, first + options.limit, sort)[first:]
         hits = tuple(self._hit(first + i + 1, doc, score, q) for i, (doc, score) in enumerate(ranked))
         return SearchResults(
             query=query,
@@ -345,32 +343,29 @@ class IndexSearcher:
             took_ms=0.0,
         )
 
-    def _rank(self, q, final: np.ndarray, total: int, wanted: int, sort: str) -> list[tuple[int, float | None]]:
-        """The first ``wanted`` (docnum, score) pairs in result order."""
+    def _rank(self, final: np.ndarray, scores: np.ndarray, total: int, wanted: int, sort: str) -> list[tuple[int, float | None]]:
+        """The first ``wanted`` (docnum, score) pairs in result order; ties go by url."""
         if total == 0 or wanted <= 0:
             return []
         columns = self._columns
-        if sort != "relevance" or q is None:
-            docs = np.flatnonzero(final)
-            published = columns.published[docs]
-            if sort == "oldest":
-                # Articles without a date go last either way.
-                key = np.where(published == NO_DATE, np.iinfo(np.int64).max, published)
-            else:
-                key = -published
+        docs = np.flatnonzero(final)
+        if sort == "relevance":
+            key = -scores[docs]
+            if len(docs) > wanted:
+                # Keep the top `wanted` and everything tied with the last of them.
+                cut = np.partition(key, wanted - 1)[wanted - 1]
+                keep = key <= cut
+                docs, key = docs[keep], key[keep]
             order = np.lexsort((columns.url_rank[docs], key))[:wanted]
-            return [(int(d), None) for d in docs[order]]
-        allow = None if total == int(columns.live.sum()) else set(np.flatnonzero(final).tolist())
-        # Fetch until no tie crosses the page boundary, so url can break ties.
-        fetch = wanted
-        while True:
-            results = self._searcher.search(q, limit=fetch, filter=allow, terms=False)
-            scored = [(docnum, score) for docnum, score in results.items()]
-            if len(scored) <= wanted or len(scored) >= total or scored[-1][1] != scored[wanted - 1][1]:
-                break
-            fetch *= 2
-        scored.sort(key=lambda item: (-item[1], int(columns.url_rank[item[0]])))
-        return scored[:wanted]
+            return [(int(d), float(scores[d])) for d in docs[order]]
+        published = columns.published[docs]
+        if sort == "oldest":
+            # Articles without a date go last either way.
+            key = np.where(published == NO_DATE, np.iinfo(np.int64).max, published)
+        else:
+            key = -published
+        order = np.lexsort((columns.url_rank[docs], key))[:wanted]
+        return [(int(d), None) for d in docs[order]]
 
     def _hit(self, rank: int, docnum: int, score: float | None, q) -> Hit:
         payload = self._searcher.stored_fields(docnum)["payload"]
