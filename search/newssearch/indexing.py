@@ -277,7 +277,10 @@ def _write_generation(gen: Path, base: Path | None, run: _Run, workers: int, pro
     vocabulary = Vocabulary.load(base)
     # Whoosh's analysis is most of the cost: spread it over processes when there is enough of it.
     procs = min(workers, 4) if len(run.to_parse) >= PARALLEL_WRITER_THRESHOLD else 1
-    options = {"limitmb": WRITER_MEMORY_MB // procs}
+    # Separate files, not one compound file per segment: Whoosh copies each part of
+    # a compound file into memory when it opens it (110 MB of RSS and 45 ms at 10,000
+    # seeds), while plain files are read through the page cache.
+    options = {"limitmb": WRITER_MEMORY_MB // procs, "compound": False}
     if procs > 1:
         options.update(procs=procs, multisegment=True, batchsize=256)
     writer = ix.writer(**options)

@@ -15,10 +15,14 @@ from datetime import datetime
 
 import click
 
+from typing import TYPE_CHECKING
+
 from .dates import iso
-from .facets import FacetValue
-from .indexing import IndexReport
-from .searching import IndexStats, SearchResults
+
+if TYPE_CHECKING:
+    from .facets import FacetValue
+    from .indexing import IndexReport
+    from .searching import IndexStats, SearchResults
 
 # C0 and C1 controls, DEL, and the bidi controls that can disguise text.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")

@@ -36,7 +36,6 @@ from pathlib import Path
 
 import numpy as np
 from whoosh import index as whoosh_index
-from whoosh import qparser
 from whoosh import query as wq
 from whoosh.highlight import ContextFragmenter, Formatter, get_text, highlight
 
@@ -151,7 +150,8 @@ class IndexSearcher:
         old = self._searcher
         self._gen, self._searcher, self._columns = gen, searcher, columns
         self._meta = store.read_meta(gen)
-        self._parser = _make_parser(ix.schema)
+        self._schema = ix.schema
+        self._parser_instance = None
         self._speller = _Speller(searcher.reader(), gen)
         self._scorer = QueryScorer(searcher, columns)
         if old is not None:
@@ -267,11 +267,22 @@ class IndexSearcher:
 
     # -- the steps ---------------------------------------------------------
 
+    @property
+    def _parser(self):
+        # Whoosh's query parser compiles dozens of regexes on import: a cold
+        # "newssearch query" of plain words never needs it (see _plain_words_query).
+        if self._parser_instance is None:
+            self._parser_instance = _make_parser(self._schema)
+        return self._parser_instance
+
     def _parse(self, query: str) -> tuple[wq.Query | None, str]:
         """The Whoosh query for ``query`` (None: match everything) and its readable form."""
         text = self._speller.expand_fuzzy(_unknown_fields_to_words(query))
         if not text.strip():
             return None, "<every article>"
+        q = _plain_words_query(text)
+        if q is not None:
+            return q, str(q)
         try:
             q = self._parser.parse(text)
         except Exception:  # noqa: BLE001 - Whoosh's parser has many failure modes; fall back to words
@@ -425,7 +436,24 @@ class IndexSearcher:
 # -- query parsing -------------------------------------------------------------
 
 
-def _make_parser(schema) -> qparser.MultifieldParser:
+def _plain_words_query(text: str) -> wq.Query | None:
+    """The query Whoosh's parser would build for plain words (each word in any
+    text field, all words required), built directly; None for anything else."""
+    words = text.split()
+    if not words or any(w in _OPERATORS or not _PLAIN_WORD.fullmatch(w) for w in words):
+        return None
+    clauses = []
+    for word in words:
+        stems = [t.text for t in _ANALYZER(word)]
+        if len(stems) != 1:
+            return None
+        clauses.append(wq.Or([wq.Term(f, stems[0], boost=FIELD_BOOSTS[f]) for f in _PARSER_FIELD_ORDER]))
+    return clauses[0] if len(clauses) == 1 else wq.And(clauses)
+
+
+def _make_parser(schema):
+    from whoosh import qparser
+
     parser = qparser.MultifieldParser(list(TEXT_FIELDS), schema, fieldboosts=FIELD_BOOSTS, group=qparser.AndGroup)
     # "+word" and "-word" only at the start of a word: "follow-up" is one hyphenated term.
     parser.add_plugin(qparser.PlusMinusPlugin(plusexpr=r"(?:(?<=\s)|(?<=^)|(?<=\())\+", minusexpr=r"(?:(?<=\s)|(?<=^)|(?<=\())-"))
@@ -463,6 +491,9 @@ def _unknown_fields_to_words(query: str) -> str:
 
 
 _WORD = re.compile(r"\w+", re.UNICODE)
+_PLAIN_WORD = re.compile(r"[^\W_]+", re.UNICODE)
+# MultifieldParser orders a word's fields by boost, highest first; so do we.
+_PARSER_FIELD_ORDER = tuple(sorted(TEXT_FIELDS, key=lambda f: -FIELD_BOOSTS[f]))
 _FUZZY = re.compile(r"(?<![\w~\"])(\w+)~(\d*)(?![\w~])", re.UNICODE)
 _OPERATORS = frozenset({"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"})
 MAX_EXPANSIONS = 20  # index words one fuzzy term may stand for

@@ -33,7 +33,6 @@ from contextlib import contextmanager
 from pathlib import Path
 
 from .errors import IndexCorruptError, IndexLockedError, IndexNotFoundError, SchemaVersionError
-from .schema import SCHEMA_VERSION
 
 INDEX_ENV = "NEWSSEARCH_INDEX"
 DEFAULT_INDEX_DIR = "index"
@@ -70,6 +69,8 @@ def live_generation(index_dir: Path) -> Path:
     if gen is None:
         if any(index_dir.glob("_MAIN_*.toc")) or any(index_dir.glob("*.seg")):
             # A bare Whoosh index: written by something that predates generations.
+            from .schema import SCHEMA_VERSION
+
             raise SchemaVersionError(str(index_dir), "unknown", SCHEMA_VERSION)
         raise IndexNotFoundError(str(index_dir))
     check_schema(index_dir, gen)
@@ -84,6 +85,8 @@ def read_meta(gen: Path) -> dict:
 
 
 def check_schema(index_dir: Path, gen: Path) -> dict:
+    from .schema import SCHEMA_VERSION  # Whoosh's fields module: only when an index is touched
+
     meta = read_meta(gen)
     found = meta.get("schema_version")
     if found != SCHEMA_VERSION:

@@ -21,8 +21,12 @@ from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 
+from typing import TYPE_CHECKING
+
 from .schema import text_analyzer
-from .seeds import Article
+
+if TYPE_CHECKING:
+    from .seeds import Article
 
 VOCAB_FILE = "vocab.json"
 # Shorter words get no typo budget (see Vocabulary.budget), longer ones are
