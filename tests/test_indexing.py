@@ -260,11 +260,23 @@ def test_an_index_of_another_schema_version_asks_for_a_rebuild(seeds, index_dir)
 
 def test_old_generations_are_collected(seeds, index_dir):
     path = write_seed(seeds, "a.txt", title="Alpha")
-    for _ in range(4):
+    for _ in range(5):
         bump(path)
         index_seeds([seeds], index_dir)
     gens = sorted(p.name for p in index_dir.iterdir() if p.name.startswith("gen-"))
-    assert gens == ["gen-000003", "gen-000004"]  # the live one and the one before it
+    assert gens == ["gen-000003", "gen-000004", "gen-000005"]  # the live one and two before it
+
+
+def test_the_remains_of_a_dead_run_are_removed(seeds, index_dir):
+    write_seed(seeds, "a.txt", title="Alpha")
+    index_seeds([seeds], index_dir)
+    (index_dir / "gen-000002").mkdir()  # a run killed before it published
+    (index_dir / "gen-000002" / "MAIN_half.seg").write_bytes(b"junk")
+    write_seed(seeds, "b.txt", title="Beta")
+    index_seeds([seeds], index_dir)
+    gens = sorted(p.name for p in index_dir.iterdir() if p.name.startswith("gen-"))
+    assert gens == ["gen-000001", "gen-000002"]
+    assert not (index_dir / "gen-000002" / "MAIN_half.seg").exists()
 
 
 def test_the_bundled_seed_indexes(index_dir):

@@ -8,6 +8,7 @@ traceback for anything newssearch expects to happen.
 from __future__ import annotations
 
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -151,6 +152,14 @@ def _errors() -> Iterator[None]:
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
         raise click.ClickException(f"{where}{(exc.strerror or str(exc)).lower()}") from None
+    except Exception as exc:
+        # A bug, or a failure nobody foresaw: still one line, the traceback on request.
+        if os.environ.get("NEWSSEARCH_DEBUG"):
+            raise
+        detail = (str(exc).splitlines() or [""])[0][:300]
+        raise click.ClickException(
+            f"unexpected {type(exc).__name__}: {detail} (set NEWSSEARCH_DEBUG=1 to see where; please report it)"
+        ) from None
 
 
 @contextmanager

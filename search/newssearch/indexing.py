@@ -137,10 +137,10 @@ def index_seeds(
     workers = max(1, workers or os.cpu_count() or 1)
     index_dir.mkdir(parents=True, exist_ok=True)
     with store.write_lock(index_dir, lock_timeout):
-        base = None if rebuild else store.current_generation(index_dir)
-        if base is not None:
-            store.check_schema(index_dir, base)
+        base, damage = (None, None) if rebuild else _usable_base(index_dir)
         run = _Run(_load_manifest(base), files, [os.path.abspath(p) for p in paths])
+        if damage is not None:
+            run.warnings.append(SkippedFile(str(index_dir), f"the index was damaged ({damage}); rebuilt it from the seeds"))
         if base is not None and not run.to_parse and not run.removed:
             return run.report(started, index_dir, store.read_meta(base), written=False)
         gen = store.new_generation(index_dir, base)
@@ -154,6 +154,34 @@ def index_seeds(
             store.discard(gen)  # CURRENT still names the previous, complete generation
             raise
         return run.report(started, index_dir, meta, written=True)
+
+
+def _usable_base(index_dir: Path) -> tuple[Path | None, str | None]:
+    """The live generation to update, or (None, why) when it is damaged.
+
+    A damaged index is rebuilt from the seeds rather than refused: the seeds
+    are the source of truth. An index of another schema version is refused
+    (``SchemaVersionError``): rebuilding it is the user's call.
+    """
+    from whoosh import index as whoosh_index
+
+    try:
+        base = store.current_generation(index_dir)
+    except IndexCorruptError as exc:
+        return None, str(exc).split("(", 1)[-1].rsplit(")", 1)[0]
+    if base is None:
+        return None, None
+    store.check_schema(index_dir, base)
+    try:
+        _load_manifest(base)
+        facets.Columns.load(base)
+        ix = whoosh_index.open_dir(str(base))
+        with ix.reader() as reader:
+            reader.doc_count_all()
+        ix.close()
+    except Exception as exc:  # noqa: BLE001 - a damaged file can fail Whoosh in any way
+        return None, f"{base.name}: {type(exc).__name__}: {exc}"
+    return base, None
 
 
 def _load_manifest(gen: Path | None) -> dict[str, _Entry]:

@@ -15,6 +15,8 @@ answering wrongly.
 
 from __future__ import annotations
 
+import re
+
 from whoosh import fields
 from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, StemFilter
 from whoosh.lang.porter2 import stem as _porter2
@@ -48,6 +50,11 @@ KIND_SEED = "seed"
 KIND_RELATED = "related"
 
 
+# Words may hold inner dots and apostrophes ("U.S", "don't") but a possessive
+# "'s" ends the word: "Sony’s" must be found by "sony".
+TOKEN_PATTERN = re.compile(r"\w+(?:(?:\.|['’](?![sS]\b))\w+)*")
+
+
 def stem(word: str) -> str:
     """English (Porter2) stem, also folding "-ition" nouns onto their verbs.
 
@@ -68,9 +75,7 @@ def text_analyzer(*, stemming: bool = True):
     There are no stop words: BM25 already weighs "the" near zero, and phrases
     and queries like "The Who" keep working.
     """
-    # Words may hold inner dots and apostrophes ("U.S", "don't") but a possessive
-    # "'s" ends the word: "Sony’s" must be found by "sony".
-    chain = RegexTokenizer(r"\w+(?:[.'’](?![sS]\b)\w+)*") | LowercaseFilter() | CharsetFilter(accent_map)
+    chain = RegexTokenizer(TOKEN_PATTERN) | LowercaseFilter() | CharsetFilter(accent_map)
     if stemming:
         chain = chain | StemFilter(stemfn=stem, cachesize=-1)
     return chain

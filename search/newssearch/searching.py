@@ -25,7 +25,6 @@ returned as ``suggestion``.
 
 from __future__ import annotations
 
-import html
 import re
 import threading
 import time
@@ -37,9 +36,8 @@ from pathlib import Path
 import numpy as np
 from whoosh import index as whoosh_index
 from whoosh import query as wq
-from whoosh.highlight import ContextFragmenter, Formatter, get_text, highlight
 
-from . import store
+from . import highlight, store
 from .dates import from_timestamp, parse_bound, to_timestamp
 from .errors import IndexCorruptError, QueryError
 from .facets import Columns, Facets, FacetValue
@@ -51,7 +49,6 @@ SORTS = ("relevance", "newest", "oldest")
 DATE_FACETS = ("year", "month", "day")
 MAX_LIMIT = 1000
 MAX_QUERY_CHARS = 2000
-FRAGMENT_CHARS = 220
 
 
 @dataclass(frozen=True)
@@ -143,10 +140,15 @@ class IndexSearcher:
             ix = whoosh_index.open_dir(str(gen))
             searcher = ix.searcher()
             columns = Columns.load(gen)
-        except (OSError, ValueError, KeyError, EOFError) as exc:
-            raise IndexCorruptError(str(self.index_dir), f"{gen.name}: {exc}") from None
-        if columns.size != searcher.reader().doc_count_all():
-            raise IndexCorruptError(str(self.index_dir), f"{gen.name}: facet arrays do not match the index")
+            if columns.size != searcher.reader().doc_count_all():
+                raise ValueError("facet arrays do not match the index")
+            live = np.flatnonzero(columns.live)
+            if len(live):
+                # Open the stored fields now (Whoosh opens them on first use), so a
+                # generation collected later cannot pull a file from under a search.
+                searcher.stored_fields(int(live[0]))
+        except Exception as exc:  # noqa: BLE001 - a damaged file can fail Whoosh in any way
+            raise IndexCorruptError(str(self.index_dir), f"{gen.name}: {type(exc).__name__}: {exc}") from None
         old = self._searcher
         self._gen, self._searcher, self._columns = gen, searcher, columns
         self._meta = store.read_meta(gen)
@@ -398,22 +400,15 @@ class IndexSearcher:
         )
 
     def _highlight(self, payload: dict, q) -> str:
+        """A fragment of the excerpt or body, whichever holds more matched words; else the excerpt."""
         terms = self._highlight_terms(q)
         best, best_count = "", 0
         if terms:
             for field in ("excerpt", "body"):
-                text = payload.get(field) or ""
-                if not text:
-                    continue
-                fragment = highlight(text, terms, _ANALYZER, _FRAGMENTER, _FORMATTER, top=1)
-                count = fragment.count("<mark>")
+                text, count = highlight.fragment(payload.get(field) or "", terms)
                 if count > best_count:
-                    best, best_count = fragment, count
-        if best:
-            return best
-        excerpt = payload.get("excerpt") or ""
-        cut = excerpt[:FRAGMENT_CHARS]
-        return html.escape(cut) + ("…" if len(excerpt) > len(cut) else "")
+                    best, best_count = text, count
+        return best or highlight.plain(payload.get("excerpt") or "")
 
     def _highlight_terms(self, q) -> frozenset[str]:
         if q is None:
@@ -497,6 +492,7 @@ _PARSER_FIELD_ORDER = tuple(sorted(TEXT_FIELDS, key=lambda f: -FIELD_BOOSTS[f]))
 _FUZZY = re.compile(r"(?<![\w~\"])(\w+)~(\d*)(?![\w~])", re.UNICODE)
 _OPERATORS = frozenset({"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"})
 MAX_EXPANSIONS = 20  # index words one fuzzy term may stand for
+_ANALYZER = text_analyzer()
 
 
 class _Speller:
@@ -618,28 +614,3 @@ def _replace_took(results: SearchResults, started: float) -> SearchResults:
     return replace(results, took_ms=round((time.perf_counter() - started) * 1000, 2))
 
 
-class _MarkFormatter(Formatter):
-    """HTML-escaped text with matched words in ``<mark>``, ellipses where cut."""
-
-    between = " … "
-
-    def _text(self, text: str) -> str:
-        return html.escape(text)
-
-    def format_token(self, text, token, replace=False):
-        return "<mark>" + html.escape(get_text(text, token, replace)) + "</mark>"
-
-    def format_fragment(self, fragment, replace=False):
-        text = fragment.text
-        body = super().format_fragment(fragment, replace)
-        # Text the fragment left out: mark it, unless it is only punctuation.
-        lead = "…" if _WORD.search(text, 0, fragment.startchar) else ""
-        rest = text[fragment.endchar :]
-        if _WORD.search(rest):
-            return lead + body.strip() + "…"
-        return lead + body.strip() + html.escape(rest.strip())
-
-
-_ANALYZER = text_analyzer()
-_FRAGMENTER = ContextFragmenter(maxchars=FRAGMENT_CHARS, surround=70)
-_FORMATTER = _MarkFormatter()

@@ -120,8 +120,10 @@ def find_seed_files(paths: Iterable[str | os.PathLike[str]]) -> list[SeedFile]:
         if stat.S_ISDIR(st.st_mode):
             for file in _walk(root):
                 found.setdefault(file.path, file)
-        else:
+        elif stat.S_ISREG(st.st_mode):
             found.setdefault(root, SeedFile(root, st.st_mtime_ns, st.st_size))
+        else:  # a FIFO or a device would block or never end
+            raise InputPathError(f"{os.fspath(given)}: not a regular file or folder")
     return [found[p] for p in sorted(found)]
 
 
@@ -149,7 +151,10 @@ def read_seed(path: str | os.PathLike[str]) -> Article:
     """Read and check one seed file. Raises :class:`SeedError` when it cannot be indexed."""
     path = os.fspath(path)
     try:
-        with open(path, "rb") as handle:
+        # O_NONBLOCK: a FIFO swapped in for a seed must not hang the run.
+        with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
+            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+                raise SeedError(path, "not a regular file")
             data = handle.read(MAX_SEED_BYTES + 1)
     except OSError as exc:
         raise SeedError(path, _os_reason(exc)) from None

@@ -14,9 +14,9 @@ An update hard-links the live generation's files into a new folder (Whoosh
 never rewrites a segment file, it only adds new ones), commits there, writes
 the side files, syncs everything to disk and only then points ``CURRENT`` at
 it. A crash at any moment leaves ``CURRENT`` naming a complete generation;
-the half-written folder is removed by the next writer. The previous
-generation is kept one round longer so that a reader that opened it just
-before the switch can finish.
+the half-written folder is removed by the next writer. The two previous
+generations are kept (they share most files through the links) so that a
+reader that opened one just before a switch can finish.
 """
 
 from __future__ import annotations
@@ -41,6 +41,7 @@ LOCK = "write.lock"
 MANIFEST = "manifest.json"
 META = "meta.json"
 _GEN = re.compile(r"^gen-(\d{6,})$")
+KEEP_GENERATIONS = 3  # the live one and the two before it
 
 
 def resolve_index_dir(index_dir: str | os.PathLike[str] | None) -> Path:
@@ -61,6 +62,14 @@ def current_generation(index_dir: Path) -> Path | None:
     if not _GEN.match(name) or not (index_dir / name).is_dir():
         raise IndexCorruptError(str(index_dir), f"{CURRENT} names a missing generation {name!r}")
     return index_dir / name
+
+
+def current_generation_or_none(index_dir: Path) -> Path | None:
+    """Like :func:`current_generation`, but a dangling ``CURRENT`` counts as no index."""
+    try:
+        return current_generation(index_dir)
+    except IndexCorruptError:
+        return None
 
 
 def live_generation(index_dir: Path) -> Path:
@@ -95,7 +104,15 @@ def check_schema(index_dir: Path, gen: Path) -> dict:
 
 
 def new_generation(index_dir: Path, base: Path | None) -> Path:
-    """Create the next generation's folder, holding links to ``base``'s files if given."""
+    """Create the next generation's folder, holding links to ``base``'s files if given.
+
+    Folders numbered above the live generation are the remains of runs that
+    died before publishing: they are removed first. Call with the lock held.
+    """
+    live = current_generation_or_none(index_dir)
+    for entry in index_dir.iterdir():
+        if _GEN.match(entry.name) and (live is None or _number(entry) > _number(live)):
+            shutil.rmtree(entry, ignore_errors=True)
     numbers = [int(m.group(1)) for p in index_dir.iterdir() if (m := _GEN.match(p.name))]
     gen = index_dir / f"gen-{max(numbers, default=0) + 1:06d}"
     gen.mkdir()
@@ -110,7 +127,6 @@ def new_generation(index_dir: Path, base: Path | None) -> Path:
 
 def publish(index_dir: Path, gen: Path) -> None:
     """Make ``gen`` the live generation, durably, then drop generations nobody needs."""
-    previous = current_generation(index_dir)
     for entry in gen.iterdir():
         _fsync(entry)
     _fsync(gen)
@@ -119,14 +135,24 @@ def publish(index_dir: Path, gen: Path) -> None:
     _fsync(tmp)
     os.replace(tmp, index_dir / CURRENT)
     _fsync(index_dir)
-    collect_garbage(index_dir, keep={gen.name, previous.name if previous else ""})
+    collect_garbage(index_dir, gen)
 
 
-def collect_garbage(index_dir: Path, keep: set[str]) -> None:
-    """Remove generations not in ``keep``: old ones and those of runs that died."""
+def collect_garbage(index_dir: Path, live: Path) -> None:
+    """Remove generations older than the last ``KEEP_GENERATIONS`` and those of runs that died.
+
+    Searchers switch to the live generation at their next call; the ones kept
+    let a search already under way on an older one finish.
+    """
+    number = _number(live)
     for entry in index_dir.iterdir():
-        if _GEN.match(entry.name) and entry.name not in keep:
+        if _GEN.match(entry.name) and not (number - KEEP_GENERATIONS < _number(entry) <= number):
             shutil.rmtree(entry, ignore_errors=True)
+
+
+def _number(gen: Path) -> int:
+    match = _GEN.match(gen.name)
+    return int(match.group(1)) if match else -1
 
 
 def discard(gen: Path) -> None:

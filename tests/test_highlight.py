@@ -1,0 +1,32 @@
+from __future__ import annotations
+
+import pytest
+
+from newssearch.highlight import fragment, plain, term_of
+from newssearch.schema import text_analyzer
+
+
+@pytest.mark.parametrize("word", ["Recognition", "recognize", "Zürich", "Sony", "U.S", "don't", "Café", "RUNNING", "2020"])
+def test_terms_are_made_exactly_as_the_index_analyzer_makes_them(word):
+    assert [term_of(word)] == [t.text for t in text_analyzer()(word)]
+
+
+def test_matched_words_are_marked_and_the_rest_escaped():
+    text, count = fragment('Police <b>say</b> "facial recognition" & more', frozenset({"facial", "recogn"}))
+    assert count == 2
+    assert text == 'Police &lt;b&gt;say&lt;/b&gt; &quot;<mark>facial</mark> <mark>recognition</mark>&quot; &amp; more'
+
+
+def test_the_window_with_most_matches_is_chosen_and_cut_at_words():
+    text = ("filler " * 60) + "one match here. " + ("padding " * 60) + "cameras and more cameras and cameras " + ("tail " * 60)
+    html, count = fragment(text + " cameras?", frozenset({"camera"}), size=120)
+    assert count == 3
+    assert html.startswith("…") and html.endswith("…")
+    assert html.count("<mark>cameras</mark>") == 3
+    assert "filler" not in html
+
+
+def test_no_match_gives_nothing_and_plain_cuts_at_a_word():
+    assert fragment("nothing here", frozenset({"camera"})) == ("", 0)
+    assert plain("short & sweet") == "short &amp; sweet"
+    assert plain("word " * 100, size=22) == "word word word word…"
