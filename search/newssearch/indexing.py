@@ -171,14 +171,17 @@ def _usable_base(index_dir: Path) -> tuple[Path | None, str | None]:
         return None, str(exc).split("(", 1)[-1].rsplit(")", 1)[0]
     if base is None:
         return None, None
-    store.check_schema(index_dir, base)
+    meta = store.check_schema(index_dir, base)
     try:
+        store.verify_files(index_dir, base, meta)
         _load_manifest(base)
         facets.Columns.load(base)
         ix = whoosh_index.open_dir(str(base))
         with ix.reader() as reader:
             reader.doc_count_all()
         ix.close()
+    except IndexCorruptError as exc:
+        return None, str(exc).split(" is damaged (", 1)[-1].rsplit("): run", 1)[0]
     except Exception as exc:  # noqa: BLE001 - a damaged file can fail Whoosh in any way
         return None, f"{base.name}: {type(exc).__name__}: {exc}"
     return base, None
@@ -311,6 +314,7 @@ def _write_generation(gen: Path, base: Path | None, run: _Run, workers: int, pro
     options = {"limitmb": WRITER_MEMORY_MB // procs, "compound": False}
     if procs > 1:
         options.update(procs=procs, multisegment=True, batchsize=256)
+        _sub_writers_die_with_parent()
     writer = ix.writer(**options)
     searcher = ix.searcher() if base is not None else None  # the committed documents, for deletes
     changed = False
@@ -365,8 +369,30 @@ def _write_generation(gen: Path, base: Path | None, run: _Run, workers: int, pro
     }
     vocabulary.save(gen)
     store.write_json(gen / store.MANIFEST, run.manifest())
+    meta["files"] = store.file_sizes(gen)
     store.write_json(gen / store.META, meta)
     return meta
+
+
+def _sub_writers_die_with_parent() -> None:
+    """Make Whoosh's parallel sub-writers exit when the indexer is killed.
+
+    They are forked ``multiprocessing`` processes reading a queue whose write
+    end they hold themselves, so a SIGKILLed parent would leave them waiting
+    forever. Wrapping their ``run`` once is the only hook Whoosh offers.
+    """
+    from whoosh.multiproc import SubWriterTask
+
+    if getattr(SubWriterTask.run, "_dies_with_parent", False):
+        return
+    run = SubWriterTask.run
+
+    def run_then_die_with_parent(self):
+        store.die_with_parent()
+        return run(self)
+
+    run_then_die_with_parent._dies_with_parent = True
+    SubWriterTask.run = run_then_die_with_parent
 
 
 def _parse_all(paths: list[str], workers: int, progress: Progress | None) -> Iterator[tuple[Article | SeedError, frozenset[str]]]:
@@ -385,7 +411,7 @@ def _parse_all(paths: list[str], workers: int, progress: Progress | None) -> Ite
 def _parse_in_pool(paths: list[str], workers: int) -> Iterator[tuple[Article | SeedError, frozenset[str]]]:
     batches = [paths[i : i + PARSE_BATCH] for i in range(0, len(paths), PARSE_BATCH)]
     # fork: workers start in milliseconds and inherit the imported modules.
-    with ProcessPoolExecutor(workers, mp_context=get_context("fork")) as pool:
+    with ProcessPoolExecutor(workers, mp_context=get_context("fork"), initializer=store.die_with_parent) as pool:
         pending: deque = deque()
         queued = iter(batches)
         # A bounded window of batches in flight keeps memory flat however large the corpus.

@@ -25,10 +25,14 @@ returned as ``suggestion``.
 
 from __future__ import annotations
 
+import pickle
 import re
+import struct
 import threading
 import time
-from collections.abc import Iterable
+import zlib
+from contextlib import contextmanager
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
@@ -39,11 +43,14 @@ from whoosh import query as wq
 
 from . import highlight, store
 from .dates import from_timestamp, parse_bound, to_timestamp
-from .errors import IndexCorruptError, QueryError
+from .errors import IndexCorruptError, NewssearchError, QueryError
 from .facets import Columns, Facets, FacetValue
 from .scoring import Evaluation, QueryScorer
 from .schema import FIELD_ALIASES, FIELD_BOOSTS, NO_DATE, TEXT_FIELDS, text_analyzer
 from .vocab import Vocabulary, fold
+
+# What Whoosh raises on a truncated or garbled file; its own failures are bare Exceptions.
+_DAMAGE_TYPES = (OSError, EOFError, ValueError, KeyError, IndexError, struct.error, pickle.UnpicklingError, zlib.error)
 
 SORTS = ("relevance", "newest", "oldest")
 DATE_FACETS = ("year", "month", "day")
@@ -159,6 +166,19 @@ class IndexSearcher:
         if old is not None:
             old.close()
 
+    @contextmanager
+    def _reading(self) -> Iterator[None]:
+        """Report what a damaged index file makes Whoosh raise as :class:`IndexCorruptError`."""
+        try:
+            yield
+        except NewssearchError:
+            raise
+        except Exception as exc:
+            if type(exc) is not Exception and not isinstance(exc, _DAMAGE_TYPES):
+                raise  # a bug of ours: let the CLI report it as unexpected
+            detail = f"{self._gen.name}: {type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}"
+            raise IndexCorruptError(str(self.index_dir), detail) from None
+
     def refresh(self) -> bool:
         """Switch to the newest generation if the index changed. Returns whether it did."""
         with self._lock:
@@ -228,16 +248,19 @@ class IndexSearcher:
             columns = self._columns
             filters = self._filters(columns, topics, providers, category, options)
             q, text = self._parse(query)
-            found = self._match(q)
+            with self._reading():
+                found = self._match(q)
             suggestion = None
             if fuzzy and q is not None and not found.match.any():
                 corrected = self._speller.correct(query)
                 if corrected is not None:
                     q2, text2 = self._parse(corrected)
-                    found2 = self._match(q2)
+                    with self._reading():
+                        found2 = self._match(q2)
                     if found2.match.any():
                         q, text, found, suggestion = q2, text2, found2, corrected
-            results = self._results(query, q, text, found, filters, options, suggestion)
+            with self._reading():
+                results = self._results(query, q, text, found, filters, options, suggestion)
         return _replace_took(results, started)
 
     def explain(self, query: str) -> str:

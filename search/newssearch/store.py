@@ -27,6 +27,7 @@ import json
 import os
 import re
 import shutil
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -82,7 +83,7 @@ def live_generation(index_dir: Path) -> Path:
 
             raise SchemaVersionError(str(index_dir), "unknown", SCHEMA_VERSION)
         raise IndexNotFoundError(str(index_dir))
-    check_schema(index_dir, gen)
+    verify_files(index_dir, gen, check_schema(index_dir, gen))
     return gen
 
 
@@ -101,6 +102,28 @@ def check_schema(index_dir: Path, gen: Path) -> dict:
     if found != SCHEMA_VERSION:
         raise SchemaVersionError(str(index_dir), found, SCHEMA_VERSION)
     return meta
+
+
+def file_sizes(gen: Path) -> dict[str, int]:
+    """The size of every file of a generation but ``meta.json``, which records them."""
+    return {p.name: p.stat().st_size for p in sorted(gen.iterdir()) if p.is_file() and p.name != META
+            and "WRITELOCK" not in p.name and not p.name.endswith(".tmp")}
+
+
+def verify_files(index_dir: Path, gen: Path, meta: dict) -> None:
+    """Raise :class:`IndexCorruptError` if a file recorded at publish time is missing or resized.
+
+    Whoosh keeps no checksums; sizes catch the damage a crash, a full disk or a
+    careless hand leaves (truncated, deleted or replaced files) for the cost of
+    a ``stat`` per file.
+    """
+    for name, size in (meta.get("files") or {}).items():
+        try:
+            actual = (gen / name).stat().st_size
+        except FileNotFoundError:
+            raise IndexCorruptError(str(index_dir), f"{gen.name}/{name} is missing") from None
+        if actual != size:
+            raise IndexCorruptError(str(index_dir), f"{gen.name}/{name} has {actual:,} bytes, expected {size:,}")
 
 
 def new_generation(index_dir: Path, base: Path | None) -> Path:
@@ -159,30 +182,63 @@ def discard(gen: Path) -> None:
     shutil.rmtree(gen, ignore_errors=True)
 
 
+_THREAD_LOCKS: dict[str, threading.Lock] = {}
+_THREAD_LOCKS_GUARD = threading.Lock()
+
+
 @contextmanager
 def write_lock(index_dir: Path, timeout: float) -> Iterator[None]:
     """Hold the index's write lock, waiting up to ``timeout`` seconds for it.
 
-    The lock is an ``flock`` on ``write.lock``: the kernel releases it when
-    its holder exits, however it exits, so a killed indexer never leaves a
-    lock behind that blocks the next run.
+    The lock is a POSIX record lock (``lockf``) on ``write.lock``. The kernel
+    releases it when its holder exits, however it exits, and unlike ``flock``
+    it is not shared with forked children: worker processes that outlive a
+    killed indexer for a moment cannot keep the next run out. POSIX locks do
+    not exclude threads of one process, so a per-folder thread lock does.
     """
-    fd = os.open(index_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+    key = os.path.realpath(index_dir)
+    with _THREAD_LOCKS_GUARD:
+        thread_lock = _THREAD_LOCKS.setdefault(key, threading.Lock())
+    deadline = time.monotonic() + timeout
+    if not thread_lock.acquire(timeout=max(timeout, 0)):
+        raise IndexLockedError(str(index_dir), timeout)
     try:
-        deadline = time.monotonic() + timeout
-        while True:
-            try:
-                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-                break
-            except OSError as exc:
-                if exc.errno not in (errno.EAGAIN, errno.EACCES):
-                    raise
-                if time.monotonic() >= deadline:
-                    raise IndexLockedError(str(index_dir), timeout) from None
-                time.sleep(0.05)
-        yield
+        fd = os.open(index_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            while True:
+                try:
+                    fcntl.lockf(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                    break
+                except OSError as exc:
+                    if exc.errno not in (errno.EAGAIN, errno.EACCES):
+                        raise
+                    if time.monotonic() >= deadline:
+                        raise IndexLockedError(str(index_dir), timeout) from None
+                    time.sleep(0.05)
+            yield
+        finally:
+            os.close(fd)  # closing releases the lock
     finally:
-        os.close(fd)  # closing releases the flock
+        thread_lock.release()
+
+
+def die_with_parent() -> None:
+    """In a worker process: be killed when the process that started it dies.
+
+    A SIGKILLed indexer cannot stop its workers; without this they would run
+    on (or wait forever on a queue) as orphans. Linux only; elsewhere a no-op.
+    """
+    parent = os.getppid()
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+    if os.getppid() != parent:  # the parent died before the request was made
+        os._exit(1)
 
 
 def load_json(path: Path, default: dict) -> dict:
