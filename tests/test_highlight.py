@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import pytest
 
-from newssearch.highlight import fragment, plain, term_of
+from newssearch.highlight import fragment, plain
+from newssearch.schema import term_of
 from newssearch.schema import text_analyzer
 
 

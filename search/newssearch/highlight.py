@@ -14,20 +14,10 @@ and ``…`` where text was cut: safe to place in a page as it is.
 from __future__ import annotations
 
 import html
-from functools import lru_cache
-
-from whoosh.support.charset import accent_map
-
-from .schema import TOKEN_PATTERN, stem
+from .schema import TOKEN_PATTERN, term_of
 
 FRAGMENT_CHARS = 220
 LEAD_CHARS = 70  # context kept before the first match of a fragment
-
-
-@lru_cache(maxsize=100_000)
-def term_of(word: str) -> str:
-    """The index term of one token, exactly as the schema's analyzer makes it."""
-    return stem(word.lower().translate(accent_map))
 
 
 def matches(text: str, terms: frozenset[str]) -> list[tuple[int, int]]:

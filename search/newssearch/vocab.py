@@ -23,7 +23,9 @@ from pathlib import Path
 
 from typing import TYPE_CHECKING
 
-from .schema import text_analyzer
+from whoosh.support.charset import accent_map
+
+from .schema import TOKEN_PATTERN
 
 if TYPE_CHECKING:
     from .seeds import Article
@@ -33,12 +35,12 @@ VOCAB_FILE = "vocab.json"
 # rarely words at all (urls, hashes).
 MIN_CHARS, MAX_CHARS = 4, 40
 
-_PLAIN = text_analyzer(stemming=False)
-
-
 def fold(text: str) -> list[str]:
-    """The words of ``text`` as the vocabulary stores them: lowercase, accents folded."""
-    return [t.text for t in _PLAIN(text)]
+    """The words of ``text`` as the vocabulary stores them: lowercase, accents folded.
+
+    The unstemmed half of the schema's analyzer, as string operations (see ``FastText``).
+    """
+    return [m.group().lower().translate(accent_map) for m in TOKEN_PATTERN.finditer(text)]
 
 
 def article_words(article: Article) -> frozenset[str]:
