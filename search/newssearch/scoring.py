@@ -164,24 +164,25 @@ class QueryScorer:
         return result
 
     def _all(self, parts: list[Evaluation], boost: float) -> Evaluation:
-        if not parts:
-            return self._empty()
-        match = parts[0].match.copy()
-        score = parts[0].score.copy()
-        for part in parts[1:]:
-            match &= part.match
-            score += part.score
-        score[~match] = 0
-        return self._boosted(Evaluation(match, score), boost)
+        return self._combine(parts, boost, every=True)
 
     def _any(self, parts: list[Evaluation], boost: float) -> Evaluation:
+        return self._combine(parts, boost, every=False)
+
+    def _combine(self, parts: list[Evaluation], boost: float, *, every: bool) -> Evaluation:
+        """Documents matching every part (``every``) or any part; scores add up."""
         if not parts:
             return self._empty()
         match = parts[0].match.copy()
         score = parts[0].score.copy()
         for part in parts[1:]:
-            match |= part.match
+            if every:
+                match &= part.match
+            else:
+                match |= part.match
             score += part.score
+        if every:
+            score[~match] = 0
         return self._boosted(Evaluation(match, score), boost)
 
     @staticmethod

@@ -2,9 +2,10 @@
 
 A search runs in three steps:
 
-1. **Match.** The query string is parsed (Lucene-like syntax, all words
-   required) into a Whoosh query, and the ids of every matching document are
-   read into a boolean mask. Nothing is scored yet.
+1. **Match and score.** The query string is parsed (Lucene-like syntax, all
+   words required) into a Whoosh query, which :mod:`newssearch.scoring`
+   evaluates over whole posting blocks into a boolean mask of matches and
+   their BM25F scores.
 2. **Filter and count.** Filters (topics, providers, category, date range)
    are masks over the per-document arrays of :mod:`newssearch.facets`. The
    exact total and every facet count are vectorised sums over those masks.
@@ -12,11 +13,9 @@ A search runs in three steps:
    except its own, as Elasticsearch's ``post_filter`` or Meilisearch's
    disjunctive facets do, so choosing a topic still shows what the others
    would give.
-3. **Rank one page.** Relevance asks Whoosh's BM25F collector for just the
-   top ``page * limit`` documents (it can skip blocks that cannot make the
-   cut); ties are broken by url so pages never overlap. Date sorts are a
-   NumPy sort of the filtered matches. Stored fields are read, and fragments
-   highlighted, only for the hits shown.
+3. **Rank one page.** Only the top ``page * limit`` are sorted, by score
+   (ties by url, so pages never overlap) or by date. Stored fields are read,
+   and fragments highlighted, only for the hits shown.
 
 When the query finds nothing at all, misspelled words are corrected from the
 index's own vocabulary and the search runs again; the corrected query is
@@ -31,9 +30,9 @@ import struct
 import threading
 import time
 import zlib
-from contextlib import contextmanager
 from collections.abc import Iterable, Iterator
-from dataclasses import dataclass
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
 
@@ -46,7 +45,7 @@ from .dates import from_timestamp, parse_bound, to_timestamp
 from .errors import IndexCorruptError, NewssearchError, QueryError
 from .facets import Columns, Facets, FacetValue
 from .scoring import Evaluation, QueryScorer
-from .schema import FIELD_ALIASES, FIELD_BOOSTS, NO_DATE, TEXT_FIELDS, text_analyzer
+from .schema import FIELD_ALIASES, FIELD_BOOSTS, NO_DATE, TEXT_FIELDS, TOKEN_PATTERN, term_of
 from .vocab import Vocabulary, fold
 
 # What Whoosh raises on a truncated or garbled file; its own failures are bare Exceptions.
@@ -328,8 +327,8 @@ class IndexSearcher:
 
     def _filters(self, columns: Columns, topics, providers, category, options: _Options) -> dict[str, np.ndarray]:
         filters: dict[str, np.ndarray] = {}
-        topics = _values(topics, "topic")
-        providers = _values(providers, "provider")
+        topics = _values(topics)
+        providers = _values(providers)
         if topics:
             filters["topics"] = columns.topics.mask(topics, columns.size)
         if providers:
@@ -363,7 +362,8 @@ class IndexSearcher:
         first = (options.page - 1) * options.limit
         sort = options.sort if q is not None else ("newest" if options.sort == "relevance" else options.sort)
         ranked = self._rank(final, found.score, total, first + options.limit, sort)[first:]
-        hits = tuple(self._hit(first + i + 1, doc, score, q) for i, (doc, score) in enumerate(ranked))
+        terms = self._highlight_terms(q)
+        hits = tuple(self._hit(first + i + 1, doc, score, terms) for i, (doc, score) in enumerate(ranked))
         return SearchResults(
             query=query,
             parsed=parsed,
@@ -403,7 +403,7 @@ class IndexSearcher:
         order = np.lexsort((columns.url_rank[docs], key))[:wanted]
         return [(int(d), None) for d in docs[order]]
 
-    def _hit(self, rank: int, docnum: int, score: float | None, q) -> Hit:
+    def _hit(self, rank: int, docnum: int, score: float | None, terms: frozenset[str]) -> Hit:
         payload = self._searcher.stored_fields(docnum)["payload"]
         published = payload.get("published")
         return Hit(
@@ -417,28 +417,15 @@ class IndexSearcher:
             topics=tuple(payload.get("topics", ())),
             category=payload.get("category", ""),
             path=payload.get("path", ""),
-            highlight=self._highlight(payload, q),
+            highlight=_highlight(payload, terms),
             kind=payload.get("kind", ""),
             related_to=payload.get("related_to", ""),
         )
 
-    def _highlight(self, payload: dict, q) -> str:
-        """A fragment of the excerpt or body, whichever holds more matched words; else the excerpt."""
-        terms = self._highlight_terms(q)
-        best, best_count = "", 0
-        if terms:
-            for field in ("excerpt", "body"):
-                text, count = highlight.fragment(payload.get(field) or "", terms)
-                if count > best_count:
-                    best, best_count = text, count
-        return best or highlight.plain(payload.get("excerpt") or "")
-
     def _highlight_terms(self, q) -> frozenset[str]:
+        """The index terms of the query's text fields, prefixes and fuzzy words expanded."""
         if q is None:
             return frozenset()
-        cache = getattr(self, "_terms_cache", None)
-        if cache is not None and cache[0] is q:
-            return cache[1]
         # Not Query.existing_terms(): in Whoosh 2.7 its loop variable shadows its
         # ``fieldname`` argument, so it drops every field after the first one.
         reader = self._searcher.reader()
@@ -447,8 +434,18 @@ class IndexSearcher:
             for field, text in leaf.expanded_terms(reader, phrases=True):
                 if field in TEXT_FIELDS:
                     terms.add(text.decode("utf-8") if isinstance(text, bytes) else text)
-        self._terms_cache = (q, frozenset(terms))
-        return self._terms_cache[1]
+        return frozenset(terms)
+
+
+def _highlight(payload: dict, terms: frozenset[str]) -> str:
+    """A fragment of the excerpt or body, whichever holds more matched words; else the excerpt."""
+    best, best_count = "", 0
+    if terms:
+        for field in ("excerpt", "body"):
+            text, count = highlight.fragment(payload.get(field) or "", terms)
+            if count > best_count:
+                best, best_count = text, count
+    return best or highlight.plain(payload.get("excerpt") or "")
 
 
 # -- query parsing -------------------------------------------------------------
@@ -461,11 +458,9 @@ def _plain_words_query(text: str) -> wq.Query | None:
     if not words or any(w in _OPERATORS or not _PLAIN_WORD.fullmatch(w) for w in words):
         return None
     clauses = []
-    for word in words:
-        stems = [t.text for t in _ANALYZER(word)]
-        if len(stems) != 1:
-            return None
-        clauses.append(wq.Or([wq.Term(f, stems[0], boost=FIELD_BOOSTS[f]) for f in _PARSER_FIELD_ORDER]))
+    for word in words:  # one plain word is one token: its term is term_of(word)
+        term = term_of(word)
+        clauses.append(wq.Or([wq.Term(f, term, boost=FIELD_BOOSTS[f]) for f in _PARSER_FIELD_ORDER]))
     return clauses[0] if len(clauses) == 1 else wq.And(clauses)
 
 
@@ -485,15 +480,11 @@ def _make_parser(schema):
 
 
 def _is_broken(q: wq.Query) -> bool:
-    """Whether Whoosh read the string into something a user cannot have meant."""
-    for leaf in q.leaves():
-        if isinstance(leaf, wq.Term) and leaf.fieldname not in q_fields():
-            return True
-    return False
+    """Whether Whoosh read the string into terms of fields a user cannot have meant."""
+    return any(isinstance(leaf, wq.Term) and leaf.fieldname not in _QUERY_FIELDS for leaf in q.leaves())
 
 
-def q_fields() -> frozenset[str]:
-    return frozenset(TEXT_FIELDS) | {"category", "url"}
+_QUERY_FIELDS = frozenset(TEXT_FIELDS) | {"category", "url"}
 
 
 _FIELD_PREFIX = re.compile(r"(?<![\w\"])(\w+):", re.UNICODE)
@@ -515,7 +506,6 @@ _PARSER_FIELD_ORDER = tuple(sorted(TEXT_FIELDS, key=lambda f: -FIELD_BOOSTS[f]))
 _FUZZY = re.compile(r"(?<![\w~\"])(\w+)~(\d*)(?![\w~])", re.UNICODE)
 _OPERATORS = frozenset({"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"})
 MAX_EXPANSIONS = 20  # index words one fuzzy term may stand for
-_ANALYZER = text_analyzer()
 
 
 class _Speller:
@@ -534,8 +524,8 @@ class _Speller:
 
     def known(self, word: str) -> bool:
         """Whether the index holds ``word`` (stemmed) in any text field."""
-        stems = [t.text for t in _ANALYZER(word)]
-        return bool(stems) and all(any(self._reader.doc_frequency(f, s) for f in TEXT_FIELDS) for s in stems)
+        terms = [term_of(m.group()) for m in TOKEN_PATTERN.finditer(word)]
+        return bool(terms) and all(any(self._reader.doc_frequency(f, t) for f in TEXT_FIELDS) for t in terms)
 
     def candidates(self, word: str, maxdist: int) -> list[str]:
         """Index words within ``maxdist`` edits of ``word``: closest, then most common, first."""
@@ -624,16 +614,14 @@ class _Options:
         return cls(sort, limit, page, facet_limit, date_facet, bounds[0], bounds[1])
 
 
-def _values(values, name: str) -> list[str]:
+def _values(values) -> list[str]:
+    """Filter values as a list: one string is one value, blanks are dropped."""
     if isinstance(values, str):
         values = [values]
-    out = [str(v).strip() for v in values or () if str(v).strip()]
-    return out
+    return [str(v).strip() for v in values or () if str(v).strip()]
 
 
 def _replace_took(results: SearchResults, started: float) -> SearchResults:
-    from dataclasses import replace
-
     return replace(results, took_ms=round((time.perf_counter() - started) * 1000, 2))
 
 
