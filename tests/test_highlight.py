@@ -31,3 +31,10 @@ def test_no_match_gives_nothing_and_plain_cuts_at_a_word():
     assert fragment("nothing here", frozenset({"camera"})) == ("", 0)
     assert plain("short & sweet") == "short &amp; sweet"
     assert plain("word " * 100, size=22) == "word word word word…"
+
+
+def test_a_text_that_fits_is_shown_whole():
+    text = "Microsoft wants a national law to govern the use of facial recognition tech before it sells it."
+    html, count = fragment(text, frozenset({"facial"}))
+    assert count == 1
+    assert html == text.replace("facial", "<mark>facial</mark>")

@@ -30,6 +30,8 @@ def fragment(text: str, terms: frozenset[str], size: int = FRAGMENT_CHARS) -> tu
     spans = matches(text, terms)
     if not spans:
         return "", 0
+    if len(text) <= size:  # it all fits: show it all
+        return _marked(text, spans, 0, len(text)), len(spans)
     # The window of `size` characters holding the most matches, starting a little
     # before its first match so the reader sees some context.
     best_first, best_count, last = 0, 0, 0
@@ -46,20 +48,25 @@ def fragment(text: str, terms: frozenset[str], size: int = FRAGMENT_CHARS) -> tu
     if end < len(text):
         space = text.rfind(" ", spans[best_first + best_count - 1][1], end)
         end = space if space >= 0 else end
+    body = _marked(text, spans[best_first : best_first + best_count], start, end).strip()
+    lead = "…" if TOKEN_PATTERN.search(text, 0, start) else ""
+    rest = text[end:]
+    if TOKEN_PATTERN.search(rest):
+        return lead + body + "…", best_count
+    return lead + body + html.escape(rest.strip()), best_count
+
+
+def _marked(text: str, spans: list[tuple[int, int]], start: int, end: int) -> str:
+    """``text[start:end]`` escaped, with the spans inside it in ``<mark>``."""
     out, position = [], start
-    for s, e in spans[best_first : best_first + best_count]:
+    for s, e in spans:
         if e > end:
             break
         out.append(html.escape(text[position:s]))
         out.append("<mark>" + html.escape(text[s:e]) + "</mark>")
         position = e
     out.append(html.escape(text[position:end]))
-    body = "".join(out).strip()
-    lead = "…" if TOKEN_PATTERN.search(text, 0, start) else ""
-    rest = text[end:]
-    if TOKEN_PATTERN.search(rest):
-        return lead + body + "…", best_count
-    return lead + body + html.escape(rest.strip()), best_count
+    return "".join(out)
 
 
 def plain(text: str, size: int = FRAGMENT_CHARS) -> str:
