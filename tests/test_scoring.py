@@ -45,7 +45,7 @@ def whoosh_docs(searcher, q):
 
 @pytest.mark.parametrize(
     "query",
-    ["alpha", "alpha beta", "alpha OR late", "alpha -beta", "NOT alpha", "alp*", '"beta alpha"',
+    ["alpha", "alpha beta", "alpha OR late", "alpha -beta", "NOT alpha", "alp*", '"delta beta"', '"beta theta"~3', '"beta theta"', '"beta delta theta"', '"alpha alpha"', '"gamma late"',
      "title:gamma common", "(alpha OR beta) AND NOT late", "lat*", "zzz", "common"],
 )
 def test_matches_agree_with_whoosh(scorer, query):
@@ -81,3 +81,10 @@ def test_scores_follow_bm25(scorer):
     means = [np.mean(list(v)) for _, v in sorted(by_tf.items())]
     assert means == sorted(means) and len(means) > 1
     assert (result.score[~result.match] == 0).all()
+
+
+def test_the_phrase_cases_above_are_not_vacuous(scorer):
+    qs, searcher, index_dir = scorer
+    with open_index(index_dir) as ix:
+        for query in ('"delta beta"', '"beta theta"~3', '"beta delta theta"', '"alpha alpha"', '"gamma late"'):
+            assert qs.evaluate(ix._parse(query)[0]).match.sum() > 0, query

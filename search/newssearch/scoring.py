@@ -10,8 +10,9 @@ is evaluated over dense arrays, one element per document:
   ``AndMaybe``/``Require`` combine boolean masks and add scores.
 * Prefix, wildcard and other multi-term queries are expanded by Whoosh into
   the terms the index holds, then scored as terms.
-* Phrases (and anything else) are matched by Whoosh, which reads positions,
-  and scored as the sum of their words.
+* Phrases intersect their words' posting arrays, then decode positions only
+  for the documents left; a match scores as the sum of its words. Anything
+  else is matched by Whoosh and scored by its boost.
 
 The ranking function is BM25F as Lucene and Whoosh define it: for each
 field, ``idf * tf * (k1 + 1) / (tf + k1 * (1 - b + b * len / avglen))``
@@ -65,20 +66,25 @@ class QueryScorer:
     # -- postings --------------------------------------------------------------
 
     def postings(self, field: str, text: str | bytes) -> tuple[np.ndarray, np.ndarray]:
-        """All (docnum, term frequency) pairs of a term, deleted documents included."""
+        """All (docnum, term frequency) pairs of a term, in docnum order, deleted documents included."""
+        ids, weights, _ = self._postings(field, text, values=False)
+        return ids, weights
+
+    def _postings(self, field: str, text: str | bytes, *, values: bool) -> tuple[np.ndarray, np.ndarray, list]:
         btext = text if isinstance(text, bytes) else self.reader.schema[field].to_bytes(text)
-        ids_parts, weight_parts = [], []
+        ids_parts, weight_parts, value_parts = [], [], []
         for leaf, offset in self.leaves:
             try:
                 matcher = leaf.postings(field, btext)
             except TermNotFound:
                 continue
-            ids, weights = _read_all(matcher)
+            ids, weights, encoded = _read_all(matcher, values)
             ids_parts.append(ids + offset)
             weight_parts.append(weights)
+            value_parts.extend(encoded)
         if not ids_parts:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
-        return np.concatenate(ids_parts), np.concatenate(weight_parts)
+            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), []
+        return np.concatenate(ids_parts), np.concatenate(weight_parts), value_parts
 
     def _norm(self, field: str) -> np.ndarray:
         """``k1 * (1 - b + b * len / avglen)`` per document: the length part of BM25."""
@@ -136,23 +142,60 @@ class QueryScorer:
         return self._whoosh(q)
 
     def _term(self, q: wq.Term) -> Evaluation:
-        result = self._empty()
         ids, tf = self.postings(q.fieldname, q.text)
+        return self._scored(q.fieldname, ids, tf, q.boost)
+
+    def _scored(self, field: str, ids: np.ndarray, tf: np.ndarray, boost: float) -> Evaluation:
+        """The documents of one posting list, with their BM25 scores in a text field."""
+        result = self._empty()
         if not len(ids):
             return result
         result.match[ids] = True
-        if q.fieldname in TEXT_FIELDS:
+        if field in TEXT_FIELDS:
             df = int(self.live[ids].sum())
             idf = math.log(1 + (self.doc_count - df + 0.5) / (df + 0.5))
-            norm = self._norm(q.fieldname)[ids]
-            result.score[ids] = (q.boost * idf) * tf * (K1 + 1) / (tf + norm)
+            norm = self._norm(field)[ids]
+            result.score[ids] = (boost * idf) * tf * (K1 + 1) / (tf + norm)
         return result
 
     def _phrase(self, q: wq.Phrase) -> Evaluation:
-        result = self._whoosh(q)
-        words = [self._term(wq.Term(q.fieldname, w, boost=q.boost)) for w in q.words]
-        for word in words:
-            result.score += word.score
+        """Documents holding the words in order, at most ``slop`` positions apart each.
+
+        Candidates are the intersection of the words' posting lists, computed on
+        whole arrays; positions are decoded only for those. A match scores as
+        the sum of its words.
+        """
+        field, words = q.fieldname, list(q.words)
+        result = self._empty()
+        if not words:
+            return result
+        lists = [self._postings(field, w, values=len(words) > 1) for w in words]
+        if len(words) == 1:
+            return self._scored(field, lists[0][0], lists[0][1], q.boost)
+        candidates = lists[0][0]
+        for ids, _, _ in lists[1:]:
+            candidates = np.intersect1d(candidates, ids, assume_unique=True)
+        candidates = candidates[self.live[candidates]]
+        if not len(candidates):
+            return result
+        decode = self.reader.schema[field].format.decode_positions
+        encoded = [[values[i] for i in np.searchsorted(ids, candidates).tolist()] for ids, _, values in lists]
+        slop = max(1, int(q.slop))
+        for j, doc in enumerate(candidates.tolist()):
+            current = decode(encoded[0][j])
+            for w in range(1, len(words)):
+                following = decode(encoded[w][j])
+                if slop == 1:
+                    before = set(current)
+                    current = [p for p in following if p - 1 in before]
+                else:
+                    current = [p for p in following if any(0 < p - c <= slop for c in current)]
+                if not current:
+                    break
+            if current:
+                result.match[doc] = True
+        for ids, tf, _ in lists:
+            result.score += self._scored(field, ids, tf, q.boost).score
         result.score[~result.match] = 0
         return result
 
@@ -192,22 +235,23 @@ class QueryScorer:
         return result
 
 
-def _read_all(matcher) -> tuple[np.ndarray, np.ndarray]:
-    """Every posting of a leaf matcher, a block at a time."""
+def _read_all(matcher, values: bool = False) -> tuple[np.ndarray, np.ndarray, list]:
+    """Every posting of a leaf matcher, a block at a time: ids, weights and, if asked, encoded values."""
     if not isinstance(matcher, W3LeafMatcher):  # inlined or in-memory postings: few, read one by one
-        ids, weights = [], []
+        ids, weights, encoded = [], [], []
         while matcher.is_active():
             ids.append(matcher.id())
             weights.append(matcher.weight())
+            if values:
+                encoded.append(matcher.value())
             matcher.next()
-        return np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float32)
-    id_parts, weight_parts = [], []
+        return np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float32), encoded
+    id_parts, weight_parts, encoded = [], [], []
     m = matcher
     while True:
         if m._data is None:
             m._read_data()
-        raw_ids = m._data[0]
-        ids = np.asarray(raw_ids, dtype=np.int64)
+        ids = np.asarray(m._data[0], dtype=np.int64)
         if not m._byteids:  # delta-encoded
             ids = np.cumsum(ids)
         id_parts.append(ids)
@@ -219,7 +263,10 @@ def _read_all(matcher) -> tuple[np.ndarray, np.ndarray]:
         else:
             weights = np.asarray(raw_weights, dtype=np.float32)
         weight_parts.append(weights)
+        if values:
+            m._read_values()
+            encoded.extend(m._values)
         if m._lastblock:
             break
         m._goto(m._nextoffset)
-    return np.concatenate(id_parts), np.concatenate(weight_parts)
+    return np.concatenate(id_parts), np.concatenate(weight_parts), encoded
