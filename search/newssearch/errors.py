@@ -55,6 +55,7 @@ class IndexCorruptError(NewssearchError):
             f'the index at {_slash(index_dir)} is damaged ({detail}): run "newssearch index --rebuild"'
         )
         self.index_dir = index_dir
+        self.detail = detail
 
 
 class IndexLockedError(NewssearchError):

@@ -168,7 +168,7 @@ def _usable_base(index_dir: Path) -> tuple[Path | None, str | None]:
     try:
         base = store.current_generation(index_dir)
     except IndexCorruptError as exc:
-        return None, str(exc).split("(", 1)[-1].rsplit(")", 1)[0]
+        return None, exc.detail
     if base is None:
         return None, None
     meta = store.check_schema(index_dir, base)
@@ -181,7 +181,7 @@ def _usable_base(index_dir: Path) -> tuple[Path | None, str | None]:
             reader.doc_count_all()
         ix.close()
     except IndexCorruptError as exc:
-        return None, str(exc).split(" is damaged (", 1)[-1].rsplit("): run", 1)[0]
+        return None, exc.detail
     except Exception as exc:  # noqa: BLE001 - a damaged file can fail Whoosh in any way
         return None, f"{base.name}: {type(exc).__name__}: {exc}"
     return base, None
