@@ -100,6 +100,7 @@ class Columns:
         self.category = Labels(arrays["category_names"], arrays["category_docs"], arrays["category_ids"])
         self.lengths = {f: arrays[f"length_{f}"] for f in TEXT_FIELDS if f"length_{f}" in arrays}
         self.size = len(self.live)
+        self._dated: np.ndarray | None = None
 
     @classmethod
     def load(cls, gen: Path) -> Columns:
@@ -109,7 +110,10 @@ class Columns:
             return cls({name: data[name] for name in data.files})
 
     def dated(self) -> np.ndarray:
-        return self.published != NO_DATE
+        """Docs that have a date (computed once per generation)."""
+        if self._dated is None:
+            self._dated = self.published != NO_DATE
+        return self._dated
 
     def histogram(self, docs: np.ndarray, granularity: str) -> tuple[FacetValue, ...]:
         """Counts of the docs in mask ``docs`` per year, month or day, oldest first."""
