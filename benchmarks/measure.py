@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import json
+import os
 import resource
 import subprocess
+import threading
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -17,6 +19,7 @@ class ChildRun:
     stdout: str
     stderr: str
     seconds: float  # wall time, process start to exit
+    tree_peak_rss_bytes: int = 0  # the process and its descendants together, sampled
 
     def json(self):
         """The child's last stdout line, parsed; raise with its stderr when it failed."""
@@ -26,11 +29,60 @@ class ChildRun:
 
 
 def run_child(argv: list[str], timeout: float | None = None) -> ChildRun:
-    """Run argv to completion; return its output and wall time."""
+    """Run argv to completion; return its output, wall time and the peak memory of its process tree."""
     started = time.perf_counter()
-    proc = subprocess.run(argv, capture_output=True, text=True, timeout=timeout,
-                          stdin=subprocess.DEVNULL)
-    return ChildRun(argv, proc.returncode, proc.stdout, proc.stderr, time.perf_counter() - started)
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                            stdin=subprocess.DEVNULL)
+    sampler = TreeMemory(proc.pid)
+    sampler.start()
+    try:
+        stdout, stderr = proc.communicate(timeout=timeout)
+    finally:
+        sampler.stop()
+    run = ChildRun(argv, proc.returncode, stdout, stderr, time.perf_counter() - started)
+    run.tree_peak_rss_bytes = sampler.peak
+    return run
+
+
+class TreeMemory(threading.Thread):
+    """Samples the summed RSS of a process and all its descendants every 50 ms; keeps the peak.
+
+    What "all processes together" costs a machine: the parse workers and
+    writer processes of a build count along with the main process.
+    """
+
+    def __init__(self, pid: int, interval: float = 0.05) -> None:
+        super().__init__(daemon=True)
+        self.pid, self.interval, self.peak = pid, interval, 0
+        self._halt = threading.Event()
+
+    def stop(self) -> None:
+        self._halt.set()
+        self.join()
+
+    def run(self) -> None:
+        page = os.sysconf("SC_PAGE_SIZE")
+        while not self._halt.wait(self.interval):
+            parents: dict[int, int] = {}
+            rss: dict[int, int] = {}
+            for entry in os.listdir("/proc"):
+                if not entry.isdigit():
+                    continue
+                try:
+                    with open(f"/proc/{entry}/stat") as fh:
+                        fields = fh.read().rsplit(")", 1)[1].split()
+                except OSError:
+                    continue
+                parents[int(entry)] = int(fields[1])
+                rss[int(entry)] = int(fields[21]) * page
+            tree, frontier = {self.pid}, [self.pid]
+            while frontier:
+                parent = frontier.pop()
+                for child, ppid in parents.items():
+                    if ppid == parent and child not in tree:
+                        tree.add(child)
+                        frontier.append(child)
+            self.peak = max(self.peak, sum(rss.get(p, 0) for p in tree))
 
 
 def peak_rss_bytes() -> int:

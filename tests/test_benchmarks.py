@@ -138,6 +138,7 @@ def test_whole_suite_at_tiny_size(tmp_path):
         e = results["engines"][name]
         assert e["build_s"] > 0 and e["index_bytes"] > 0
         assert e["build_peak_rss_bytes"] > 1e6 and e["query_peak_rss_bytes"] > 1e6
+        assert e["build_tree_peak_rss_bytes"] >= e["build_peak_rss_bytes"] * 0.5 > 0
         assert e["cold_median_ms"] > 0
         for kind in ("overall", "common", "two", "phrase", "rare", "topic", "date", "known"):
             assert 0 < e["warm_ms"][kind]["p50"] <= e["warm_ms"][kind]["p95"]
