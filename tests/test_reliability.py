@@ -439,3 +439,31 @@ def test_corrupt_error_names_the_generation(seeds, index_dir):
     (store.current_generation(index_dir) / "facets.npz").unlink()
     with pytest.raises(IndexCorruptError, match=r"is damaged \(gen-000001/facets.npz is missing\)"):
         open_index(index_dir)
+
+
+def test_a_real_write_failure_midway_leaves_the_old_index(tmp_path):
+    """The operating system refuses the writes (a file size limit, as a full disk would)."""
+    import resource
+
+    seeds, index_dir = tmp_path / "seeds", tmp_path / "index"
+    make_corpus(seeds, 20)
+    index_seeds([seeds], index_dir)
+    before = fingerprint(index_dir)
+    for i in range(200):  # long bodies: the new segment's files grow past the limit, the side files do not
+        write_seed(seeds, f"long{i:03d}.txt", title=f"Long story {i}", url=f"https://x/long/{i}",
+                   body=" ".join(f"w{(i * 7919 + k) % 5000}" for k in range(2000)))
+    limit = 512 * 1024
+
+    def small_files_only():
+        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # fail the write with EFBIG instead of killing
+        resource.setrlimit(resource.RLIMIT_FSIZE, (limit, limit))
+
+    env = {**os.environ, "NEWSSEARCH_INDEX": str(index_dir)}
+    run = subprocess.run([sys.executable, "-m", "newssearch", "index", str(seeds)], env=env, capture_output=True,
+                         text=True, timeout=300, preexec_fn=small_files_only)
+    assert run.returncode == 1
+    assert run.stderr.startswith("Error: ") and run.stderr.rstrip().endswith("file too large")
+    assert run.stderr.count("\n") == 1
+    assert fingerprint(index_dir) == before
+    assert [p.name for p in index_dir.iterdir() if p.name.startswith("gen-")] == ["gen-000001"]
+    assert index_seeds([seeds], index_dir).added == 200  # with room again, the next run completes
