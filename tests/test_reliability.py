@@ -43,9 +43,21 @@ def finish(process: subprocess.Popen, timeout: float = 300) -> tuple[int, str]:
     return process.returncode, err
 
 
-def all_urls(index_dir: Path) -> set[str]:
-    with open_index(index_dir) as ix:
-        return {h.url for h in ix.search("", limit=1000).hits} if ix.stats().articles <= 1000 else set()
+def lingering(marker: str, wait: float = 5.0) -> list[int]:
+    """Processes whose command line holds ``marker``, once given ``wait`` seconds to exit."""
+    deadline = time.monotonic() + wait
+    while True:
+        found = []
+        for entry in os.listdir("/proc"):
+            try:
+                with open(f"/proc/{entry}/cmdline", "rb") as fh:
+                    if marker.encode() in fh.read() and int(entry) != os.getpid():
+                        found.append(int(entry))
+            except (OSError, ValueError):
+                continue
+        if not found or time.monotonic() > deadline:
+            return found
+        time.sleep(0.05)
 
 
 def fingerprint(index_dir: Path) -> list[tuple]:
@@ -101,6 +113,7 @@ def test_sigkill_at_any_moment_leaves_the_old_or_the_new_index(tmp_path):
         time.sleep(duration * (trial + 0.5) / KILL_TRIALS)
         run.send_signal(signal.SIGKILL)
         finish(run, timeout=60)
+        assert not lingering(str(seeds)), "workers outlived the killed indexer"
         now = fingerprint(index_dir)  # must open, and answer
         assert now in (old, new), f"trial {trial}: a mix of old and new"
         outcomes["old" if now == old else "new"] += 1

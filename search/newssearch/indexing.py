@@ -34,6 +34,8 @@ import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 import itertools
+import pickle
+import tempfile
 from collections import deque
 from collections.abc import Iterator
 from concurrent.futures import ProcessPoolExecutor
@@ -90,7 +92,7 @@ class IndexReport:
         return self.seeds
 
 
-@dataclass
+@dataclass(slots=True)
 class _Entry:
     """A file as the manifest records it."""
 
@@ -201,7 +203,7 @@ class _Run:
         self.old = old
         self.new: dict[str, _Entry] = {}  # the manifest after the run
         self.to_parse: list[SeedFile] = []
-        self.related_of: dict[str, tuple[RelatedArticle, ...]] = {}  # of the seeds written now
+        self.related_of = _Spool()  # related entries of the seeds written now, kept on disk
         self.skipped: list[SkippedFile] = []
         self.warnings: list[SkippedFile] = []
         self.added = self.updated = self.unchanged = 0
@@ -246,7 +248,7 @@ class _Run:
         self.owner[url] = path
         st = self.stats[path]
         self.new[path] = _Entry(st.mtime_ns, st.size, url, [r.url for r in result.related])
-        self.related_of[path] = result.related
+        self.related_of.put(path, result.related)
         self.warnings.extend(SkippedFile(path, w) for w in result.warnings)
         if previous is None:
             self.added += 1
@@ -254,27 +256,39 @@ class _Run:
             self.updated += 1
         return result
 
-    def finish(self) -> tuple[list[str], list[tuple[RelatedArticle, str, str]], int]:
-        """After every file was taken: urls to delete, related articles to (re)write
-        as (entry, seed path, seed url), and the number of documents the index must hold."""
+    def finish(self) -> list[str]:
+        """After every file was taken: decide the related articles; return the urls to delete.
+
+        The related articles to (re)write then come from :meth:`related_writes`,
+        one at a time, and :attr:`expected` is the number of articles the
+        index must hold once they are written.
+        """
         old_seed_urls = {e.url for e in self.old.values()}
         new_seed_urls = {e.url for e in self.new.values()}
         old_related = _related_owners(self.old, old_seed_urls)
         new_related = _related_owners(self.new, new_seed_urls)
         deletes = sorted((old_seed_urls | set(old_related)) - new_seed_urls - set(new_related))
-        writes: list[tuple[RelatedArticle, str, str]] = []
-        missing = 0
-        for url, path in sorted(new_related.items()):
-            rewritten = path in self.related_of
-            if old_related.get(url) == path and not rewritten and url not in old_seed_urls:
-                continue  # the same entry from the same unchanged seed: already there
-            entries = self.related_of[path] if rewritten else _reread_related(path)
-            entry = next((r for r in entries if r.url == url), None)
+        # (url, seed path, whether it existed before): small tuples, not articles.
+        self._related_plan = [
+            (url, path, url in old_related)
+            for url, path in sorted(new_related.items())
+            if not (old_related.get(url) == path and path not in self.related_of and url not in old_seed_urls)
+        ]
+        self.expected = len(self.new) + len(new_related)
+        return deletes
+
+    def related_writes(self) -> Iterator[tuple[RelatedArticle, str, str]]:
+        """(entry, seed path, seed url) of each related article to write, read back as needed."""
+        cached_path, cached = None, ()
+        for url, path, existed in self._related_plan:
+            if path != cached_path:  # a seed's entries are read once for all its urls
+                cached_path = path
+                cached = self.related_of.get(path) if path in self.related_of else _reread_related(path)
+            entry = next((r for r in cached if r.url == url), None)
             if entry is None:
-                missing += url not in old_related  # its seed cannot be read now: nothing to write
+                self.expected -= not existed  # its seed cannot be read now: nothing to write
                 continue
-            writes.append((entry, path, self.new[path].url))
-        return deletes, writes, len(self.new) + len(new_related) - missing
+            yield entry, path, self.new[path].url
 
     @property
     def removed_count(self) -> int:
@@ -298,6 +312,39 @@ class _Run:
             index_dir=str(index_dir),
             written=written,
         )
+
+
+class _Spool:
+    """Values pickled to an anonymous temporary file, keyed in memory by offset.
+
+    The related entries of every seed written in a run are needed again only
+    at its end; on a 200,000-seed build, keeping them as objects made the
+    indexer's memory grow past a gigabyte.
+    """
+
+    def __init__(self) -> None:
+        self._file = None
+        self._where: dict[str, tuple[int, int]] = {}
+
+    def put(self, key: str, value: object) -> None:
+        if self._file is None:
+            self._file = tempfile.TemporaryFile()
+        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        self._file.seek(0, os.SEEK_END)
+        self._where[key] = (self._file.tell(), len(data))
+        self._file.write(data)
+
+    def get(self, key: str):
+        offset, length = self._where[key]
+        self._file.seek(offset)
+        return pickle.loads(self._file.read(length))
+
+    def __contains__(self, key: str) -> bool:
+        return key in self._where
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
 
 
 def _write_generation(gen: Path, base: Path | None, run: _Run, workers: int, progress: Progress | None) -> dict | None:
@@ -334,12 +381,13 @@ def _write_generation(gen: Path, base: Path | None, run: _Run, workers: int, pro
             writer.add_document(**seed_document(article))
             vocabulary.add(words)
             changed = True
-        deletes, related_writes, expected = run.finish()
+        deletes = run.finish()
         delete(*deletes)
-        for entry, path, seed_url in related_writes:
+        for entry, path, seed_url in run.related_writes():
             delete(entry.url)
             writer.add_document(**related_document(entry, path, seed_url))
-        changed = changed or bool(deletes or related_writes or run.removed)
+            changed = True
+        changed = changed or bool(deletes or run.removed)
         if not changed and base is not None:
             writer.cancel()
             return None
@@ -348,15 +396,16 @@ def _write_generation(gen: Path, base: Path | None, run: _Run, workers: int, pro
         writer.cancel()
         raise
     finally:
+        run.related_of.close()
         if searcher is not None:
             searcher.close()
     with ix.reader() as reader:
         documents, related = facets.build(reader, gen)
     ix.close()
-    if documents != expected:
+    if documents != run.expected:
         # Whoosh's parallel writer drops a sub-writer's segment silently if it is late.
         raise IndexCorruptError(
-            str(gen.parent), f"the new generation holds {documents} articles where {expected} were written"
+            str(gen.parent), f"the new generation holds {documents} articles where {run.expected} were written"
         )
     previous = store.read_meta(base) if base is not None else {}
     meta = {
