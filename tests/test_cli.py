@@ -182,3 +182,17 @@ def test_readme_python_examples_run(tmp_path, monkeypatch):
     for block in blocks:
         exec(compile(block, "README.md", "exec"), {})
     assert (Path(tmp_path) / "index" / "CURRENT").exists()
+
+
+def test_the_cli_defers_imports_without_breaking_them():
+    code = (
+        "import sys; from newssearch.cli import _defer_unused_imports; _defer_unused_imports()\n"
+        "import whoosh.compat\n"
+        "assert 'urllib.request' not in sys.modules\n"
+        "import urllib.request, asyncio\n"
+        "assert callable(urllib.request.urlopen) and callable(asyncio.run)\n"
+        "assert asyncio.run(asyncio.sleep(0, 'ok')) == 'ok'\n"
+        "print('fine')\n"
+    )
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert run.stdout.strip() == "fine", run.stderr
