@@ -30,14 +30,13 @@ Rules a user can rely on:
 
 from __future__ import annotations
 
-import os
-import time
-from collections.abc import Callable, Iterable, Sequence
 import itertools
+import os
 import pickle
 import tempfile
+import time
 from collections import deque
-from collections.abc import Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from multiprocessing import get_context
@@ -85,11 +84,6 @@ class IndexReport:
     seconds: float
     index_dir: str
     written: bool  # False when nothing changed and no new generation was made
-
-    @property
-    def indexed(self) -> int:
-        """Seed files in the index after the run."""
-        return self.seeds
 
 
 @dataclass(slots=True)
