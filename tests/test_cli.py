@@ -41,7 +41,7 @@ def test_index_prints_a_summary(run, seeds):
     (seeds / "bad.txt").write_text("no front matter")
     result = run("index", str(seeds))
     assert re.match(
-        r"indexed 1 articles: 1 added, 0 updated, 0 removed, 0 unchanged, 1 skipped \(\d+\.\d s\)$",
+        r"indexed 1 article: 1 added, 0 updated, 0 removed, 0 unchanged, 1 skipped \(\d+\.\d s\)$",
         result.stdout.splitlines()[0],
     )
     assert f"skipped {seeds / 'bad.txt'}: no front matter (the first line must be ---)" in result.stderr
@@ -164,7 +164,7 @@ def test_the_installed_command_indexes_and_queries_the_bundled_seeds(tmp_path):
     env = {**os.environ, "NEWSSEARCH_INDEX": str(tmp_path / "index")}
     index = subprocess.run([exe, "index"], cwd=REPO, env=env, capture_output=True, text=True, timeout=120)
     assert index.returncode == 0, index.stderr
-    assert index.stdout.startswith("indexed 1 articles: 1 added")
+    assert index.stdout.startswith("indexed 1 article: 1 added")
     query = subprocess.run([exe, "query", "facial recognition", "--format", "json"], cwd=REPO, env=env,
                            capture_output=True, text=True, timeout=120)
     assert query.returncode == 0, query.stderr

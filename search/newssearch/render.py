@@ -63,13 +63,14 @@ def results_data(results: SearchResults) -> dict:
 
 
 def report_text(report: IndexReport) -> list[str]:
+    noun = "article" if report.seeds == 1 else "articles"
     summary = (
-        f"indexed {report.seeds:,} articles: {report.added:,} added, {report.updated:,} updated, "
+        f"indexed {report.seeds:,} {noun}: {report.added:,} added, {report.updated:,} updated, "
         f"{report.removed:,} removed, {report.unchanged:,} unchanged, {len(report.skipped):,} skipped "
         f"({report.seconds:.1f} s)"
     )
     if report.related:
-        summary += f"; {report.related:,} related articles searchable too"
+        summary += f"; {report.related:,} related {'article' if report.related == 1 else 'articles'} searchable too"
     lines = [summary]
     lines += [f"skipped {clean(s.path)}: {clean(s.reason)}" for s in report.skipped]
     lines += [f"warning {clean(w.path)}: {clean(w.reason)}" for w in report.warnings]
