@@ -56,3 +56,15 @@ def test_naive_datetimes_are_taken_as_utc_and_aware_ones_converted():
 def test_add_months_crosses_years():
     assert add_months(datetime(2020, 1, 31, tzinfo=UTC), -2) == datetime(2019, 11, 30, tzinfo=UTC)
     assert add_months(datetime(2020, 12, 15, tzinfo=UTC), 1) == datetime(2021, 1, 15, tzinfo=UTC)
+
+
+@pytest.mark.parametrize("text", ["9999", "9999-12", "9999-12-31"])
+def test_periods_at_the_end_of_the_calendar(text):
+    assert parse_bound(text, end=True).year == 9999
+    assert parse_bound(text, end=False).year == 9999
+
+
+@pytest.mark.parametrize("text", ["99999999d", "5000y", "100000m"])
+def test_spans_reaching_before_the_calendar_are_value_errors(text):
+    with pytest.raises(ValueError, match="before the year 1"):
+        parse_bound(text, end=False, now=NOW)

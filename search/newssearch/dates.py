@@ -74,29 +74,36 @@ def parse_bound(value: object, *, end: bool, now: datetime | None = None) -> dat
     text = str(value).strip()
     match = _PERIOD.match(text)
     if match:
-        year, month, day = (int(g) if g else None for g in match.groups())
+        year = int(match.group(1))
+        month, day = (int(g) if g else None for g in match.groups()[1:])
         try:
             start = datetime(year, month or 1, day or 1, tzinfo=UTC)
         except ValueError as exc:
             raise ValueError(f"not a valid date: {text!r} ({exc})") from None
         if not end:
             return start
-        if day is not None:
-            nxt = start + timedelta(days=1)
-        elif month is not None:
-            nxt = add_months(start, 1)
-        else:
-            nxt = start.replace(year=year + 1)
+        try:
+            if day is not None:
+                nxt = start + timedelta(days=1)
+            elif month is not None:
+                nxt = add_months(start, 1)
+            else:
+                nxt = start.replace(year=start.year + 1)
+        except (ValueError, OverflowError):  # the period ends with the calendar (year 9999)
+            return datetime.max.replace(tzinfo=UTC)
         return nxt - timedelta(seconds=1)
     match = _RELATIVE.match(text)
     if match:
         count, unit = int(match.group(1)), match.group(2).lower()
         base = to_utc(now) if now is not None else datetime.now(UTC)
-        if unit == "d":
-            return base - timedelta(days=count)
-        if unit == "w":
-            return base - timedelta(weeks=count)
-        return add_months(base, -count * (12 if unit == "y" else 1))
+        try:
+            if unit == "d":
+                return base - timedelta(days=count)
+            if unit == "w":
+                return base - timedelta(weeks=count)
+            return add_months(base, -count * (12 if unit == "y" else 1))
+        except (OverflowError, ValueError):
+            raise ValueError(f"{text!r} reaches back before the year 1") from None
     try:
         return to_utc(text)
     except ValueError:
@@ -111,6 +118,8 @@ def add_months(dt: datetime, months: int) -> datetime:
     index = dt.year * 12 + (dt.month - 1) + months
     year, month = divmod(index, 12)
     month += 1
+    if not 1 <= year <= 9999:
+        raise OverflowError(f"year {year} is outside the calendar")
     for day in (dt.day, 30, 29, 28):
         try:
             return dt.replace(year=year, month=month, day=min(dt.day, day))

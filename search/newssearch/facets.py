@@ -151,7 +151,9 @@ def build(reader, gen: Path) -> tuple[int, int]:
         np.int32
     )
     for name, field in (("topic", "topic_facet"), ("provider", "provider_facet"), ("category", "category")):
-        names, docs, ids = [], [], []
+        names: list[str] = []
+        docs: list[int] = []
+        ids: list[int] = []
         for term in reader.lexicon(field):
             if not term.strip():
                 continue  # "no provider" is not a provider
@@ -166,7 +168,7 @@ def build(reader, gen: Path) -> tuple[int, int]:
         arrays[f"length_{field}"] = _lengths(reader, field, size)
     tmp = gen / (FACETS_FILE + ".tmp")
     with open(tmp, "wb") as handle:
-        np.savez(handle, **arrays)
+        np.savez(handle, allow_pickle=False, **arrays)
     os.replace(tmp, gen / FACETS_FILE)
     return int(live.sum()), int((live & related).sum())
 

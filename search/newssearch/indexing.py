@@ -39,6 +39,7 @@ from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
+from typing import IO, Any
 from multiprocessing import get_context
 from pathlib import Path
 
@@ -143,6 +144,7 @@ def index_seeds(
         try:
             meta = _write_generation(gen, base, run, workers, progress)
             if meta is None:  # every changed file turned out bad: nothing to publish
+                assert base is not None  # a first build always publishes
                 store.discard(gen)
                 return run.report(started, index_dir, store.read_meta(base), written=False)
             store.publish(index_dir, gen)
@@ -273,7 +275,8 @@ class _Run:
 
     def related_writes(self) -> Iterator[tuple[RelatedArticle, str, str]]:
         """(entry, seed path, seed url) of each related article to write, read back as needed."""
-        cached_path, cached = None, ()
+        cached_path: str | None = None
+        cached: tuple[RelatedArticle, ...] = ()
         for url, path, existed in self._related_plan:
             if path != cached_path:  # a seed's entries are read once for all its urls
                 cached_path = path
@@ -317,7 +320,7 @@ class _Spool:
     """
 
     def __init__(self) -> None:
-        self._file = None
+        self._file: IO[bytes] | None = None
         self._where: dict[str, tuple[int, int]] = {}
 
     def put(self, key: str, value: object) -> None:
@@ -328,8 +331,9 @@ class _Spool:
         self._where[key] = (self._file.tell(), len(data))
         self._file.write(data)
 
-    def get(self, key: str):
+    def get(self, key: str) -> Any:
         offset, length = self._where[key]
+        assert self._file is not None
         self._file.seek(offset)
         return pickle.loads(self._file.read(length))
 
@@ -401,10 +405,10 @@ def _write_generation(gen: Path, base: Path | None, run: _Run, workers: int, pro
         raise IndexCorruptError(
             str(gen.parent), f"the new generation holds {documents} articles where {run.expected} were written"
         )
-    previous = store.read_meta(base) if base is not None else {}
+    before = store.read_meta(base) if base is not None else {}
     meta = {
         "schema_version": SCHEMA_VERSION,
-        "created": previous.get("created") or _now(),
+        "created": before.get("created") or _now(),
         "updated": _now(),
         "documents": documents,
         "seeds": documents - related,
@@ -434,7 +438,7 @@ def _sub_writers_die_with_parent() -> None:
         store.die_with_parent()
         return run(self)
 
-    run_then_die_with_parent._dies_with_parent = True
+    setattr(run_then_die_with_parent, "_dies_with_parent", True)
     SubWriterTask.run = run_then_die_with_parent
 
 
@@ -462,9 +466,9 @@ def _parse_in_pool(paths: list[str], workers: int) -> Iterator[tuple[Article | S
             pending.append(pool.submit(_parse_batch, batch))
         while pending:
             done = pending.popleft().result()
-            batch = next(queued, None)
-            if batch is not None:
-                pending.append(pool.submit(_parse_batch, batch))
+            following: list[str] | None = next(queued, None)
+            if following is not None:
+                pending.append(pool.submit(_parse_batch, following))
             yield from done
 
 

@@ -238,14 +238,14 @@ class QueryScorer:
 def _read_all(matcher, values: bool = False) -> tuple[np.ndarray, np.ndarray, list]:
     """Every posting of a leaf matcher, a block at a time: ids, weights and, if asked, encoded values."""
     if not isinstance(matcher, W3LeafMatcher):  # inlined or in-memory postings: few, read one by one
-        ids, weights, encoded = [], [], []
+        id_list, weight_list, value_list = [], [], []
         while matcher.is_active():
-            ids.append(matcher.id())
-            weights.append(matcher.weight())
+            id_list.append(matcher.id())
+            weight_list.append(matcher.weight())
             if values:
-                encoded.append(matcher.value())
+                value_list.append(matcher.value())
             matcher.next()
-        return np.array(ids, dtype=np.int64), np.array(weights, dtype=np.float32), encoded
+        return np.array(id_list, dtype=np.int64), np.array(weight_list, dtype=np.float32), value_list
     id_parts, weight_parts, encoded = [], [], []
     m = matcher
     while True:

@@ -35,6 +35,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from whoosh import index as whoosh_index
@@ -131,10 +132,12 @@ class IndexSearcher:
     :meth:`close`.
     """
 
+    _gen: Path
+    _searcher: Any  # a Whoosh Searcher; None once closed
+
     def __init__(self, index_dir: Path) -> None:
         self.index_dir = index_dir
         self._lock = threading.RLock()
-        self._gen: Path | None = None
         self._searcher = None
         self._open()
 
@@ -600,7 +603,7 @@ class _Options:
             base = parse_bound(now, end=False) if now not in (None, "") else None
         except ValueError as exc:
             raise QueryError(f"now: {exc}") from None
-        bounds = []
+        bounds: list[datetime | None] = []
         for name, value, end in (("since", since, False), ("until", until, True)):
             if value is None or value == "":
                 bounds.append(None)

@@ -284,7 +284,7 @@ def _provider(value: object) -> tuple[str, str]:
 
 def _topics(value: object, warnings: list[str]) -> tuple[str, ...]:
     if isinstance(value, str):
-        items: list[object] = value.split(",")
+        items: list[object] = [*value.split(",")]
     elif isinstance(value, list):
         items = value
     else:
