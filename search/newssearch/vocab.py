@@ -17,10 +17,8 @@ from __future__ import annotations
 import bisect
 import json
 import os
-from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
-
 from typing import TYPE_CHECKING
 
 from whoosh.support.charset import accent_map
@@ -34,6 +32,7 @@ VOCAB_FILE = "vocab.json"
 # Shorter words get no typo budget (see Vocabulary.budget), longer ones are
 # rarely words at all (urls, hashes).
 MIN_CHARS, MAX_CHARS = 4, 40
+
 
 def fold(text: str) -> list[str]:
     """The words of ``text`` as the vocabulary stores them: lowercase, accents folded.
@@ -74,23 +73,12 @@ class Vocabulary:
             counts[word] = counts.get(word, 0) + 1
         self._sorted = None
 
-    def merge(self, counter: Counter) -> None:
-        for word, n in counter.items():
-            self.counts[word] = self.counts.get(word, 0) + n
-        self._sorted = None
-
     def save(self, gen: Path) -> None:
         words = sorted(self.counts)
         data = {"words": words, "counts": [self.counts[w] for w in words]}
         tmp = gen / (VOCAB_FILE + ".tmp")
         tmp.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
         os.replace(tmp, gen / VOCAB_FILE)
-
-    def __contains__(self, word: str) -> bool:
-        return word in self.counts
-
-    def __len__(self) -> int:
-        return len(self.counts)
 
     @staticmethod
     def budget(word: str) -> int:
