@@ -70,10 +70,15 @@ def stem(word: str) -> str:
     return stemmed
 
 
+def fold_word(word: str) -> str:
+    """One token lowercased with accents folded: the analyzer's steps before stemming."""
+    return word.lower().translate(accent_map)
+
+
 @lru_cache(maxsize=200_000)
 def term_of(word: str) -> str:
     """The index term of one token: what :func:`text_analyzer` makes of it, as plain string steps."""
-    return stem(word.lower().translate(accent_map))
+    return stem(fold_word(word))
 
 
 class FastText(fields.TEXT):

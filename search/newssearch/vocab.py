@@ -21,9 +21,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from whoosh.support.charset import accent_map
-
-from .schema import TOKEN_PATTERN
+from .schema import TOKEN_PATTERN, fold_word
 
 if TYPE_CHECKING:
     from .seeds import Article
@@ -39,7 +37,7 @@ def fold(text: str) -> list[str]:
 
     The unstemmed half of the schema's analyzer, as string operations (see ``FastText``).
     """
-    return [m.group().lower().translate(accent_map) for m in TOKEN_PATTERN.finditer(text)]
+    return [fold_word(m.group()) for m in TOKEN_PATTERN.finditer(text)]
 
 
 def article_words(article: Article) -> frozenset[str]:
