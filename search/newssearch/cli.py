@@ -100,14 +100,14 @@ def query(words: tuple[str, ...], index_dir: str, fmt: str, explain: bool, no_fu
     prefix*, word~ (typo-tolerant; word~2 for two typos).
     An empty query lists every article (newest first): browse with filters.
     """
-    from .render import results_data, results_text
+    from .render import results_text, to_data
     from .searching import open_index
 
     with _errors():
         with open_index(index_dir) as ix:
             results = ix.search(" ".join(words), fuzzy=not no_fuzzy, **options)
     if fmt == "json":
-        click.echo(json.dumps(results_data(results), ensure_ascii=False))
+        click.echo(json.dumps(to_data(results), ensure_ascii=False))
     else:
         for line in results_text(results, explain=explain):
             click.echo(line)

@@ -53,12 +53,6 @@ def report_data(report: IndexReport) -> dict:
     return data
 
 
-def results_data(results: SearchResults) -> dict:
-    data = to_data(results)
-    assert isinstance(data, dict)
-    return data
-
-
 # -- text ----------------------------------------------------------------------
 
 
