@@ -480,3 +480,10 @@ def test_a_real_write_failure_midway_leaves_the_old_index(tmp_path):
     assert fingerprint(index_dir) == before
     assert [p.name for p in index_dir.iterdir() if p.name.startswith("gen-")] == ["gen-000001"]
     assert index_seeds([seeds], index_dir).added == 200  # with room again, the next run completes
+
+
+def test_a_worker_whose_parent_already_died_exits():
+    """The race the kill test found: the parent dies between fork and the worker's kill-on-death request."""
+    code = "from newssearch import store; store.die_with_parent(2**22 + 12345); print('alive')"
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert (run.returncode, run.stdout) == (1, "")

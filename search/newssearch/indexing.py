@@ -435,7 +435,8 @@ def _sub_writers_die_with_parent() -> None:
     run = SubWriterTask.run
 
     def run_then_die_with_parent(self):
-        store.die_with_parent()
+        # multiprocessing records the creating process's pid before it forks.
+        store.die_with_parent(self._parent_pid)
         return run(self)
 
     setattr(run_then_die_with_parent, "_dies_with_parent", True)
@@ -458,7 +459,9 @@ def _parse_all(paths: list[str], workers: int, progress: Progress | None) -> Ite
 def _parse_in_pool(paths: list[str], workers: int) -> Iterator[tuple[Article | SeedError, frozenset[str]]]:
     batches = [paths[i : i + PARSE_BATCH] for i in range(0, len(paths), PARSE_BATCH)]
     # fork: workers start in milliseconds and inherit the imported modules.
-    with ProcessPoolExecutor(workers, mp_context=get_context("fork"), initializer=store.die_with_parent) as pool:
+    with ProcessPoolExecutor(
+        workers, mp_context=get_context("fork"), initializer=store.die_with_parent, initargs=(os.getpid(),)
+    ) as pool:
         pending: deque = deque()
         queued = iter(batches)
         # A bounded window of batches in flight keeps memory flat however large the corpus.
