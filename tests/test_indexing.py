@@ -9,6 +9,7 @@ import pytest
 import newssearch
 from newssearch import IndexLockedError, SchemaVersionError, index_seeds, open_index
 from newssearch import indexing, store
+from newssearch.schema import SCHEMA_VERSION
 
 from .conftest import REAL_SEED, related, write_seed
 
@@ -249,7 +250,7 @@ def test_an_index_of_another_schema_version_asks_for_a_rebuild(seeds, index_dir)
     meta = json.loads(meta_path.read_text())
     meta["schema_version"] = 0
     meta_path.write_text(json.dumps(meta))
-    message = 'schema version 0, this newssearch uses version 1: run "newssearch index --rebuild"'
+    message = f'schema version 0, this newssearch uses version {SCHEMA_VERSION}: run "newssearch index --rebuild"'
     with pytest.raises(SchemaVersionError, match=message):
         index_seeds([seeds], index_dir)
     with pytest.raises(SchemaVersionError):

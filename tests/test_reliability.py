@@ -24,6 +24,7 @@ from click.testing import CliRunner
 from newssearch import IndexCorruptError, index_seeds, open_index
 from newssearch import indexing, store
 from newssearch.cli import cli
+from newssearch.schema import SCHEMA_VERSION
 
 from .conftest import write_seed
 
@@ -335,7 +336,7 @@ def test_an_index_of_another_schema_version(run_cli, seeds, index_dir, version):
     meta["schema_version"] = version
     meta_path.write_text(json.dumps(meta))
     expected = (f"Error: the index at {index_dir}/ was built with schema version {version}, this newssearch "
-                'uses version 1: run "newssearch index --rebuild"\n')
+                f'uses version {SCHEMA_VERSION}: run "newssearch index --rebuild"\n')
     assert run_cli("query", "story", code=1).stderr == expected
     assert run_cli("index", str(seeds), code=1).stderr == expected
     run_cli("index", str(seeds), "--rebuild")

@@ -30,33 +30,32 @@ Rules a user can rely on:
 
 from __future__ import annotations
 
-import itertools
 import os
 import pickle
-import tempfile
+import queue
 import time
-from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
-from typing import IO, Any
+from datetime import datetime
 from multiprocessing import get_context
 from pathlib import Path
 
-from . import facets, store
+from . import facets, segments, store
 from .dates import iso, to_timestamp
 from .errors import IndexCorruptError, SeedError
 from .schema import KIND_RELATED, KIND_SEED, NO_DATE, SCHEMA_VERSION, build_schema
 from .seeds import Article, RelatedArticle, SeedFile, find_seed_files, read_seed
+from .segments import SegmentBuilder
 from .vocab import Vocabulary, article_words
 
 DEFAULT_SEEDS = "seeds"
 LOCK_TIMEOUT = 3.0  # seconds a second indexer waits for the first
-WRITER_MEMORY_MB = 256
 # Below this many files to parse, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 200
-PARALLEL_WRITER_THRESHOLD = 2000
 PARSE_BATCH = 64
+# A worker finishes its segment and starts another at this many postings
+# (about 25 bytes each in memory; a seed makes about 200).
+SEGMENT_POSTINGS = 6_000_000
 
 Progress = Callable[[int, int], None]
 
@@ -199,7 +198,7 @@ class _Run:
         self.old = old
         self.new: dict[str, _Entry] = {}  # the manifest after the run
         self.to_parse: list[SeedFile] = []
-        self.related_of = _Spool()  # related entries of the seeds written now, kept on disk
+        self.parsed: set[str] = set()  # seeds accepted in this run: their related entries are fresh
         self.skipped: list[SkippedFile] = []
         self.warnings: list[SkippedFile] = []
         self.added = self.updated = self.unchanged = 0
@@ -223,8 +222,8 @@ class _Run:
             if file.path in old:
                 self.owner.setdefault(old[file.path].url, file.path)
 
-    def take(self, result: Article | SeedError) -> Article | None:
-        """Decide about one parsed file; returns the article to write, if any."""
+    def take(self, result: _Parsed | SeedError) -> _Parsed | None:
+        """Decide about one parsed file; returns it if the index keeps it."""
         if isinstance(result, SeedError):
             kept = result.path in self.old
             if kept:
@@ -243,8 +242,8 @@ class _Run:
             del self.owner[previous.url]
         self.owner[url] = path
         st = self.stats[path]
-        self.new[path] = _Entry(st.mtime_ns, st.size, url, [r.url for r in result.related])
-        self.related_of.put(path, result.related)
+        self.new[path] = _Entry(st.mtime_ns, st.size, url, list(result.related))
+        self.parsed.add(path)
         self.warnings.extend(SkippedFile(path, w) for w in result.warnings)
         if previous is None:
             self.added += 1
@@ -255,9 +254,9 @@ class _Run:
     def finish(self) -> list[str]:
         """After every file was taken: decide the related articles; return the urls to delete.
 
-        The related articles to (re)write then come from :meth:`related_writes`,
-        one at a time, and :attr:`expected` is the number of articles the
-        index must hold once they are written.
+        The related articles to (re)write are then :meth:`related_plan`, and
+        :attr:`expected` is the number of articles the index must hold once
+        they are written.
         """
         old_seed_urls = {e.url for e in self.old.values()}
         new_seed_urls = {e.url for e in self.new.values()}
@@ -268,24 +267,14 @@ class _Run:
         self._related_plan = [
             (url, path, url in old_related)
             for url, path in sorted(new_related.items())
-            if not (old_related.get(url) == path and path not in self.related_of and url not in old_seed_urls)
+            if not (old_related.get(url) == path and path not in self.parsed and url not in old_seed_urls)
         ]
         self.expected = len(self.new) + len(new_related)
         return deletes
 
-    def related_writes(self) -> Iterator[tuple[RelatedArticle, str, str]]:
-        """(entry, seed path, seed url) of each related article to write, read back as needed."""
-        cached_path: str | None = None
-        cached: tuple[RelatedArticle, ...] = ()
-        for url, path, existed in self._related_plan:
-            if path != cached_path:  # a seed's entries are read once for all its urls
-                cached_path = path
-                cached = self.related_of.get(path) if path in self.related_of else _reread_related(path)
-            entry = next((r for r in cached if r.url == url), None)
-            if entry is None:
-                self.expected -= not existed  # its seed cannot be read now: nothing to write
-                continue
-            yield entry, path, self.new[path].url
+    def related_plan(self) -> list[tuple[str, str, bool]]:
+        """(url, seed path, whether it was indexed before) of each related article to (re)write."""
+        return self._related_plan
 
     @property
     def removed_count(self) -> int:
@@ -311,99 +300,256 @@ class _Run:
         )
 
 
-class _Spool:
-    """Values pickled to an anonymous temporary file, keyed in memory by offset.
+@dataclass(frozen=True, slots=True)
+class _Parsed:
+    """A parsed seed, as the main process sees it: its documents are already in a new segment."""
 
-    The related entries of every seed written in a run are needed again only
-    at its end; on a 200,000-seed build, keeping them as objects made the
-    indexer's memory grow past a gigabyte.
+    path: str
+    url: str
+    related: tuple[str, ...]  # the urls of its related entries, in file order
+    warnings: tuple[str, ...]
+    segment: str  # the id of the segment holding its documents
+    docnum: int  # the seed's document in that segment
+    related_docnums: tuple[int, ...]  # one per related entry
+
+
+class _SegmentWriter:
+    """Parses seed files and adds their documents to new segments.
+
+    Runs in each worker process (or inline, for small runs). Every parsed
+    seed is written together with all its related entries; the main process
+    decides afterwards which of them the index keeps (duplicate urls, related
+    entries listed by several seeds) and marks the others deleted, which
+    costs nothing. A segment is finished when it holds ``SEGMENT_POSTINGS``
+    postings, which bounds each worker's memory.
     """
 
-    def __init__(self) -> None:
-        self._file: IO[bytes] | None = None
-        self._where: dict[str, tuple[int, int]] = {}
+    def __init__(self, folder: Path, schema) -> None:
+        self.folder = folder
+        self.schema = schema
+        self.builder: SegmentBuilder | None = None
+        self.segments: list = []
+        self.words: dict[str, int] = {}
 
-    def put(self, key: str, value: object) -> None:
-        if self._file is None:
-            self._file = tempfile.TemporaryFile()
-        data = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
-        self._file.seek(0, os.SEEK_END)
-        self._where[key] = (self._file.tell(), len(data))
-        self._file.write(data)
+    def parse(self, paths: Sequence[str]) -> list[_Parsed | SeedError]:
+        out: list[_Parsed | SeedError] = []
+        for path in paths:
+            result = _parse(path)
+            out.append(result if isinstance(result, SeedError) else self.add(result))
+        return out
 
-    def get(self, key: str) -> Any:
-        offset, length = self._where[key]
-        assert self._file is not None
-        self._file.seek(offset)
-        return pickle.loads(self._file.read(length))
+    def add(self, article: Article) -> _Parsed:
+        if self.builder is None:
+            self.builder = SegmentBuilder(self.folder, self.schema)
+        builder = self.builder
+        docnum = builder.add(seed_document(article))
+        related = tuple(builder.add(related_document(r, article.path, article.url)) for r in article.related)
+        counts = self.words
+        for word in article_words(article):
+            counts[word] = counts.get(word, 0) + 1
+        parsed = _Parsed(
+            article.path,
+            article.url,
+            tuple(r.url for r in article.related),
+            tuple(article.warnings),
+            builder.segment.segid,
+            docnum,
+            related,
+        )
+        if builder.postings >= SEGMENT_POSTINGS:
+            self.segments.append(builder.finish())
+            self.builder = None
+        return parsed
 
-    def __contains__(self, key: str) -> bool:
-        return key in self._where
+    def add_document(self, document: dict) -> tuple[str, int]:
+        """Add one document as is; returns (segment id, docnum)."""
+        if self.builder is None:
+            self.builder = SegmentBuilder(self.folder, self.schema)
+        return self.builder.segment.segid, self.builder.add(document)
 
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
+    def abandon(self) -> None:
+        if self.builder is not None:
+            self.builder.discard()
+            self.builder = None
+
+    def finish(self) -> tuple[list, dict[str, int]]:
+        """The finished segments and the vocabulary counts of every parsed seed."""
+        if self.builder is not None:
+            if self.builder.doc_count:
+                self.segments.append(self.builder.finish())
+            else:
+                self.builder.discard()
+            self.builder = None
+        return self.segments, self.words
+
+
+class _Workers:
+    """Worker processes that each parse batches of files into their own segments.
+
+    Batches go round-robin, at most ``WINDOW`` per worker ahead of the main
+    process, which reads the results back in path order, so memory stays flat
+    however large the corpus. Workers are forked (they start in milliseconds
+    with the modules already imported) and die with the indexer.
+    """
+
+    WINDOW = 2
+
+    def __init__(self, folder: Path, schema, count: int) -> None:
+        ctx = get_context("fork")
+        parent = os.getpid()
+        self.tasks = [ctx.Queue() for _ in range(count)]
+        self.results = [ctx.Queue() for _ in range(count)]
+        self.procs = [
+            ctx.Process(
+                target=_work,
+                args=(_SegmentWriter(folder, schema), self.tasks[i], self.results[i], parent),
+                daemon=True,
+                name=f"newssearch-indexer-{i}",
+            )
+            for i in range(count)
+        ]
+        for proc in self.procs:
+            proc.start()
+
+    def run(self, paths: list[str]) -> Iterator[_Parsed | SeedError]:
+        batches = [paths[i : i + PARSE_BATCH] for i in range(0, len(paths), PARSE_BATCH)]
+        count = len(self.procs)
+        sent = 0
+        for received in range(len(batches)):
+            while sent < len(batches) and sent < received + self.WINDOW * count:
+                self.tasks[sent % count].put(batches[sent])
+                sent += 1
+            yield from self._receive(received % count)
+
+    def finish(self) -> tuple[list, dict[str, int]]:
+        segments: list = []
+        words: dict[str, int] = {}
+        for task in self.tasks:
+            task.put(None)
+        for i in range(len(self.procs)):
+            found, counts = self._receive(i)
+            segments += found
+            for word, n in counts.items():
+                words[word] = words.get(word, 0) + n
+        for proc in self.procs:
+            proc.join()
+        return segments, words
+
+    def stop(self) -> None:
+        for proc in self.procs:
+            if proc.is_alive():
+                proc.kill()
+            proc.join()
+
+    def _receive(self, i: int):
+        while True:
+            try:
+                kind, value = self.results[i].get(timeout=0.5)
+            except queue.Empty:
+                if not self.procs[i].is_alive():
+                    raise RuntimeError(f"an indexing worker died (exit code {self.procs[i].exitcode})") from None
+                continue
+            if kind == "error":
+                raise value
+            return value
+
+
+def _work(writer: _SegmentWriter, tasks, results, parent: int) -> None:
+    """A worker process: parse each batch into segments; on ``None``, finish them."""
+    import signal
+
+    store.die_with_parent(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the indexer decides what an interrupt stops
+    try:
+        while (batch := tasks.get()) is not None:
+            results.put(("ok", writer.parse(batch)))
+        results.put(("ok", writer.finish()))
+    except BaseException as exc:  # noqa: BLE001 - reported to the indexer, which raises it
+        try:
+            pickle.dumps(exc)
+        except Exception:  # noqa: BLE001
+            exc = RuntimeError(f"{type(exc).__name__}: {exc}")
+        results.put(("error", exc))
 
 
 def _write_generation(gen: Path, base: Path | None, run: _Run, workers: int, progress: Progress | None) -> dict | None:
     """Write the run's changes into the new generation ``gen``; None if there were none."""
     from whoosh import index as whoosh_index
 
-    ix = whoosh_index.open_dir(str(gen)) if base is not None else whoosh_index.create_in(str(gen), build_schema())
+    schema = build_schema()
+    if base is None:
+        whoosh_index.create_in(str(gen), schema).close()
+    old_segments, generation = segments.read(gen, schema)
     vocabulary = Vocabulary.load(base)
-    # Whoosh's analysis is most of the cost: spread it over processes when there is enough of it.
-    procs = min(workers, 4) if len(run.to_parse) >= PARALLEL_WRITER_THRESHOLD else 1
-    # Separate files, not one compound file per segment: Whoosh copies each part of
-    # a compound file into memory when it opens it (110 MB of RSS and 45 ms at 10,000
-    # seeds), while plain files are read through the page cache.
-    options = {"limitmb": WRITER_MEMORY_MB // procs, "compound": False}
-    if procs > 1:
-        options.update(procs=procs, multisegment=True, batchsize=256)
-        _sub_writers_die_with_parent()
-    writer = ix.writer(**options)
-    searcher = ix.searcher() if base is not None else None  # the committed documents, for deletes
-    changed = False
+    paths = [f.path for f in run.to_parse]
+    inline = _SegmentWriter(gen, schema)  # also writes what the main process adds itself
+    pool = _Workers(gen, schema, workers) if len(paths) >= PARALLEL_THRESHOLD and workers > 1 else None
+    placed: dict[str, _Parsed] = {}  # accepted seeds parsed in this run
+    dropped: dict[str, set[int]] = {}  # documents of new segments the index does not keep
+    stale: set[str] = set()  # urls whose documents in the existing segments go
     try:
-
-        def delete(*urls: str) -> None:
-            if searcher is not None:
-                for url in urls:
-                    writer.delete_by_term("url", url, searcher=searcher)
-
-        for result, words in _parse_all([f.path for f in run.to_parse], workers, progress):
-            article = run.take(result)
-            if article is None:
+        results = pool.run(paths) if pool is not None else (r for p in paths for r in inline.parse([p]))
+        for done, result in enumerate(results, start=1):
+            if progress is not None:
+                progress(done, len(paths))
+            if isinstance(result, SeedError):
+                run.take(result)
                 continue
-            previous = run.old.get(article.path)
-            delete(article.url, *([previous.url] if previous and previous.url != article.url else []))
-            writer.add_document(**seed_document(article))
-            vocabulary.add(words)
-            changed = True
+            if run.take(result) is None:
+                dropped.setdefault(result.segment, set()).update((result.docnum, *result.related_docnums))
+                continue
+            placed[result.path] = result
+            previous = run.old.get(result.path)
+            stale.add(result.url)
+            if previous is not None:
+                stale.add(previous.url)
+        new_segments, words = pool.finish() if pool is not None else ([], {})
         deletes = run.finish()
-        delete(*deletes)
-        for entry, path, seed_url in run.related_writes():
-            delete(entry.url)
-            writer.add_document(**related_document(entry, path, seed_url))
-            changed = True
-        changed = changed or bool(deletes or run.removed)
-        if not changed and base is not None:
-            writer.cancel()
-            return None
-        writer.commit()
+        stale.update(deletes)
+        kept: set[tuple[str, int]] = set()
+        reread: tuple[str, tuple[RelatedArticle, ...]] = ("", ())  # a seed is read once for all its urls
+        for url, path, existed in run.related_plan():
+            stale.add(url)
+            parsed = placed.get(path)
+            if parsed is not None and url in parsed.related:
+                kept.add((parsed.segment, parsed.related_docnums[parsed.related.index(url)]))
+                continue
+            if reread[0] != path:
+                reread = (path, _reread_related(path))
+            entry = next((r for r in reread[1] if r.url == url), None)
+            if entry is None:
+                run.expected -= not existed  # its seed cannot be read now: nothing to write
+                continue
+            inline.add_document(related_document(entry, path, run.new[path].url))
+        for parsed in placed.values():
+            for docnum in parsed.related_docnums:
+                if (parsed.segment, docnum) not in kept:
+                    dropped.setdefault(parsed.segment, set()).add(docnum)
+        more, inline_words = inline.finish()
     except BaseException:
-        writer.cancel()
+        if pool is not None:
+            pool.stop()
+        inline.abandon()
         raise
-    finally:
-        run.related_of.close()
-        if searcher is not None:
-            searcher.close()
+    new_segments += more
+    for counts in (words, inline_words):
+        vocabulary.update(counts)
+    changed = bool(placed or more or deletes or run.removed)
+    if not changed and base is not None:
+        return None
+    for segment in new_segments:
+        for docnum in dropped.get(segment.segid, ()):
+            segment.delete_document(docnum)
+    final = segments.delete_urls(gen, schema, old_segments, stale) + new_segments
+    final = segments.merge_small(gen, schema, [s for s in final if s.doc_count()], document_from_payload)
+    segments.commit(gen, schema, final, generation + 1)
+    ix = whoosh_index.open_dir(str(gen))
     with ix.reader() as reader:
         documents, related = facets.build(reader, gen)
     ix.close()
     if documents != run.expected:
-        # Whoosh's parallel writer drops a sub-writer's segment silently if it is late.
         raise IndexCorruptError(
-            str(gen.parent), f"the new generation holds {documents} articles where {run.expected} were written"
+            str(gen.parent), f"the new generation holds {documents} articles where {run.expected} were expected"
         )
     before = store.read_meta(base) if base is not None else {}
     meta = {
@@ -419,69 +565,6 @@ def _write_generation(gen: Path, base: Path | None, run: _Run, workers: int, pro
     meta["files"] = store.file_sizes(gen)
     store.write_json(gen / store.META, meta)
     return meta
-
-
-def _sub_writers_die_with_parent() -> None:
-    """Make Whoosh's parallel sub-writers exit when the indexer is killed.
-
-    They are forked ``multiprocessing`` processes reading a queue whose write
-    end they hold themselves, so a SIGKILLed parent would leave them waiting
-    forever. Wrapping their ``run`` once is the only hook Whoosh offers.
-    """
-    from whoosh.multiproc import SubWriterTask
-
-    if getattr(SubWriterTask.run, "_dies_with_parent", False):
-        return
-    run = SubWriterTask.run
-
-    def run_then_die_with_parent(self):
-        # multiprocessing records the creating process's pid before it forks.
-        store.die_with_parent(self._parent_pid)
-        return run(self)
-
-    setattr(run_then_die_with_parent, "_dies_with_parent", True)
-    SubWriterTask.run = run_then_die_with_parent
-
-
-def _parse_all(paths: list[str], workers: int, progress: Progress | None) -> Iterator[tuple[Article | SeedError, frozenset[str]]]:
-    """Parse ``paths`` in order, in ``workers`` processes, never far ahead of the consumer."""
-    total = len(paths)
-    if total < PARALLEL_THRESHOLD or workers <= 1:
-        results: Iterable[tuple[Article | SeedError, frozenset[str]]] = map(_parse_with_words, paths)
-    else:
-        results = _parse_in_pool(paths, workers)
-    for done, item in enumerate(results, start=1):
-        if progress is not None:
-            progress(done, total)
-        yield item
-
-
-def _parse_in_pool(paths: list[str], workers: int) -> Iterator[tuple[Article | SeedError, frozenset[str]]]:
-    batches = [paths[i : i + PARSE_BATCH] for i in range(0, len(paths), PARSE_BATCH)]
-    # fork: workers start in milliseconds and inherit the imported modules.
-    with ProcessPoolExecutor(
-        workers, mp_context=get_context("fork"), initializer=store.die_with_parent, initargs=(os.getpid(),)
-    ) as pool:
-        pending: deque = deque()
-        queued = iter(batches)
-        # A bounded window of batches in flight keeps memory flat however large the corpus.
-        for batch in itertools.islice(queued, workers * 2):
-            pending.append(pool.submit(_parse_batch, batch))
-        while pending:
-            done = pending.popleft().result()
-            following: list[str] | None = next(queued, None)
-            if following is not None:
-                pending.append(pool.submit(_parse_batch, following))
-            yield from done
-
-
-def _parse_batch(paths: list[str]) -> list[tuple[Article | SeedError, frozenset[str]]]:
-    return [_parse_with_words(p) for p in paths]
-
-
-def _parse_with_words(path: str) -> tuple[Article | SeedError, frozenset[str]]:
-    result = _parse(path)
-    return result, (article_words(result) if isinstance(result, Article) else frozenset())
 
 
 def seed_document(article: Article) -> dict:
@@ -551,6 +634,25 @@ def _document(*, kind, url, title, excerpt, body, topics, provider, domain, publ
     }
 
 
+def document_from_payload(payload: dict) -> dict:
+    """The Whoosh document of an article, rebuilt from its stored payload (to merge segments)."""
+    published = payload.get("published")
+    return _document(
+        kind=payload["kind"],
+        url=payload["url"],
+        title=payload["title"],
+        excerpt=payload["excerpt"],
+        body=payload["body"],
+        topics=tuple(payload["topics"]),
+        provider=payload["provider"],
+        domain=payload["domain"],
+        published=datetime.fromisoformat(published.replace("Z", "+00:00")) if published else None,
+        category=payload["category"],
+        path=payload["path"],
+        related_to=payload["related_to"],
+    )
+
+
 def _related_owners(files: dict[str, _Entry], seed_urls: set[str]) -> dict[str, str]:
     owners: dict[str, str] = {}
     for path in sorted(files):
@@ -582,6 +684,6 @@ def _gone(path: str, roots: Sequence[str]) -> bool:
 
 
 def _now() -> str:
-    from datetime import datetime, timezone
+    from datetime import timezone
 
     return iso(datetime.now(timezone.utc))

@@ -19,12 +19,12 @@ import re
 
 from functools import lru_cache
 
-from whoosh import fields, formats
+from whoosh import columns, fields, formats
 from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, StemFilter
 from whoosh.lang.porter2 import stem as _porter2
 from whoosh.support.charset import accent_map
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2  # 2: published is a column only (no index terms)
 
 # Query-time weights of the text fields, for BM25F: a word in the title counts
 # most, then the topics (an editor's summary of the article), then excerpt and
@@ -137,7 +137,10 @@ def build_schema() -> fields.Schema:
         topic_facet=fields.KEYWORD(commas=True, lowercase=False, scorable=False),
         provider_facet=fields.ID(),
         category=fields.KEYWORD(commas=True, lowercase=True, scorable=False),
-        published=fields.NUMERIC(bits=64, signed=True, sortable=True),
+        # Seconds since the epoch, UTC. A column only: date filters and facets read
+        # it into NumPy (see newssearch.facets), so index terms for it would be waste
+        # (16 per document, a fifth of all postings).
+        published=fields.COLUMN(columns.NumericColumn("q", default=NO_DATE)),
         # what a hit shows, in one stored record: no per-field stored reads
         payload=fields.STORED(),
     )

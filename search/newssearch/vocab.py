@@ -65,10 +65,11 @@ class Vocabulary:
             return cls()
         return cls(dict(zip(raw["words"], raw["counts"])))
 
-    def add(self, words: Iterable[str]) -> None:
-        counts = self.counts
-        for word in words:
-            counts[word] = counts.get(word, 0) + 1
+    def update(self, counts: dict[str, int]) -> None:
+        """Add document counts, as counted by the indexing processes."""
+        mine = self.counts
+        for word, n in counts.items():
+            mine[word] = mine.get(word, 0) + n
         self._sorted = None
 
     def save(self, gen: Path) -> None:
