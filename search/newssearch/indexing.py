@@ -46,7 +46,7 @@ from .errors import IndexCorruptError, SeedError
 from .schema import KIND_RELATED, KIND_SEED, NO_DATE, SCHEMA_VERSION, build_schema
 from .seeds import Article, RelatedArticle, SeedFile, find_seed_files, read_seed
 from .segments import SegmentBuilder
-from .vocab import Vocabulary, article_words
+from .vocab import Vocabulary, count_words
 
 DEFAULT_SEEDS = "seeds"
 LOCK_TIMEOUT = 3.0  # seconds a second indexer waits for the first
@@ -342,11 +342,10 @@ class _SegmentWriter:
         if self.builder is None:
             self.builder = SegmentBuilder(self.folder, self.schema)
         builder = self.builder
-        docnum = builder.add(seed_document(article))
-        related = tuple(builder.add(related_document(r, article.path, article.url)) for r in article.related)
-        counts = self.words
-        for word in article_words(article):
-            counts[word] = counts.get(word, 0) + 1
+        tokens: set[str] = set()
+        docnum = builder.add(seed_document(article), tokens)
+        related = tuple(builder.add(related_document(r, article.path, article.url), tokens) for r in article.related)
+        count_words(tokens, self.words)
         parsed = _Parsed(
             article.path,
             article.url,

@@ -35,6 +35,7 @@ from __future__ import annotations
 import os
 import pickle
 import shutil
+import struct
 import tempfile
 import zlib
 from array import array
@@ -45,6 +46,7 @@ import numpy as np
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3TermInfo
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.filetables import OrderedHashWriter
+from whoosh.filedb.filetables import _lengths as _ENTRY_LENGTHS
 from whoosh.index import TOC, clean_files
 from whoosh.system import _INT_SIZE, pack_int, pack_long, pack_uint, pack_ushort
 from whoosh.util.numeric import _length_byte_cache
@@ -53,7 +55,10 @@ from .schema import TEXT_FIELDS, TOKEN_PATTERN, term_of
 
 INDEX_NAME = "MAIN"  # Whoosh's default index name: open_dir() finds it
 BLOCK_SIZE = 128  # postings per block, as Whoosh's W3 codec writes them
-COMPRESS_ABOVE = 200  # bytes of pickled block data below which zlib costs more than it saves
+# Posting blocks are stored uncompressed (their header says so) unless larger
+# than this: compressing every block cost a tenth of the build, for a third
+# of the posting file's size.
+COMPRESS_ABOVE = 4096
 MAX_SEGMENTS = 16  # see merge_small
 
 _findall = TOKEN_PATTERN.findall
@@ -61,6 +66,17 @@ _dumps = pickle.dumps
 _TERMINFO = W3TermInfo._struct
 # Whoosh keeps each field length as a one-byte code (``length_to_byte``).
 _LENGTH_CACHE = np.array(_length_byte_cache, dtype=np.int64)
+
+
+def _deflate(data: bytes, _level: int = 1) -> bytes:
+    """zlib data that ``zlib.decompress`` reads, made twice as fast as ``zlib.compress`` on small inputs.
+
+    Setting up zlib's default 32 KB window and 256 KB state costs more than
+    compressing a stored record or a posting block; a 4 KB window costs
+    about 10 % in size.
+    """
+    deflater = zlib.compressobj(1, zlib.DEFLATED, 12, 4)
+    return deflater.compress(data) + deflater.flush()
 
 
 def _encode_positions(positions: list[int]) -> bytes:
@@ -83,6 +99,25 @@ class _Storage(FileStorage):
 
     def temp_storage(self, name=None):
         return FileStorage(tempfile.mkdtemp(prefix=".scratch-", dir=self.folder)).create()
+
+
+class _TermTable(OrderedHashWriter):
+    """Whoosh's ordered hash file of term infos, with one write per entry instead of five calls."""
+
+    def __init__(self, dbfile) -> None:
+        super().__init__(dbfile)
+        self._position = dbfile.tell()
+        self._write = dbfile.write
+
+    def add(self, key: bytes, value: bytes) -> None:
+        position = self._position
+        self.index.append(position)
+        entry = _ENTRY_LENGTHS.pack(len(key), len(value)) + key + value
+        self._write(entry)
+        self._position += len(entry)
+        h = self.hashfn(key)
+        self.buckets[h & 255].append((h, position))
+        self.lastkey = key
 
 
 class _Postings:
@@ -117,6 +152,8 @@ class SegmentBuilder:
         self.codec = W3Codec()
         self.segment = self.codec.new_segment(self.storage, INDEX_NAME)
         self._perdoc = self.codec.per_document_writer(self.storage, self.segment)
+        # Stored records are compressed one by one as they arrive (the reader only decompresses).
+        self._perdoc._colwriters["_stored"]._child._compress = _deflate
         names = schema.names()
         self._text = {name: _Postings() for name in TEXT_FIELDS}
         self._lengths = {name: array("I") for name in TEXT_FIELDS}
@@ -144,8 +181,12 @@ class SegmentBuilder:
             found = self._analysis_cache[key] = [(t, int(w), v) for t, _f, w, v in field.index(value)]
         return found
 
-    def add(self, document: dict) -> int:
-        """Add one document (field name to value, as for Whoosh's ``add_document``); returns its docnum."""
+    def add(self, document: dict, tokens: set[str] | None = None) -> int:
+        """Add one document (field name to value, as for Whoosh's ``add_document``); returns its docnum.
+
+        The raw tokens of its text fields are added to ``tokens`` if given
+        (for the spelling vocabulary, see :mod:`newssearch.vocab`).
+        """
         docnum = self.doc_count
         perdoc = self._perdoc
         schema = self.schema
@@ -153,7 +194,10 @@ class SegmentBuilder:
         one, cached, encode = _ONE_POSITION, len(_ONE_POSITION), _encode_positions
         added = 0
         for name, postings in self._text.items():
-            terms = list(map(term_of, _findall(document.get(name) or "")))
+            words = _findall(document.get(name) or "")
+            if tokens is not None:
+                tokens.update(words)
+            terms = list(map(term_of, words))
             length = len(terms)
             self._lengths[name].append(length)
             if not length:
@@ -219,7 +263,7 @@ class SegmentBuilder:
         segment = self.segment
         segment.set_doc_count(self.doc_count)
         terms_file = segment.create_file(self.storage, W3Codec.TERMS_EXT)
-        tindex = OrderedHashWriter(terms_file)
+        tindex = _TermTable(terms_file)
         fieldmap = tindex.extras["fieldmap"] = {}
         postfile = segment.create_file(self.storage, W3Codec.POSTS_EXT)
         offset = 0
@@ -287,7 +331,7 @@ def _write_field(fieldnum: int, fmt, postings: _Postings, lengths: array | None,
     doc_list = docs.tolist()
     weight_list = weights.tolist()
     starts, ends = block_starts.tolist(), block_ends.tolist()
-    dumps, compress, join = _dumps, zlib.compress, b"".join
+    dumps, compress, join = _dumps, _deflate, b"".join
     field_prefix = pack_ushort(fieldnum)
     block = 0
     for t, count in enumerate(blocks.tolist()):
@@ -306,8 +350,8 @@ def _write_field(fieldnum: int, fmt, postings: _Postings, lengths: array | None,
             data = dumps((tuple(delta_list[s:e]), w, v), 2)
             level = 0
             if len(data) > COMPRESS_ABOVE:
-                data = compress(data, 3)
-                level = 3
+                data = compress(data)
+                level = 1
             info = dumps((e - s, doc_list[e - 1], high, level, block_min_l[b], block_max_l[b]), 2)
             size = len(info) + len(data)
             parts += (pack_int(-size if b == block + count - 1 else size), info, data)
@@ -395,6 +439,46 @@ def merge_small(folder: str | os.PathLike[str], schema, segments: list, rebuild)
         builder.discard()
         return kept
     return kept + [builder.finish()]
+
+
+def numeric_column(folder: str | os.PathLike[str], segment, fieldname: str, typecode: str, default) -> np.ndarray:
+    """Every document's value in a ``NumericColumn`` of one segment, read in one go.
+
+    The column file holds big-endian values for the first documents; the
+    documents after the last one given a value take the default. (Whoosh's
+    reader returns them one Python call at a time.)
+    """
+    count = segment.doc_count_all()
+    values = np.full(count, default, dtype=np.dtype(typecode).newbyteorder("="))
+    path = Path(folder) / W3Codec.column_filename(segment, fieldname)
+    try:
+        data = np.fromfile(path, dtype=np.dtype(typecode).newbyteorder(">"))
+    except FileNotFoundError:
+        return values  # no document had a value
+    values[: len(data)] = data[:count]
+    return values
+
+
+def bytes_column(folder: str | os.PathLike[str], segment, fieldname: str) -> list[bytes]:
+    """Every document's value in a ``VarBytesColumn`` of one segment (the url column), read in one go."""
+    count = segment.doc_count_all()
+    path = Path(folder) / W3Codec.column_filename(segment, fieldname)
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        return [b""] * count
+    # Layout: the values, the array of their lengths, optionally an array of
+    # offsets, then the typecodes (see whoosh.columns.VarBytesColumn).
+    end = len(data) - 1
+    lengths_code = chr(data[end])
+    if lengths_code == "X":
+        lengths_code, offsets_code = chr(data[end - 2]), chr(data[end - 1])
+        end = end - 2 - count * struct.calcsize(offsets_code)
+    size = struct.calcsize(lengths_code)
+    lengths = np.frombuffer(data, dtype=np.dtype(lengths_code).newbyteorder(">"), count=count, offset=end - size * count)
+    ends = np.cumsum(lengths).tolist()
+    starts = [0, *ends[:-1]]
+    return [data[a:b] for a, b in zip(starts, ends)]
 
 
 def commit(folder: str | os.PathLike[str], schema, segments: Iterable, generation: int) -> None:

@@ -17,14 +17,10 @@ from __future__ import annotations
 import bisect
 import json
 import os
-from collections.abc import Iterable
+from functools import lru_cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from .schema import TOKEN_PATTERN, fold_word
-
-if TYPE_CHECKING:
-    from .seeds import Article
 
 VOCAB_FILE = "vocab.json"
 # Shorter words get no typo budget (see Vocabulary.budget), longer ones are
@@ -40,12 +36,18 @@ def fold(text: str) -> list[str]:
     return [fold_word(m.group()) for m in TOKEN_PATTERN.finditer(text)]
 
 
-def article_words(article: Article) -> frozenset[str]:
-    """The distinct vocabulary words of a seed and of its related entries."""
-    parts = [article.title, article.excerpt, article.body, article.provider, *article.topics]
-    for entry in article.related:
-        parts += (entry.title, entry.excerpt, entry.provider)
-    return frozenset(w for w in fold(" ".join(parts)) if MIN_CHARS <= len(w) <= MAX_CHARS)
+@lru_cache(maxsize=200_000)
+def vocabulary_word(token: str) -> str | None:
+    """The vocabulary word of one token (folded), or None when it is too short or too long to keep."""
+    word = fold_word(token)
+    return word if MIN_CHARS <= len(word) <= MAX_CHARS else None
+
+
+def count_words(tokens: set[str], counts: dict[str, int]) -> None:
+    """Count once each vocabulary word among the distinct ``tokens`` of one article and its related entries."""
+    for word in {vocabulary_word(t) for t in tokens}:
+        if word is not None:
+            counts[word] = counts.get(word, 0) + 1
 
 
 class Vocabulary:
