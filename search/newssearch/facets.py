@@ -129,24 +129,36 @@ class Columns:
 def build(reader, gen: Path) -> tuple[int, int]:
     """Read the facet values of every document of ``reader`` and save them in ``gen``.
 
-    Returns the number of live documents and how many of them are related articles.
+    Columns are read whole from each segment's files (see
+    :func:`newssearch.segments.numeric_column`), not a document at a time.
+    Returns the number of live documents and how many of them are related
+    articles.
     """
+    from .segments import bytes_column, numeric_column
+    from whoosh.util.numeric import byte_to_length
+
     size = reader.doc_count_all()
+    leaves = [leaf.segment() for leaf, _ in reader.leaf_readers()] if size else []
     live = np.ones(size, dtype=bool)
-    if reader.has_deletions():
-        for docnum in range(size):
-            if reader.is_deleted(docnum):
-                live[docnum] = False
+    offset = 0
+    for segment in leaves:
+        live[[offset + d for d in segment.deleted_docs()]] = False
+        offset += segment.doc_count_all()
+
+    def column(field: str, typecode: str, default) -> np.ndarray:
+        parts = [numeric_column(gen, segment, field, typecode, default) for segment in leaves]
+        return np.concatenate(parts) if parts else np.zeros(0, dtype=typecode)
+
     arrays: dict[str, np.ndarray] = {
         "format": np.array(FORMAT),
         "live": live,
-        "published": _column(reader, "published", size, np.int64),
+        "published": column("published", "q", NO_DATE).astype(np.int64),
     }
     related = np.zeros(size, dtype=bool)
     if reader.doc_frequency("kind", KIND_RELATED):
         related[list(reader.postings("kind", KIND_RELATED).all_ids())] = True
     arrays["related"] = related
-    urls = list(reader.column_reader("url")) if size else []
+    urls = [url for segment in leaves for url in bytes_column(gen, segment, "url")]
     arrays["url_rank"] = np.argsort(np.argsort(np.array(urls, dtype=object), kind="stable"), kind="stable").astype(
         np.int32
     )
@@ -164,31 +176,12 @@ def build(reader, gen: Path) -> tuple[int, int]:
         arrays[f"{name}_names"] = np.array(names, dtype=str)
         arrays[f"{name}_docs"] = np.array(docs, dtype=np.int32)
         arrays[f"{name}_ids"] = np.array(ids, dtype=np.int32)
+    # Whoosh keeps each field length as a one-byte code.
+    length_of_code = np.array([byte_to_length(b) for b in range(256)], dtype=np.float32)
     for field in TEXT_FIELDS:
-        arrays[f"length_{field}"] = _lengths(reader, field, size)
+        arrays[f"length_{field}"] = length_of_code[column(f"_{field}_len", "B", 0)]
     tmp = gen / (FACETS_FILE + ".tmp")
     with open(tmp, "wb") as handle:
         np.savez(handle, allow_pickle=False, **arrays)
     os.replace(tmp, gen / FACETS_FILE)
     return int(live.sum()), int((live & related).sum())
-
-
-def _column(reader, field: str, size: int, dtype) -> np.ndarray:
-    if size == 0:
-        return np.zeros(0, dtype=dtype)
-    return np.fromiter(reader.column_reader(field), dtype=dtype, count=size)
-
-
-def _lengths(reader, field: str, size: int) -> np.ndarray:
-    """Each document's length in ``field``, as Whoosh stores it (one byte, log-scaled)."""
-    from whoosh.codec.whoosh3 import LENGTHS_COLUMN, _lenfield
-    from whoosh.util.numeric import byte_to_length
-
-    table = np.array([byte_to_length(b) for b in range(256)], dtype=np.float32)
-    codes = np.zeros(size, dtype=np.uint8)
-    for leaf, offset in reader.leaf_readers() if size else ():
-        column = leaf._perdoc._cached_reader(_lenfield(field), LENGTHS_COLUMN)
-        if column is not None:
-            count = leaf.doc_count_all()
-            codes[offset : offset + count] = np.fromiter(column, dtype=np.uint8, count=count)
-    return table[codes]
