@@ -31,6 +31,7 @@ import math
 import numpy as np
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import TermNotFound
 
 from .facets import Columns
@@ -60,6 +61,7 @@ class QueryScorer:
         self.columns = columns
         self.size = columns.size
         self.live = columns.live
+        self.deleted = np.flatnonzero(~columns.live)
         self.doc_count = max(1, int(self.live.sum()))
         self._norms: dict[str, np.ndarray] = {}
 
@@ -78,6 +80,10 @@ class QueryScorer:
                 matcher = leaf.postings(field, btext)
             except TermNotFound:
                 continue
+            if isinstance(matcher, FilterMatcher):
+                # Whoosh hides a segment's deleted documents behind a per-posting filter;
+                # the live mask does that here, on whole arrays.
+                matcher = matcher.child
             ids, weights, encoded = _read_all(matcher, values)
             ids_parts.append(ids + offset)
             weight_parts.append(weights)
@@ -105,6 +111,7 @@ class QueryScorer:
     def evaluate(self, q: wq.Query) -> Evaluation:
         result = self._eval(q)
         result.match &= self.live
+        result.score[self.deleted] = 0  # postings are read with deleted documents in them
         return result
 
     def _empty(self) -> Evaluation:

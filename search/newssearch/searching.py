@@ -528,7 +528,12 @@ class _Speller:
     def known(self, word: str) -> bool:
         """Whether the index holds ``word`` (stemmed) in any text field."""
         terms = [term_of(m.group()) for m in TOKEN_PATTERN.finditer(word)]
-        return bool(terms) and all(any(self._reader.doc_frequency(f, t) for f in TEXT_FIELDS) for t in terms)
+        return bool(terms) and all(any(self._live(f, t) for f in TEXT_FIELDS) for t in terms)
+
+    def _live(self, field: str, term: str) -> bool:
+        """Whether a live document holds ``term``: the index keeps deleted documents' terms until a merge."""
+        reader = self._reader
+        return bool(reader.doc_frequency(field, term)) and reader.postings(field, term).is_active()
 
     def candidates(self, word: str, maxdist: int) -> list[str]:
         """Index words within ``maxdist`` edits of ``word``: closest, then most common, first."""
