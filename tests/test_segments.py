@@ -4,11 +4,13 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from whoosh import index as whoosh_index
 
 from newssearch.schema import build_schema
+from newssearch import segments
 from newssearch.segments import SegmentBuilder, commit
 
 
@@ -82,7 +84,9 @@ def doc(n: int, **fields) -> dict:
     return base
 
 
-def test_a_built_segment_reads_back_like_whooshs(tmp_path):
+@pytest.mark.parametrize("chunk", [1 << 16, 7])  # postings turned into objects at a time: all, or a few terms
+def test_a_built_segment_reads_back_like_whooshs(tmp_path, monkeypatch, chunk):
+    monkeypatch.setattr(segments, "CHUNK_POSTINGS", chunk)
     long_body = " ".join(f"w{i % 97} common" for i in range(5000))  # positions past 4096, tf > 1
     documents = [
         doc(0, title="Facial recognition in Zürich", excerpt="Sony’s café", topics="AI ; Privacy",

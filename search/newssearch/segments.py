@@ -60,6 +60,7 @@ BLOCK_SIZE = 128  # postings per block, as Whoosh's W3 codec writes them
 # of the posting file's size.
 COMPRESS_ABOVE = 4096
 MAX_SEGMENTS = 16  # see merge_small
+CHUNK_POSTINGS = 1 << 16  # postings turned into Python objects at a time when writing
 
 _findall = TOKEN_PATTERN.findall
 _dumps = pickle.dumps
@@ -298,8 +299,9 @@ def _write_field(fieldnum: int, fmt, postings: _Postings, lengths: array | None,
     order = np.argsort(posting_rank, kind="stable")  # by term, then docnum (arrival order)
     docs = np.frombuffer(postings.docs, dtype=np.uint32).astype(np.int64)[order]
     weights = np.frombuffer(postings.freqs, dtype=np.uint32).astype(np.float32)[order]
-    values = postings.values
-    values = [values[i] for i in order.tolist()]
+    values = np.empty(len(postings.values), dtype=object)
+    values[:] = postings.values
+    values = values[order]
 
     df = np.bincount(posting_rank, minlength=len(btexts))
     term_ends = np.cumsum(df)
@@ -327,43 +329,55 @@ def _write_field(fieldnum: int, fmt, postings: _Postings, lengths: array | None,
     term_max_l = np.maximum.reduceat(length_codes, term_starts).tolist()
 
     fixed = fmt.fixed_value_size()
-    delta_list = deltas.tolist()
-    doc_list = docs.tolist()
-    weight_list = weights.tolist()
-    starts, ends = block_starts.tolist(), block_ends.tolist()
     dumps, compress, join = _dumps, _deflate, b"".join
     field_prefix = pack_ushort(fieldnum)
+    starts_all, ends_all = block_starts.tolist(), block_ends.tolist()
+    blocks_of = blocks.tolist()
+    term_start_list, term_end_list = term_starts.tolist(), term_ends.tolist()
     block = 0
-    for t, count in enumerate(blocks.tolist()):
-        parts = [WHOOSH3_HEADER_MAGIC]
-        for b in range(block, block + count):
-            s, e = starts[b], ends[b]
-            high, low = block_max_w[b], block_min_w[b]
-            # Whoosh's minified weights: None when all are 1, one float when all are equal.
-            w = None if high == low == 1.0 else weight_list[s] if high == low else tuple(weight_list[s:e])
-            if fixed is None:
-                v = tuple(values[s:e])
-            elif fixed == 0:
-                v = None
-            else:
-                v = join(values[s:e])
-            data = dumps((tuple(delta_list[s:e]), w, v), 2)
-            level = 0
-            if len(data) > COMPRESS_ABOVE:
-                data = compress(data)
-                level = 1
-            info = dumps((e - s, doc_list[e - 1], high, level, block_min_l[b], block_max_l[b]), 2)
-            size = len(info) + len(data)
-            parts += (pack_int(-size if b == block + count - 1 else size), info, data)
-        block += count
-        blob = join(parts)
-        postfile.write(blob)
-        s, e = int(term_starts[t]), int(term_ends[t])
-        info = _TERMINFO.pack(
-            0, term_weight[t], e - s, term_min_l[t], term_max_l[t], term_max_w[t], doc_list[s], doc_list[e - 1]
-        )
-        tindex.add(field_prefix + btexts[by_text[t]], info + pack_long(offset) + pack_int(len(blob)))
-        offset += len(blob)
+    t = 0
+    while t < len(blocks_of):
+        # Postings become Python objects a chunk of terms at a time: all at once
+        # would triple the builder's memory for a moment.
+        base = term_start_list[t]
+        upto = max(t + 1, int(np.searchsorted(term_ends, base + CHUNK_POSTINGS, side="right")))
+        end = term_end_list[upto - 1]
+        delta_list = deltas[base:end].tolist()
+        doc_list = docs[base:end].tolist()
+        weight_list = weights[base:end].tolist()
+        value_list = values[base:end].tolist()
+        for t in range(t, upto):
+            count = blocks_of[t]
+            parts = [WHOOSH3_HEADER_MAGIC]
+            for b in range(block, block + count):
+                s, e = starts_all[b] - base, ends_all[b] - base
+                high, low = block_max_w[b], block_min_w[b]
+                # Whoosh's minified weights: None when all are 1, one float when all are equal.
+                w = None if high == low == 1.0 else weight_list[s] if high == low else tuple(weight_list[s:e])
+                if fixed is None:
+                    v = tuple(value_list[s:e])
+                elif fixed == 0:
+                    v = None
+                else:
+                    v = join(value_list[s:e])
+                data = dumps((tuple(delta_list[s:e]), w, v), 2)
+                level = 0
+                if len(data) > COMPRESS_ABOVE:
+                    data = compress(data)
+                    level = 1
+                info = dumps((e - s, doc_list[e - 1], high, level, block_min_l[b], block_max_l[b]), 2)
+                size = len(info) + len(data)
+                parts += (pack_int(-size if b == block + count - 1 else size), info, data)
+            block += count
+            blob = join(parts)
+            postfile.write(blob)
+            s, e = term_start_list[t] - base, term_end_list[t] - base
+            info = _TERMINFO.pack(
+                0, term_weight[t], e - s, term_min_l[t], term_max_l[t], term_max_w[t], doc_list[s], doc_list[e - 1]
+            )
+            tindex.add(field_prefix + btexts[by_text[t]], info + pack_long(offset) + pack_int(len(blob)))
+            offset += len(blob)
+        t = upto
     return offset
 
 
