@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from newssearch import index_seeds, open_index
+from newssearch import IndexingError, index_seeds, open_index
 from newssearch import indexing, segments, store
 from newssearch.facets import FacetValue
 from newssearch.indexing import SkippedFile
@@ -227,7 +227,7 @@ def test_a_worker_that_dies_fails_the_run_and_leaves_the_index_as_it_was(seeds, 
 
     monkeypatch.setattr(indexing, "PARALLEL_THRESHOLD", 10)
     monkeypatch.setattr(indexing._SegmentWriter, "parse", die)
-    with pytest.raises(Exception, match="indexing worker died"):
+    with pytest.raises(IndexingError, match=r"index: an indexing worker died \(exit code 3\); the index is as it was"):
         index_seeds([seeds], index_dir, workers=2)
     assert indexer_children() == []
     assert (index_dir / store.CURRENT).read_text() == live

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING
 
 from .errors import (
     IndexCorruptError,
+    IndexingError,
     IndexLockedError,
     IndexNotFoundError,
     InputPathError,
@@ -75,6 +76,7 @@ __all__ = [
     "Hit",
     "Image",
     "IndexCorruptError",
+    "IndexingError",
     "IndexLockedError",
     "IndexNotFoundError",
     "IndexReport",

@@ -80,3 +80,18 @@ class InputPathError(NewssearchError):
 def _slash(path: str) -> str:
     path = str(path)
     return path if path.endswith("/") else path + "/"
+
+
+class IndexingError(NewssearchError):
+    """An indexing run failed for a reason outside any one seed (a worker process died).
+
+    Nothing was published: the index is as it was before the run.
+    """
+
+    def __init__(self, index_dir: str, reason: str) -> None:
+        super().__init__(f"{index_dir}: {reason}; the index is as it was before this run")
+        self.index_dir = index_dir
+        self.reason = reason
+
+    def __reduce__(self):
+        return (IndexingError, (self.index_dir, self.reason))

@@ -5,11 +5,20 @@ holds (path, modification time, size, url, related urls), so a run only
 stats the files, parses the new and changed ones and writes what differs; an
 unchanged corpus costs a walk and a JSON load, and writes nothing at all.
 
-Parsing runs in a pool of processes, a bounded window of batches ahead of the
-writer, so memory stays flat however large the corpus; a large batch of
-changes is also analysed by Whoosh's parallel writer (one segment per
-process). Seeds are written as they arrive in path order; related articles,
-which depend on every seed's url, are decided and written at the end.
+Worker processes parse batches of files (round-robin, a bounded window ahead
+of the main process, so memory stays flat however large the corpus) and add
+each seed and its related entries straight to their own new segment
+(:mod:`newssearch.segments`). The main process reads the results back in
+path order and decides: a document it does not keep (a losing duplicate, a
+related entry another seed owns) is only marked deleted, which costs
+nothing. Related articles, which depend on every seed's url, are decided at
+the end; the few whose seed was not parsed in this run are written by the
+main process. Replaced documents are deleted in the old segments, small
+segments are merged, and one ``TOC`` lists the result.
+
+A parsed seed's words are counted in the spelling vocabulary even if it then
+loses as a duplicate: counts only order suggestions, and a suggestion is
+only offered once it finds live articles.
 
 Rules a user can rely on:
 
@@ -42,7 +51,7 @@ from pathlib import Path
 
 from . import facets, segments, store
 from .dates import iso, to_timestamp
-from .errors import IndexCorruptError, SeedError
+from .errors import IndexCorruptError, IndexingError, SeedError
 from .schema import KIND_RELATED, KIND_SEED, NO_DATE, SCHEMA_VERSION, build_schema
 from .seeds import Article, RelatedArticle, SeedFile, find_seed_files, read_seed
 from .segments import SegmentBuilder
@@ -54,8 +63,8 @@ LOCK_TIMEOUT = 3.0  # seconds a second indexer waits for the first
 PARALLEL_THRESHOLD = 200
 PARSE_BATCH = 64
 # A worker finishes its segment and starts another at this many postings
-# (about 25 bytes each in memory; a seed makes about 200).
-SEGMENT_POSTINGS = 6_000_000
+# (a seed makes about 200). A worker then holds about 200 MB at its peak.
+SEGMENT_POSTINGS = 4_000_000
 
 Progress = Callable[[int, int], None]
 
@@ -396,6 +405,7 @@ class _Workers:
     def __init__(self, folder: Path, schema, count: int) -> None:
         ctx = get_context("fork")
         parent = os.getpid()
+        self.folder = folder
         self.tasks = [ctx.Queue() for _ in range(count)]
         self.results = [ctx.Queue() for _ in range(count)]
         self.procs = [
@@ -446,7 +456,8 @@ class _Workers:
                 kind, value = self.results[i].get(timeout=0.5)
             except queue.Empty:
                 if not self.procs[i].is_alive():
-                    raise RuntimeError(f"an indexing worker died (exit code {self.procs[i].exitcode})") from None
+                    reason = f"an indexing worker died (exit code {self.procs[i].exitcode})"
+                    raise IndexingError(str(self.folder.parent), reason) from None
                 continue
             if kind == "error":
                 raise value

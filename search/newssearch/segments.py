@@ -286,7 +286,7 @@ class SegmentBuilder:
 def _length_bytes(lengths: array) -> np.ndarray:
     """Whoosh's one-byte code of each field length (``length_to_byte``)."""
     codes = np.searchsorted(_LENGTH_CACHE, np.frombuffer(lengths, dtype=np.uint32), side="left")
-    return np.minimum(codes, 255).astype(np.int64)
+    return np.minimum(codes, 255).astype(np.uint8)
 
 
 def _write_field(fieldnum: int, fmt, postings: _Postings, lengths: array | None, postfile, offset: int, tindex) -> int:
@@ -297,11 +297,14 @@ def _write_field(fieldnum: int, fmt, postings: _Postings, lengths: array | None,
     rank[by_text] = np.arange(len(btexts))
     posting_rank = rank[np.frombuffer(postings.tids, dtype=np.uint32)]
     order = np.argsort(posting_rank, kind="stable")  # by term, then docnum (arrival order)
-    docs = np.frombuffer(postings.docs, dtype=np.uint32).astype(np.int64)[order]
-    weights = np.frombuffer(postings.freqs, dtype=np.uint32).astype(np.float32)[order]
+    # Narrow types: this runs at a worker's peak memory, once per field.
+    docs = np.frombuffer(postings.docs, dtype=np.int32)[order]
+    weights = np.frombuffer(postings.freqs, dtype=np.uint32)[order].astype(np.float32)
     values = np.empty(len(postings.values), dtype=object)
     values[:] = postings.values
+    postings.values = []
     values = values[order]
+    del order
 
     df = np.bincount(posting_rank, minlength=len(btexts))
     term_ends = np.cumsum(df)
@@ -318,7 +321,7 @@ def _write_field(fieldnum: int, fmt, postings: _Postings, lengths: array | None,
     if lengths is not None:
         length_codes = _length_bytes(lengths)[docs]
     else:
-        length_codes = np.zeros(len(docs), dtype=np.int64)
+        length_codes = np.zeros(len(docs), dtype=np.uint8)
     block_max_w = np.maximum.reduceat(weights, block_starts).tolist()
     block_min_w = np.minimum.reduceat(weights, block_starts).tolist()
     block_min_l = np.minimum.reduceat(length_codes, block_starts).tolist()
