@@ -1,0 +1,174 @@
+"""Seed front matter read fast, with PyYAML as the authority.
+
+PyYAML's C loader costs about 0.3 ms a seed, the largest single cost of a
+build after indexing itself: libyaml scans in C, but every node is then
+resolved and constructed in Python. Seed front matter uses a small part of
+YAML: block mappings and block sequences, empty ``[]`` and ``{}``, and scalars on
+one line, plain or quoted without escapes. :func:`load` reads exactly that part, about four
+times faster, and hands everything else to PyYAML's safe loader: flow
+collections, anchors and aliases, tags, block scalars, comments, tabs,
+escapes, scalars spread over lines, unusual indentation, keys that are not
+plain words. Plain scalars are typed by PyYAML's own resolver and
+constructors (once per distinct value), so ``yes``, ``~``, ``0o17`` or a
+timestamp mean what they mean to PyYAML.
+
+The result is always what ``yaml.load(text, CSafeLoader)`` returns, or that
+call's error; ``tests/test_frontmatter.py`` checks it on generated documents
+and on real and synthetic seeds.
+"""
+
+from __future__ import annotations
+
+import re
+
+import yaml
+
+try:
+    _Loader: type = yaml.CSafeLoader
+except AttributeError:  # PyYAML built without libyaml
+    _Loader = yaml.SafeLoader
+
+_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):(?: +(.*))?$")
+# What a plain scalar may not start with (YAML indicators), or hold anywhere.
+_INDICATORS = frozenset("?:,[]{}#&*!|>'\"%@`")
+_STR = "tag:yaml.org,2002:str"
+# Control characters (PyYAML refuses them), and tabs, BOMs and the line breaks
+# other than "\n" (PyYAML has rules of its own for them).
+_AWKWARD = re.compile(yaml.reader.Reader.NON_PRINTABLE.pattern + "|[\t\r\x85\u2028\u2029\ufeff]")
+
+
+class _Unsupported(Exception):
+    """Outside the subset: let PyYAML read it."""
+
+
+def load(text: str):
+    """The YAML document ``text``, as PyYAML's safe loader reads it (raises ``yaml.YAMLError`` likewise)."""
+    try:
+        return _Reader(text).document()
+    except _Unsupported:
+        return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
+
+
+class _Reader:
+    __slots__ = ("lines", "i")
+
+    def __init__(self, text: str) -> None:
+        if _AWKWARD.search(text):
+            raise _Unsupported
+        lines: list[tuple[int, str]] = []
+        for raw in text.split("\n"):
+            content = raw.strip(" ")
+            if content:
+                lines.append((len(raw) - len(raw.lstrip(" ")), content))
+        self.lines = lines
+        self.i = 0
+
+    def document(self):
+        if not self.lines or self.lines[0][0] != 0 or self.lines[0][1].startswith(("-", "---", "...")):
+            raise _Unsupported  # empty, a top-level sequence, or document markers
+        value = self.mapping(0)
+        if self.i != len(self.lines):
+            raise _Unsupported
+        return value
+
+    def block(self, indent: int):
+        if self.lines[self.i][1].startswith("- ") or self.lines[self.i][1] == "-":
+            return self.sequence(indent)
+        return self.mapping(indent)
+
+    def mapping(self, indent: int) -> dict:
+        lines = self.lines
+        out: dict = {}
+        while self.i < len(lines):
+            at, content = lines[self.i]
+            if at < indent:
+                break
+            if at > indent or content.startswith("-"):
+                raise _Unsupported  # a continuation line, or a sequence where a key belongs
+            match = _KEY.match(content)
+            if match is None:
+                raise _Unsupported
+            key = scalar(match.group(1))
+            if not isinstance(key, str):
+                raise _Unsupported  # "true:", "null:" and the like are not string keys to PyYAML
+            rest = match.group(2)
+            self.i += 1
+            if rest:
+                out[key] = scalar(rest)
+                continue
+            if self.i < len(lines):
+                nxt, following = lines[self.i]
+                if nxt > indent or (nxt == indent and (following.startswith("- ") or following == "-")):
+                    out[key] = self.block(nxt)
+                    continue
+            out[key] = None
+        return out
+
+    def sequence(self, indent: int) -> list:
+        lines = self.lines
+        out: list = []
+        while self.i < len(lines):
+            at, content = lines[self.i]
+            if at < indent:
+                break
+            if at > indent:
+                raise _Unsupported
+            if not content.startswith("- "):
+                if content == "-":
+                    raise _Unsupported  # an empty or nested item
+                break  # a key of the enclosing mapping, at the same indentation
+            item = content[2:]
+            if item.startswith((" ", "-")):
+                raise _Unsupported
+            if _KEY.match(item):
+                lines[self.i] = (indent + 2, item)  # "- key: value" opens a mapping two columns in
+                out.append(self.mapping(indent + 2))
+            else:
+                out.append(scalar(item))
+                self.i += 1
+        return out
+
+
+_resolver = yaml.resolver.Resolver()
+_constructor = yaml.constructor.SafeConstructor()
+_plain: dict[str, object] = {}
+
+
+def scalar(text: str):
+    """One scalar written on one line, or ``_Unsupported``."""
+    first = text[0]
+    if first == '"':
+        inner = text[1:-1]
+        if len(text) < 2 or text[-1] != '"' or '"' in inner or "\\" in inner:
+            raise _Unsupported
+        return inner
+    if first == "'":
+        inner = text[1:-1]
+        if len(text) < 2 or text[-1] != "'" or "'" in inner:
+            raise _Unsupported
+        return inner
+    found = _plain.get(text)
+    if found is not None or text in _plain:
+        return found
+    if text == "[]":  # the one flow collection seeds use: an empty list
+        return []
+    if text == "{}":
+        return {}
+    if first in _INDICATORS or (first == "-" and text[1:2] in ("", " ")) or ": " in text or " #" in text:
+        raise _Unsupported
+    if text.endswith(":"):
+        raise _Unsupported
+    tag = _resolver.resolve(yaml.ScalarNode, text, (True, False))
+    if tag == _STR:
+        value: object = text
+    else:
+        try:
+            value = _constructor.yaml_constructors[tag](_constructor, yaml.ScalarNode(tag, text))
+        except Exception:  # noqa: BLE001 - whatever PyYAML makes of it, it decides
+            raise _Unsupported from None
+        if isinstance(value, (list, dict, set, bytearray)):
+            raise _Unsupported  # mutable: cannot be shared between documents
+    if len(_plain) >= 100_000:
+        _plain.clear()
+    _plain[text] = value
+    return value
