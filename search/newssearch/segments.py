@@ -72,11 +72,20 @@ _LENGTH_CACHE = np.array(_length_byte_cache, dtype=np.int64)
 def _deflate(data: bytes, _level: int = 1) -> bytes:
     """zlib data that ``zlib.decompress`` reads, made twice as fast as ``zlib.compress`` on small inputs.
 
-    Setting up zlib's default 32 KB window and 256 KB state costs more than
-    compressing a stored record or a posting block; a 4 KB window costs
-    about 10 % in size.
+    Setting up zlib's default window and state costs more than compressing a
+    posting block; a 4 KB window costs about 10 % in size.
     """
     deflater = zlib.compressobj(1, zlib.DEFLATED, 12, 4)
+    return deflater.compress(data) + deflater.flush()
+
+
+def _store(data: bytes, _level: int = 0) -> bytes:
+    """A stored record in zlib's format without compressing it (level 0), as Whoosh's reader expects.
+
+    A record (about 900 bytes: titles, excerpts, a unique url) shrinks by a
+    third at level 1, for 24 µs each: 5 % of a build, for 40 MB on 50,000 seeds.
+    """
+    deflater = zlib.compressobj(0)
     return deflater.compress(data) + deflater.flush()
 
 
@@ -153,8 +162,8 @@ class SegmentBuilder:
         self.codec = W3Codec()
         self.segment = self.codec.new_segment(self.storage, INDEX_NAME)
         self._perdoc = self.codec.per_document_writer(self.storage, self.segment)
-        # Stored records are compressed one by one as they arrive (the reader only decompresses).
-        self._perdoc._colwriters["_stored"]._child._compress = _deflate
+        # Stored records go through zlib one by one as they arrive (the reader only decompresses).
+        self._perdoc._colwriters["_stored"]._child._compress = _store
         names = schema.names()
         self._text = {name: _Postings() for name in TEXT_FIELDS}
         self._lengths = {name: array("I") for name in TEXT_FIELDS}

@@ -17,7 +17,6 @@ from __future__ import annotations
 import bisect
 import json
 import os
-from functools import lru_cache
 from pathlib import Path
 
 from .schema import TOKEN_PATTERN, fold_word
@@ -36,16 +35,23 @@ def fold(text: str) -> list[str]:
     return [fold_word(m.group()) for m in TOKEN_PATTERN.finditer(text)]
 
 
-@lru_cache(maxsize=200_000)
 def vocabulary_word(token: str) -> str | None:
     """The vocabulary word of one token (folded), or None when it is too short or too long to keep."""
     word = fold_word(token)
     return word if MIN_CHARS <= len(word) <= MAX_CHARS else None
 
 
+_WORD_OF: dict[str, str | None] = {}  # token -> vocabulary_word(token), for the indexing processes
+
+
 def count_words(tokens: set[str], counts: dict[str, int]) -> None:
     """Count once each vocabulary word among the distinct ``tokens`` of one article and its related entries."""
-    for word in {vocabulary_word(t) for t in tokens}:
+    cache = _WORD_OF
+    if len(cache) > 500_000:
+        cache.clear()
+    for token in tokens.difference(cache):  # looks each token up in the dict, not the reverse
+        cache[token] = vocabulary_word(token)
+    for word in set(map(cache.__getitem__, tokens)):
         if word is not None:
             counts[word] = counts.get(word, 0) + 1
 
