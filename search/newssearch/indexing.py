@@ -341,33 +341,42 @@ class _SegmentWriter:
         self.words: dict[str, int] = {}
 
     def parse(self, paths: Sequence[str]) -> list[_Parsed | SeedError]:
-        out: list[_Parsed | SeedError] = []
-        for path in paths:
-            result = _parse(path)
-            out.append(result if isinstance(result, SeedError) else self.add(result))
-        return out
-
-    def add(self, article: Article) -> _Parsed:
+        """Parse a batch of files and add the documents of those that parse, in one batch."""
+        results = [_parse(path) for path in paths]
+        articles = [r for r in results if not isinstance(r, SeedError)]
+        if not articles:
+            return results  # type: ignore[return-value]
         if self.builder is None:
             self.builder = SegmentBuilder(self.folder, self.schema)
         builder = self.builder
-        tokens: set[str] = set()
-        docnum = builder.add(seed_document(article), tokens)
-        related = tuple(builder.add(related_document(r, article.path, article.url), tokens) for r in article.related)
-        count_words(tokens, self.words)
-        parsed = _Parsed(
-            article.path,
-            article.url,
-            tuple(r.url for r in article.related),
-            tuple(article.warnings),
-            builder.segment.segid,
-            docnum,
-            related,
-        )
+        documents: list[dict] = []
+        tokens: list[set[str]] = []  # per document: the set of its article, whose words count once
+        words_of: list[set[str]] = []  # per article
+        for article in articles:
+            found: set[str] = set()
+            words_of.append(found)
+            documents.append(seed_document(article))
+            documents += [related_document(r, article.path, article.url) for r in article.related]
+            tokens += [found] * (1 + len(article.related))
+        docnums = iter(builder.add_batch(documents, tokens))
+        parsed: dict[str, _Parsed] = {}
+        for article, found in zip(articles, words_of):
+            docnum = next(docnums)
+            related = tuple(next(docnums) for _ in article.related)
+            count_words(found, self.words)
+            parsed[article.path] = _Parsed(
+                article.path,
+                article.url,
+                tuple(r.url for r in article.related),
+                tuple(article.warnings),
+                builder.segment.segid,
+                docnum,
+                related,
+            )
         if builder.postings >= SEGMENT_POSTINGS:
             self.segments.append(builder.finish())
             self.builder = None
-        return parsed
+        return [r if isinstance(r, SeedError) else parsed[r.path] for r in results]
 
     def add_document(self, document: dict) -> tuple[str, int]:
         """Add one document as is; returns (segment id, docnum)."""

@@ -34,16 +34,16 @@ from __future__ import annotations
 
 import os
 import pickle
-import shutil
 import struct
-import tempfile
 import zlib
 from array import array
 from collections.abc import Iterable
+from itertools import chain
 from pathlib import Path
 
 import numpy as np
-from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3TermInfo
+from whoosh import columns
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3TermInfo, _lenfield
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.filetables import OrderedHashWriter
 from whoosh.filedb.filetables import _lengths as _ENTRY_LENGTHS
@@ -97,18 +97,8 @@ def _encode_positions(positions: list[int]) -> bytes:
 
 # Most postings hold one position, and positions are small: encode each once.
 _ONE_POSITION = [_encode_positions([p]) for p in range(4096)]
-
-
-class _Storage(FileStorage):
-    """A folder whose scratch space is private to each writer.
-
-    Whoosh's per-document writer keeps its columns in ``<index>.tmp`` under
-    the index folder: two processes building segments side by side would
-    share it.
-    """
-
-    def temp_storage(self, name=None):
-        return FileStorage(tempfile.mkdtemp(prefix=".scratch-", dir=self.folder)).create()
+_ONE_POSITIONS = np.empty(len(_ONE_POSITION), dtype=object)
+_ONE_POSITIONS[:] = _ONE_POSITION
 
 
 class _TermTable(OrderedHashWriter):
@@ -144,35 +134,76 @@ class _Postings:
         self.values: list[bytes] = []
 
 
-class SegmentBuilder:
-    """Builds one new segment of the index in ``folder``, a document at a time.
+class _VarBytesFile:
+    """A ``VarBytesColumn`` file written as values arrive: the values, then their
+    lengths, then (past 32,768 documents) their offsets, then the typecodes."""
 
-    Documents get docnums 0, 1, 2... in the order of :meth:`add`. Nothing is
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.file = open(path, "wb")  # noqa: SIM115 - closed by finish() or discard()
+        self.lengths = array("I")
+
+    def add(self, value: bytes) -> None:
+        self.file.write(value)
+        self.lengths.append(len(value))
+
+    def finish(self) -> None:
+        lengths = np.frombuffer(self.lengths, dtype=np.uint32)
+        trailer = b"I"
+        self.file.write(lengths.astype(">u4").tobytes())
+        if len(lengths) > 2**15:  # Whoosh's reader then takes offsets instead of summing lengths
+            offsets = np.cumsum(lengths, dtype=np.int64) - lengths
+            code = "I" if len(offsets) == 0 or offsets[-1] < 2**32 else "q"
+            self.file.write(offsets.astype(">u4" if code == "I" else ">i8").tobytes())
+            trailer = b"I" + code.encode() + b"X"
+        self.file.write(trailer)
+        self.file.close()
+
+    def discard(self) -> None:
+        self.file.close()
+        self.path.unlink(missing_ok=True)
+
+
+class SegmentBuilder:
+    """Builds one new segment of the index in ``folder``, a batch of documents at a time.
+
+    Documents get docnums 0, 1, 2... in the order they are added. Nothing is
     visible to readers until :func:`commit` lists the finished segment.
     Memory grows with :attr:`postings` (about 25 bytes each): callers finish
     a segment and start another when it is large enough.
     """
 
     def __init__(self, folder: str | os.PathLike[str], schema) -> None:
-        boosted = [n for n in schema.names() if schema[n].format and schema[n].format.field_boost != 1]
+        names = schema.names()
+        boosted = [n for n in names if schema[n].format and schema[n].format.field_boost != 1]
         if boosted:  # weights are stored as plain frequencies
             raise ValueError(f"field boosts are not supported: {boosted}")
+        self._numeric: dict[str, tuple[object, np.dtype, array]] = {}
+        self._bytes: dict[str, _VarBytesFile] = {}
         self.schema = schema
-        self.storage = _Storage(os.fspath(folder))
-        self.codec = W3Codec()
-        self.segment = self.codec.new_segment(self.storage, INDEX_NAME)
-        self._perdoc = self.codec.per_document_writer(self.storage, self.segment)
-        # Stored records go through zlib one by one as they arrive (the reader only decompresses).
-        self._perdoc._colwriters["_stored"]._child._compress = _store
-        names = schema.names()
+        self.folder = Path(folder)
+        self.storage = FileStorage(os.fspath(folder))
+        self.segment = W3Codec().new_segment(self.storage, INDEX_NAME)
+        for name in names:
+            column = schema[name].column_type
+            if isinstance(column, columns.NumericColumn):
+                dtype = np.dtype(column._typecode)
+                self._numeric[name] = (column._default, dtype, array(dtype.char))
+            elif type(column) is columns.VarBytesColumn:
+                self._bytes[name] = self._column_file(name)
+            elif column is not None:
+                raise ValueError(f"column type of {name} is not supported: {column!r}")
         self._text = {name: _Postings() for name in TEXT_FIELDS}
         self._lengths = {name: array("I") for name in TEXT_FIELDS}
         self._other = {name: _Postings() for name in names if schema[name].indexed and name not in self._text}
-        self._stored = [(name, schema[name]) for name in names if schema[name].stored]
-        self._columns = [(name, schema[name]) for name in names if schema[name].column_type is not None]
+        self._stored = [name for name in names if schema[name].stored]
+        self._stored_file = self._column_file("_stored")  # Whoosh's stored-fields column
         self._analysis_cache: dict[tuple[str, object], list[tuple[bytes, int, bytes]]] = {}
         self.doc_count = 0
         self.postings = 0
+
+    def _column_file(self, name: str) -> _VarBytesFile:
+        return _VarBytesFile(self.folder / W3Codec.column_filename(self.segment, name))
 
     def _analysed(self, name: str, value) -> list[tuple[bytes, int, bytes]]:
         """(term bytes, frequency, encoded value) of a non-text field, by Whoosh's own field type.
@@ -192,86 +223,112 @@ class SegmentBuilder:
         return found
 
     def add(self, document: dict, tokens: set[str] | None = None) -> int:
-        """Add one document (field name to value, as for Whoosh's ``add_document``); returns its docnum.
+        """Add one document; returns its docnum. See :meth:`add_batch`."""
+        return self.add_batch([document], None if tokens is None else [tokens])[0]
 
-        The raw tokens of its text fields are added to ``tokens`` if given
-        (for the spelling vocabulary, see :mod:`newssearch.vocab`).
+    def add_batch(self, documents: list[dict], tokens: list[set[str]] | None = None) -> range:
+        """Add documents (field name to value, as for Whoosh's ``add_document``); returns their docnums.
+
+        A text field is analysed for the whole batch at once: tokens of every
+        document are stemmed and numbered in one pass, then grouped into
+        postings with NumPy, so Python's cost per document and field is a few
+        list operations. ``tokens[i]``, if given, receives the raw tokens of
+        document ``i`` (for the spelling vocabulary, see :mod:`newssearch.vocab`).
         """
-        docnum = self.doc_count
-        perdoc = self._perdoc
-        schema = self.schema
-        perdoc.start_doc(docnum)
-        one, cached, encode = _ONE_POSITION, len(_ONE_POSITION), _encode_positions
+        base = self.doc_count
+        count = len(documents)
         added = 0
         for name, postings in self._text.items():
-            words = _findall(document.get(name) or "")
+            words = [_findall(d.get(name) or "") for d in documents]
             if tokens is not None:
-                tokens.update(words)
-            terms = list(map(term_of, words))
-            length = len(terms)
-            self._lengths[name].append(length)
-            if not length:
+                for found, words_of_doc in zip(tokens, words):
+                    found.update(words_of_doc)
+            lengths = np.fromiter(map(len, words), dtype=np.int64, count=count)
+            self._lengths[name].frombytes(lengths.astype(np.uint32).tobytes())
+            total = int(lengths.sum())
+            if not total:
                 continue
-            positions: dict[str, list[int]] = {}
-            for position, term in enumerate(terms):
-                found = positions.get(term)
-                if found is None:
-                    positions[term] = [position]
-                else:
-                    found.append(position)
-            # A term's id is its rank of arrival: setdefault assigns the next one to a new term.
+            # A term's id is its rank of arrival: setdefault gives a new term the next one.
             term_ids = postings.term_ids
             setdefault = term_ids.setdefault
-            postings.tids.extend([setdefault(term, len(term_ids)) for term in positions])
-            found_lists = positions.values()
-            postings.freqs.extend(map(len, found_lists))
-            postings.values.extend(
-                [one[f[0]] if len(f) == 1 and f[0] < cached else encode(f) for f in found_lists]
+            tids = np.fromiter(
+                [setdefault(t, len(term_ids)) for t in map(term_of, chain.from_iterable(words))],
+                dtype=np.int64,
+                count=total,
             )
-            postings.docs.extend(array("I", [docnum]) * len(positions))
-            added += len(positions)
-            perdoc.add_field(name, schema[name], None, length)
+            doc_of = np.repeat(np.arange(count, dtype=np.int64), lengths)
+            position = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+            # One posting per (document, term); a stable sort keeps its positions in order.
+            order = np.argsort(doc_of * len(term_ids) + tids, kind="stable")
+            key = (doc_of * len(term_ids) + tids)[order]
+            starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+            freqs = np.diff(np.append(starts, total))
+            first = position[order[starts]]
+            values = np.empty(len(starts), dtype=object)
+            single = (freqs == 1) & (first < len(_ONE_POSITION))
+            values[single] = _ONE_POSITIONS[first[single]]
+            several = np.flatnonzero(~single)
+            if len(several):
+                sorted_positions = position[order].tolist()
+                spans = zip(starts[several].tolist(), freqs[several].tolist())
+                values[several] = [_encode_positions(sorted_positions[s : s + n]) for s, n in spans]
+            postings.tids.frombytes(tids[order[starts]].astype(np.uint32).tobytes())
+            postings.docs.frombytes((doc_of[order[starts]] + base).astype(np.uint32).tobytes())
+            postings.freqs.frombytes(freqs.astype(np.uint32).tobytes())
+            postings.values.extend(values.tolist())
+            added += len(starts)
         for name, postings in self._other.items():
-            value = document.get(name)
-            if value is None:
-                continue
-            items = self._analysed(name, value)
             term_ids = postings.term_ids
-            for tbytes, freq, vbytes in items:
-                postings.tids.append(term_ids.setdefault(tbytes, len(term_ids)))
-                postings.freqs.append(freq)
-                postings.values.append(vbytes)
-            postings.docs.extend(array("I", [docnum]) * len(items))
-            added += len(items)
-        for name, field in self._stored:
-            value = document.get(name)
-            if value is not None:
-                perdoc.add_field(name, field, value, 0)
-        for name, field in self._columns:
-            value = document.get(name)
-            if value is not None:
-                perdoc.add_column_value(name, field.column_type, field.to_column_value(value))
-        perdoc.finish_doc()
-        self.doc_count += 1
+            for i, document in enumerate(documents):
+                value = document.get(name)
+                if value is None:
+                    continue
+                for tbytes, freq, vbytes in self._analysed(name, value):
+                    postings.tids.append(term_ids.setdefault(tbytes, len(term_ids)))
+                    postings.docs.append(base + i)
+                    postings.freqs.append(freq)
+                    postings.values.append(vbytes)
+                    added += 1
+        for document in documents:
+            stored = {name: document[name] for name in self._stored if document.get(name) is not None}
+            self._stored_file.add(_store(_dumps(stored, 2)) if stored else b"")
+        for name, (default, _dtype, values) in self._numeric.items():
+            field = self.schema[name]
+            for document in documents:
+                value = document.get(name)
+                values.append(default if value is None else field.to_column_value(value))
+        for name, column in self._bytes.items():
+            field = self.schema[name]
+            for document in documents:
+                value = document.get(name)
+                column.add(b"" if value is None else field.to_column_value(value))
+        self.doc_count += count
         self.postings += added
-        return docnum
+        return range(base, base + count)
 
     def discard(self) -> None:
         """Give up the segment: remove what was written of it."""
-        cols = self._perdoc._cols
-        cols._temp.close()
-        shutil.rmtree(cols._tempstorage.folder, ignore_errors=True)
+        for column in (self._stored_file, *self._bytes.values()):
+            column.discard()
 
     def finish(self):
         """Write the segment's files into the folder; returns its Whoosh segment object.
 
         The builder cannot be used afterwards.
         """
-        perdoc = self._perdoc
-        perdoc.close()  # the columns, and the segment's total field lengths
-        shutil.rmtree(perdoc._cols._tempstorage.folder, ignore_errors=True)
         segment = self.segment
         segment.set_doc_count(self.doc_count)
+        for column in (self._stored_file, *self._bytes.values()):
+            column.finish()
+        for name, (_default, dtype, values) in self._numeric.items():
+            self._write_numeric(name, np.frombuffer(values, dtype=dtype))
+        totals = {}
+        for name, lengths in self._lengths.items():
+            total = int(np.frombuffer(lengths, dtype=np.uint32).sum())
+            if total:  # as Whoosh, no length column for a field no document has words in
+                self._write_numeric(_lenfield(name), _length_bytes(lengths))
+                totals[name] = total
+        segment._fieldlengths = totals  # what Whoosh's per-document writer records
         terms_file = segment.create_file(self.storage, W3Codec.TERMS_EXT)
         tindex = _TermTable(terms_file)
         fieldmap = tindex.extras["fieldmap"] = {}
@@ -290,6 +347,11 @@ class SegmentBuilder:
         tindex.close()
         postfile.close()
         return segment
+
+    def _write_numeric(self, name: str, values: np.ndarray) -> None:
+        """A ``NumericColumn`` file: every document's value, big-endian."""
+        path = self.folder / W3Codec.column_filename(self.segment, name)
+        path.write_bytes(values.astype(values.dtype.newbyteorder(">")).tobytes())
 
 
 def _length_bytes(lengths: array) -> np.ndarray:
