@@ -32,9 +32,6 @@ _KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):(?: +(.*))?$")
 # What a plain scalar may not start with (YAML indicators), or hold anywhere.
 _INDICATORS = frozenset("?:,[]{}#&*!|>'\"%@`")
 _STR = "tag:yaml.org,2002:str"
-# Control characters (PyYAML refuses them), and tabs, BOMs and the line breaks
-# other than "\n" (PyYAML has rules of its own for them).
-_AWKWARD = re.compile(yaml.reader.Reader.NON_PRINTABLE.pattern + "|[\t\r\x85\u2028\u2029\ufeff]")
 
 
 class _Unsupported(Exception):
@@ -53,7 +50,10 @@ class _Reader:
     __slots__ = ("lines", "i")
 
     def __init__(self, text: str) -> None:
-        if _AWKWARD.search(text):
+        if not text.replace("\n", "").isprintable():
+            # Control characters (PyYAML refuses them), tabs, BOMs, line breaks other
+            # than "\n" (PyYAML has rules of its own for them); also, harmlessly, a few
+            # characters PyYAML takes as text (no-break and other Unicode spaces).
             raise _Unsupported
         lines: list[tuple[int, str]] = []
         for raw in text.split("\n"):

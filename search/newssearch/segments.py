@@ -251,11 +251,11 @@ class SegmentBuilder:
             # A term's id is its rank of arrival: setdefault gives a new term the next one.
             term_ids = postings.term_ids
             setdefault = term_ids.setdefault
-            tids = np.fromiter(
-                [setdefault(t, len(term_ids)) for t in map(term_of, chain.from_iterable(words))],
-                dtype=np.int64,
-                count=total,
-            )
+            tokens_in_order = list(chain.from_iterable(words))
+            distinct = dict.fromkeys(tokens_in_order)  # each distinct token stemmed and looked up once
+            for token in distinct:
+                distinct[token] = setdefault(term_of(token), len(term_ids))
+            tids = np.fromiter(map(distinct.__getitem__, tokens_in_order), dtype=np.int64, count=total)
             doc_of = np.repeat(np.arange(count, dtype=np.int64), lengths)
             position = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
             # One posting per (document, term); a stable sort keeps its positions in order.
