@@ -154,9 +154,16 @@ def build(reader, gen: Path) -> tuple[int, int]:
         "live": live,
         "published": column("published", "q", NO_DATE).astype(np.int64),
     }
+    from .scoring import read_postings
+
+    leaves_with_offsets = list(reader.leaf_readers()) if size else []
+
+    def postings(field: str, term: bytes | str) -> np.ndarray:
+        # Whole blocks at a time, deleted documents included: counts are taken over live ones.
+        return read_postings(leaves_with_offsets, reader.schema, field, term, values=False)[0]
+
     related = np.zeros(size, dtype=bool)
-    if reader.doc_frequency("kind", KIND_RELATED):
-        related[list(reader.postings("kind", KIND_RELATED).all_ids())] = True
+    related[postings("kind", KIND_RELATED)] = True
     arrays["related"] = related
     urls = [url for segment in leaves for url in bytes_column(gen, segment, "url")]
     arrays["url_rank"] = np.argsort(np.argsort(np.array(urls, dtype=object), kind="stable"), kind="stable").astype(
@@ -164,17 +171,17 @@ def build(reader, gen: Path) -> tuple[int, int]:
     )
     for name, field in (("topic", "topic_facet"), ("provider", "provider_facet"), ("category", "category")):
         names: list[str] = []
-        docs: list[int] = []
         ids: list[int] = []
+        parts: list[np.ndarray] = []
         for term in reader.lexicon(field):
             if not term.strip():
                 continue  # "no provider" is not a provider
-            postings = list(reader.postings(field, term).all_ids())
-            docs.extend(postings)
-            ids.extend([len(names)] * len(postings))
+            found = postings(field, term)
+            parts.append(found)
+            ids.extend([len(names)] * len(found))
             names.append(term.decode("utf-8"))
         arrays[f"{name}_names"] = np.array(names, dtype=str)
-        arrays[f"{name}_docs"] = np.array(docs, dtype=np.int32)
+        arrays[f"{name}_docs"] = np.concatenate(parts).astype(np.int32) if parts else np.zeros(0, np.int32)
         arrays[f"{name}_ids"] = np.array(ids, dtype=np.int32)
     # Whoosh keeps each field length as a one-byte code.
     length_of_code = np.array([byte_to_length(b) for b in range(256)], dtype=np.float32)
@@ -185,3 +192,4 @@ def build(reader, gen: Path) -> tuple[int, int]:
         np.savez(handle, allow_pickle=False, **arrays)
     os.replace(tmp, gen / FACETS_FILE)
     return int(live.sum()), int((live & related).sum())
+

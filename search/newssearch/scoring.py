@@ -73,24 +73,7 @@ class QueryScorer:
         return ids, weights
 
     def _postings(self, field: str, text: str | bytes, *, values: bool) -> tuple[np.ndarray, np.ndarray, list]:
-        btext = text if isinstance(text, bytes) else self.reader.schema[field].to_bytes(text)
-        ids_parts, weight_parts, value_parts = [], [], []
-        for leaf, offset in self.leaves:
-            try:
-                matcher = leaf.postings(field, btext)
-            except TermNotFound:
-                continue
-            if isinstance(matcher, FilterMatcher):
-                # Whoosh hides a segment's deleted documents behind a per-posting filter;
-                # the live mask does that here, on whole arrays.
-                matcher = matcher.child
-            ids, weights, encoded = _read_all(matcher, values)
-            ids_parts.append(ids + offset)
-            weight_parts.append(weights)
-            value_parts.extend(encoded)
-        if not ids_parts:
-            return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), []
-        return np.concatenate(ids_parts), np.concatenate(weight_parts), value_parts
+        return read_postings(self.leaves, self.reader.schema, field, text, values=values)
 
     def _norm(self, field: str) -> np.ndarray:
         """``k1 * (1 - b + b * len / avglen)`` per document: the length part of BM25."""
@@ -240,6 +223,28 @@ class QueryScorer:
         if boost != 1.0:
             result.score *= boost
         return result
+
+
+def read_postings(leaves, schema, field: str, text: str | bytes, *, values: bool) -> tuple[np.ndarray, np.ndarray, list]:
+    """Docnums, frequencies and (if asked) encoded values of a term over ``leaves``, deleted documents included."""
+    btext = text if isinstance(text, bytes) else schema[field].to_bytes(text)
+    ids_parts, weight_parts, value_parts = [], [], []
+    for leaf, offset in leaves:
+        try:
+            matcher = leaf.postings(field, btext)
+        except TermNotFound:
+            continue
+        if isinstance(matcher, FilterMatcher):
+            # Whoosh hides a segment's deleted documents behind a per-posting filter;
+            # the live mask does that here, on whole arrays.
+            matcher = matcher.child
+        ids, weights, encoded = _read_all(matcher, values)
+        ids_parts.append(ids + offset)
+        weight_parts.append(weights)
+        value_parts.extend(encoded)
+    if not ids_parts:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), []
+    return np.concatenate(ids_parts), np.concatenate(weight_parts), value_parts
 
 
 def _read_all(matcher, values: bool = False) -> tuple[np.ndarray, np.ndarray, list]:
