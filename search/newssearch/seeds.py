@@ -123,21 +123,32 @@ def find_seed_files(paths: Iterable[str | os.PathLike[str]]) -> list[SeedFile]:
     return [found[p] for p in sorted(found)]
 
 
-def _walk(root: str) -> Iterator[SeedFile]:
-    # os.walk swallows errors of folders that vanish or cannot be listed: a
-    # seed folder edited while we index is normal, not fatal.
-    for folder, dirs, files in os.walk(root):
-        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
-        for name in sorted(files):
-            if name.startswith(".") or Path(name).suffix.lower() not in SEED_SUFFIXES:
+def _walk(folder: str) -> Iterator[SeedFile]:
+    # A folder that vanishes or cannot be listed is passed over, as os.walk
+    # does: a seed folder edited while we index is normal, not fatal.
+    try:
+        with os.scandir(folder) as listing:
+            entries = list(listing)
+    except OSError:
+        return
+    for entry in entries:
+        name = entry.name
+        if name.startswith("."):
+            continue
+        try:
+            if entry.is_dir(follow_symlinks=False):
+                yield from _walk(entry.path)
                 continue
-            path = os.path.join(folder, name)
-            try:
-                st = os.stat(path)
-            except OSError:
-                continue  # vanished (or a dangling link) between listing and stat
-            if stat.S_ISREG(st.st_mode):
-                yield SeedFile(path, st.st_mtime_ns, st.st_size)
+        except OSError:
+            continue
+        if os.path.splitext(name)[1].lower() not in SEED_SUFFIXES:
+            continue
+        try:
+            st = entry.stat()  # follows a link to a file; a link to a folder is then not regular
+        except OSError:
+            continue  # vanished (or a dangling link) between listing and stat
+        if stat.S_ISREG(st.st_mode):
+            yield SeedFile(entry.path, st.st_mtime_ns, st.st_size)
 
 
 # -- reading one file --------------------------------------------------------
