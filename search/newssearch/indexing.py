@@ -43,6 +43,7 @@ import os
 import pickle
 import queue
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -55,7 +56,7 @@ from .errors import IndexCorruptError, IndexingError, SeedError
 from .schema import KIND_RELATED, KIND_SEED, NO_DATE, SCHEMA_VERSION, build_schema
 from .seeds import Article, RelatedArticle, SeedFile, find_seed_files, read_seed
 from .segments import SegmentBuilder
-from .vocab import Vocabulary, count_words
+from .vocab import Vocabulary, fold_counts
 
 DEFAULT_SEEDS = "seeds"
 LOCK_TIMEOUT = 3.0  # seconds a second indexer waits for the first
@@ -338,7 +339,7 @@ class _SegmentWriter:
         self.schema = schema
         self.builder: SegmentBuilder | None = None
         self.segments: list = []
-        self.words: dict[str, int] = {}
+        self.tokens: Counter[str] = Counter()  # every raw token parsed, for the spelling vocabulary
 
     def parse(self, paths: Sequence[str]) -> list[_Parsed | SeedError]:
         """Parse a batch of files and add the documents of those that parse, in one batch."""
@@ -350,20 +351,14 @@ class _SegmentWriter:
             self.builder = SegmentBuilder(self.folder, self.schema)
         builder = self.builder
         documents: list[dict] = []
-        tokens: list[set[str]] = []  # per document: the set of its article, whose words count once
-        words_of: list[set[str]] = []  # per article
         for article in articles:
-            found: set[str] = set()
-            words_of.append(found)
             documents.append(seed_document(article))
             documents += [related_document(r, article.path, article.url) for r in article.related]
-            tokens += [found] * (1 + len(article.related))
-        docnums = iter(builder.add_batch(documents, tokens))
+        docnums = iter(builder.add_batch(documents, self.tokens))
         parsed: dict[str, _Parsed] = {}
-        for article, found in zip(articles, words_of):
+        for article in articles:
             docnum = next(docnums)
             related = tuple(next(docnums) for _ in article.related)
-            count_words(found, self.words)
             parsed[article.path] = _Parsed(
                 article.path,
                 article.url,
@@ -390,14 +385,14 @@ class _SegmentWriter:
             self.builder = None
 
     def finish(self) -> tuple[list, dict[str, int]]:
-        """The finished segments and the vocabulary counts of every parsed seed."""
+        """The finished segments and the vocabulary words of every parsed seed, with their counts."""
         if self.builder is not None:
             if self.builder.doc_count:
                 self.segments.append(self.builder.finish())
             else:
                 self.builder.discard()
             self.builder = None
-        return self.segments, self.words
+        return self.segments, fold_counts(self.tokens)
 
 
 class _Workers:
@@ -507,7 +502,10 @@ def _write_generation(gen: Path, base: Path | None, run: _Run, workers: int, pro
     dropped: dict[str, set[int]] = {}  # documents of new segments the index does not keep
     stale: set[str] = set()  # urls whose documents in the existing segments go
     try:
-        results = pool.run(paths) if pool is not None else (r for p in paths for r in inline.parse([p]))
+        if pool is not None:
+            results: Iterable[_Parsed | SeedError] = pool.run(paths)
+        else:  # in batches too: the builder's cost per call is mostly fixed
+            results = (r for i in range(0, len(paths), PARSE_BATCH) for r in inline.parse(paths[i : i + PARSE_BATCH]))
         for done, result in enumerate(results, start=1):
             if progress is not None:
                 progress(done, len(paths))

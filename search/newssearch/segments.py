@@ -37,6 +37,7 @@ import pickle
 import struct
 import zlib
 from array import array
+from collections import Counter
 from collections.abc import Iterable
 from itertools import chain
 from pathlib import Path
@@ -222,39 +223,37 @@ class SegmentBuilder:
             found = self._analysis_cache[key] = [(t, int(w), v) for t, _f, w, v in field.index(value)]
         return found
 
-    def add(self, document: dict, tokens: set[str] | None = None) -> int:
+    def add(self, document: dict) -> int:
         """Add one document; returns its docnum. See :meth:`add_batch`."""
-        return self.add_batch([document], None if tokens is None else [tokens])[0]
+        return self.add_batch([document])[0]
 
-    def add_batch(self, documents: list[dict], tokens: list[set[str]] | None = None) -> range:
+    def add_batch(self, documents: list[dict], tokens: Counter | None = None) -> range:
         """Add documents (field name to value, as for Whoosh's ``add_document``); returns their docnums.
 
         A text field is analysed for the whole batch at once: tokens of every
         document are stemmed and numbered in one pass, then grouped into
         postings with NumPy, so Python's cost per document and field is a few
-        list operations. ``tokens[i]``, if given, receives the raw tokens of
-        document ``i`` (for the spelling vocabulary, see :mod:`newssearch.vocab`).
+        list operations. ``tokens``, if given, counts every raw token of the
+        text fields (for the spelling vocabulary, see :mod:`newssearch.vocab`).
         """
         base = self.doc_count
         count = len(documents)
         added = 0
         for name, postings in self._text.items():
             words = [_findall(d.get(name) or "") for d in documents]
-            if tokens is not None:
-                for found, words_of_doc in zip(tokens, words):
-                    found.update(words_of_doc)
             lengths = np.fromiter(map(len, words), dtype=np.int64, count=count)
             self._lengths[name].frombytes(lengths.astype(np.uint32).tobytes())
             total = int(lengths.sum())
             if not total:
                 continue
-            # A term's id is its rank of arrival: setdefault gives a new term the next one.
+            tokens_in_order = list(chain.from_iterable(words))
+            occurrences = Counter(tokens_in_order)
+            if tokens is not None:
+                tokens.update(occurrences)
             term_ids = postings.term_ids
             setdefault = term_ids.setdefault
-            tokens_in_order = list(chain.from_iterable(words))
-            distinct = dict.fromkeys(tokens_in_order)  # each distinct token stemmed and looked up once
-            for token in distinct:
-                distinct[token] = setdefault(term_of(token), len(term_ids))
+            # Each distinct token is stemmed and numbered once; a new term gets the next id.
+            distinct = {token: setdefault(term_of(token), len(term_ids)) for token in occurrences}
             tids = np.fromiter(map(distinct.__getitem__, tokens_in_order), dtype=np.int64, count=total)
             doc_of = np.repeat(np.arange(count, dtype=np.int64), lengths)
             position = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)

@@ -1,10 +1,14 @@
-"""The spelling vocabulary: every indexed word, unstemmed, with its document count.
+"""The spelling vocabulary: every indexed word, unstemmed, with how often it occurs.
 
 Typo tolerance needs the words as written ("recognition"), which the stemmed
 index fields no longer hold ("recogn"). Indexing every word a second time as
 a Whoosh field costs about a fifth of the build (a posting per word per
 document), so the vocabulary is a side file instead, ``vocab.json`` in each
-generation, counted by the parsing processes as they go.
+generation, counted by the indexing processes from the tokens they already
+have. Counts are occurrences, not documents: they only order suggestions
+(the most common word first), and counting occurrences is a C-level
+``Counter`` over a batch where counting distinct words per article cost a
+twentieth of the build.
 
 It only grows between rebuilds: a word whose last article was deleted keeps
 its entry. That is harmless because a correction is only offered after the
@@ -41,23 +45,18 @@ def vocabulary_word(token: str) -> str | None:
     return word if MIN_CHARS <= len(word) <= MAX_CHARS else None
 
 
-_WORD_OF: dict[str, str | None] = {}  # token -> vocabulary_word(token), for the indexing processes
-
-
-def count_words(tokens: set[str], counts: dict[str, int]) -> None:
-    """Count once each vocabulary word among the distinct ``tokens`` of one article and its related entries."""
-    cache = _WORD_OF
-    if len(cache) > 500_000:
-        cache.clear()
-    for token in tokens.difference(cache):  # looks each token up in the dict, not the reverse
-        cache[token] = vocabulary_word(token)
-    for word in set(map(cache.__getitem__, tokens)):
+def fold_counts(tokens: dict[str, int]) -> dict[str, int]:
+    """Vocabulary words and their counts, from raw tokens and theirs (``Lyon`` and ``lyon`` are one word)."""
+    counts: dict[str, int] = {}
+    for token, n in tokens.items():
+        word = vocabulary_word(token)
         if word is not None:
-            counts[word] = counts.get(word, 0) + 1
+            counts[word] = counts.get(word, 0) + n
+    return counts
 
 
 class Vocabulary:
-    """Sorted words and their document counts, with typo-tolerant lookup."""
+    """Sorted words and how often each occurs, with typo-tolerant lookup."""
 
     def __init__(self, counts: dict[str, int] | None = None) -> None:
         self.counts: dict[str, int] = dict(counts or {})
@@ -74,7 +73,7 @@ class Vocabulary:
         return cls(dict(zip(raw["words"], raw["counts"])))
 
     def update(self, counts: dict[str, int]) -> None:
-        """Add document counts, as counted by the indexing processes."""
+        """Add occurrence counts, as counted by the indexing processes."""
         mine = self.counts
         for word, n in counts.items():
             mine[word] = mine.get(word, 0) + n
