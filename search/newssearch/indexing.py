@@ -62,7 +62,7 @@ DEFAULT_SEEDS = "seeds"
 LOCK_TIMEOUT = 3.0  # seconds a second indexer waits for the first
 # Below this many files to parse, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 200
-PARSE_BATCH = 64
+PARSE_BATCH = 256  # files per task: the batch builder pays a fixed cost per call
 # A worker finishes its segment and starts another at this many postings
 # (a seed makes about 200). A worker then holds about 200 MB at its peak.
 SEGMENT_POSTINGS = 4_000_000
