@@ -5,10 +5,12 @@ from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from newssearch import Article, InputPathError, SeedError, find_seed_files, read_seed
 from newssearch import seeds as seeds_module
-from newssearch.seeds import parse_seed
+from newssearch.seeds import parse_seed, split_front_matter
 
 from .conftest import REAL_SEED, seed_text, write_seed
 
@@ -177,3 +179,25 @@ def test_a_symlink_loop_does_not_trap_the_walk(tmp_path):
     (tmp_path / "a" / "x.txt").write_text("x")
     os.symlink(tmp_path, tmp_path / "a" / "loop")
     assert [Path(f.path).name for f in find_seed_files([tmp_path])] == ["x.txt"]
+
+
+def _split_line_by_line(text: str):
+    """The fences as the format defines them, found line by line: the reference for split_front_matter."""
+    lines = text.replace("\r\n", "\n").replace("\r", "\n").split("\n")
+    if lines[0].rstrip(" \t") != "---":
+        return "no front matter"
+    for number, line in enumerate(lines[1:], start=1):
+        if line.rstrip(" \t") == "---":
+            return "\n".join(lines[1:number]), "\n".join(lines[number + 1 :]).strip()
+    return "not closed"
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.lists(st.sampled_from(["---", "--- ", "---\t", " ---", "----", "a: 1", "", "x", "\r", "\r\n"]), max_size=8))
+def test_front_matter_fences_are_found_as_line_by_line(parts):
+    text = "\n".join(parts)
+    try:
+        found = split_front_matter(text)
+    except SeedError as exc:
+        found = "no front matter" if "first line" in exc.reason else "not closed"
+    assert found == _split_line_by_line(text)

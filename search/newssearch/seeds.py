@@ -15,6 +15,7 @@ left empty, a huge title is cut) and the repair is listed in
 from __future__ import annotations
 
 import os
+import re
 import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
@@ -159,13 +160,36 @@ def read_seed(path: str | os.PathLike[str]) -> Article:
     path = os.fspath(path)
     try:
         # O_NONBLOCK: a FIFO swapped in for a seed must not hang the run.
-        with os.fdopen(os.open(path, os.O_RDONLY | os.O_NONBLOCK), "rb") as handle:
-            if not stat.S_ISREG(os.fstat(handle.fileno()).st_mode):
+        fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK)
+        try:
+            st = os.fstat(fd)
+            if not stat.S_ISREG(st.st_mode):
                 raise SeedError(path, "not a regular file")
-            data = handle.read(MAX_SEED_BYTES + 1)
+            data = _read_up_to(fd, st.st_size, MAX_SEED_BYTES + 1)
+        finally:
+            os.close(fd)
     except OSError as exc:
         raise SeedError(path, _os_reason(exc)) from None
     return parse_seed(data, path)
+
+
+def _read_up_to(fd: int, expected: int, limit: int) -> bytes:
+    """At most ``limit`` bytes of an open file, in one read when it is ``expected`` bytes long.
+
+    Asking for the limit at once would allocate 10 MB per seed; a file that
+    grew since its ``stat`` is read on in pieces.
+    """
+    chunks: list[bytes] = []
+    size = 0
+    want = min(expected + 1, limit)  # one byte more: growth shows
+    while size < limit:
+        chunk = os.read(fd, min(want, limit - size))
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size += len(chunk)
+        want = 1 << 16
+    return chunks[0] if len(chunks) == 1 else b"".join(chunks)
 
 
 def parse_seed(data: bytes, path: str = "<seed>") -> Article:
@@ -196,13 +220,17 @@ def parse_seed(data: bytes, path: str = "<seed>") -> Article:
 def split_front_matter(text: str, path: str = "<seed>") -> tuple[str, str]:
     """Split seed text into (YAML, body). Tolerates CRLF and spaces after the fences."""
     text = text.replace("\r\n", "\n").replace("\r", "\n")
-    lines = text.split("\n")
-    if lines[0].rstrip(" \t") != "---":
+    first_end = text.find("\n")
+    if (text if first_end < 0 else text[:first_end]).rstrip(" \t") != "---":
         raise SeedError(path, "no front matter (the first line must be ---)")
-    for number, line in enumerate(lines[1:], start=1):
-        if line.rstrip(" \t") == "---":
-            return "\n".join(lines[1:number]), "\n".join(lines[number + 1 :]).strip()
-    raise SeedError(path, "front matter is not closed (no second --- line)")
+    closing = _FENCE.search(text, first_end)
+    if first_end < 0 or closing is None:
+        raise SeedError(path, "front matter is not closed (no second --- line)")
+    front = text[first_end + 1 : closing.start()]
+    return front[:-1] if front.endswith("\n") else front, text[closing.end() :].strip()
+
+
+_FENCE = re.compile(r"^---[ \t]*$", re.MULTILINE)
 
 
 def _article(meta: dict, body: str, path: str) -> Article:

@@ -294,7 +294,7 @@ class SegmentBuilder:
                     added += 1
         for document in documents:
             stored = {name: document[name] for name in self._stored if document.get(name) is not None}
-            self._stored_file.add(_store(_dumps(stored, 2)) if stored else b"")
+            self._stored_file.add(_store(_dumps(stored, BLOCK_PICKLE)) if stored else b"")
         for name, (default, _dtype, values) in self._numeric.items():
             field = self.schema[name]
             for document in documents:
