@@ -61,6 +61,7 @@ BLOCK_SIZE = 128  # postings per block, as Whoosh's W3 codec writes them
 # of the posting file's size.
 COMPRESS_ABOVE = 4096
 MAX_SEGMENTS = 16  # see merge_small
+MERGE_BATCH = 512  # documents re-indexed per call when merging
 CHUNK_POSTINGS = 1 << 16  # postings turned into Python objects at a time when writing
 # Whoosh pickles a block's data with protocol 2, which writes each position
 # string through a latin-1 text round trip; its reader takes any protocol, and
@@ -520,9 +521,15 @@ def merge_small(folder: str | os.PathLike[str], schema, segments: list, rebuild)
         segment = segments[i]
         reader = SegmentReader(storage, schema, segment)
         try:
+            batch: list[dict] = []
             for docnum in range(segment.doc_count_all()):
                 if not segment.is_deleted(docnum):
-                    builder.add(rebuild(reader.stored_fields(docnum)["payload"]))
+                    batch.append(rebuild(reader.stored_fields(docnum)["payload"]))
+                if len(batch) == MERGE_BATCH:
+                    builder.add_batch(batch)
+                    batch = []
+            if batch:
+                builder.add_batch(batch)
         finally:
             reader.close()
     kept = [s for i, s in enumerate(segments) if i not in chosen]
