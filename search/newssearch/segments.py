@@ -129,11 +129,12 @@ class _TermTable(OrderedHashWriter):
 class _Postings:
     """One field's postings in arrival order: flat arrays, one element per posting."""
 
-    __slots__ = ("term_ids", "tids", "docs", "freqs", "values")
+    __slots__ = ("term_ids", "token_ids", "tids", "docs", "freqs", "values")
 
     def __init__(self) -> None:
         # Term (str in text fields, else bytes) to its id, in order of arrival.
         self.term_ids: dict = {}
+        self.token_ids: dict[str, int] = {}  # a text field's raw tokens to their terms' ids
         self.tids = array("I")
         self.docs = array("I")
         self.freqs = array("I")  # the weight of a posting is its frequency: no field boosts
@@ -252,14 +253,16 @@ class SegmentBuilder:
             if not total:
                 continue
             tokens_in_order = list(chain.from_iterable(words))
-            occurrences = Counter(tokens_in_order)
             if tokens is not None:
-                tokens.update(occurrences)
-            term_ids = postings.term_ids
+                tokens.update(tokens_in_order)  # counted in C
+            # A token is stemmed and numbered once per segment: only tokens new to it
+            # cost Python work (set.difference looks each one up in the dict); a new
+            # term gets the next id.
+            term_ids, token_ids = postings.term_ids, postings.token_ids
             setdefault = term_ids.setdefault
-            # Each distinct token is stemmed and numbered once; a new term gets the next id.
-            distinct = {token: setdefault(term_of(token), len(term_ids)) for token in occurrences}
-            tids = np.fromiter(map(distinct.__getitem__, tokens_in_order), dtype=np.int64, count=total)
+            for token in set(tokens_in_order).difference(token_ids):
+                token_ids[token] = setdefault(term_of(token), len(term_ids))
+            tids = np.fromiter(map(token_ids.__getitem__, tokens_in_order), dtype=np.int64, count=total)
             doc_of = np.repeat(np.arange(count, dtype=np.int64), lengths)
             position = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
             # One posting per (document, term); a stable sort keeps its positions in order.
