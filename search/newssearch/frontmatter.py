@@ -46,6 +46,12 @@ def load(text: str):
         return yaml.load(text, Loader=_Loader)  # noqa: S506 - a safe loader
 
 
+# Every non-blank line, as (indentation, "- " or "", key, value after the key, other content).
+# A line matches exactly once: anything that is not a key line is "other" content.
+# (Trailing spaces are stripped afterwards: a lazy match before " *$" backtracks on every character.)
+_LINE = re.compile(r"^( *)(?:(- )(?=\S))?(?:([A-Za-z_][A-Za-z0-9_]*):(?: +(.*))?|(\S.*))$", re.MULTILINE)
+
+
 class _Reader:
     __slots__ = ("lines", "i")
 
@@ -55,50 +61,44 @@ class _Reader:
             # than "\n" (PyYAML has rules of its own for them); also, harmlessly, a few
             # characters PyYAML takes as text (no-break and other Unicode spaces).
             raise _Unsupported
-        lines: list[tuple[int, str]] = []
-        for raw in text.split("\n"):
-            content = raw.strip(" ")
-            if content:
-                lines.append((len(raw) - len(raw.lstrip(" ")), content))
-        self.lines = lines
+        self.lines = [
+            (len(pad), dash, key, rest.rstrip(" "), other.rstrip(" "))
+            for pad, dash, key, rest, other in _LINE.findall(text)
+        ]
         self.i = 0
 
     def document(self):
-        if not self.lines or self.lines[0][0] != 0 or self.lines[0][1].startswith(("-", "---", "...")):
-            raise _Unsupported  # empty, a top-level sequence, or document markers
+        if not self.lines or self.lines[0][0] != 0 or not self.lines[0][2] or self.lines[0][1]:
+            raise _Unsupported  # empty, a top-level sequence or scalar, document markers
         value = self.mapping(0)
         if self.i != len(self.lines):
             raise _Unsupported
         return value
 
     def block(self, indent: int):
-        if self.lines[self.i][1].startswith("- ") or self.lines[self.i][1] == "-":
-            return self.sequence(indent)
-        return self.mapping(indent)
+        return self.sequence(indent) if self.lines[self.i][1] else self.mapping(indent)
 
     def mapping(self, indent: int) -> dict:
         lines = self.lines
+        count = len(lines)
         out: dict = {}
-        while self.i < len(lines):
-            at, content = lines[self.i]
+        while self.i < count:
+            at, dash, key, rest, other = lines[self.i]
             if at < indent:
                 break
-            if at > indent or content.startswith("-"):
-                raise _Unsupported  # a continuation line, or a sequence where a key belongs
-            match = _KEY.match(content)
-            if match is None:
-                raise _Unsupported
-            key = scalar(match.group(1))
-            if not isinstance(key, str):
+            if at > indent or dash or not key:
+                raise _Unsupported  # a continuation line, an item or text where a key belongs
+            if scalar(key).__class__ is not str:
                 raise _Unsupported  # "true:", "null:" and the like are not string keys to PyYAML
-            rest = match.group(2)
             self.i += 1
             if rest:
                 out[key] = scalar(rest)
                 continue
-            if self.i < len(lines):
-                nxt, following = lines[self.i]
-                if nxt > indent or (nxt == indent and (following.startswith("- ") or following == "-")):
+            if self.i < count:
+                nxt, nxt_dash, _, _, nxt_other = lines[self.i]
+                if nxt == indent and nxt_other.startswith("-"):
+                    raise _Unsupported  # "-" alone, or "-  x": items PyYAML reads its own way
+                if nxt > indent or (nxt == indent and nxt_dash):
                     out[key] = self.block(nxt)
                     continue
             out[key] = None
@@ -106,25 +106,25 @@ class _Reader:
 
     def sequence(self, indent: int) -> list:
         lines = self.lines
+        count = len(lines)
         out: list = []
-        while self.i < len(lines):
-            at, content = lines[self.i]
+        while self.i < count:
+            at, dash, key, rest, other = lines[self.i]
             if at < indent:
                 break
             if at > indent:
                 raise _Unsupported
-            if not content.startswith("- "):
-                if content == "-":
-                    raise _Unsupported  # an empty or nested item
+            if not dash:
+                if other.startswith("-"):
+                    raise _Unsupported  # an empty or oddly spaced item
                 break  # a key of the enclosing mapping, at the same indentation
-            item = content[2:]
-            if item.startswith((" ", "-")):
-                raise _Unsupported
-            if _KEY.match(item):
-                lines[self.i] = (indent + 2, item)  # "- key: value" opens a mapping two columns in
+            if key:
+                lines[self.i] = (indent + 2, "", key, rest, other)  # "- key: value" opens a mapping two columns in
                 out.append(self.mapping(indent + 2))
             else:
-                out.append(scalar(item))
+                if other.startswith("-"):
+                    raise _Unsupported  # a nested sequence (or a negative number: PyYAML decides)
+                out.append(scalar(other))
                 self.i += 1
         return out
 
