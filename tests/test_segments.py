@@ -46,7 +46,7 @@ def contents(folder: Path) -> dict:
     return out
 
 
-def build_both(tmp_path: Path, documents: list[dict]) -> tuple[dict, dict]:
+def build_both(tmp_path: Path, documents: list[dict], batch: int = 64) -> tuple[dict, dict]:
     schema = build_schema()
     by_whoosh = tmp_path / "whoosh"
     by_whoosh.mkdir()
@@ -59,8 +59,8 @@ def build_both(tmp_path: Path, documents: list[dict]) -> tuple[dict, dict]:
     ours.mkdir()
     whoosh_index.create_in(str(ours), schema).close()
     builder = SegmentBuilder(ours, schema)
-    for doc in documents:
-        builder.add(doc)
+    for start in range(0, len(documents), batch):
+        builder.add_batch(documents[start : start + batch])
     commit(ours, schema, [builder.finish()], 1)
     return contents(by_whoosh), contents(ours)
 
@@ -84,8 +84,9 @@ def doc(n: int, **fields) -> dict:
     return base
 
 
-@pytest.mark.parametrize("chunk", [1 << 16, 7])  # postings turned into objects at a time: all, or a few terms
-def test_a_built_segment_reads_back_like_whooshs(tmp_path, monkeypatch, chunk):
+@pytest.mark.parametrize(("chunk", "batch"), [(1 << 16, 64), (7, 1), (1 << 16, 1000)])
+def test_a_built_segment_reads_back_like_whooshs(tmp_path, monkeypatch, chunk, batch):
+    # chunk: postings turned into objects at a time (all, or a few terms); batch: documents analysed at once
     monkeypatch.setattr(segments, "CHUNK_POSTINGS", chunk)
     long_body = " ".join(f"w{i % 97} common" for i in range(5000))  # positions past 4096, tf > 1
     documents = [
@@ -93,9 +94,11 @@ def test_a_built_segment_reads_back_like_whooshs(tmp_path, monkeypatch, chunk):
             topic_facet="AI,Privacy", body=long_body),
         doc(1, title="", excerpt="", provider="", provider_facet="", category=""),  # empty fields
         doc(2, title="naïve ǅemal İstanbul 🙂 U.S. don't", kind="related"),
+        # The word joined between a batch's texts, in a text: that batch is read document by document.
+        doc(3, body=f"before {segments._SEPARATOR_WORD} after", excerpt=segments._SEPARATOR_WORD),
     ]
     # "common" spans several 128-posting blocks; repeated words weigh more.
-    documents += [doc(n, body="common " * (n % 4 + 1) + f"rare{n}", topic_facet="AI") for n in range(3, 400)]
+    documents += [doc(n, body="common " * (n % 4 + 1) + f"rare{n}", topic_facet="AI") for n in range(4, 400)]
     whoosh_made, ours = build_both(tmp_path, documents)
     assert ours["terms"].keys() == whoosh_made["terms"].keys()
     for key in whoosh_made["terms"]:
@@ -115,3 +118,22 @@ def test_any_documents_read_back_like_whooshs(tmp_path_factory, fields):
     documents = [doc(n, **f) for n, f in enumerate(fields)]
     whoosh_made, ours = build_both(tmp_path, documents)
     assert ours == whoosh_made
+
+
+def test_the_builder_counts_every_raw_token_for_the_vocabulary(tmp_path):
+    from collections import Counter
+
+    from newssearch.schema import TOKEN_PATTERN
+
+    documents = [doc(n, body=f"Word word WORD {n}", excerpt="café Café") for n in range(150)]
+    documents[7]["body"] += f" {segments._SEPARATOR_WORD}"  # the batch separator, as a real word
+    builder = SegmentBuilder(tmp_path, build_schema())
+    for start in range(0, len(documents), 64):
+        builder.add_batch(documents[start : start + 64])
+    builder.finish()
+    expected = Counter()
+    for document in documents:
+        for field in ("title", "excerpt", "body", "topics", "provider"):
+            expected.update(TOKEN_PATTERN.findall(document[field]))
+    assert builder.token_counts == expected
+    assert builder.token_counts[segments._SEPARATOR_WORD] == 1

@@ -358,7 +358,7 @@ class _SegmentWriter:
         for article in articles:
             documents.append(seed_document(article))
             documents += [related_document(r, article.path, article.url) for r in article.related]
-        docnums = iter(builder.add_batch(documents, self.tokens))
+        docnums = iter(builder.add_batch(documents))
         parsed: dict[str, _Parsed] = {}
         for article in articles:
             docnum = next(docnums)
@@ -373,8 +373,7 @@ class _SegmentWriter:
                 related,
             )
         if builder.postings >= SEGMENT_POSTINGS:
-            self.segments.append(builder.finish())
-            self.builder = None
+            self._finish_segment()
         return [r if isinstance(r, SeedError) else parsed[r.path] for r in results]
 
     def add_document(self, document: dict) -> tuple[str, int]:
@@ -382,6 +381,12 @@ class _SegmentWriter:
         if self.builder is None:
             self.builder = SegmentBuilder(self.folder, self.schema)
         return self.builder.segment.segid, self.builder.add(document)
+
+    def _finish_segment(self) -> None:
+        assert self.builder is not None
+        self.segments.append(self.builder.finish())
+        self.tokens.update(self.builder.token_counts)
+        self.builder = None
 
     def abandon(self) -> None:
         if self.builder is not None:
@@ -392,10 +397,9 @@ class _SegmentWriter:
         """The finished segments and the vocabulary words of every parsed seed, with their counts."""
         if self.builder is not None:
             if self.builder.doc_count:
-                self.segments.append(self.builder.finish())
+                self._finish_segment()
             else:
-                self.builder.discard()
-            self.builder = None
+                self.abandon()
         return self.segments, fold_counts(self.tokens)
 
 

@@ -126,15 +126,75 @@ class _TermTable(OrderedHashWriter):
         self.lastkey = key
 
 
+# Joined between a batch's texts so that one search finds every token of the
+# batch; a token of its own that no text is expected to hold (when one does,
+# the batch is searched document by document).
+_SEPARATOR_WORD = "nsbatchsep7q"
+_SEPARATOR = f" {_SEPARATOR_WORD} "
+
+
+def _tokenize(postings: _Postings, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
+    """Each text's number of tokens, and all the tokens in order as the segment's token numbers.
+
+    New tokens are stemmed and given term ids (``setdefault`` hands a new
+    term the next id); ``set.difference`` finds them in C, so tokens seen
+    before in the segment cost no Python work. Occurrences are counted for
+    the spelling vocabulary.
+    """
+    joined = _SEPARATOR.join(texts)
+    separated = joined.count(_SEPARATOR_WORD) == len(texts) - 1
+    if separated:
+        found = _findall(joined)
+    else:
+        words = [_findall(text) for text in texts]
+        found = list(chain.from_iterable(words))
+    token_ids, token_term = postings.token_ids, postings.token_term
+    setdefault, term_ids = postings.term_ids.setdefault, postings.term_ids
+    for token in set(found).difference(token_ids):
+        token_ids[token] = len(token_term)
+        token_term.append(setdefault(term_of(token), len(term_ids)))
+    tok = np.fromiter(map(token_ids.__getitem__, found), dtype=np.int64, count=len(found))
+    if separated:
+        at = np.flatnonzero(tok == 0)
+        lengths = np.diff(np.concatenate(([-1], at, [len(tok)]))) - 1
+        tok = np.delete(tok, at)
+    else:
+        lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(texts))
+        if _SEPARATOR_WORD in joined:  # the word itself, in a text: a token like any other
+            if postings.separator_token is None:
+                postings.separator_token = len(token_term)
+                token_term.append(setdefault(term_of(_SEPARATOR_WORD), len(term_ids)))
+            tok[tok == 0] = postings.separator_token
+    counts = np.bincount(tok, minlength=len(token_term))
+    counts[: len(postings.token_counts)] += postings.token_counts
+    postings.token_counts = counts
+    return lengths, tok
+
+
+def _token_counts(postings: _Postings) -> dict[str, int]:
+    """How often each raw token occurred in the segment's field."""
+    counts = postings.token_counts.tolist()
+    found = {token: counts[number] for token, number in postings.token_ids.items() if number}
+    if postings.separator_token is not None:
+        found[_SEPARATOR_WORD] = counts[postings.separator_token]
+    return {token: n for token, n in found.items() if n}
+
+
 class _Postings:
     """One field's postings in arrival order: flat arrays, one element per posting."""
 
-    __slots__ = ("term_ids", "token_ids", "tids", "docs", "freqs", "values")
+    __slots__ = ("term_ids", "token_ids", "token_term", "token_counts", "separator_token", "tids", "docs", "freqs",
+                 "values")
 
     def __init__(self) -> None:
         # Term (str in text fields, else bytes) to its id, in order of arrival.
         self.term_ids: dict = {}
-        self.token_ids: dict[str, int] = {}  # a text field's raw tokens to their terms' ids
+        # A text field's raw tokens, numbered in order of arrival (0 is the batch
+        # separator), each one's term id, and how often each occurred.
+        self.token_ids: dict[str, int] = {_SEPARATOR_WORD: 0}
+        self.token_term = array("q", [-1])
+        self.token_counts = np.zeros(1, dtype=np.int64)
+        self.separator_token: int | None = None  # the separator word where a text holds it
         self.tids = array("I")
         self.docs = array("I")
         self.freqs = array("I")  # the weight of a posting is its frequency: no field boosts
@@ -233,36 +293,26 @@ class SegmentBuilder:
         """Add one document; returns its docnum. See :meth:`add_batch`."""
         return self.add_batch([document])[0]
 
-    def add_batch(self, documents: list[dict], tokens: Counter | None = None) -> range:
+    def add_batch(self, documents: list[dict]) -> range:
         """Add documents (field name to value, as for Whoosh's ``add_document``); returns their docnums.
 
-        A text field is analysed for the whole batch at once: tokens of every
-        document are stemmed and numbered in one pass, then grouped into
-        postings with NumPy, so Python's cost per document and field is a few
-        list operations. ``tokens``, if given, counts every raw token of the
-        text fields (for the spelling vocabulary, see :mod:`newssearch.vocab`).
+        A text field is analysed for the whole batch at once: one regular
+        expression search over the batch's texts, each distinct token stemmed
+        and numbered once per segment, then one NumPy sort groups the tokens
+        into postings, so Python's cost per document and field is a few list
+        operations.
         """
         base = self.doc_count
         count = len(documents)
         added = 0
         for name, postings in self._text.items():
-            words = [_findall(d.get(name) or "") for d in documents]
-            lengths = np.fromiter(map(len, words), dtype=np.int64, count=count)
+            lengths, tok = _tokenize(postings, [d.get(name) or "" for d in documents])
             self._lengths[name].frombytes(lengths.astype(np.uint32).tobytes())
-            total = int(lengths.sum())
+            total = len(tok)
             if not total:
                 continue
-            tokens_in_order = list(chain.from_iterable(words))
-            if tokens is not None:
-                tokens.update(tokens_in_order)  # counted in C
-            # A token is stemmed and numbered once per segment: only tokens new to it
-            # cost Python work (set.difference looks each one up in the dict); a new
-            # term gets the next id.
-            term_ids, token_ids = postings.term_ids, postings.token_ids
-            setdefault = term_ids.setdefault
-            for token in set(tokens_in_order).difference(token_ids):
-                token_ids[token] = setdefault(term_of(token), len(term_ids))
-            tids = np.fromiter(map(token_ids.__getitem__, tokens_in_order), dtype=np.int64, count=total)
+            term_ids = postings.term_ids
+            tids = np.frombuffer(postings.token_term, dtype=np.int64)[tok]
             doc_of = np.repeat(np.arange(count, dtype=np.int64), lengths)
             position = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
             # One posting per (document, term); a stable sort keeps its positions in order.
@@ -329,6 +379,9 @@ class SegmentBuilder:
             column.finish()
         for name, (_default, dtype, values) in self._numeric.items():
             self._write_numeric(name, np.frombuffer(values, dtype=dtype))
+        self.token_counts: Counter[str] = Counter()
+        for postings in self._text.values():
+            self.token_counts.update(_token_counts(postings))
         totals = {}
         for name, lengths in self._lengths.items():
             total = int(np.frombuffer(lengths, dtype=np.uint32).sum())
