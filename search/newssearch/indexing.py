@@ -418,6 +418,7 @@ class _Workers:
         ctx = get_context("fork")
         parent = os.getpid()
         self.folder = folder
+        self._stopping = False
         self.tasks = [ctx.Queue() for _ in range(count)]
         self.results = [ctx.Queue() for _ in range(count)]
         self.procs = [
@@ -440,13 +441,26 @@ class _Workers:
             while sent < len(batches) and sent < received + self.WINDOW * count:
                 self.tasks[sent % count].put(batches[sent])
                 sent += 1
+                if sent == len(batches):
+                    self._stop_after_queued()
             yield from self._receive(received % count)
+        self._stop_after_queued()
+
+    def _stop_after_queued(self) -> None:
+        """Tell every worker to finish its segments once its queued batches are done.
+
+        Sent as soon as the last batch is queued, so that a worker writes its
+        last segment while the main process still reads the other's results.
+        """
+        if not self._stopping:
+            self._stopping = True
+            for task in self.tasks:
+                task.put(None)
 
     def finish(self) -> tuple[list, dict[str, int]]:
         segments: list = []
         words: dict[str, int] = {}
-        for task in self.tasks:
-            task.put(None)
+        self._stop_after_queued()
         for i in range(len(self.procs)):
             found, counts = self._receive(i)
             segments += found

@@ -266,6 +266,13 @@ class SegmentBuilder:
         self._stored = [name for name in names if schema[name].stored]
         self._stored_file = self._column_file("_stored")  # Whoosh's stored-fields column
         self._analysis_cache: dict[tuple[str, object], list[tuple[bytes, int, bytes]]] = {}
+        # Unique fields whose value is indexed as one term, as is (urls): asked once, not per document.
+        probe = "A b/ç-"
+        self._verbatim = {
+            name for name in names
+            if schema[name].indexed and schema[name].unique
+            and list(schema[name].index(probe)) == [(probe.encode("utf-8"), 1, 1.0, b"")]
+        }
         self.doc_count = 0
         self.postings = 0
 
@@ -280,6 +287,8 @@ class SegmentBuilder:
         """
         field = self.schema[name]
         if field.unique:
+            if name in self._verbatim and isinstance(value, str):
+                return [(value.encode("utf-8"), 1, b"")]
             return [(t, int(w), v) for t, _f, w, v in field.index(value)]
         key = (name, value)
         found = self._analysis_cache.get(key)
