@@ -165,10 +165,10 @@ def build(reader, gen: Path) -> tuple[int, int]:
     related = np.zeros(size, dtype=bool)
     related[postings("kind", KIND_RELATED)] = True
     arrays["related"] = related
-    urls = [url for segment in leaves for url in bytes_column(gen, segment, "url")]
-    arrays["url_rank"] = np.argsort(np.argsort(np.array(urls, dtype=object), kind="stable"), kind="stable").astype(
-        np.int32
-    )
+    # Fixed-width bytes sort with memcmp, several times faster than Python objects
+    # (urls hold no NUL byte: a seed with one is refused).
+    urls = np.array([url for segment in leaves for url in bytes_column(gen, segment, "url")] or [b""], dtype=bytes)
+    arrays["url_rank"] = np.argsort(np.argsort(urls[:size], kind="stable"), kind="stable").astype(np.int32)
     for name, field in (("topic", "topic_facet"), ("provider", "provider_facet"), ("category", "category")):
         names: list[str] = []
         ids: list[int] = []

@@ -542,7 +542,7 @@ def _write_generation(gen: Path, base: Path | None, run: _Run, workers: int, pro
             stale.add(result.url)
             if previous is not None:
                 stale.add(previous.url)
-        new_segments, words = pool.finish() if pool is not None else ([], {})
+        # Every decision is made now: the workers write their last segments meanwhile.
         deletes = run.finish()
         stale.update(deletes)
         kept: set[tuple[str, int]] = set()
@@ -565,6 +565,8 @@ def _write_generation(gen: Path, base: Path | None, run: _Run, workers: int, pro
                 if (parsed.segment, docnum) not in kept:
                     dropped.setdefault(parsed.segment, set()).add(docnum)
         more, inline_words = inline.finish()
+        store.write_json(gen / store.MANIFEST, run.manifest())
+        new_segments, words = pool.finish() if pool is not None else ([], {})
     except BaseException:
         if pool is not None:
             pool.stop()
@@ -600,7 +602,6 @@ def _write_generation(gen: Path, base: Path | None, run: _Run, workers: int, pro
         "related": related,
     }
     vocabulary.save(gen)
-    store.write_json(gen / store.MANIFEST, run.manifest())
     meta["files"] = store.file_sizes(gen)
     store.write_json(gen / store.META, meta)
     return meta
