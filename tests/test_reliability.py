@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner
 
 from newssearch import IndexCorruptError, index_seeds, open_index
-from newssearch import indexing, store
+from newssearch import facets, indexing, store
 from newssearch.cli import cli
 from newssearch.schema import SCHEMA_VERSION
 
@@ -136,7 +136,7 @@ def test_an_exception_in_the_commit_leaves_the_old_index(seeds, index_dir, monke
     def fail(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", str(index_dir))
 
-    monkeypatch.setattr(indexing.facets, "build", fail)
+    monkeypatch.setattr(facets, "build", fail)
     result = CliRunner().invoke(cli, ["index", str(seeds)], catch_exceptions=False)
     assert result.exit_code == 1
     assert result.stderr == f"Error: {index_dir}: no space left on device\n"
@@ -343,12 +343,19 @@ def test_an_index_of_another_schema_version(run_cli, seeds, index_dir, version):
     assert run_cli("query", "story", "--format", "json").stdout
 
 
+def _scramble(path: Path) -> None:
+    """Overwrite a file with as many bytes of garbage: only a checksum can tell."""
+    path.write_bytes(b"x" * path.stat().st_size)
+
+
+INDEXER_FILES = {"missing manifest", "same-size garbage in the related urls"}
 DAMAGES = {
     "truncated postings": lambda gen: _truncate(next(gen.glob("*.pst"))),
     "garbage table of contents": lambda gen: next(gen.glob("_MAIN_*.toc")).write_bytes(b"\x00garbage"),
     "missing terms file": lambda gen: next(gen.glob("*.trm")).unlink(),
     "garbage facet arrays": lambda gen: (gen / "facets.npz").write_bytes(b"PK\x03\x04junk"),
     "missing manifest": lambda gen: (gen / store.MANIFEST).unlink(),
+    "same-size garbage in the related urls": lambda gen: _scramble(gen / "related.json"),
     "CURRENT names a missing generation": lambda gen: (gen.parent / "CURRENT").write_text("gen-000099\n"),
 }
 
@@ -365,7 +372,7 @@ def test_a_damaged_index_is_reported_then_rebuilt(run_cli, seeds, index_dir, dam
     expected = fingerprint(index_dir)
     gen = store.current_generation(index_dir)
     DAMAGES[damage](gen)
-    if damage != "missing manifest":  # the manifest is the indexer's, not the searcher's
+    if damage not in INDEXER_FILES:  # the manifest and related urls are the indexer's, not the searcher's
         result = run_cli("query", "story", code=1)
         assert result.stderr.startswith(f"Error: the index at {index_dir}/ is damaged (")
         assert result.stderr.endswith('): run "newssearch index --rebuild"\n')

@@ -45,19 +45,21 @@ import queue
 import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from itertools import repeat
 from dataclasses import dataclass
 from datetime import datetime
 from multiprocessing import get_context
 from pathlib import Path
 from typing import NamedTuple
 
-from . import facets, segments, store
+from . import store
 from .dates import iso, to_timestamp
 from .errors import IndexCorruptError, IndexingError, SeedError
-from .schema import KIND_RELATED, KIND_SEED, NO_DATE, SCHEMA_VERSION, build_schema
 from .seeds import Article, RelatedArticle, SeedFile, find_seed_files, read_seed
-from .segments import SegmentBuilder
-from .vocab import Vocabulary, fold_counts
+from .store import KIND_RELATED, KIND_SEED, NO_DATE, SCHEMA_VERSION
+
+# The writing modules (Whoosh, NumPy) are imported when there is something to
+# write: a run that finds nothing changed costs a walk and a manifest load.
 
 DEFAULT_SEEDS = "seeds"
 LOCK_TIMEOUT = 3.0  # seconds a second indexer waits for the first
@@ -97,21 +99,17 @@ class IndexReport:
     written: bool  # False when nothing changed and no new generation was made
 
 
-@dataclass(slots=True)
-class _Entry:
-    """A file as the manifest records it."""
+class _Entry(NamedTuple):
+    """A file as the manifest records it (a tuple: 50,000 of them load on every run).
+
+    ``related`` is None for an entry loaded from disk: its related urls are in a
+    second file, read only when the run writes something (see ``_Run.related``).
+    """
 
     mtime_ns: int
     size: int
     url: str
-    related: list[str]
-
-    def to_json(self) -> list:
-        return [self.mtime_ns, self.size, self.url, self.related]
-
-    @classmethod
-    def from_json(cls, raw: list) -> _Entry:
-        return cls(int(raw[0]), int(raw[1]), str(raw[2]), [str(u) for u in raw[3]])
+    related: list[str] | None
 
 
 def index_seeds(
@@ -144,8 +142,8 @@ def index_seeds(
     workers = max(1, workers or os.cpu_count() or 1)
     index_dir.mkdir(parents=True, exist_ok=True)
     with store.write_lock(index_dir, lock_timeout):
-        base, damage = (None, None) if rebuild else _usable_base(index_dir)
-        run = _Run(_load_manifest(base), files, [os.path.abspath(p) for p in paths])
+        base, damage, manifest = (None, None, {}) if rebuild else _usable_base(index_dir)
+        run = _Run(manifest, files, [os.path.abspath(p) for p in paths], base)
         if damage is not None:
             run.warnings.append(SkippedFile(str(index_dir), f"the index was damaged ({damage}); rebuilt it from the seeds"))
         if base is not None and not run.to_parse and not run.removed:
@@ -164,49 +162,72 @@ def index_seeds(
         return run.report(started, index_dir, meta, written=True)
 
 
-def _usable_base(index_dir: Path) -> tuple[Path | None, str | None]:
-    """The live generation to update, or (None, why) when it is damaged.
+def _usable_base(index_dir: Path) -> tuple[Path | None, str | None, dict[str, _Entry]]:
+    """The live generation to update and its manifest, or (None, why, {}) when it is damaged.
 
     A damaged index is rebuilt from the seeds rather than refused: the seeds
     are the source of truth. An index of another schema version is refused
     (``SchemaVersionError``): rebuilding it is the user's call.
     """
-    from whoosh import index as whoosh_index
-
     try:
         base = store.current_generation(index_dir)
     except IndexCorruptError as exc:
-        return None, exc.detail
+        return None, exc.detail, {}
     if base is None:
-        return None, None
+        return None, None, {}
     meta = store.check_schema(index_dir, base)
     try:
-        store.verify_files(index_dir, base, meta)
-        _load_manifest(base)
-        facets.Columns.load(base)
-        ix = whoosh_index.open_dir(str(base))
-        with ix.reader() as reader:
-            reader.doc_count_all()
-        ix.close()
+        # Sizes of every file and checksums of the small ones (the table of contents,
+        # the facet arrays, the manifest): the base is then sound to build upon
+        # without opening it, so an unchanged corpus never imports Whoosh.
+        store.verify_files(index_dir, base, meta, checksums=True)
+        manifest = _load_manifest(base)
     except IndexCorruptError as exc:
-        return None, exc.detail
+        return None, exc.detail, {}
     except Exception as exc:  # noqa: BLE001 - a damaged file can fail Whoosh in any way
-        return None, f"{base.name}: {type(exc).__name__}: {exc}"
-    return base, None
+        return None, f"{base.name}: {type(exc).__name__}: {exc}", {}
+    return base, None, manifest
 
 
 def _load_manifest(gen: Path | None) -> dict[str, _Entry]:
+    """The files a generation holds. Stored by column, so that loading and checking
+    50,000 entries is a few C-level passes, not Python work per entry."""
     if gen is None:
         return {}
-    raw = store.load_json(gen / store.MANIFEST, {"files": {}})
-    return {path: _Entry.from_json(entry) for path, entry in raw.get("files", {}).items()}
+    raw = store.load_json(gen / store.MANIFEST, {})
+    columns = [raw.get(name, []) for name in _MANIFEST_COLUMNS]
+    if not _columns_of(columns, (str, int, int, str)):
+        raise ValueError(f"{gen.name}/{store.MANIFEST} is not a manifest of this version")
+    paths, mtimes, sizes, urls = columns
+    # tuple.__new__ makes each _Entry in C (a named tuple's own __new__ is Python code).
+    return dict(zip(paths, map(tuple.__new__, repeat(_Entry), zip(mtimes, sizes, urls, repeat(None)))))
+
+
+def _load_related(gen: Path) -> dict[str, list[str]]:
+    """The related urls of each file of a generation's manifest."""
+    raw = store.load_json(gen / RELATED_FILE, {})
+    columns = [raw.get("paths", []), raw.get("related", [])]
+    if not _columns_of(columns, (str, list)):
+        raise IndexCorruptError(str(gen.parent), f"{gen.name}/{RELATED_FILE} is not a list of related urls")
+    return dict(zip(*columns))
+
+
+def _columns_of(columns: list[list], types: tuple[type, ...]) -> bool:
+    """Whether ``columns`` have one length and each holds values of one type."""
+    return len({len(c) for c in columns}) <= 1 and all(set(map(type, c)) <= {t} for c, t in zip(columns, types))
+
+
+_MANIFEST_COLUMNS = ("paths", "mtime_ns", "sizes", "urls")
+RELATED_FILE = "related.json"
 
 
 class _Run:
     """What is on disk against what the index holds, and the decisions of this run."""
 
-    def __init__(self, old: dict[str, _Entry], files: list[SeedFile], roots: list[str]) -> None:
+    def __init__(self, old: dict[str, _Entry], files: list[SeedFile], roots: list[str], base: Path | None) -> None:
         self.old = old
+        self.base = base
+        self._old_related: dict[str, list[str]] | None = None
         self.new: dict[str, _Entry] = {}  # the manifest after the run
         self.to_parse: list[SeedFile] = []
         self.parsed: set[str] = set()  # seeds accepted in this run: their related entries are fresh
@@ -214,24 +235,38 @@ class _Run:
         self.warnings: list[SkippedFile] = []
         self.added = self.updated = self.unchanged = 0
         on_disk = {f.path for f in files}
+        new, get, to_parse = self.new, old.get, self.to_parse
         for file in files:
-            entry = old.get(file.path)
-            if entry is not None and entry.mtime_ns == file.mtime_ns and entry.size == file.size:
-                self.new[file.path] = entry
-                self.unchanged += 1
+            path, mtime_ns, size = file
+            entry = get(path)
+            if entry is not None and entry[0] == mtime_ns and entry[1] == size:
+                new[path] = entry
             else:
-                self.to_parse.append(file)
+                to_parse.append(file)
+        self.unchanged = len(new)
         for path, entry in old.items():
             if path not in on_disk and not _gone(path, roots):
                 self.new[path] = entry  # indexed from another path that still exists: keep
-        self.removed = sorted(p for p in old if p not in self.new and p not in {f.path for f in self.to_parse})
+        reparsed = {f.path for f in self.to_parse}
+        self.removed = sorted(p for p in old if p not in self.new and p not in reparsed)
         self.stats = {f.path: f for f in self.to_parse}
         # Who holds each url. Files already indexed keep theirs ahead of newcomers,
-        # even those being re-read now.
-        self.owner = {entry.url: path for path, entry in self.new.items()}
-        for file in self.to_parse:
-            if file.path in old:
-                self.owner.setdefault(old[file.path].url, file.path)
+        # even those being re-read now. (Only needed when there is something to parse.)
+        self.owner: dict[str, str] = {}
+        if self.to_parse:
+            self.owner = {entry.url: path for path, entry in self.new.items()}
+            for file in self.to_parse:
+                if file.path in old:
+                    self.owner.setdefault(old[file.path].url, file.path)
+
+    def related(self, path: str, entry: _Entry) -> list[str]:
+        """The related urls of a file of the manifest (read from the base generation as needed)."""
+        if entry.related is not None:
+            return entry.related
+        if self._old_related is None:
+            assert self.base is not None
+            self._old_related = _load_related(self.base)
+        return self._old_related.get(path, [])
 
     def take(self, result: _Parsed | SeedError) -> _Parsed | None:
         """Decide about one parsed file; returns it if the index keeps it."""
@@ -271,8 +306,8 @@ class _Run:
         """
         old_seed_urls = {e.url for e in self.old.values()}
         new_seed_urls = {e.url for e in self.new.values()}
-        old_related = _related_owners(self.old, old_seed_urls)
-        new_related = _related_owners(self.new, new_seed_urls)
+        old_related = self._related_owners(self.old, old_seed_urls)
+        new_related = self._related_owners(self.new, new_seed_urls)
         deletes = sorted((old_seed_urls | set(old_related)) - new_seed_urls - set(new_related))
         # (url, seed path, whether it existed before): small tuples, not articles.
         self._related_plan = [
@@ -283,6 +318,14 @@ class _Run:
         self.expected = len(self.new) + len(new_related)
         return deletes
 
+    def _related_owners(self, files: dict[str, _Entry], seed_urls: set[str]) -> dict[str, str]:
+        owners: dict[str, str] = {}
+        for path in sorted(files):
+            for url in self.related(path, files[path]):
+                if url not in seed_urls and url not in owners:
+                    owners[url] = path
+        return owners
+
     def related_plan(self) -> list[tuple[str, str, bool]]:
         """(url, seed path, whether it was indexed before) of each related article to (re)write."""
         return self._related_plan
@@ -291,8 +334,13 @@ class _Run:
     def removed_count(self) -> int:
         return sum(1 for path in self.old if path not in self.new)
 
-    def manifest(self) -> dict:
-        return {"files": {path: self.new[path].to_json() for path in sorted(self.new)}}
+    def manifest(self) -> tuple[dict, dict]:
+        """The new generation's manifest and its related urls, by column."""
+        paths = sorted(self.new)
+        entries = [self.new[path] for path in paths]
+        columns = [paths, *(list(column) for column in zip(*entries))][:4] if entries else [paths]
+        related = {"paths": paths, "related": [self.related(path, self.new[path]) for path in paths]}
+        return dict(zip(_MANIFEST_COLUMNS, columns)), related
 
     def report(self, started: float, index_dir: Path, meta: dict, *, written: bool) -> IndexReport:
         return IndexReport(
@@ -327,6 +375,12 @@ class _Parsed(NamedTuple):
     related_docnums: tuple[int, ...]  # one per related entry
 
 
+def _builder(folder: Path, schema):
+    from .segments import SegmentBuilder
+
+    return SegmentBuilder(folder, schema)
+
+
 class _SegmentWriter:
     """Parses seed files and adds their documents to new segments.
 
@@ -341,7 +395,7 @@ class _SegmentWriter:
     def __init__(self, folder: Path, schema) -> None:
         self.folder = folder
         self.schema = schema
-        self.builder: SegmentBuilder | None = None
+        self.builder = None  # a SegmentBuilder while a segment is open
         self.segments: list = []
         self.tokens: Counter[str] = Counter()  # every raw token parsed, for the spelling vocabulary
 
@@ -352,7 +406,7 @@ class _SegmentWriter:
         if not articles:
             return results  # type: ignore[return-value]
         if self.builder is None:
-            self.builder = SegmentBuilder(self.folder, self.schema)
+            self.builder = _builder(self.folder, self.schema)
         builder = self.builder
         documents: list[dict] = []
         for article in articles:
@@ -379,7 +433,7 @@ class _SegmentWriter:
     def add_document(self, document: dict) -> tuple[str, int]:
         """Add one document as is; returns (segment id, docnum)."""
         if self.builder is None:
-            self.builder = SegmentBuilder(self.folder, self.schema)
+            self.builder = _builder(self.folder, self.schema)
         return self.builder.segment.segid, self.builder.add(document)
 
     def _finish_segment(self) -> None:
@@ -400,6 +454,8 @@ class _SegmentWriter:
                 self._finish_segment()
             else:
                 self.abandon()
+        from .vocab import fold_counts
+
         return self.segments, fold_counts(self.tokens)
 
 
@@ -517,6 +573,10 @@ def _write_generation(gen: Path, base: Path | None, run: _Run, workers: int, pro
     """Write the run's changes into the new generation ``gen``; None if there were none."""
     from whoosh import index as whoosh_index
 
+    from . import facets, segments
+    from .schema import build_schema
+    from .vocab import Vocabulary
+
     schema = build_schema()
     if base is None:
         whoosh_index.create_in(str(gen), schema).close()
@@ -570,7 +630,9 @@ def _write_generation(gen: Path, base: Path | None, run: _Run, workers: int, pro
                 if (parsed.segment, docnum) not in kept:
                     dropped.setdefault(parsed.segment, set()).add(docnum)
         more, inline_words = inline.finish()
-        store.write_json(gen / store.MANIFEST, run.manifest())
+        manifest, related_urls = run.manifest()
+        store.write_json(gen / store.MANIFEST, manifest)
+        store.write_json(gen / RELATED_FILE, related_urls)
         new_segments, words = pool.finish() if pool is not None else ([], {})
     except BaseException:
         if pool is not None:
@@ -608,6 +670,7 @@ def _write_generation(gen: Path, base: Path | None, run: _Run, workers: int, pro
     }
     vocabulary.save(gen)
     meta["files"] = store.file_sizes(gen)
+    meta["crc32"] = store.file_checksums(gen, meta["files"])
     store.write_json(gen / store.META, meta)
     return meta
 
@@ -696,15 +759,6 @@ def document_from_payload(payload: dict) -> dict:
         path=payload["path"],
         related_to=payload["related_to"],
     )
-
-
-def _related_owners(files: dict[str, _Entry], seed_urls: set[str]) -> dict[str, str]:
-    owners: dict[str, str] = {}
-    for path in sorted(files):
-        for url in files[path].related:
-            if url not in seed_urls and url not in owners:
-                owners[url] = path
-    return owners
 
 
 def _parse(path: str) -> Article | SeedError:

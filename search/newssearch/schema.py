@@ -8,9 +8,9 @@ and "recognize" finds "recognition". Exact values for facets and filters
 their original case; ``published`` and ``url`` are columns, read once per
 index generation into the facet arrays of :mod:`newssearch.facets`.
 
-Changing anything here changes what is on disk: bump ``SCHEMA_VERSION`` so
-that an old index asks for ``newssearch index --rebuild`` instead of
-answering wrongly.
+Changing anything here changes what is on disk: bump ``SCHEMA_VERSION`` (in
+:mod:`newssearch.store`, which checks it without importing Whoosh) so that an
+old index asks for ``newssearch index --rebuild`` instead of answering wrongly.
 """
 
 from __future__ import annotations
@@ -24,7 +24,9 @@ from whoosh.analysis import CharsetFilter, LowercaseFilter, RegexTokenizer, Stem
 from whoosh.lang.porter2 import stem as _porter2
 from whoosh.support.charset import accent_map
 
-SCHEMA_VERSION = 2  # 2: published is a column only (no index terms)
+# Values stored in the index, kept in newssearch.store, which the indexer reads without Whoosh.
+from .store import KIND_RELATED, KIND_SEED, NO_DATE, SCHEMA_VERSION  # noqa: F401
+
 
 # Query-time weights of the text fields, for BM25F: a word in the title counts
 # most, then the topics (an editor's summary of the article), then excerpt and
@@ -45,11 +47,7 @@ FIELD_ALIASES = {
     "url": "url",
 }
 
-# The sentinel for an article without a date; sorts before every real date.
-NO_DATE = -(2**62)
 
-KIND_SEED = "seed"
-KIND_RELATED = "related"
 
 
 # Words may hold inner dots and apostrophes ("U.S", "don't") but a possessive

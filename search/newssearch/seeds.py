@@ -21,6 +21,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import NamedTuple
 
 import yaml
 
@@ -89,9 +90,8 @@ class Article:
 # -- finding files -----------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class SeedFile:
-    """A seed file found on disk, with what incremental indexing compares."""
+class SeedFile(NamedTuple):
+    """A seed file found on disk, with what incremental indexing compares (a tuple: one per file)."""
 
     path: str
     mtime_ns: int
@@ -142,7 +142,8 @@ def _walk(folder: str) -> Iterator[SeedFile]:
                 continue
         except OSError:
             continue
-        if os.path.splitext(name)[1].lower() not in SEED_SUFFIXES:
+        dot = name.rfind(".")
+        if dot <= 0 or name[dot:].lower() not in SEED_SUFFIXES:
             continue
         try:
             st = entry.stat()  # follows a link to a file; a link to a folder is then not regular

@@ -43,6 +43,19 @@ MANIFEST = "manifest.json"
 META = "meta.json"
 _GEN = re.compile(r"^gen-(\d{6,})$")
 KEEP_GENERATIONS = 3  # the live one and the two before it
+# The version of everything in a generation: the Whoosh schema (newssearch.schema)
+# and the side files. Bump it with any change to either: an index of another
+# version asks for "newssearch index --rebuild" instead of answering wrongly.
+# 2: published is a column only; the manifest is stored by column; checksums.
+SCHEMA_VERSION = 2
+# Values the index stores: a document's kind, and the date of an article without
+# one (it sorts before every real date).
+KIND_SEED, KIND_RELATED = "seed", "related"
+NO_DATE = -(2**62)
+# Files that get a checksum as well as a size: Whoosh's table of contents and the
+# side files read whole, or later in a run. (The manifest is checked as it is
+# parsed; segment files, hundreds of megabytes, by size.)
+_CHECKSUMMED = re.compile(r"^(_MAIN_\d+\.toc|facets\.npz|vocab\.json|related\.json)$")
 
 
 def resolve_index_dir(index_dir: str | os.PathLike[str] | None) -> Path:
@@ -79,8 +92,6 @@ def live_generation(index_dir: Path) -> Path:
     if gen is None:
         if any(index_dir.glob("_MAIN_*.toc")) or any(index_dir.glob("*.seg")):
             # A bare Whoosh index: written by something that predates generations.
-            from .schema import SCHEMA_VERSION
-
             raise SchemaVersionError(str(index_dir), "unknown", SCHEMA_VERSION)
         raise IndexNotFoundError(str(index_dir))
     verify_files(index_dir, gen, check_schema(index_dir, gen))
@@ -95,8 +106,6 @@ def read_meta(gen: Path) -> dict:
 
 
 def check_schema(index_dir: Path, gen: Path) -> dict:
-    from .schema import SCHEMA_VERSION  # Whoosh's fields module: only when an index is touched
-
     meta = read_meta(gen)
     found = meta.get("schema_version")
     if found != SCHEMA_VERSION:
@@ -110,12 +119,22 @@ def file_sizes(gen: Path) -> dict[str, int]:
             and "WRITELOCK" not in p.name and not p.name.endswith(".tmp")}
 
 
-def verify_files(index_dir: Path, gen: Path, meta: dict) -> None:
-    """Raise :class:`IndexCorruptError` if a file recorded at publish time is missing or resized.
+def file_checksums(gen: Path, sizes: dict[str, int]) -> dict[str, int]:
+    """CRC-32 of the table of contents and the side files read whole, among the files of ``sizes``."""
+    import zlib
+
+    return {name: zlib.crc32((gen / name).read_bytes()) for name in sizes if _CHECKSUMMED.match(name)}
+
+
+def verify_files(index_dir: Path, gen: Path, meta: dict, *, checksums: bool = False) -> None:
+    """Raise :class:`IndexCorruptError` if a file recorded at publish time is missing or changed.
 
     Whoosh keeps no checksums; sizes catch the damage a crash, a full disk or a
     careless hand leaves (truncated, deleted or replaced files) for the cost of
-    a ``stat`` per file.
+    a ``stat`` per file. With ``checksums`` (the indexer, which builds on the
+    generation without opening it) the table of contents and the facet,
+    vocabulary and related-url files are read and their CRC-32 compared too,
+    which catches a same-size overwrite of them.
     """
     for name, size in (meta.get("files") or {}).items():
         try:
@@ -124,6 +143,12 @@ def verify_files(index_dir: Path, gen: Path, meta: dict) -> None:
             raise IndexCorruptError(str(index_dir), f"{gen.name}/{name} is missing") from None
         if actual != size:
             raise IndexCorruptError(str(index_dir), f"{gen.name}/{name} has {actual:,} bytes, expected {size:,}")
+    if checksums:
+        import zlib
+
+        for name, crc in (meta.get("crc32") or {}).items():
+            if zlib.crc32((gen / name).read_bytes()) != crc:
+                raise IndexCorruptError(str(index_dir), f"{gen.name}/{name} changed since it was written")
 
 
 def new_generation(index_dir: Path, base: Path | None) -> Path:
