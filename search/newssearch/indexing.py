@@ -50,7 +50,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from multiprocessing import get_context
 from pathlib import Path
-from typing import NamedTuple
+from typing import TYPE_CHECKING, NamedTuple
 
 from . import store
 from .dates import iso, to_timestamp
@@ -60,6 +60,8 @@ from .store import KIND_RELATED, KIND_SEED, NO_DATE, SCHEMA_VERSION
 
 # The writing modules (Whoosh, NumPy) are imported when there is something to
 # write: a run that finds nothing changed costs a walk and a manifest load.
+if TYPE_CHECKING:
+    from .segments import SegmentBuilder
 
 DEFAULT_SEEDS = "seeds"
 LOCK_TIMEOUT = 3.0  # seconds a second indexer waits for the first
@@ -395,7 +397,7 @@ class _SegmentWriter:
     def __init__(self, folder: Path, schema) -> None:
         self.folder = folder
         self.schema = schema
-        self.builder = None  # a SegmentBuilder while a segment is open
+        self.builder: SegmentBuilder | None = None  # while a segment is open
         self.segments: list = []
         self.tokens: Counter[str] = Counter()  # every raw token parsed, for the spelling vocabulary
 
@@ -669,8 +671,9 @@ def _write_generation(gen: Path, base: Path | None, run: _Run, workers: int, pro
         "related": related,
     }
     vocabulary.save(gen)
-    meta["files"] = store.file_sizes(gen)
-    meta["crc32"] = store.file_checksums(gen, meta["files"])
+    sizes = store.file_sizes(gen)
+    meta["files"] = sizes
+    meta["crc32"] = store.file_checksums(gen, sizes)
     store.write_json(gen / store.META, meta)
     return meta
 

@@ -358,11 +358,11 @@ class SegmentBuilder:
         for document in documents:
             stored = {name: document[name] for name in self._stored if document.get(name) is not None}
             self._stored_file.add(_store(_dumps(stored, BLOCK_PICKLE)) if stored else b"")
-        for name, (default, _dtype, values) in self._numeric.items():
+        for name, (default, _dtype, column_values) in self._numeric.items():
             field = self.schema[name]
             for document in documents:
                 value = document.get(name)
-                values.append(default if value is None else field.to_column_value(value))
+                column_values.append(default if value is None else field.to_column_value(value))
         for name, column in self._bytes.items():
             field = self.schema[name]
             for document in documents:
@@ -497,6 +497,7 @@ def _write_field(fieldnum: int, fmt, postings: _Postings, lengths: array | None,
                 high, low = block_max_w[b], block_min_w[b]
                 # Whoosh's minified weights: None when all are 1, one float when all are equal.
                 w = None if high == low == 1.0 else weight_list[s] if high == low else tuple(weight_list[s:e])
+                v: tuple | bytes | None
                 if fixed is None:
                     v = tuple(value_list[s:e])
                 elif fixed == 0:
