@@ -160,3 +160,15 @@ def test_whole_suite_at_tiny_size(tmp_path):
     text = md.read_text()
     assert text.startswith("# kept") and text.rstrip().endswith("tail") and "STALE-TABLE" not in text
     assert "| known-item MRR@10 |" in text
+
+
+def test_build_pairs_reports_every_round_and_the_median(corpus):
+    run = subprocess.run([sys.executable, str(BENCH / "build_pairs.py"), str(corpus), "--rounds", "2"],
+                         capture_output=True, text=True, timeout=600, cwd=BENCH)
+    assert run.returncode == 0, run.stderr
+    rounds = re.findall(r"round (\d): newssearch ([\d.]+) s, SQLite ([\d.]+) s, ratio ([\d.]+)", run.stdout)
+    assert [r[0] for r in rounds] == ["1", "2"]
+    for _, ours, theirs, ratio in rounds:
+        assert float(ours) > 0 and float(theirs) > 0
+        assert float(ratio) == pytest.approx(float(ours) / float(theirs), abs=0.02)
+    assert re.search(r"median ratio [\d.]+ over 2 rounds \(lowest [\d.]+, highest [\d.]+\)", run.stdout)
