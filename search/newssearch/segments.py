@@ -1,33 +1,34 @@
-"""Whoosh segments written directly from whole documents, without Whoosh's writer.
+"""Whoosh segments written directly from batches of documents, without Whoosh's writer.
 
 The index stays a Whoosh index (the W3 codec of ``whoosh-reloaded==2.7.5``)
 that Whoosh's own readers open; only the writing is ours. Whoosh's
 ``SegmentWriter`` sends every posting through several Python calls (the
 field's generator, the posting pool, an external sort, the field writer's
 ``add``): about 2.5 ms of CPU per seed, seven times SQLite's whole build.
-A :class:`SegmentBuilder` instead appends each posting to flat arrays as a
-document arrives (term id, docnum, frequency, encoded positions), and at
-:meth:`SegmentBuilder.finish` sorts them once with NumPy and writes the
-files Whoosh's writer would write:
+A :class:`SegmentBuilder` analyses a batch of documents per field at once
+(:meth:`SegmentBuilder.add_batch`) into flat arrays (term id, docnum,
+frequency, encoded positions), and at :meth:`SegmentBuilder.finish` sorts
+them by term with NumPy and writes the files Whoosh's writer would write:
 
 * ``.trm``, the term table (an ordered hash from field id and term bytes to
   ``W3TermInfo``);
 * ``.pst``, the posting blocks (up to 128 postings each: delta-coded
-  docnums, weights and position lists, pickled as Whoosh does). A block
-  whose pickle is small is stored uncompressed, which its header says;
-  Whoosh's reader decompresses per block;
+  docnums, weights and position lists). Blocks are pickled with protocol 4
+  (Whoosh's reader takes any) and stored uncompressed below 4 KB, which each
+  block's header says;
 * ``.col`` files, the per-document columns (field lengths, stored fields,
-  sortable values), through Whoosh's own ``W3PerDocWriter``.
+  the url and date columns), in the formats of ``whoosh.columns``.
 
 ``tests/test_segments.py`` checks, for the same documents, that every term,
 posting, position, weight, field length, stored field and column read back
 from a built segment equals what Whoosh's writer makes.
 
 :func:`commit` then publishes a list of segments as the index's next
-generation (Whoosh's ``TOC``), and :func:`delete_urls` marks documents of
-existing segments deleted. Documents are analysed with the schema's own
-steps: text fields through ``schema.term_of`` (what ``FastText`` indexes),
-every other indexed field through its Whoosh field type.
+generation (Whoosh's ``TOC``), :func:`delete_urls` marks documents of
+existing segments deleted, and :func:`merge_small` keeps their number
+down. Documents are analysed with the schema's own steps: text fields
+through ``schema.term_of`` (what ``FastText`` indexes), every other indexed
+field through its Whoosh field type.
 """
 
 from __future__ import annotations
@@ -49,7 +50,7 @@ from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.filetables import OrderedHashWriter
 from whoosh.filedb.filetables import _lengths as _ENTRY_LENGTHS
 from whoosh.index import TOC, clean_files
-from whoosh.system import _INT_SIZE, pack_int, pack_long, pack_uint, pack_ushort
+from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
 from whoosh.util.numeric import _length_byte_cache
 
 from .schema import TEXT_FIELDS, TOKEN_PATTERN, term_of
@@ -75,7 +76,7 @@ _TERMINFO = W3TermInfo._struct
 _LENGTH_CACHE = np.array(_length_byte_cache, dtype=np.int64)
 
 
-def _deflate(data: bytes, _level: int = 1) -> bytes:
+def _deflate(data: bytes) -> bytes:
     """zlib data that ``zlib.decompress`` reads, made twice as fast as ``zlib.compress`` on small inputs.
 
     Setting up zlib's default window and state costs more than compressing a
@@ -85,7 +86,7 @@ def _deflate(data: bytes, _level: int = 1) -> bytes:
     return deflater.compress(data) + deflater.flush()
 
 
-def _store(data: bytes, _level: int = 0) -> bytes:
+def _store(data: bytes) -> bytes:
     """A stored record in zlib's format without compressing it (level 0), as Whoosh's reader expects.
 
     A record (about 900 bytes: titles, excerpts, a unique url) shrinks by a
@@ -275,6 +276,8 @@ class SegmentBuilder:
         }
         self.doc_count = 0
         self.postings = 0
+        # Filled by finish(): how often each raw token occurred, for the spelling vocabulary.
+        self.token_counts: Counter[str] = Counter()
 
     def _column_file(self, name: str) -> _VarBytesFile:
         return _VarBytesFile(self.folder / W3Codec.column_filename(self.segment, name))
@@ -388,7 +391,6 @@ class SegmentBuilder:
             column.finish()
         for name, (_default, dtype, values) in self._numeric.items():
             self._write_numeric(name, np.frombuffer(values, dtype=dtype))
-        self.token_counts: Counter[str] = Counter()
         for postings in self._text.values():
             self.token_counts.update(_token_counts(postings))
         totals = {}
