@@ -22,7 +22,12 @@ LEAD_CHARS = 70  # context kept before the first match of a fragment
 
 def matches(text: str, terms: frozenset[str]) -> list[tuple[int, int]]:
     """(start, end) of every word of ``text`` whose index term is in ``terms``."""
-    return [m.span() for m in TOKEN_PATTERN.finditer(text) if term_of(m.group()) in terms]
+    # Each distinct word is stemmed once; a text without a matching word (most
+    # fields of most hits) costs one search and no positions.
+    hits = {word for word in set(TOKEN_PATTERN.findall(text)) if term_of(word) in terms}
+    if not hits:
+        return []
+    return [m.span() for m in TOKEN_PATTERN.finditer(text) if m.group() in hits]
 
 
 def fragment(text: str, terms: frozenset[str], size: int = FRAGMENT_CHARS) -> tuple[str, int]:

@@ -228,15 +228,18 @@ class QueryScorer:
 def read_postings(leaves, schema, field: str, text: str | bytes, *, values: bool) -> tuple[np.ndarray, np.ndarray, list]:
     """Docnums, frequencies and (if asked) encoded values of a term over ``leaves``, deleted documents included."""
     btext = text if isinstance(text, bytes) else schema[field].to_bytes(text)
+    fmt = schema[field].format
     ids_parts, weight_parts, value_parts = [], [], []
     for leaf, offset in leaves:
+        # The segment's own term table: SegmentReader.postings would build a set of
+        # the segment's deleted documents and filter every posting through it;
+        # the live mask does that here, on whole arrays.
+        terms = getattr(leaf, "_terms", None)
         try:
-            matcher = leaf.postings(field, btext)
+            matcher = terms.matcher(field, btext, fmt) if terms is not None else leaf.postings(field, btext)
         except TermNotFound:
             continue
         if isinstance(matcher, FilterMatcher):
-            # Whoosh hides a segment's deleted documents behind a per-posting filter;
-            # the live mask does that here, on whole arrays.
             matcher = matcher.child
         ids, weights, encoded = _read_all(matcher, values)
         ids_parts.append(ids + offset)
