@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from newssearch.highlight import fragment, plain
-from newssearch.schema import term_of
+from newssearch.highlight import fragment, matches, plain
+from newssearch.schema import TOKEN_PATTERN, term_of
 from newssearch.schema import text_analyzer
 
 
@@ -38,3 +40,23 @@ def test_a_text_that_fits_is_shown_whole():
     html, count = fragment(text, frozenset({"facial"}))
     assert count == 1
     assert html == text.replace("facial", "<mark>facial</mark>")
+
+
+@settings(max_examples=500, deadline=None)
+@given(st.text(alphabet=st.sampled_from("abcdeiosuyADIEYS'’.é "), max_size=14))
+def test_stemming_keeps_an_ascii_first_letter(text):
+    # The highlighter skips words whose first letter no query term starts with.
+    for word in TOKEN_PATTERN.findall(text):
+        if word[:1].isascii():
+            assert term_of(word)[:1] == word[:1].lower()
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.sampled_from(["Dying", "lying", "tie", "ties", "Émile", "emile", "U.S", "us", "added",
+                                 "recognition", "Recognize", "café", "x", "yes", "eyes"]), max_size=20),
+       st.sets(st.sampled_from(["Dying", "tie", "emile", "us", "recognize", "cafe", "yes"]), min_size=1))
+def test_matches_are_every_word_whose_term_is_asked_for(words, asked):
+    text = " ".join(words)
+    terms = frozenset(term_of(w) for w in asked)
+    expected = [m.span() for m in TOKEN_PATTERN.finditer(text) if term_of(m.group()) in terms]
+    assert matches(text, terms) == expected

@@ -22,9 +22,17 @@ LEAD_CHARS = 70  # context kept before the first match of a fragment
 
 def matches(text: str, terms: frozenset[str]) -> list[tuple[int, int]]:
     """(start, end) of every word of ``text`` whose index term is in ``terms``."""
-    # Each distinct word is stemmed once; a text without a matching word (most
-    # fields of most hits) costs one search and no positions.
-    hits = {word for word in set(TOKEN_PATTERN.findall(text)) if term_of(word) in terms}
+    # Each distinct word is stemmed once, and only if it could match: stemming
+    # keeps a word's first letter (lowercased), so a word starting with another
+    # ASCII letter than every term cannot. That spares a cold query most of its
+    # stemming. A text without a matching word (most fields of most hits) costs
+    # one search and no positions.
+    firsts = {term[:1] for term in terms}
+    hits = {
+        word
+        for word in set(TOKEN_PATTERN.findall(text))
+        if (word[:1].lower() in firsts or not word[:1].isascii()) and term_of(word) in terms
+    }
     if not hits:
         return []
     return [m.span() for m in TOKEN_PATTERN.finditer(text) if m.group() in hits]
