@@ -184,22 +184,20 @@ def _usable_base(index_dir: Path) -> tuple[Path | None, str | None, dict[str, _E
     meta = store.check_schema(index_dir, base)
     try:
         # Sizes of every file and checksums of the small ones (the table of contents,
-        # the facet arrays, the manifest): the base is then sound to build upon
-        # without opening it, so an unchanged corpus never imports Whoosh.
+        # the facet arrays, the vocabulary, the related urls): the base is then sound
+        # to build upon without opening it, so an unchanged corpus never imports Whoosh.
         store.verify_files(index_dir, base, meta, checksums=True)
         manifest = _load_manifest(base)
     except IndexCorruptError as exc:
         return None, exc.detail, {}
-    except Exception as exc:  # noqa: BLE001 - a damaged file can fail Whoosh in any way
+    except Exception as exc:  # noqa: BLE001 - a damaged manifest can fail its parse in any way
         return None, f"{base.name}: {type(exc).__name__}: {exc}", {}
     return base, None, manifest
 
 
-def _load_manifest(gen: Path | None) -> dict[str, _Entry]:
+def _load_manifest(gen: Path) -> dict[str, _Entry]:
     """The files a generation holds. Stored by column, so that loading and checking
     50,000 entries is a few C-level passes, not Python work per entry."""
-    if gen is None:
-        return {}
     raw = store.load_json(gen / store.MANIFEST, {})
     columns = [raw.get(name, []) for name in _MANIFEST_COLUMNS]
     if not _columns_of(columns, (str, int, int, str)):
@@ -344,8 +342,8 @@ class _Run:
         """The new generation's manifest and its related urls, by column."""
         paths = sorted(self.new)
         entries = [self.new[path] for path in paths]
-        columns = [paths, *(list(column) for column in zip(*entries))][:4] if entries else [paths]
-        related = {"paths": paths, "related": [self.related(path, self.new[path]) for path in paths]}
+        columns = (paths, [e.mtime_ns for e in entries], [e.size for e in entries], [e.url for e in entries])
+        related = {"paths": paths, "related": [self.related(path, e) for path, e in zip(paths, entries)]}
         return dict(zip(_MANIFEST_COLUMNS, columns)), related
 
     def report(self, started: float, index_dir: Path, meta: dict, *, written: bool) -> IndexReport:
@@ -381,10 +379,8 @@ class _Parsed(NamedTuple):
     related_docnums: tuple[int, ...]  # one per related entry
 
 
-def _builder(folder: Path, schema):
-    from .segments import SegmentBuilder
-
-    return SegmentBuilder(folder, schema)
+def _batches(paths: list[str]) -> list[list[str]]:
+    return [paths[i : i + PARSE_BATCH] for i in range(0, len(paths), PARSE_BATCH)]
 
 
 class _SegmentWriter:
@@ -411,9 +407,7 @@ class _SegmentWriter:
         articles = [r for r in results if not isinstance(r, SeedError)]
         if not articles:
             return results  # type: ignore[return-value]
-        if self.builder is None:
-            self.builder = _builder(self.folder, self.schema)
-        builder = self.builder
+        builder = self._open()
         documents: list[dict] = []
         for article in articles:
             documents.append(seed_document(article))
@@ -438,9 +432,16 @@ class _SegmentWriter:
 
     def add_document(self, document: dict) -> tuple[str, int]:
         """Add one document as is; returns (segment id, docnum)."""
+        builder = self._open()
+        return builder.segment.segid, builder.add(document)
+
+    def _open(self) -> SegmentBuilder:
+        """The open segment, started if there is none."""
         if self.builder is None:
-            self.builder = _builder(self.folder, self.schema)
-        return self.builder.segment.segid, self.builder.add(document)
+            from .segments import SegmentBuilder
+
+            self.builder = SegmentBuilder(self.folder, self.schema)
+        return self.builder
 
     def _finish_segment(self) -> None:
         assert self.builder is not None
@@ -496,7 +497,7 @@ class _Workers:
             proc.start()
 
     def run(self, paths: list[str]) -> Iterator[_Parsed | SeedError]:
-        batches = [paths[i : i + PARSE_BATCH] for i in range(0, len(paths), PARSE_BATCH)]
+        batches = _batches(paths)
         count = len(self.procs)
         sent = 0
         for received in range(len(batches)):
@@ -519,18 +520,13 @@ class _Workers:
             for task in self.tasks:
                 task.put(None)
 
-    def finish(self) -> tuple[list, dict[str, int]]:
-        segments: list = []
-        words: dict[str, int] = {}
+    def finish(self) -> list[tuple[list, dict[str, int]]]:
+        """Each worker's finished segments and vocabulary counts (see ``_SegmentWriter.finish``)."""
         self._stop_after_queued()
-        for i in range(len(self.procs)):
-            found, counts = self._receive(i)
-            segments += found
-            for word, n in counts.items():
-                words[word] = words.get(word, 0) + n
+        finished = [self._receive(i) for i in range(len(self.procs))]
         for proc in self.procs:
             proc.join()
-        return segments, words
+        return finished
 
     def stop(self) -> None:
         for proc in self.procs:
@@ -598,7 +594,7 @@ def _write_generation(gen: Path, base: Path | None, run: _Run, workers: int, pro
         if pool is not None:
             results: Iterable[_Parsed | SeedError] = pool.run(paths)
         else:  # in batches too: the builder's cost per call is mostly fixed
-            results = (r for i in range(0, len(paths), PARSE_BATCH) for r in inline.parse(paths[i : i + PARSE_BATCH]))
+            results = (r for batch in _batches(paths) for r in inline.parse(batch))
         for done, result in enumerate(results, start=1):
             if progress is not None:
                 progress(done, len(paths))
@@ -641,14 +637,15 @@ def _write_generation(gen: Path, base: Path | None, run: _Run, workers: int, pro
         manifest, related_urls = run.manifest()
         store.write_json(gen / store.MANIFEST, manifest)
         store.write_json(gen / RELATED_FILE, related_urls)
-        new_segments, words = pool.finish() if pool is not None else ([], {})
+        finished = [*(pool.finish() if pool is not None else []), (more, inline_words)]
     except BaseException:
         if pool is not None:
             pool.stop()
         inline.abandon()
         raise
-    new_segments += more
-    for counts in (words, inline_words):
+    new_segments = []
+    for found, counts in finished:
+        new_segments += found
         vocabulary.update(counts)
     changed = bool(placed or more or deletes or run.removed)
     if not changed and base is not None:
