@@ -134,16 +134,18 @@ def build(reader, gen: Path) -> tuple[int, int]:
     Returns the number of live documents and how many of them are related
     articles.
     """
-    from .segments import bytes_column, numeric_column
+    from whoosh.codec.whoosh3 import _lenfield
     from whoosh.util.numeric import byte_to_length
 
+    from .scoring import read_postings
+    from .segments import bytes_column, numeric_column
+
     size = reader.doc_count_all()
-    leaves = [leaf.segment() for leaf, _ in reader.leaf_readers()] if size else []
+    leaf_readers = list(reader.leaf_readers()) if size else []
+    leaves = [leaf.segment() for leaf, _ in leaf_readers]
     live = np.ones(size, dtype=bool)
-    offset = 0
-    for segment in leaves:
+    for (_, offset), segment in zip(leaf_readers, leaves):
         live[[offset + d for d in segment.deleted_docs()]] = False
-        offset += segment.doc_count_all()
 
     def column(field: str, typecode: str, default) -> np.ndarray:
         parts = [numeric_column(gen, segment, field, typecode, default) for segment in leaves]
@@ -154,13 +156,10 @@ def build(reader, gen: Path) -> tuple[int, int]:
         "live": live,
         "published": column("published", "q", NO_DATE).astype(np.int64),
     }
-    from .scoring import read_postings
-
-    leaves_with_offsets = list(reader.leaf_readers()) if size else []
 
     def postings(field: str, term: bytes | str) -> np.ndarray:
         # Whole blocks at a time, deleted documents included: counts are taken over live ones.
-        return read_postings(leaves_with_offsets, reader.schema, field, term, values=False)[0]
+        return read_postings(leaf_readers, reader.schema, field, term, values=False)[0]
 
     related = np.zeros(size, dtype=bool)
     related[postings("kind", KIND_RELATED)] = True
@@ -186,7 +185,7 @@ def build(reader, gen: Path) -> tuple[int, int]:
     # Whoosh keeps each field length as a one-byte code.
     length_of_code = np.array([byte_to_length(b) for b in range(256)], dtype=np.float32)
     for field in TEXT_FIELDS:
-        arrays[f"length_{field}"] = length_of_code[column(f"_{field}_len", "B", 0)]
+        arrays[f"length_{field}"] = length_of_code[column(_lenfield(field), "B", 0)]
     tmp = gen / (FACETS_FILE + ".tmp")
     with open(tmp, "wb") as handle:
         np.savez(handle, allow_pickle=False, **arrays)

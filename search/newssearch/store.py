@@ -121,9 +121,13 @@ def file_sizes(gen: Path) -> dict[str, int]:
 
 def file_checksums(gen: Path, sizes: dict[str, int]) -> dict[str, int]:
     """CRC-32 of the table of contents and the side files read whole, among the files of ``sizes``."""
+    return {name: _crc32(gen / name) for name in sizes if _CHECKSUMMED.match(name)}
+
+
+def _crc32(path: Path) -> int:
     import zlib
 
-    return {name: zlib.crc32((gen / name).read_bytes()) for name in sizes if _CHECKSUMMED.match(name)}
+    return zlib.crc32(path.read_bytes())
 
 
 def verify_files(index_dir: Path, gen: Path, meta: dict, *, checksums: bool = False) -> None:
@@ -144,10 +148,8 @@ def verify_files(index_dir: Path, gen: Path, meta: dict, *, checksums: bool = Fa
         if actual != size:
             raise IndexCorruptError(str(index_dir), f"{gen.name}/{name} has {actual:,} bytes, expected {size:,}")
     if checksums:
-        import zlib
-
         for name, crc in (meta.get("crc32") or {}).items():
-            if zlib.crc32((gen / name).read_bytes()) != crc:
+            if _crc32(gen / name) != crc:
                 raise IndexCorruptError(str(index_dir), f"{gen.name}/{name} changed since it was written")
 
 
