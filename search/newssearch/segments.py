@@ -328,8 +328,9 @@ class SegmentBuilder:
             doc_of = np.repeat(np.arange(count, dtype=np.int64), lengths)
             position = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
             # One posting per (document, term); a stable sort keeps its positions in order.
-            order = np.argsort(doc_of * len(term_ids) + tids, kind="stable")
-            key = (doc_of * len(term_ids) + tids)[order]
+            key = doc_of * len(term_ids) + tids
+            order = np.argsort(key, kind="stable")
+            key = key[order]
             starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
             freqs = np.diff(np.append(starts, total))
             first = position[order[starts]]
@@ -394,10 +395,12 @@ class SegmentBuilder:
         for postings in self._text.values():
             self.token_counts.update(_token_counts(postings))
         totals = {}
+        codes = {}  # each document's length code per text field, for the column and the block headers
         for name, lengths in self._lengths.items():
+            codes[name] = _length_bytes(lengths)
             total = int(np.frombuffer(lengths, dtype=np.uint32).sum())
             if total:  # as Whoosh, no length column for a field no document has words in
-                self._write_numeric(_lenfield(name), _length_bytes(lengths))
+                self._write_numeric(_lenfield(name), codes[name])
                 totals[name] = total
         segment._fieldlengths = totals  # what Whoosh's per-document writer records
         terms_file = segment.create_file(self.storage, W3Codec.TERMS_EXT)
@@ -410,11 +413,10 @@ class SegmentBuilder:
             if not postings.term_ids:
                 continue
             fieldmap[name] = len(fieldmap)
-            lengths = self._lengths.get(name)
             offset = _write_field(
-                fieldmap[name], self.schema[name].format, postings, lengths, postfile, offset, tindex
+                fieldmap[name], self.schema[name].format, postings, codes.get(name), postfile, offset, tindex
             )
-            self._text.pop(name, None) or self._other.pop(name)  # free it now
+            (self._text if name in self._text else self._other).pop(name)  # free it now
         tindex.close()
         postfile.close()
         return segment
@@ -431,8 +433,13 @@ def _length_bytes(lengths: array) -> np.ndarray:
     return np.minimum(codes, 255).astype(np.uint8)
 
 
-def _write_field(fieldnum: int, fmt, postings: _Postings, lengths: array | None, postfile, offset: int, tindex) -> int:
-    """Write one field's posting lists and term infos; returns the new end offset of the posting file."""
+def _write_field(
+    fieldnum: int, fmt, postings: _Postings, length_codes: np.ndarray | None, postfile, offset: int, tindex
+) -> int:
+    """Write one field's posting lists and term infos; returns the new end offset of the posting file.
+
+    ``length_codes`` are the documents' one-byte field lengths (None for a field without lengths).
+    """
     btexts = [t.encode("utf-8") if isinstance(t, str) else t for t in postings.term_ids]
     by_text = sorted(range(len(btexts)), key=btexts.__getitem__)
     rank = np.empty(len(btexts), dtype=np.int64)
@@ -460,8 +467,8 @@ def _write_field(fieldnum: int, fmt, postings: _Postings, lengths: array | None,
     deltas = docs.copy()
     deltas[1:] -= docs[:-1]
     deltas[block_starts] = docs[block_starts]  # each block's ids are delta-coded from 0
-    if lengths is not None:
-        length_codes = _length_bytes(lengths)[docs]
+    if length_codes is not None:
+        length_codes = length_codes[docs]
     else:
         length_codes = np.zeros(len(docs), dtype=np.uint8)
     block_max_w = np.maximum.reduceat(weights, block_starts).tolist()
@@ -542,24 +549,25 @@ def delete_urls(folder: str | os.PathLike[str], schema, segments: list, urls: se
     """
     from whoosh.reading import SegmentReader
 
+    from .scoring import read_postings
+
     if not urls:
         return segments
     storage = FileStorage(os.fspath(folder))
     encoded = {url.encode("utf-8") for url in urls}
     for segment in segments:
-        reader = SegmentReader(storage, schema, segment)
-        try:
-            if len(encoded) * 8 < segment.doc_count_all():
+        if len(encoded) * 8 < segment.doc_count_all():
+            reader = SegmentReader(storage, schema, segment)
+            try:
                 for url in encoded:
-                    if ("url", url) in reader:
-                        for docnum in reader.postings("url", url).all_ids():
-                            segment.delete_document(docnum)
-            else:
-                for docnum, url in enumerate(reader.column_reader("url", translate=False)):
-                    if url in encoded:
+                    for docnum in read_postings([(reader, 0)], schema, "url", url, values=False)[0].tolist():
                         segment.delete_document(docnum)
-        finally:
-            reader.close()
+            finally:
+                reader.close()
+        else:
+            for docnum, url in enumerate(bytes_column(folder, segment, "url")):
+                if url in encoded:
+                    segment.delete_document(docnum)
     return segments
 
 
