@@ -6,9 +6,9 @@ a Whoosh field costs about a fifth of the build (a posting per word per
 document), so the vocabulary is a side file instead, ``vocab.json`` in each
 generation, counted by the indexing processes from the tokens they already
 have. Counts are occurrences, not documents: they only order suggestions
-(the most common word first), and counting occurrences is a C-level
-``Counter`` over a batch where counting distinct words per article cost a
-twentieth of the build.
+(the most common word first), and occurrences come for free from the
+builder's token numbers (a ``bincount`` per batch, see ``segments._tokenize``)
+where counting distinct words per article cost a twentieth of the build.
 
 It only grows between rebuilds: a word whose last article was deleted keeps
 its entry. That is harmless because a correction is only offered after the
