@@ -104,27 +104,46 @@ def find_seed_files(paths: Iterable[str | os.PathLike[str]]) -> list[SeedFile]:
     Folders are walked recursively, skipping hidden files and folders and
     files whose suffix is not a seed suffix; a file named directly is taken
     whatever its suffix. Symbolic links to folders are not followed, so a
-    link loop cannot trap the walk. Raises :class:`InputPathError` for a path
-    that does not exist.
+    link loop cannot trap the walk. One file reached by several paths (a
+    folder given twice, through a link, or a hard link) is one seed, under
+    the first of its paths in path order. Raises :class:`InputPathError` for
+    a path that does not exist.
     """
-    found: dict[str, SeedFile] = {}
+    found: dict[str, tuple[SeedFile, tuple[int, int]]] = {}
     for given in paths:
         root = os.path.abspath(os.fspath(given))
         try:
             st = os.stat(root)
         except OSError as exc:
-            raise InputPathError(f"{os.fspath(given)}: {_os_reason(exc)}") from None
+            raise InputPathError(f"{display_path(os.fspath(given))}: {_os_reason(exc)}") from None
         if stat.S_ISDIR(st.st_mode):
-            for file in _walk(root):
-                found.setdefault(file.path, file)
+            for file, identity in _walk(root):
+                found.setdefault(file.path, (file, identity))
         elif stat.S_ISREG(st.st_mode):
-            found.setdefault(root, SeedFile(root, st.st_mtime_ns, st.st_size))
+            found.setdefault(root, (SeedFile(root, st.st_mtime_ns, st.st_size), (st.st_dev, st.st_ino)))
         else:  # a FIFO or a device would block or never end
-            raise InputPathError(f"{os.fspath(given)}: not a regular file or folder")
-    return [found[p] for p in sorted(found)]
+            raise InputPathError(f"{display_path(os.fspath(given))}: not a regular file or folder")
+    files: list[SeedFile] = []
+    seen: set[tuple[int, int]] = set()
+    for path in sorted(found):
+        file, identity = found[path]
+        if identity not in seen:
+            seen.add(identity)
+            files.append(file)
+    return files
 
 
-def _walk(folder: str) -> Iterator[SeedFile]:
+def display_path(path: str) -> str:
+    """``path`` as text a person can read: bytes of a file name that are not UTF-8
+    (held as surrogate escapes, as ``os.fsdecode`` gives them) are shown as ``\\xe9``."""
+    try:
+        path.encode("utf-8")
+        return path
+    except UnicodeEncodeError:
+        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _walk(folder: str) -> Iterator[tuple[SeedFile, tuple[int, int]]]:
     # A folder that vanishes or cannot be listed is passed over, as os.walk
     # does: a seed folder edited while we index is normal, not fatal.
     try:
@@ -150,7 +169,7 @@ def _walk(folder: str) -> Iterator[SeedFile]:
         except OSError:
             continue  # vanished (or a dangling link) between listing and stat
         if stat.S_ISREG(st.st_mode):
-            yield SeedFile(entry.path, st.st_mtime_ns, st.st_size)
+            yield SeedFile(entry.path, st.st_mtime_ns, st.st_size), (st.st_dev, st.st_ino)
 
 
 # -- reading one file --------------------------------------------------------
