@@ -7,6 +7,7 @@ import shutil
 import pytest
 
 import newssearch
+from newssearch.indexing import SkippedFile
 from newssearch import IndexLockedError, SchemaVersionError, index_seeds, open_index
 from newssearch import indexing, store
 from newssearch.schema import SCHEMA_VERSION
@@ -124,12 +125,18 @@ def test_a_duplicate_url_is_skipped_naming_the_first_file(seeds, index_dir):
     assert urls(index_dir, "first") == ["https://x/same"]
 
 
-def test_a_url_already_indexed_stays_with_its_file(seeds, index_dir):
-    write_seed(seeds, "b.txt", title="Incumbent", url="https://x/same")
+def test_a_url_belongs_to_the_first_file_in_path_order_whatever_came_first(seeds, index_dir):
+    incumbent = write_seed(seeds, "b.txt", title="Incumbent", url="https://x/same")
     index_seeds([seeds], index_dir)
-    write_seed(seeds, "a.txt", title="Newcomer", url="https://x/same")  # sorts first, arrives later
+    newcomer = write_seed(seeds, "a.txt", title="Newcomer", url="https://x/same")  # sorts first, arrives later
     report = index_seeds([seeds], index_dir)
-    assert report.added == 0 and "duplicate" in report.skipped[0].reason
+    assert (report.added, report.duplicates) == (1, 1)
+    assert report.skipped == (SkippedFile(str(incumbent), f"duplicate webUrl, already indexed from {newcomer}"),)
+    assert urls(index_dir, "newcomer") == ["https://x/same"] and urls(index_dir, "incumbent") == []
+    # The newcomer goes: the file that waited takes the url back, although it did not change.
+    newcomer.unlink()
+    report = index_seeds([seeds], index_dir)
+    assert (report.removed, report.duplicates, report.skipped) == (1, 0, ())
     assert urls(index_dir, "incumbent") == ["https://x/same"]
 
 
@@ -284,3 +291,174 @@ def test_the_bundled_seed_indexes(index_dir):
     report = index_seeds([REAL_SEED.parent], index_dir)
     assert (report.added, report.related, report.skipped) == (1, 2, ())
     assert newssearch.read_seed(REAL_SEED).url in urls(index_dir, "facial recognition")
+
+
+# -- the index equals a fresh build: one rule for who holds a url ------------------
+
+
+def same_as_fresh_build(seeds, index_dir, tmp_path):
+    """The incremental index against a build from scratch of the same folder."""
+    from .test_equivalence import snapshot
+
+    fresh = tmp_path / f"fresh-{len(list(tmp_path.glob('fresh-*')))}"
+    index_seeds([seeds], fresh)
+    return snapshot(index_dir, seeds) == snapshot(fresh, seeds)
+
+
+def test_two_files_that_swap_their_urls_are_both_updated(seeds, index_dir, tmp_path):
+    a = write_seed(seeds, "a.txt", title="Alpha story", url="https://x/1")
+    b = write_seed(seeds, "b.txt", title="Beta story", url="https://x/2")
+    index_seeds([seeds], index_dir)
+    write_seed(seeds, "a.txt", title="Alpha story", url="https://x/2")
+    write_seed(seeds, "b.txt", title="Beta story", url="https://x/1")
+    bump(a), bump(b)
+    report = index_seeds([seeds], index_dir)
+    assert (report.updated, report.skipped) == (2, ())
+    assert urls(index_dir, "alpha") == ["https://x/2"] and urls(index_dir, "beta") == ["https://x/1"]
+    assert same_as_fresh_build(seeds, index_dir, tmp_path)
+
+
+def test_three_files_that_rotate_their_urls(seeds, index_dir, tmp_path):
+    names = ["a.txt", "b.txt", "c.txt"]
+    for i, name in enumerate(names):
+        write_seed(seeds, name, title=f"Story {name[0]}", url=f"https://x/{i}")
+    index_seeds([seeds], index_dir)
+    for i, name in enumerate(names):
+        bump(write_seed(seeds, name, title=f"Story {name[0]}", url=f"https://x/{(i + 1) % 3}"))
+    report = index_seeds([seeds], index_dir)
+    assert (report.updated, report.skipped, report.duplicates) == (3, (), 0)
+    assert same_as_fresh_build(seeds, index_dir, tmp_path)
+
+
+def test_a_new_file_takes_the_url_a_changed_file_gave_up(seeds, index_dir, tmp_path):
+    a = write_seed(seeds, "c.txt", title="Old holder", url="https://x/taken")
+    index_seeds([seeds], index_dir)
+    bump(write_seed(seeds, "c.txt", title="Old holder", url="https://x/elsewhere"))
+    write_seed(seeds, "b.txt", title="Newcomer", url="https://x/taken")  # read before the file that freed it
+    report = index_seeds([seeds], index_dir)
+    assert (report.added, report.updated, report.skipped) == (1, 1, ())
+    assert urls(index_dir, "newcomer") == ["https://x/taken"]
+    assert same_as_fresh_build(seeds, index_dir, tmp_path)
+    assert a.exists()
+
+
+def test_a_feed_named_by_position_shifts_by_one(seeds, index_dir, tmp_path):
+    stories = [f"Story number {word}" for word in ("zero", "one", "two", "three", "four")]
+    for i, title in enumerate(stories[:4]):
+        write_seed(seeds, f"{i:04d}.txt", title=title, url=f"https://x/{i}")
+    index_seeds([seeds], index_dir)
+    # The oldest drops out: each file now holds its successor's article, and a new one arrives.
+    for i, title in enumerate(stories[1:]):
+        bump(write_seed(seeds, f"{i:04d}.txt", title=title, url=f"https://x/{i + 1}"))
+    report = index_seeds([seeds], index_dir)
+    assert (report.updated, report.skipped, report.duplicates) == (4, (), 0)
+    assert sorted(urls(index_dir, "story")) == [f"https://x/{i}" for i in range(1, 5)]
+    assert same_as_fresh_build(seeds, index_dir, tmp_path)
+
+
+def test_a_folder_with_a_duplicate_url_writes_nothing_when_unchanged(seeds, index_dir):
+    write_seed(seeds, "a.txt", title="First", url="https://x/same")
+    write_seed(seeds, "b.txt", title="Second", url="https://x/same")
+    index_seeds([seeds], index_dir)
+    live = store.current_generation(index_dir)
+    for _ in range(2):
+        report = index_seeds([seeds], index_dir)
+        assert (report.written, report.skipped, report.duplicates, report.unchanged) == (False, (), 1, 2)
+    assert store.current_generation(index_dir) == live
+
+
+def test_the_same_folder_reached_twice_is_one_set_of_files(seeds, index_dir, tmp_path):
+    write_seed(seeds, "a.txt", title="Alpha")
+    write_seed(seeds, "b.txt", title="Beta")
+    link = tmp_path / "link"
+    link.symlink_to(seeds, target_is_directory=True)
+    report = index_seeds([seeds, link], index_dir)
+    assert (report.added, report.skipped, report.duplicates) == (2, (), 0)
+    again = index_seeds([seeds, link], index_dir)
+    assert (again.written, again.skipped, again.unchanged) == (False, (), 2)
+    # A hard link is the same file too.
+    os.link(seeds / "a.txt", seeds / "a-again.txt")
+    report = index_seeds([seeds, link], index_dir)
+    assert (report.skipped, report.duplicates, report.total_documents) == ((), 0, 2)
+
+
+def test_a_bad_file_is_listed_on_every_run_but_writes_nothing(seeds, index_dir):
+    write_seed(seeds, "good.txt", title="Good")
+    (seeds / "bad.txt").write_text("---\ntitle: [broken\n---\n")
+    index_seeds([seeds], index_dir)
+    report = index_seeds([seeds], index_dir)
+    assert report.written is False
+    assert [os.path.basename(s.path) for s in report.skipped] == ["bad.txt"]
+
+
+def test_a_kept_version_that_lost_its_url_comes_back_when_the_url_is_free(seeds, index_dir, tmp_path):
+    kept = write_seed(seeds, "b.txt", title="Kept telling", url="https://x/same")
+    index_seeds([seeds], index_dir)
+    kept.write_text("---\ntitle: [broken\n---\n")
+    bump(kept)
+    assert "kept the last good version" in index_seeds([seeds], index_dir).skipped[0].reason
+    first = write_seed(seeds, "a.txt", title="Earlier telling", url="https://x/same")
+    index_seeds([seeds], index_dir)
+    assert urls(index_dir, "telling") == ["https://x/same"] and urls(index_dir, "kept") == []
+    first.unlink()
+    index_seeds([seeds], index_dir)
+    assert urls(index_dir, "kept") == ["https://x/same"]
+
+
+def test_an_unchanged_corpus_succeeds_on_a_read_only_index(seeds, index_dir, monkeypatch):
+    write_seed(seeds, "a.txt", title="Alpha")
+    index_seeds([seeds], index_dir)
+    before = sorted(p.name for p in index_dir.rglob("*"))
+    real_open = os.open
+
+    def read_only(path, flags, *args, **kwargs):  # tests run as root, which writes anywhere: simulate EROFS
+        if str(path).startswith(str(index_dir)) and flags & (os.O_WRONLY | os.O_RDWR | os.O_CREAT):
+            raise OSError(30, "Read-only file system", str(path))
+        return real_open(path, flags, *args, **kwargs)
+
+    monkeypatch.setattr(os, "open", read_only)
+    report = index_seeds([seeds], index_dir)
+    assert (report.written, report.unchanged) == (False, 1)
+    write_seed(seeds, "b.txt", title="Beta")
+    with pytest.raises(OSError, match="read-only"):
+        index_seeds([seeds], index_dir)
+    monkeypatch.undo()
+    assert sorted(p.name for p in index_dir.rglob("*")) == before
+
+
+def test_an_unchanged_run_removes_what_a_killed_run_left(seeds, index_dir):
+    write_seed(seeds, "a.txt", title="Alpha")
+    index_seeds([seeds], index_dir)
+    (index_dir / "gen-000002").mkdir()  # SIGTERM or SIGKILL before it published
+    (index_dir / "gen-000002" / "MAIN_half.seg").write_bytes(b"junk")
+    assert index_seeds([seeds], index_dir).written is False
+    assert sorted(p.name for p in index_dir.iterdir() if p.name.startswith("gen-")) == ["gen-000001"]
+
+
+def test_a_file_name_that_is_not_utf8_is_indexed(seeds, index_dir, tmp_path):
+    name = os.fsdecode(b"caf\xe9.txt")
+    write_seed(seeds, name, title="Zurich cafe", url="https://x/cafe")
+    (seeds / os.fsdecode(b"b\xffad.txt")).write_text("")
+    report = index_seeds([seeds], index_dir)
+    assert report.added == 1
+    with open_index(index_dir) as ix:
+        assert [h.path for h in ix.search("cafe").hits] == [str(seeds / name)]
+    assert [s.path for s in report.skipped] == [str(seeds / os.fsdecode(b"b\xffad.txt"))]
+    assert newssearch.seeds.display_path(report.skipped[0].path).endswith("b\\xffad.txt")
+    assert index_seeds([seeds], index_dir).written is False
+    assert same_as_fresh_build(seeds, index_dir, tmp_path)
+
+
+def test_paths_may_be_one_path_and_must_not_be_empty(seeds, index_dir, tmp_path):
+    write_seed(seeds, "a.txt", title="Alpha")
+    assert index_seeds(str(seeds), index_dir).added == 1  # one path, not a list of characters
+    assert index_seeds(seeds, tmp_path / "other").added == 1
+    for bad, message in (([], "no seed files or folders given"), (42, "expected a path or a list of paths"), ([None], "expected a path")):
+        with pytest.raises(newssearch.InputPathError, match=message):
+            index_seeds(bad, index_dir)
+
+
+@pytest.mark.parametrize(("option", "value"), [("workers", 0), ("workers", True), ("workers", "2"), ("lock_timeout", -1), ("lock_timeout", "3")])
+def test_index_seeds_options_are_checked(seeds, index_dir, option, value):
+    with pytest.raises(newssearch.InputPathError, match=option):
+        index_seeds([seeds], index_dir, **{option: value})

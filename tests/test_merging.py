@@ -290,9 +290,9 @@ def test_a_losing_duplicate_leaves_no_trace(seeds, index_dir, monkeypatch, worke
     assert "Loser topic" not in {v.value for v in stats.topics + results.facets.topics}
     assert "Loser Press" not in {v.value for v in stats.provider + results.facets.provider}
 
-    again = index_seeds([seeds], index_dir, workers=workers)  # still refused, still no trace
-    assert again.skipped == report.skipped
-    assert (again.unchanged, again.total_documents) == (11, 12)
+    again = index_seeds([seeds], index_dir, workers=workers)  # still refused, still no trace, not listed again
+    assert (again.skipped, again.duplicates, again.written) == ((), 1, False)
+    assert (again.unchanged, again.total_documents) == (12, 12)
     assert urls(index_dir, "zanzibar") == []
 
 

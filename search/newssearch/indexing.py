@@ -39,6 +39,7 @@ Rules a user can rely on:
 
 from __future__ import annotations
 
+import errno
 import os
 import pickle
 import queue
@@ -54,7 +55,7 @@ from typing import TYPE_CHECKING, NamedTuple
 
 from . import store
 from .dates import iso, to_timestamp
-from .errors import IndexCorruptError, IndexingError, SeedError
+from .errors import IndexCorruptError, IndexingError, InputPathError, SeedError
 from .seeds import Article, RelatedArticle, SeedFile, find_seed_files, read_seed
 from .store import KIND_RELATED, KIND_SEED, NO_DATE, SCHEMA_VERSION
 
@@ -103,23 +104,35 @@ class IndexReport:
     seconds: float
     index_dir: str
     written: bool  # False when nothing changed and no new generation was made
+    duplicates: int = 0  # files that parse but whose url a file before them in path order holds
+
+
+# The state of a file in the manifest.
+OK = "ok"  # it parses; it holds its url unless a file before it in path order does
+BAD = "bad"  # it does not parse and the index holds nothing of it
+KEPT = "kept"  # it does not parse now; its last version the index held stands in for it
 
 
 class _Entry(NamedTuple):
     """A file as the manifest records it (a tuple: 50,000 of them load on every run).
 
-    ``related`` is None for an entry loaded from disk: its related urls are in a
-    second file, read only when the run writes something (see ``_Run.related``).
+    ``url`` is the seed's url (for a ``KEPT`` file, that of its kept version;
+    empty for a ``BAD`` one) and ``note`` why a bad or kept file cannot be
+    read. ``related`` is None for an entry loaded from disk: its related urls
+    are in a second file, read only when the run writes something (see
+    ``_Run.related``).
     """
 
     mtime_ns: int
     size: int
     url: str
+    state: str
+    note: str
     related: list[str] | None
 
 
 def index_seeds(
-    paths: Iterable[str | os.PathLike[str]] = (DEFAULT_SEEDS,),
+    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]] = (DEFAULT_SEEDS,),
     index_dir: str | os.PathLike[str] | None = None,
     *,
     rebuild: bool = False,
@@ -129,43 +142,80 @@ def index_seeds(
 ) -> IndexReport:
     """Index the seed files under ``paths`` into ``index_dir`` and report what changed.
 
-    ``index_dir`` defaults to ``$NEWSSEARCH_INDEX``, else ``index``. With
-    ``rebuild`` the index is built from scratch (the old one stays live until
-    the new one is complete). ``workers`` is the number of parsing and
-    writing processes (default: the machine's cores). ``progress(done,
-    total)`` is called as files are parsed.
+    ``paths`` is one path or a list of them (files or folders). ``index_dir``
+    defaults to ``$NEWSSEARCH_INDEX``, else ``index``. With ``rebuild`` the
+    index is built from scratch (the old one stays live until the new one is
+    complete). ``workers`` is the number of parsing and writing processes
+    (default: the machine's cores). ``progress(done, total)`` is called as
+    files are parsed. A second indexer waits up to ``lock_timeout`` seconds
+    for the first.
 
-    Raises :class:`InputPathError` for a path that does not exist,
-    :class:`IndexLockedError` when another process holds the index longer
-    than ``lock_timeout`` seconds, :class:`SchemaVersionError` for an index
-    of another schema (without ``rebuild``), and ``OSError`` when the index
-    folder cannot be written.
+    Raises :class:`InputPathError` for a path that does not exist or an
+    argument of the wrong kind, :class:`IndexLockedError` when another
+    process holds the index longer than ``lock_timeout`` seconds,
+    :class:`SchemaVersionError` for an index of another schema (without
+    ``rebuild``), and ``OSError`` when the index folder cannot be written.
+    An unchanged corpus writes nothing, so it succeeds on a read-only index.
     """
     started = time.perf_counter()
+    paths = _path_list(paths)
+    workers = _positive("workers", workers, os.cpu_count() or 1)
+    lock_timeout = _seconds("lock_timeout", lock_timeout)
     index_dir = store.resolve_index_dir(index_dir)
-    paths = [os.fspath(p) for p in paths] or [DEFAULT_SEEDS]
     files = find_seed_files(paths)
-    workers = max(1, workers or os.cpu_count() or 1)
-    index_dir.mkdir(parents=True, exist_ok=True)
-    with store.write_lock(index_dir, lock_timeout):
+    if not index_dir.is_dir():
+        index_dir.mkdir(parents=True, exist_ok=True)
+    with store.write_lock(index_dir, lock_timeout) as writable:
         base, damage, manifest = (None, None, {}) if rebuild else _usable_base(index_dir)
         run = _Run(manifest, files, [os.path.abspath(p) for p in paths], base)
         if damage is not None:
             run.warnings.append(SkippedFile(str(index_dir), f"the index was damaged ({damage}); rebuilt it from the seeds"))
         if base is not None and not run.to_parse and not run.removed:
+            if writable:
+                store.remove_unpublished(index_dir)  # what a killed run left behind
             return run.report(started, index_dir, store.read_meta(base), written=False)
+        if not writable:
+            raise PermissionError(errno.EACCES, "the index folder is read-only", str(index_dir))
         gen = store.new_generation(index_dir, base)
         try:
             meta = _write_generation(gen, base, run, workers, progress)
-            if meta is None:  # every changed file turned out bad: nothing to publish
-                assert base is not None  # a first build always publishes
-                store.discard(gen)
-                return run.report(started, index_dir, store.read_meta(base), written=False)
             store.publish(index_dir, gen)
         except BaseException:
             store.discard(gen)  # CURRENT still names the previous, complete generation
             raise
         return run.report(started, index_dir, meta, written=True)
+
+
+def _path_list(paths: object) -> list[str]:
+    """``paths`` as a list of path strings: one path is a list of one, never of characters."""
+    if isinstance(paths, (str, bytes, os.PathLike)):
+        paths = [paths]
+    try:
+        items = list(paths)  # type: ignore[call-overload]
+    except TypeError:
+        raise InputPathError(f"paths: expected a path or a list of paths, got {type(paths).__name__}") from None
+    if not items:
+        raise InputPathError("paths: no seed files or folders given")
+    result = []
+    for item in items:
+        if not isinstance(item, (str, bytes, os.PathLike)):
+            raise InputPathError(f"paths: expected a path, got {type(item).__name__} {item!r}")
+        result.append(os.fsdecode(item))
+    return result
+
+
+def _positive(name: str, value: object, default: int) -> int:
+    if value is None:
+        return default
+    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        raise InputPathError(f"{name}: expected a whole number of at least 1, got {value!r}")
+    return value
+
+
+def _seconds(name: str, value: object) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not value >= 0:
+        raise InputPathError(f"{name}: expected a number of seconds (0 or more), got {value!r}")
+    return float(value)
 
 
 def _usable_base(index_dir: Path) -> tuple[Path | None, str | None, dict[str, _Entry]]:
@@ -200,11 +250,11 @@ def _load_manifest(gen: Path) -> dict[str, _Entry]:
     50,000 entries is a few C-level passes, not Python work per entry."""
     raw = store.load_json(gen / store.MANIFEST, {})
     columns = [raw.get(name, []) for name in _MANIFEST_COLUMNS]
-    if not _columns_of(columns, (str, int, int, str)):
+    if not _columns_of(columns, (str, int, int, str, str, str)) or not set(columns[4]) <= {OK, BAD, KEPT}:
         raise ValueError(f"{gen.name}/{store.MANIFEST} is not a manifest of this version")
-    paths, mtimes, sizes, urls = columns
+    paths, *values = columns
     # tuple.__new__ makes each _Entry in C (a named tuple's own __new__ is Python code).
-    return dict(zip(paths, map(tuple.__new__, repeat(_Entry), zip(mtimes, sizes, urls, repeat(None)))))
+    return dict(zip(paths, map(tuple.__new__, repeat(_Entry), zip(*values, repeat(None)))))
 
 
 def _load_related(gen: Path) -> dict[str, list[str]]:
@@ -216,17 +266,54 @@ def _load_related(gen: Path) -> dict[str, list[str]]:
     return dict(zip(*columns))
 
 
+def _load_kept(gen: Path | None) -> dict[str, dict]:
+    """The stored payload of each kept file's last version (see ``KEPT``)."""
+    if gen is None:
+        return {}
+    raw = store.load_json(gen / KEPT_FILE, {})
+    if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
+        raise IndexCorruptError(str(gen.parent), f"{gen.name}/{KEPT_FILE} is not a map of kept articles")
+    return raw
+
+
 def _columns_of(columns: list[list], types: tuple[type, ...]) -> bool:
     """Whether ``columns`` have one length and each holds values of one type."""
     return len({len(c) for c in columns}) <= 1 and all(set(map(type, c)) <= {t} for c, t in zip(columns, types))
 
 
-_MANIFEST_COLUMNS = ("paths", "mtime_ns", "sizes", "urls")
+_MANIFEST_COLUMNS = ("paths", "mtime_ns", "sizes", "urls", "states", "notes")
 RELATED_FILE = "related.json"
+KEPT_FILE = "kept.json"
+
+
+def owners(entries: dict[str, _Entry], related_of: Callable[[str, _Entry], list[str]]) -> tuple[dict[str, str], dict[str, str]]:
+    """Who holds each url: ``({seed url: path}, {related url: path})``.
+
+    The one rule, which depends only on the files as they are (and the kept
+    versions of bad ones), never on the order in which runs saw them: a seed
+    url belongs to the first file in path order that has it; a related url
+    to the first of those owning files, in path order, that lists it, unless
+    it is a seed url.
+    """
+    seeds: dict[str, str] = {}
+    for path in sorted(entries):
+        entry = entries[path]
+        if entry.state != BAD:
+            seeds.setdefault(entry.url, path)
+    related: dict[str, str] = {}
+    for path in sorted(set(seeds.values())):
+        for url in related_of(path, entries[path]):
+            if url not in seeds:
+                related.setdefault(url, path)
+    return seeds, related
 
 
 class _Run:
-    """What is on disk against what the index holds, and the decisions of this run."""
+    """What is on disk against what the index holds, and the decisions of this run.
+
+    The index a run leaves is a function of the files alone (see :func:`owners`),
+    so an incremental run ends where a fresh build of the same files would.
+    """
 
     def __init__(self, old: dict[str, _Entry], files: list[SeedFile], roots: list[str], base: Path | None) -> None:
         self.old = old
@@ -234,10 +321,13 @@ class _Run:
         self._old_related: dict[str, list[str]] | None = None
         self.new: dict[str, _Entry] = {}  # the manifest after the run
         self.to_parse: list[SeedFile] = []
-        self.parsed: set[str] = set()  # seeds accepted in this run: their related entries are fresh
+        self.parsed: dict[str, _Parsed] = {}  # files that parsed in this run: their documents are in new segments
+        self.newly_kept: list[str] = []  # files that turned bad in this run while the index held them
+        self.kept: dict[str, dict] = {}  # the payload of each kept file's last version
         self.skipped: list[SkippedFile] = []
         self.warnings: list[SkippedFile] = []
-        self.added = self.updated = self.unchanged = 0
+        self.duplicates = 0
+        self.added = self.updated = 0
         on_disk = {f.path for f in files}
         new, get, to_parse = self.new, old.get, self.to_parse
         for file in files:
@@ -254,14 +344,10 @@ class _Run:
         reparsed = {f.path for f in self.to_parse}
         self.removed = sorted(p for p in old if p not in self.new and p not in reparsed)
         self.stats = {f.path: f for f in self.to_parse}
-        # Who holds each url. Files already indexed keep theirs ahead of newcomers,
-        # even those being re-read now. (Only needed when there is something to parse.)
-        self.owner: dict[str, str] = {}
-        if self.to_parse:
-            self.owner = {entry.url: path for path, entry in self.new.items()}
-            for file in self.to_parse:
-                if file.path in old:
-                    self.owner.setdefault(old[file.path].url, file.path)
+        # Files that still do not parse are listed on every run, not only when they change.
+        for path, entry in self.new.items():
+            if entry.state != OK:
+                self.skipped.append(SkippedFile(path, _bad_reason(entry)))
 
     def related(self, path: str, entry: _Entry) -> list[str]:
         """The related urls of a file of the manifest (read from the base generation as needed)."""
@@ -272,79 +358,112 @@ class _Run:
             self._old_related = _load_related(self.base)
         return self._old_related.get(path, [])
 
-    def take(self, result: _Parsed | SeedError) -> _Parsed | None:
-        """Decide about one parsed file; returns it if the index keeps it."""
-        if isinstance(result, SeedError):
-            kept = result.path in self.old
-            if kept:
-                self.new[result.path] = self.old[result.path]
-            self.skipped.append(SkippedFile(result.path, result.reason + ("; kept the last good version" if kept else "")))
-            return None
-        path, url = result.path, result.url
-        previous = self.old.get(path)
-        holder = self.owner.get(url)
-        if holder is not None and holder != path:
-            self.skipped.append(SkippedFile(path, f"duplicate webUrl, already indexed from {holder}"))
-            if previous is not None:  # it had another url before: keep that version
-                self.new[path] = previous
-            return None
-        if previous is not None and previous.url != url and self.owner.get(previous.url) == path:
-            del self.owner[previous.url]
-        self.owner[url] = path
+    def start(self) -> None:
+        """Before any file is taken: who held each url in the base generation."""
+        self.old_seeds, self.old_related_owners = owners(self.old, self.related)
+        # (The manifest keeps the payloads of the files still kept at the end of the run.)
+        self.kept = _load_kept(self.base)
+
+    def take(self, result: _Parsed | SeedError) -> None:
+        """Record one file read in this run."""
+        path = result.path
         st = self.stats[path]
-        self.new[path] = _Entry(st.mtime_ns, st.size, url, list(result.related))
-        self.parsed.add(path)
+        if isinstance(result, SeedError):
+            previous = self.old.get(path)
+            held = previous is not None and (
+                (previous.state == KEPT and path in self.kept) or (previous.state == OK and self.old_seeds.get(previous.url) == path)
+            )
+            if held:
+                assert previous is not None
+                self.new[path] = _Entry(st.mtime_ns, st.size, previous.url, KEPT, result.reason, self.related(path, previous))
+                if previous.state == OK:
+                    self.newly_kept.append(path)
+            else:
+                self.new[path] = _Entry(st.mtime_ns, st.size, "", BAD, result.reason, [])
+                self.kept.pop(path, None)
+            self.skipped.append(SkippedFile(path, _bad_reason(self.new[path])))
+            return
+        self.new[path] = _Entry(st.mtime_ns, st.size, result.url, OK, "", list(result.related))
+        self.kept.pop(path, None)
+        self.parsed[path] = result
         self.warnings.extend(SkippedFile(path, w) for w in result.warnings)
-        if previous is None:
-            self.added += 1
-        else:
-            self.updated += 1
-        return result
 
-    def finish(self) -> list[str]:
-        """After every file was taken: decide the related articles; return the urls to delete.
+    def keep_versions(self, payloads: dict[str, dict]) -> None:
+        """The payloads of the files that turned bad in this run, read from the base generation.
 
-        The related articles to (re)write are then :meth:`related_plan`, and
-        :attr:`expected` is the number of articles the index must hold once
-        they are written.
+        A file whose last version cannot be found there (it never made it in)
+        is bad, not kept.
         """
-        old_seed_urls = {e.url for e in self.old.values()}
-        new_seed_urls = {e.url for e in self.new.values()}
-        old_related = self._related_owners(self.old, old_seed_urls)
-        new_related = self._related_owners(self.new, new_seed_urls)
-        deletes = sorted((old_seed_urls | set(old_related)) - new_seed_urls - set(new_related))
-        # (url, seed path, whether it existed before): small tuples, not articles.
-        self._related_plan = [
-            (url, path, url in old_related)
-            for url, path in sorted(new_related.items())
-            if not (old_related.get(url) == path and path not in self.parsed and url not in old_seed_urls)
-        ]
-        self.expected = len(self.new) + len(new_related)
-        return deletes
+        for path in self.newly_kept:
+            payload = payloads.get(path)
+            if payload is None:
+                entry = self.new[path]
+                self.new[path] = entry._replace(url="", state=BAD, related=[])
+            else:
+                self.kept[path] = payload
 
-    def _related_owners(self, files: dict[str, _Entry], seed_urls: set[str]) -> dict[str, str]:
-        owners: dict[str, str] = {}
-        for path in sorted(files):
-            for url in self.related(path, files[path]):
-                if url not in seed_urls and url not in owners:
-                    owners[url] = path
-        return owners
+    def finish(self) -> set[str]:
+        """After every file was taken: decide who holds each url; return the urls to delete
+        from the base generation's segments.
 
-    def related_plan(self) -> list[tuple[str, str, bool]]:
-        """(url, seed path, whether it was indexed before) of each related article to (re)write."""
-        return self._related_plan
+        Afterwards :attr:`seeds` and :attr:`related_owners` say who holds what,
+        :attr:`remake` lists the files whose documents must be written although
+        they were not parsed (they take over a url, or a kept version comes
+        back), and :attr:`expected` is the number of articles the index holds.
+        """
+        self.seeds, self.related_owners = owners(self.new, self.related)
+        owned_now = _by_owner(self.related_owners)
+        owned_before = _by_owner(self.old_related_owners)
+        stable: set[str] = set()  # files whose documents stay as they are in the base segments
+        self.remake: list[str] = []
+        for url, path in self.seeds.items():
+            if path in self.parsed:
+                continue
+            if self.old_seeds.get(url) == path and owned_now.get(path, set()) <= owned_before.get(path, set()):
+                stable.add(path)
+            else:
+                self.remake.append(path)
+        self.remake.sort()
+        keep = {url for url, path in self.seeds.items() if path in stable}
+        keep.update(url for url, path in self.related_owners.items() if path in stable)
+        for path, entry in self.new.items():
+            if entry.state != BAD and self.seeds.get(entry.url) != path:
+                self.duplicates += 1
+                # Listed when it is read, or when it loses its url; not on every run.
+                if path in self.parsed or self.old_seeds.get(entry.url) == path:
+                    self.skipped.append(SkippedFile(path, f"duplicate webUrl, already indexed from {self.seeds[entry.url]}"))
+            elif path in self.parsed:
+                if path in self.old:
+                    self.updated += 1
+                else:
+                    self.added += 1
+        self.expected = len(self.seeds) + len(self.related_owners)
+        return (set(self.old_seeds) | set(self.old_related_owners)) - keep
+
+    def owned(self, path: str) -> set[str]:
+        """The related urls ``path`` holds after the run."""
+        return {url for url in self.related(path, self.new[path]) if self.related_owners.get(url) == path}
+
+    def lost(self, path: str, reason: str) -> None:
+        """A file to remake could not be read again (it changed while the run went on): it is
+        left out of this generation, and its entry is made stale so that the next run reads it."""
+        entry = self.new[path]
+        self.expected -= 1 + len(self.owned(path))
+        self.new[path] = entry._replace(mtime_ns=-1)
+        self.skipped.append(SkippedFile(path, f"{reason}; it will be read again on the next run"))
 
     @property
     def removed_count(self) -> int:
         return sum(1 for path in self.old if path not in self.new)
 
-    def manifest(self) -> tuple[dict, dict]:
-        """The new generation's manifest and its related urls, by column."""
+    def manifest(self) -> tuple[dict, dict, dict]:
+        """The new generation's manifest, its related urls (both by column) and its kept payloads."""
         paths = sorted(self.new)
         entries = [self.new[path] for path in paths]
-        columns = (paths, [e.mtime_ns for e in entries], [e.size for e in entries], [e.url for e in entries])
+        columns = (paths, *([e[i] for e in entries] for i in range(5)))
         related = {"paths": paths, "related": [self.related(path, e) for path, e in zip(paths, entries)]}
-        return dict(zip(_MANIFEST_COLUMNS, columns)), related
+        kept = {path: self.kept[path] for path in paths if self.new[path].state == KEPT}
+        return dict(zip(_MANIFEST_COLUMNS, columns)), related, kept
 
     def report(self, started: float, index_dir: Path, meta: dict, *, written: bool) -> IndexReport:
         return IndexReport(
@@ -360,7 +479,30 @@ class _Run:
             seconds=time.perf_counter() - started,
             index_dir=str(index_dir),
             written=written,
+            duplicates=self.duplicates if written or not self.old else _count_duplicates(self.new),
         )
+
+
+def _bad_reason(entry: _Entry) -> str:
+    return entry.note + ("; kept the last good version" if entry.state == KEPT else "")
+
+
+def _by_owner(owners: dict[str, str]) -> dict[str, set[str]]:
+    result: dict[str, set[str]] = {}
+    for url, path in owners.items():
+        result.setdefault(path, set()).add(url)
+    return result
+
+
+def _count_duplicates(entries: dict[str, _Entry]) -> int:
+    """Files that parse but whose url an earlier file holds (for a run that decided nothing)."""
+    seen: set[str] = set()
+    count = 0
+    for entry in entries.values():
+        if entry.state != BAD:
+            count += entry.url in seen
+            seen.add(entry.url)
+    return count
 
 
 class _Parsed(NamedTuple):
@@ -571,8 +713,8 @@ def _work(writer: _SegmentWriter, tasks, results, parent: int) -> None:
         results.put(("error", exc))
 
 
-def _write_generation(gen: Path, base: Path | None, run: _Run, workers: int, progress: Progress | None) -> dict | None:
-    """Write the run's changes into the new generation ``gen``; None if there were none."""
+def _write_generation(gen: Path, base: Path | None, run: _Run, workers: int, progress: Progress | None) -> dict:
+    """Write the run's changes into the new generation ``gen``; returns its metadata."""
     from whoosh import index as whoosh_index
 
     from . import facets, segments
@@ -587,10 +729,9 @@ def _write_generation(gen: Path, base: Path | None, run: _Run, workers: int, pro
     paths = [f.path for f in run.to_parse]
     inline = _SegmentWriter(gen, schema)  # also writes what the main process adds itself
     pool = _Workers(gen, schema, workers) if len(paths) >= PARALLEL_THRESHOLD and workers > 1 else None
-    placed: dict[str, _Parsed] = {}  # accepted seeds parsed in this run
     dropped: dict[str, set[int]] = {}  # documents of new segments the index does not keep
-    stale: set[str] = set()  # urls whose documents in the existing segments go
     try:
+        run.start()
         if pool is not None:
             results: Iterable[_Parsed | SeedError] = pool.run(paths)
         else:  # in batches too: the builder's cost per call is mostly fixed
@@ -598,45 +739,37 @@ def _write_generation(gen: Path, base: Path | None, run: _Run, workers: int, pro
         for done, result in enumerate(results, start=1):
             if progress is not None:
                 progress(done, len(paths))
-            if isinstance(result, SeedError):
-                run.take(result)
-                continue
-            if run.take(result) is None:
-                dropped.setdefault(result.segment, set()).update((result.docnum, *result.related_docnums))
-                continue
-            placed[result.path] = result
-            previous = run.old.get(result.path)
-            if old_segments:
-                stale.add(result.url)
-                if previous is not None:
-                    stale.add(previous.url)
+            run.take(result)
+        if run.newly_kept:
+            assert base is not None
+            run.keep_versions(_seed_payloads(base, {path: run.new[path].url for path in run.newly_kept}))
         # Every decision is made now: the workers write their last segments meanwhile.
-        deletes = run.finish()
-        stale.update(deletes)
-        kept: set[tuple[str, int]] = set()
-        reread: tuple[str, tuple[RelatedArticle, ...]] = ("", ())  # a seed is read once for all its urls
-        for url, path, existed in run.related_plan():
-            if old_segments:
-                stale.add(url)
-            parsed = placed.get(path)
-            if parsed is not None and url in parsed.related:
-                kept.add((parsed.segment, parsed.related_docnums[parsed.related.index(url)]))
+        stale = run.finish()
+        for parsed in run.parsed.values():
+            _keep_owned(run, parsed, dropped)
+        for path in run.remake:
+            entry = run.new[path]
+            if entry.state == KEPT:
+                payload = run.kept[path]
+                inline.add_document(document_from_payload(payload))
+                owned = run.owned(path)
+                for related in payload.get("related", ()):
+                    if related["url"] in owned:
+                        owned.discard(related["url"])  # the first entry of a url listed twice
+                        inline.add_document(document_from_payload(related))
                 continue
-            if reread[0] != path:
-                reread = (path, _reread_related(path))
-            entry = next((r for r in reread[1] if r.url == url), None)
-            if entry is None:
-                run.expected -= not existed  # its seed cannot be read now: nothing to write
+            (result,) = inline.parse([path])
+            if isinstance(result, SeedError) or result.url != entry.url:
+                run.lost(path, result.reason if isinstance(result, SeedError) else "its webUrl changed while it was read")
+                if not isinstance(result, SeedError):
+                    dropped.setdefault(result.segment, set()).update((result.docnum, *result.related_docnums))
                 continue
-            inline.add_document(related_document(entry, path, run.new[path].url))
-        for parsed in placed.values():
-            for docnum in parsed.related_docnums:
-                if (parsed.segment, docnum) not in kept:
-                    dropped.setdefault(parsed.segment, set()).add(docnum)
+            _keep_owned(run, result, dropped)
         more, inline_words = inline.finish()
-        manifest, related_urls = run.manifest()
+        manifest, related_urls, kept = run.manifest()
         store.write_json(gen / store.MANIFEST, manifest)
         store.write_json(gen / RELATED_FILE, related_urls)
+        store.write_json(gen / KEPT_FILE, kept)
         finished = [*(pool.finish() if pool is not None else []), (more, inline_words)]
     except BaseException:
         if pool is not None:
@@ -647,14 +780,11 @@ def _write_generation(gen: Path, base: Path | None, run: _Run, workers: int, pro
     for found, counts in finished:
         new_segments += found
         vocabulary.update(counts)
-    changed = bool(placed or more or deletes or run.removed)
-    if not changed and base is not None:
-        return None
     for segment in new_segments:
         for docnum in dropped.get(segment.segid, ()):
             segment.delete_document(docnum)
     final = segments.delete_urls(gen, schema, old_segments, stale) + new_segments
-    del placed, stale, dropped, kept  # hundreds of MB at 200,000 seeds: gone before the facet arrays
+    del stale, dropped  # hundreds of MB at 200,000 seeds: gone before the facet arrays
     final = segments.merge_small(gen, schema, [s for s in final if s.doc_count()], document_from_payload)
     segments.commit(gen, schema, final, generation + 1)
     ix = whoosh_index.open_dir(str(gen))
@@ -682,6 +812,44 @@ def _write_generation(gen: Path, base: Path | None, run: _Run, workers: int, pro
     return meta
 
 
+def _keep_owned(run: _Run, parsed: _Parsed, dropped: dict[str, set[int]]) -> None:
+    """Mark deleted the documents of a file read in this run that the index does not keep:
+    all of them for a losing duplicate, else the related entries another file holds."""
+    owner = run.seeds.get(parsed.url) == parsed.path
+    gone = dropped.setdefault(parsed.segment, set())
+    if not owner:
+        gone.update((parsed.docnum, *parsed.related_docnums))
+        return
+    for url, docnum in zip(parsed.related, parsed.related_docnums):
+        if run.related_owners.get(url) != parsed.path:
+            gone.add(docnum)
+    # A seed listing one url twice: only the first entry stands.
+    seen: set[str] = set()
+    for url, docnum in zip(parsed.related, parsed.related_docnums):
+        if url in seen:
+            gone.add(docnum)
+        seen.add(url)
+
+
+def _seed_payloads(base: Path, urls: dict[str, str]) -> dict[str, dict]:
+    """The stored payload of each file's seed article in the base generation: ``{path: payload}``
+    for the files of ``urls`` (``{path: url}``) whose article is there."""
+    from whoosh import index as whoosh_index
+
+    found: dict[str, dict] = {}
+    ix = whoosh_index.open_dir(str(base))
+    try:
+        with ix.searcher() as searcher:
+            for path, url in urls.items():
+                for docnum in searcher.document_numbers(url=url):
+                    payload = searcher.stored_fields(docnum)["payload"]
+                    if payload.get("kind") == KIND_SEED and payload.get("path") == path:
+                        found[path] = payload
+    finally:
+        ix.close()
+    return found
+
+
 def seed_document(article: Article) -> dict:
     """The Whoosh document of a seed."""
     return _document(
@@ -697,6 +865,7 @@ def seed_document(article: Article) -> dict:
         category=article.category,
         path=article.path,
         related_to="",
+        related=[related_document(r, article.path, article.url)["payload"] for r in article.related],
     )
 
 
@@ -715,10 +884,11 @@ def related_document(entry: RelatedArticle, seed_path: str, seed_url: str) -> di
         category="",
         path=seed_path,
         related_to=seed_url,
+        related=(),
     )
 
 
-def _document(*, kind, url, title, excerpt, body, topics, provider, domain, published, category, path, related_to):
+def _document(*, kind, url, title, excerpt, body, topics, provider, domain, published, category, path, related_to, related):
     topics_text = " ; ".join(topics)
     return {
         "url": url,
@@ -745,6 +915,9 @@ def _document(*, kind, url, title, excerpt, body, topics, provider, domain, publ
             "category": category,
             "path": path,
             "related_to": related_to,
+            # A seed's related entries, as their own payloads: what a kept version of a file
+            # that no longer parses needs to stand in for it (see ``KEPT``).
+            **({"related": list(related)} if related else {}),
         },
     }
 
@@ -765,6 +938,7 @@ def document_from_payload(payload: dict) -> dict:
         category=payload["category"],
         path=payload["path"],
         related_to=payload["related_to"],
+        related=payload.get("related", ()),
     )
 
 
@@ -775,11 +949,6 @@ def _parse(path: str) -> Article | SeedError:
         return exc
     except Exception as exc:  # noqa: BLE001 - one odd file must never stop the run
         return SeedError(path, f"unreadable: {type(exc).__name__}: {exc}".splitlines()[0])
-
-
-def _reread_related(path: str) -> tuple[RelatedArticle, ...]:
-    result = _parse(path)
-    return result.related if isinstance(result, Article) else ()
 
 
 def _gone(path: str, roots: Sequence[str]) -> bool:

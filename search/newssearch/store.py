@@ -47,7 +47,8 @@ KEEP_GENERATIONS = 3  # the live one and the two before it
 # and the side files. Bump it with any change to either: an index of another
 # version asks for "newssearch index --rebuild" instead of answering wrongly.
 # 2: published is a column only; the manifest is stored by column; checksums.
-SCHEMA_VERSION = 2
+# 3: every file in the manifest with its state; kept versions; seeds store their related entries.
+SCHEMA_VERSION = 3
 # Values the index stores: a document's kind, and the date of an article without
 # one (it sorts before every real date).
 KIND_SEED, KIND_RELATED = "seed", "related"
@@ -55,7 +56,7 @@ NO_DATE = -(2**62)
 # Files that get a checksum as well as a size: Whoosh's table of contents and the
 # side files read whole, or later in a run. (The manifest is checked as it is
 # parsed; segment files, hundreds of megabytes, by size.)
-_CHECKSUMMED = re.compile(r"^(_MAIN_\d+\.toc|facets\.npz|vocab\.json|related\.json)$")
+_CHECKSUMMED = re.compile(r"^(_MAIN_\d+\.toc|facets\.npz|vocab\.json|related\.json|kept\.json)$")
 
 
 def resolve_index_dir(index_dir: str | os.PathLike[str] | None) -> Path:
@@ -159,10 +160,7 @@ def new_generation(index_dir: Path, base: Path | None) -> Path:
     Folders numbered above the live generation are the remains of runs that
     died before publishing: they are removed first. Call with the lock held.
     """
-    live = current_generation_or_none(index_dir)
-    for entry in index_dir.iterdir():
-        if _GEN.match(entry.name) and (live is None or _number(entry) > _number(live)):
-            shutil.rmtree(entry, ignore_errors=True)
+    remove_unpublished(index_dir)
     numbers = [int(m.group(1)) for p in index_dir.iterdir() if (m := _GEN.match(p.name))]
     gen = index_dir / f"gen-{max(numbers, default=0) + 1:06d}"
     gen.mkdir()
@@ -173,6 +171,15 @@ def new_generation(index_dir: Path, base: Path | None) -> Path:
             if entry.is_file() and entry.name.startswith(("_MAIN_", "MAIN_")) and "WRITELOCK" not in entry.name:
                 _link_or_copy(entry, gen / entry.name)
     return gen
+
+
+def remove_unpublished(index_dir: Path) -> None:
+    """Remove the folders of runs that died before publishing (numbered above the live
+    generation). Call with the lock held."""
+    live = current_generation_or_none(index_dir)
+    for entry in index_dir.iterdir():
+        if _GEN.match(entry.name) and (live is None or _number(entry) > _number(live)):
+            shutil.rmtree(entry, ignore_errors=True)
 
 
 def publish(index_dir: Path, gen: Path) -> None:
@@ -214,8 +221,13 @@ _THREAD_LOCKS_GUARD = threading.Lock()
 
 
 @contextmanager
-def write_lock(index_dir: Path, timeout: float) -> Iterator[None]:
-    """Hold the index's write lock, waiting up to ``timeout`` seconds for it.
+def write_lock(index_dir: Path, timeout: float) -> Iterator[bool]:
+    """Hold the index's write lock, waiting up to ``timeout`` seconds for it; yields True.
+
+    A folder this process may not write (a read-only mount, another user's
+    index) cannot be changed by this process anyway: then no lock is taken
+    and it yields False, so that a run that finds nothing to change can
+    still say so.
 
     The lock is a POSIX record lock (``lockf``) on ``write.lock``. The kernel
     releases it when its holder exits, however it exits, and unlike ``flock``
@@ -230,7 +242,13 @@ def write_lock(index_dir: Path, timeout: float) -> Iterator[None]:
     if not thread_lock.acquire(timeout=max(timeout, 0)):
         raise IndexLockedError(str(index_dir), timeout)
     try:
-        fd = os.open(index_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fd = os.open(index_dir / LOCK, os.O_RDWR | os.O_CREAT, 0o644)
+        except OSError as exc:
+            if exc.errno not in (errno.EROFS, errno.EACCES, errno.EPERM):
+                raise
+            yield False
+            return
         try:
             while True:
                 try:
@@ -242,7 +260,7 @@ def write_lock(index_dir: Path, timeout: float) -> Iterator[None]:
                     if time.monotonic() >= deadline:
                         raise IndexLockedError(str(index_dir), timeout) from None
                     time.sleep(0.05)
-            yield
+            yield True
         finally:
             os.close(fd)  # closing releases the lock
     finally:
@@ -283,7 +301,9 @@ def load_json(path: Path, default: dict) -> dict:
 def write_json(path: Path, data: dict) -> None:
     """Write a side file as a new file (never through an existing link)."""
     tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
+    # ASCII: a path that is not UTF-8 (a str with surrogate escapes) is written as a
+    # \udcXX escape, which reads back as the same str.
+    tmp.write_text(json.dumps(data, separators=(",", ":")), encoding="ascii")
     os.replace(tmp, path)
 
 
