@@ -462,3 +462,13 @@ def test_paths_may_be_one_path_and_must_not_be_empty(seeds, index_dir, tmp_path)
 def test_index_seeds_options_are_checked(seeds, index_dir, option, value):
     with pytest.raises(newssearch.InputPathError, match=option):
         index_seeds([seeds], index_dir, **{option: value})
+
+
+def test_stats_size_is_the_live_generation_on_disk(seeds, index_dir):
+    path = write_seed(seeds, "a.txt", title="Alpha")
+    for _ in range(3):
+        bump(path)
+        index_seeds([seeds], index_dir)
+    live = store.current_generation(index_dir)
+    with open_index(index_dir) as ix:
+        assert ix.stats().size_bytes == sum(p.stat().st_size for p in live.iterdir() if p.is_file())

@@ -1,9 +1,10 @@
 """Build and update the index from seed files: :func:`index_seeds`.
 
-Incremental by default. Each generation carries a manifest of the files it
-holds (path, modification time, size, url, related urls), so a run only
-stats the files, parses the new and changed ones and writes what differs; an
-unchanged corpus costs a walk and a JSON load, and writes nothing at all.
+Incremental by default. Each generation carries a manifest of every file it
+has seen (path, modification time, size, state, url, related urls), good,
+bad or duplicate, so a run only stats the files, parses the new and changed
+ones and writes what differs; an unchanged corpus costs a walk and a JSON
+load, and writes nothing at all.
 
 Worker processes parse batches of files (round-robin, a bounded window ahead
 of the main process, so memory stays flat however large the corpus) and add
@@ -11,30 +12,37 @@ each seed and its related entries straight to their own new segment
 (:mod:`newssearch.segments`). The main process reads the results back in
 path order and decides: a document it does not keep (a losing duplicate, a
 related entry another seed owns) is only marked deleted, which costs
-nothing. Related articles, which depend on every seed's url, are decided at
-the end; the few whose seed was not parsed in this run are written by the
-main process. Replaced documents are deleted in the old segments, small
+nothing. Who holds each url is decided at the end, from the manifest alone;
+the few files that take a url over without having changed are read again,
+and kept versions written from their payloads, by the main process. Replaced documents are deleted in the old segments, small
 segments are merged, and one ``TOC`` lists the result.
 
 A parsed seed's words are counted in the spelling vocabulary even if it then
 loses as a duplicate: counts only order suggestions, and a suggestion is
-only offered once it finds live articles.
+only offered once it finds live articles. (So the vocabulary's counts are
+the one part of an index that may differ from a fresh build's.)
 
 Rules a user can rely on:
 
 * The whole run commits once or not at all (see :mod:`newssearch.store`).
-* A bad seed is skipped and listed; if it was indexed before, its last good
-  version stays and the report says so.
-* A ``url`` belongs to the first file that claimed it: a file already in the
-  index, else the first in path order. Another file with the same url is
-  skipped as a duplicate. (A url freed in the same run by an indexed file
-  that changed its url may be refused to a newcomer once; the next run takes
-  it.)
+* After every run the index is what a fresh build of the same files would
+  give: who holds a url depends on the files alone, never on the order in
+  which runs saw them (see :func:`owners`). The one mark history leaves is
+  the next rule.
+* A bad seed is skipped and listed on every run. If the index held it when
+  it turned bad, its last version is kept (``KEPT``) until the file parses
+  again or goes, and counts in every decision as if the file still held it.
+* A ``url`` belongs to the first file in path order that has it. Another
+  file with the same url is a duplicate: listed when it is read or loses the
+  url, counted on every run, and it takes the url over, without having to
+  change, when the first one goes.
 * A related article is indexed once per url, from the first seed (in path
-  order) that lists it, and not at all when the url is a seed of its own.
+  order) that holds its own url and lists it, and not at all when the url is
+  a seed of its own.
 * A file disappears from the index when it no longer exists, or when a
   folder being indexed no longer holds it. Files indexed from other paths
   that still exist stay as they are.
+* An unchanged corpus writes nothing, whatever it holds.
 """
 
 from __future__ import annotations
