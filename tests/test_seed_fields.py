@@ -257,3 +257,45 @@ def test_since_keeps_its_fraction_of_a_second(tmp_path):
         assert urls(since="2020-06-12T11:06:00Z") == ["https://x/a", "https://x/b"]
         assert urls(until="2020-06-12T11:06:00.5Z") == ["https://x/a"]
         assert urls(until="2020-06-12T11:06:01.999Z") == ["https://x/a", "https://x/b"]
+
+
+@pytest.mark.parametrize("field", ["excerpt", "topics", "provider", "publishedDateTime", "category", "type", "quality",
+                                   "heat", "images", "related"])
+@pytest.mark.parametrize("value", ["~", "''", "'  '", "[]", "{}"])
+def test_null_empty_and_blank_values_are_absent_without_a_warning(field, value):
+    article = read(f"{field}: {value}")
+    assert article.warnings == ()
+    assert (article.excerpt, article.topics, article.provider, article.published, article.category, article.type,
+            article.quality, article.heat, article.images, article.related) == ("", (), "", None, "", "", None, None,
+                                                                                 (), ())
+
+
+def test_the_body_is_cut_at_a_million_characters_with_a_warning():
+    article = read("excerpt: e", body="b" * 1_000_005)
+    assert len(article.body) == 1_000_000
+    one_warning(article, "body cut to 1,000,000 of 1,000,005 characters")
+
+
+def test_the_first_100_related_entries_and_20_images_are_kept_with_a_warning():
+    related = "".join(f"  - {{webUrl: 'https://r.example/{i}', title: R{i}}}\n" for i in range(105))
+    images = "".join(f"  - https://i.example/{i}.jpg\n" for i in range(25))
+    article = read(f"related:\n{related}images:\n{images}")
+    assert [r.url for r in article.related] == [f"https://r.example/{i}" for i in range(100)]
+    assert [i.url for i in article.images] == [f"https://i.example/{i}.jpg" for i in range(20)]
+    assert article.warnings == ("kept the first 20 of 25 images", "kept the first 100 of 105 related articles")
+
+
+def test_a_long_url_is_never_cut_it_is_the_identity():
+    url = "https://x.example/" + "u" * 50_000
+    assert read(f"webUrl: {url}").url == url
+
+
+def test_type_quality_heat_images_secured_and_other_fields_are_not_searched(tmp_path):
+    seeds = tmp_path / "seeds"
+    write_seed(seeds, "a.txt", title="Plain", url="https://x/a", type="zebratype", secured="zebrasecret",
+               images=[{"url": "https://i.example/zebraimage.jpg", "title": "zebracaption"}], other="zebraother")
+    index_seeds([seeds], tmp_path / "index")
+    with open_index(tmp_path / "index") as ix:
+        assert ix.search("plain").total == 1
+        for word in ("zebratype", "zebrasecret", "zebraimage", "zebracaption", "zebraother"):
+            assert ix.search(word, fuzzy=False).total == 0, word

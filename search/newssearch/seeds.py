@@ -386,7 +386,7 @@ class _Fields:
 
     def topics(self, value: object) -> tuple[str, ...]:
         where: tuple = ("topics",)
-        if value is None:
+        if _absent(value):
             return ()
         if isinstance(value, str):
             items: list[object] = [*value.split(",")]
@@ -426,6 +426,8 @@ class _Fields:
         return tuple(topics)[:MAX_TOPICS]
 
     def date(self, value: object, where: tuple, name: str) -> datetime | None:
+        if _absent(value):
+            return None
         moment, note = read_moment(value)
         if note:
             shown = self._scalar(value, where) if not isinstance(value, str) else value
@@ -434,7 +436,7 @@ class _Fields:
 
     def number(self, value: object, where: tuple, name: str) -> int | None:
         """A whole number: an integer, or a number or numeric text with no fraction."""
-        if value is None or (isinstance(value, str) and not value.strip()):
+        if _absent(value):
             return None
         if isinstance(value, int) and not isinstance(value, bool):
             return value
@@ -455,7 +457,7 @@ class _Fields:
 
     def _items(self, value: object, where: tuple, name: str) -> list[tuple[object, tuple, str]]:
         """The entries of a list field, each with its place in the file and its name in warnings."""
-        if value is None or value == []:
+        if _absent(value):
             return []
         if not isinstance(value, list):
             return [(value, where, name)]  # one entry written without the list around it
@@ -521,6 +523,13 @@ try:
     _BaseLoader: type = yaml.CBaseLoader
 except AttributeError:  # PyYAML built without libyaml
     _BaseLoader = yaml.BaseLoader
+
+
+def _absent(value: object) -> bool:
+    """Null, empty or blank: how YAML says a field has no value."""
+    if isinstance(value, str):
+        return not value.strip()
+    return value is None or value == [] or value == {}
 
 
 def _show(value: object) -> str:
