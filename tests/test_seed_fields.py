@@ -299,3 +299,17 @@ def test_type_quality_heat_images_secured_and_other_fields_are_not_searched(tmp_
         assert ix.search("plain").total == 1
         for word in ("zebratype", "zebrasecret", "zebraimage", "zebracaption", "zebraother"):
             assert ix.search(word, fuzzy=False).total == 0, word
+
+
+def test_the_command_line_writes_early_years_with_four_digits(tmp_path):
+    from click.testing import CliRunner
+
+    from newssearch.cli import cli
+
+    write_seed(tmp_path / "seeds", "a.txt", title="Early", url="https://x/a", published="0999-05-01T12:00:00Z")
+    index_seeds([tmp_path / "seeds"], tmp_path / "index")
+    runner = CliRunner()
+    query = runner.invoke(cli, ["query", "early", "--index-dir", str(tmp_path / "index")], catch_exceptions=False)
+    assert "0999-05-01" in query.stdout
+    stats = runner.invoke(cli, ["stats", "--index-dir", str(tmp_path / "index")], catch_exceptions=False)
+    assert "published: 0999-05-01 to 0999-05-01" in stats.stdout
