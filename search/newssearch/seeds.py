@@ -237,23 +237,23 @@ _FENCE = re.compile(r"^---[ \t]*$", re.MULTILINE)
 
 def _article(meta: dict, body: str, path: str, front: str) -> Article:
     f = _Fields(front, path)
-    url = f.text(meta.get("webUrl"), ("webUrl",), "webUrl", required=True)
-    title = f.text(meta.get("title"), ("title",), "title", limit=MAX_TITLE_CHARS, required=True)
+    url = f.text(meta.get("webUrl"), (), "webUrl", required=True)
+    title = f.text(meta.get("title"), (), "title", limit=MAX_TITLE_CHARS, required=True)
     provider, domain = f.provider(meta.get("provider"), ("provider",), "provider")
     return Article(
         url=url,
         title=title,
         path=path,
-        excerpt=f.text(meta.get("excerpt"), ("excerpt",), "excerpt", limit=MAX_EXCERPT_CHARS, paragraphs=True),
+        excerpt=f.text(meta.get("excerpt"), (), "excerpt", limit=MAX_EXCERPT_CHARS, paragraphs=True),
         body=f.clip(body, MAX_BODY_CHARS, "body"),
         topics=f.topics(meta.get("topics")),
         provider=provider,
         domain=domain,
-        published=f.date(meta.get("publishedDateTime"), ("publishedDateTime",), "publishedDateTime"),
-        category=f.text(meta.get("category"), ("category",), "category", limit=MAX_LABEL_CHARS, label=True),
-        type=f.text(meta.get("type"), ("type",), "type", limit=MAX_LABEL_CHARS, label=True),
-        quality=f.number(meta.get("quality"), ("quality",), "quality"),
-        heat=f.number(meta.get("heat"), ("heat",), "heat"),
+        published=f.date(meta.get("publishedDateTime"), (), "publishedDateTime"),
+        category=f.text(meta.get("category"), (), "category", limit=MAX_LABEL_CHARS, label=True),
+        type=f.text(meta.get("type"), (), "type", limit=MAX_LABEL_CHARS, label=True),
+        quality=f.number(meta.get("quality"), (), "quality"),
+        heat=f.number(meta.get("heat"), (), "heat"),
         images=f.images(meta.get("images"), ("images",), "images"),
         related=f.related(meta.get("related")),
         warnings=tuple(f.warnings),
@@ -312,15 +312,30 @@ class _Fields:
     def text(
         self,
         value: object,
-        where: tuple,
-        name: str,
+        at: tuple,
+        key: str | int,
+        prefix: str = "",
         *,
+        name: str = "",
         limit: int | None = None,
         label: bool = False,
         paragraphs: bool = False,
         required: bool = False,
     ) -> str:
-        """One text field. ``label``: whitespace folded to single spaces; ``paragraphs``: a list is joined."""
+        """The text field ``key`` of the mapping at ``at`` (named ``prefix + key``, or ``name``, in warnings).
+
+        ``label``: whitespace folded to single spaces; ``paragraphs``: a list is joined.
+        """
+        if value.__class__ is str:  # the usual case, kept short: this runs some 25 times a seed
+            text = " ".join(value.split()) if label else value.strip()
+            if text and (limit is None or len(text) <= limit):
+                return text
+            name = name or f"{prefix}{key}"
+            if not text and required:
+                raise SeedError(self.path, f"no {name}")
+            return self.clip(text, limit, name) if limit is not None else text
+        name = name or f"{prefix}{key}"
+        where = at + (key,)
         problem = ""
         if isinstance(value, list):
             texts = [(i, t) for i, v in enumerate(value) if (t := self._scalar(v, where + (i,))) is not None and t.strip()]
@@ -375,14 +390,14 @@ class _Fields:
                 self.warn(f"{name} is a list of lists, not a provider; ignored")
                 return "", ""
         if isinstance(value, dict):
-            label = self.text(value.get("name"), where + ("name",), f"{name}.name", limit=MAX_LABEL_CHARS, label=True)
-            domain = self.text(value.get("domain"), where + ("domain",), f"{name}.domain", limit=MAX_LABEL_CHARS,
+            label = self.text(value.get("name"), where, "name", name + ".", limit=MAX_LABEL_CHARS, label=True)
+            domain = self.text(value.get("domain"), where, "domain", name + ".", limit=MAX_LABEL_CHARS,
                                label=True).lower()
             if not label and not domain and value:
                 self.warn(f"{name} has neither a name nor a domain; ignored")
             # A provider known only by its site is named by it: the facet needs a name.
             return label or domain, domain
-        return self.text(value, where, name, limit=MAX_LABEL_CHARS, label=True), ""
+        return self.text(value, where[:-1], where[-1], name=name, limit=MAX_LABEL_CHARS, label=True), ""
 
     def topics(self, value: object) -> tuple[str, ...]:
         where: tuple = ("topics",)
@@ -425,17 +440,21 @@ class _Fields:
             self.warn(f"kept the first {MAX_TOPICS} of {len(topics)} topics")
         return tuple(topics)[:MAX_TOPICS]
 
-    def date(self, value: object, where: tuple, name: str) -> datetime | None:
-        if _absent(value):
+    def date(self, value: object, at: tuple, key: str, prefix: str = "") -> datetime | None:
+        if value is None or _absent(value):
             return None
         moment, note = read_moment(value)
         if note:
+            where, name = at + (key,), prefix + key
             shown = self._scalar(value, where) if not isinstance(value, str) else value
             self.warn(f"{name} {_show(shown if shown is not None else value)} {note}")
         return moment
 
-    def number(self, value: object, where: tuple, name: str) -> int | None:
+    def number(self, value: object, at: tuple, key: str, prefix: str = "") -> int | None:
         """A whole number: an integer, or a number or numeric text with no fraction."""
+        if value.__class__ is int:
+            return value
+        where, name = at + (key,), prefix + key
         if _absent(value):
             return None
         if isinstance(value, int) and not isinstance(value, bool):
@@ -457,6 +476,8 @@ class _Fields:
 
     def _items(self, value: object, where: tuple, name: str) -> list[tuple[object, tuple, str]]:
         """The entries of a list field, each with its place in the file and its name in warnings."""
+        if value.__class__ is list and value:
+            return [(item, where + (i,), f"{name}[{i}]") for i, item in enumerate(value)]
         if _absent(value):
             return []
         if not isinstance(value, list):
@@ -470,15 +491,15 @@ class _Fields:
         images = []
         for item, at, label in entries[:MAX_IMAGES]:
             if isinstance(item, dict):
-                url = self.text(item.get("url"), at + ("url",), f"{label}.url")
+                url = self.text(item.get("url"), at, "url", label + ".")
                 if not url:
                     self.warn(f"{label} has no url; dropped")
                     continue
                 images.append(Image(
                     url,
-                    self.number(item.get("width"), at + ("width",), f"{label}.width"),
-                    self.number(item.get("height"), at + ("height",), f"{label}.height"),
-                    self.text(item.get("title"), at + ("title",), f"{label}.title", limit=MAX_TITLE_CHARS),
+                    self.number(item.get("width"), at, "width", label + "."),
+                    self.number(item.get("height"), at, "height", label + "."),
+                    self.text(item.get("title"), at, "title", label + ".", limit=MAX_TITLE_CHARS),
                 ))
             elif isinstance(item, str):
                 if item.strip():
@@ -496,8 +517,8 @@ class _Fields:
             if not isinstance(item, dict):
                 self.warn(f"{label} is a {_kind(item)}, not an article; dropped")
                 continue
-            url = self.text(item.get("webUrl"), at + ("webUrl",), f"{label}.webUrl")
-            title = self.text(item.get("title"), at + ("title",), f"{label}.title", limit=MAX_TITLE_CHARS)
+            url = self.text(item.get("webUrl"), at, "webUrl", label + ".")
+            title = self.text(item.get("title"), at, "title", label + ".", limit=MAX_TITLE_CHARS)
             if not url or not title:  # a related entry without identity or title cannot be shown
                 self.warn(f"{label} has no {'webUrl' if not url else 'title'}; dropped")
                 continue
@@ -505,14 +526,13 @@ class _Fields:
             found.append(RelatedArticle(
                 url=url,
                 title=title,
-                excerpt=self.text(item.get("excerpt"), at + ("excerpt",), f"{label}.excerpt", limit=MAX_EXCERPT_CHARS,
+                excerpt=self.text(item.get("excerpt"), at, "excerpt", label + ".", limit=MAX_EXCERPT_CHARS,
                                   paragraphs=True),
-                published=self.date(item.get("publishedDateTime"), at + ("publishedDateTime",),
-                                    f"{label}.publishedDateTime"),
+                published=self.date(item.get("publishedDateTime"), at, "publishedDateTime", label + "."),
                 provider=provider,
                 domain=domain,
-                type=self.text(item.get("type"), at + ("type",), f"{label}.type", limit=MAX_LABEL_CHARS, label=True),
-                quality=self.number(item.get("quality"), at + ("quality",), f"{label}.quality"),
+                type=self.text(item.get("type"), at, "type", label + ".", limit=MAX_LABEL_CHARS, label=True),
+                quality=self.number(item.get("quality"), at, "quality", label + "."),
                 images=self.images(item.get("images"), at + ("images",), f"{label}.images"),
             ))
         return tuple(found)
