@@ -3,9 +3,11 @@ from __future__ import annotations
 from datetime import date, datetime, timedelta, timezone
 
 import pytest
-from hypothesis import given
+import yaml
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from newssearch import frontmatter
 from newssearch.dates import Moment, add_months, from_timestamp, iso, parse_bound, read_moment, to_timestamp, to_utc
 
 UTC = timezone.utc
@@ -108,6 +110,9 @@ IST = timezone(timedelta(hours=5, minutes=30))
         ("Fri, 12 Jun 2020 11:06:00 GMT", datetime(2020, 6, 12, 11, 6, tzinfo=UTC)),
         ("12 Jun 2020 11:06 +0530", datetime(2020, 6, 12, 11, 6, tzinfo=IST)),
         ("Fri, 12 Jun 2020 07:06:00 EDT", datetime(2020, 6, 12, 11, 6, tzinfo=UTC)),
+        ("2020-06-12 11:06:00 +0000 UTC", datetime(2020, 6, 12, 11, 6, tzinfo=UTC)),  # Go's time.String()
+        ("2020-06-12 11:06:00.5 -0700 MST", datetime(2020, 6, 12, 18, 6, 0, 500000, tzinfo=UTC)),
+        ("2020-06-12T11:06+05:30[Asia/Kolkata]", datetime(2020, 6, 12, 11, 6, tzinfo=IST)),  # RFC 9557, Java
         ("0999-05-01T00:30:00+01:00", datetime(999, 4, 30, 23, 30, tzinfo=UTC)),
         ("9999-12-31T23:59:59Z", datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)),
         (2019, datetime(2019, 1, 1, tzinfo=UTC)),  # YAML reads a plain 2019 as a number
@@ -154,6 +159,7 @@ def test_go_zero_time_and_the_unix_epoch_mean_no_date(value):
         ("2020 11", "is not a date"),  # a time needs a whole date
         ("2020-06T11:00Z", "is not a date"),
         ("0000-00-00 00:00:00", "is not a date"),
+        ("2020-06-12T11:06[Asia/Kolkata]", "is not a date"),  # a zone name alone would need a time zone database
         ("Fri, 12 Jun 2020 11:06:00 CEST", "time zone newssearch does not know (CEST)"),
         ("0001-01-01T00:00:00+01:00", "outside the years 1 to 9999 in UTC"),
         ("9999-12-31T23:00:00-05:00", "outside the years 1 to 9999 in UTC"),
@@ -225,3 +231,26 @@ def test_a_datetime_bound_with_a_fraction_is_moved_to_a_whole_second_inward():
     moment = datetime(2020, 6, 12, 11, 6, 0, 250000, tzinfo=UTC)
     assert parse_bound(moment, end=False) == datetime(2020, 6, 12, 11, 6, 1, tzinfo=UTC)
     assert parse_bound(moment, end=True) == datetime(2020, 6, 12, 11, 6, 0, tzinfo=UTC)
+
+
+@st.composite
+def yaml_timestamps(draw) -> str:
+    """Text in the grammar of YAML 1.1's timestamp type, valid calendar dates or not."""
+    year = draw(st.integers(0, 9999))
+    if draw(st.booleans()):
+        return f"{year:04d}-{draw(st.integers(0, 13)):02d}-{draw(st.integers(0, 32)):02d}"
+    two = lambda n: f"{n:02d}" if draw(st.booleans()) or n > 9 else str(n)  # noqa: E731
+    text = f"{year:04d}-{two(draw(st.integers(1, 12)))}-{two(draw(st.integers(1, 31)))}"
+    text += draw(st.sampled_from(["T", "t", " ", "  ", "\t"]))
+    text += f"{two(draw(st.integers(0, 24)))}:{draw(st.integers(0, 59)):02d}:{draw(st.integers(0, 60)):02d}"
+    text += draw(st.sampled_from(["", ".", ".5", ".123456", ".1234567891"]))
+    text += draw(st.sampled_from(["", " ", "  "])) if draw(st.booleans()) else ""
+    zone = draw(st.sampled_from(["", "Z", "+5", "-5", "+05", "-05:30", "+14:00", "+99", "-1:00"]))
+    return text + zone if zone or not text.endswith(" ") else text.rstrip()
+
+
+@settings(max_examples=500, deadline=None)
+@given(yaml_timestamps())
+def test_a_date_reads_the_same_quoted_or_as_the_timestamp_yaml_makes_of_it(text):
+    typed = frontmatter.load(f"x: {text}")["x"]
+    assert read_moment(typed) == read_moment(text) == read_moment(yaml.safe_load(f"x: '{text}'")["x"])

@@ -11,8 +11,10 @@ accepted, each also as the date PyYAML makes of an unquoted YAML timestamp:
   its last part; ``24:00`` is the end of the day and a leap second
   (``23:59:60``) the end of the second before it;
 - a zone: ``Z``, ``z``, ``UTC``, ``GMT``, ``+05:30``, ``+0530``, ``+05``,
-  YAML's ``-5``, with or without a space before it. A time without a zone
-  is taken as UTC (and :func:`read_moment` says so);
+  YAML's ``-5``, with or without a space before it; a zone name after it
+  (Go's ``+0000 UTC``, RFC 9557's ``+05:30[Asia/Kolkata]``) is passed over,
+  as the offset fixes the moment. A time without a zone is taken as UTC
+  (and :func:`read_moment` says so);
 - RFC 2822, as RSS feeds write it: ``Fri, 12 Jun 2020 11:06:00 GMT``;
 - a whole number from 1000 to 9999 (YAML's reading of ``2019``) is a year.
   Other numbers are refused: epoch seconds and milliseconds cannot be told apart.
@@ -64,7 +66,9 @@ _ISO = re.compile(
             (?: (?P<utc>[Zz]|UTC|GMT)
               | (?P<sign>[-+])(?: (?P<zhour>\d{2}):?(?P<zminute>\d{2})?
                                 | (?P<zhour1>\d)(?::(?P<zminute1>\d{2}))? )   # YAML's -5, -5:30
+                (?:[ \t]+[A-Z]{2,5})?       # Go's "+0000 UTC": the offset decides
             )
+            (?:\[[^\[\]]+\])?             # RFC 9557 and Java's "+05:30[Asia/Kolkata]": the offset decides
         )?
     )?
     """,
