@@ -96,6 +96,14 @@ def read_moment(value: object) -> Moment:
     otherwise a clause for a warning: "has no time zone; read as UTC" (the
     moment is kept), or why the value gives no date.
     """
+    if value.__class__ is datetime and value.tzinfo is not None:  # what YAML makes of 2020-06-12T11:06:00Z
+        try:
+            moment = value.astimezone(UTC)
+        except OverflowError:
+            pass  # said below
+        else:
+            if moment not in NO_DATE_MOMENTS:
+                return Moment(moment)
     if value is None or (isinstance(value, str) and not value.strip()):
         return Moment(None)
     if isinstance(value, float):

@@ -421,7 +421,7 @@ class _Fields:
         seen: set[str] = set()
         dropped = cut = 0
         for i, item in enumerate(items):
-            text = self._scalar(item, where + (i,))
+            text = item if item.__class__ is str else self._scalar(item, where + (i,))
             if text is None:
                 dropped += 1
                 continue
