@@ -8,7 +8,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from newssearch import frontmatter
-from newssearch.dates import Moment, add_months, from_timestamp, iso, parse_bound, read_moment, to_timestamp, to_utc
+from newssearch.dates import NO_DATE_MOMENTS, Moment, add_months, from_timestamp, iso, parse_bound, read_moment, to_timestamp, to_utc
 
 UTC = timezone.utc
 NOW = datetime(2024, 3, 31, 12, 0, tzinfo=UTC)
@@ -161,6 +161,9 @@ def test_go_zero_time_and_the_unix_epoch_mean_no_date(value):
         ("0000-00-00 00:00:00", "is not a date"),
         ("2020-06-12T11:06[Asia/Kolkata]", "is not a date"),  # a zone name alone would need a time zone database
         ("Fri, 12 Jun 2020 11:06:00 CEST", "time zone newssearch does not know (CEST)"),
+        ("12 Jun 0000 11:06 GMT", "is not a date"),  # Python's reader would make it 2000
+        ("12 Jun 0099 11:06 GMT", "is not a date"),
+        ("31 Jun 2020 11:06 GMT", "is not a date"),
         ("0001-01-01T00:00:00+01:00", "outside the years 1 to 9999 in UTC"),
         ("9999-12-31T23:00:00-05:00", "outside the years 1 to 9999 in UTC"),
         (1591960000, "epoch seconds are not read"),
@@ -254,3 +257,18 @@ def yaml_timestamps(draw) -> str:
 def test_a_date_reads_the_same_quoted_or_as_the_timestamp_yaml_makes_of_it(text):
     typed = frontmatter.load(f"x: {text}")["x"]
     assert read_moment(typed) == read_moment(text) == read_moment(yaml.safe_load(f"x: '{text}'")["x"])
+
+
+@given(st.datetimes(min_value=datetime(1000, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59)),
+       st.integers(-23 * 60 - 59, 23 * 60 + 59))
+def test_rfc_2822_dates_read_back_as_the_moment_they_write(naive, minutes):
+    from email.utils import format_datetime
+
+    moment = naive.replace(microsecond=0, tzinfo=timezone(timedelta(minutes=minutes)))
+    try:
+        expected = moment.astimezone(UTC)
+    except OverflowError:
+        return
+    if expected in NO_DATE_MOMENTS:
+        return
+    assert read_moment(format_datetime(moment)) == Moment(expected)

@@ -76,7 +76,7 @@ _ISO = re.compile(
 )
 # RFC 2822 (RSS): an optional weekday, day, month name, four-digit year, time, zone.
 _RFC2822 = re.compile(
-    r"(?:[A-Za-z]{3},?\s*)?\d{1,2}\s+[A-Za-z]{3}\s+\d{4}\s+\d{1,2}:\d{2}(?::\d{2})?(?:\s+(?P<zone>\S+))?"
+    r"(?:[A-Za-z]{3},?\s*)?\d{1,2}\s+[A-Za-z]{3}\s+(?P<year>\d{4})\s+\d{1,2}:\d{2}(?::\d{2})?(?:\s+(?P<zone>\S+))?"
 )
 # The zone names Python's RFC 2822 reader knows (email._parseaddr); others it ignores silently.
 _RFC2822_ZONES = frozenset("UT UTC GMT Z AST ADT EST EDT CST CDT MST MDT PST PDT".split())
@@ -179,6 +179,8 @@ def _parse(text: str) -> tuple[datetime, bool]:
         if zone is not None and zone.upper() not in _RFC2822_ZONES and not re.fullmatch(r"[-+]\d{4}", zone):
             raise _Unknown(zone)
         dt = parsedate_to_datetime(text)  # "-0000" (UTC, RFC 2822 says) comes back naive
+        if dt.year != int(rfc.group("year")):
+            raise ValueError(text)  # it reads 0000 to 0099 as two-digit years: 2000, 1999
         return dt, dt.tzinfo is None and zone != "-0000"
     g = match.groupdict()
     year = int(g["year"])
