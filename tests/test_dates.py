@@ -272,3 +272,40 @@ def test_rfc_2822_dates_read_back_as_the_moment_they_write(naive, minutes):
     if expected in NO_DATE_MOMENTS:
         return
     assert read_moment(format_datetime(moment)) == Moment(expected)
+
+
+@st.composite
+def iso_texts(draw) -> str:
+    """ISO 8601 texts in the forms Python's own fromisoformat reads, and some it does not."""
+    year, month, day = draw(st.integers(1, 9999)), draw(st.integers(1, 12)), draw(st.integers(1, 28))
+    text = draw(st.sampled_from([f"{year:04d}-{month:02d}-{day:02d}", f"{year:04d}{month:02d}{day:02d}",
+                                 f"{year:04d}-W{draw(st.integers(1, 52)):02d}-{draw(st.integers(1, 7))}",
+                                 f"{year:04d}W{draw(st.integers(1, 52)):02d}{draw(st.integers(1, 7))}"]))
+    if draw(st.booleans()):
+        h, m, s = draw(st.integers(0, 23)), draw(st.integers(0, 59)), draw(st.integers(0, 59))
+        text += draw(st.sampled_from(["T", " "])) + draw(st.sampled_from(
+            [f"{h:02d}", f"{h:02d}:{m:02d}", f"{h:02d}:{m:02d}:{s:02d}", f"{h:02d}{m:02d}{s:02d}"]))
+        if text.count(":") == 2 or text[-6:].isdigit():
+            text += draw(st.sampled_from(["", ".5", ",25", ".123", ".123456", ".1234567", ".000000001"]))
+        zone = draw(st.integers(-23 * 60 - 59, 23 * 60 + 59))
+        sign = "-" if zone < 0 else "+"
+        text += draw(st.sampled_from(["", "Z", f"{sign}{abs(zone) // 60:02d}:{abs(zone) % 60:02d}",
+                                      f"{sign}{abs(zone) // 60:02d}{abs(zone) % 60:02d}", f"{sign}{abs(zone) // 60:02d}"]))
+    return text
+
+
+@settings(max_examples=1000)
+@given(iso_texts())
+def test_iso_dates_read_as_pythons_fromisoformat_reads_them(text):
+    try:
+        reference = datetime.fromisoformat(text)
+    except ValueError:
+        return  # a form Python does not read (covered by the table above)
+    reference = reference.replace(tzinfo=UTC) if reference.tzinfo is None else reference
+    try:
+        expected = reference.astimezone(UTC)
+    except OverflowError:
+        assert read_moment(text).moment is None
+        return
+    moment, note = read_moment(text)
+    assert moment == (None if expected in NO_DATE_MOMENTS else expected), text
