@@ -7,9 +7,9 @@ through PyYAML's safe loader (the C one when libyaml is there), so a
 
 Every way a file can be bad raises :class:`SeedError` with a one-line reason;
 the indexer skips such files and lists them. Fields that are merely odd are
-repaired where a user would want the article anyway (an unreadable date is
-left empty, a huge title is cut) and the repair is listed in
-``Article.warnings``.
+used where their meaning is clear and dropped otherwise (see :class:`_Fields`;
+dates are read by :func:`newssearch.dates.read_moment`), and every repair is a
+one-line warning naming the field in ``Article.warnings``.
 """
 
 from __future__ import annotations
