@@ -5,7 +5,9 @@ from __future__ import annotations
 import json
 import re
 import string
-from datetime import datetime
+from datetime import date, datetime, timedelta, timezone
+from email.utils import format_datetime
+from pathlib import Path
 
 import pytest
 import yaml
@@ -15,7 +17,7 @@ from hypothesis import strategies as st
 
 from newssearch import Article, QueryError, SearchResults, SeedError, index_seeds, open_index
 from newssearch.cli import cli
-from newssearch.dates import parse_bound
+from newssearch.dates import NO_DATE_MOMENTS, parse_bound
 from newssearch.highlight import fragment
 from newssearch.seeds import parse_seed
 
@@ -28,9 +30,9 @@ FIELDS = ["title", "excerpt", "webUrl", "publishedDateTime", "topics", "provider
           "images", "quality", "heat", "type", "secured"]
 yaml_values = st.recursive(
     st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=30)
-    | st.datetimes(),
-    lambda children: st.lists(children, max_size=4) | st.dictionaries(st.sampled_from(FIELDS + ["name", "domain"]),
-                                                                      children, max_size=4),
+    | st.datetimes() | st.dates(),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.sampled_from(FIELDS + ["name", "domain", "url", "width", "height"]), children, max_size=4),
     max_leaves=12,
 )
 
@@ -45,6 +47,10 @@ def check_seed(data: bytes) -> None:
     assert article.title and article.url
     assert article.published is None or article.published.utcoffset().total_seconds() == 0
     assert all(isinstance(t, str) and t for t in article.topics)
+    for warning in article.warnings:  # one line, naming the field it is about
+        assert "\n" not in warning
+        assert re.search(r"\b(" + "|".join(FIELDS + ["body", "name", "domain", "url", "width", "height"]) + r")\b",
+                         warning), warning
 
 
 @FAST
@@ -150,3 +156,64 @@ def test_any_text_in_a_seed_gives_valid_json_and_a_clean_terminal(tmp_path_facto
     assert data["hits"][0]["title"] == written.strip()
     text = runner.invoke(cli, ["query", "story", "--index-dir", str(root / "index")]).stdout
     assert not re.search("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]", text)
+
+
+# -- any date a seed can hold: read, stored, read back, filtered ---------------------------------------------
+
+offsets = st.integers(-23 * 60 - 59, 23 * 60 + 59).map(lambda m: timezone(timedelta(minutes=m)))
+moments = st.datetimes(min_value=datetime(1, 1, 1), max_value=datetime(9999, 12, 31, 23, 59, 59, 999999),
+                       timezones=st.none() | st.just(timezone.utc) | offsets)
+
+
+def _written(moment: datetime, style: str) -> object:
+    """``moment`` as a seed may hold it: a YAML timestamp, or text in one of the standard forms."""
+    if style == "yaml" or moment.tzinfo is None:
+        return moment  # safe_dump writes a YAML timestamp, naive or with its offset
+    utc = moment.astimezone(timezone.utc) if moment.utcoffset() else moment
+    if style == "z-lower":
+        return moment.isoformat().replace("T", "t").replace("+00:00", "z")
+    if style == "basic":
+        sign = "-" if moment.utcoffset() < timedelta(0) else "+"
+        minutes = abs(int(moment.utcoffset().total_seconds())) // 60
+        return moment.strftime("%Y%m%dT%H%M%S").zfill(15) + f"{sign}{minutes // 60:02d}{minutes % 60:02d}"
+    if style == "rfc2822" and utc.year >= 1000:  # RSS dates carry four-digit years
+        return format_datetime(utc.replace(microsecond=0), usegmt=True)
+    return moment.isoformat()
+
+
+@SLOW
+@given(st.lists(st.tuples(moments, st.sampled_from(["yaml", "iso", "z-lower", "basic", "rfc2822"])), min_size=1,
+                max_size=6)
+       | st.lists(st.tuples(st.dates() | st.text(max_size=25) | st.integers() | st.floats(),
+                            st.just("as is")), min_size=1, max_size=6))
+def test_any_date_a_seed_can_hold_is_stored_as_its_utc_second_or_dropped_with_a_warning(tmp_path_factory, dates):
+    root = tmp_path_factory.mktemp("dates")
+    for i, (value, style) in enumerate(dates):
+        write_seed(root / "seeds", f"{i}.txt", title=f"dated {i}", url=f"https://x/{i}",
+                   published=_written(value, style) if style != "as is" else value)
+    report = index_seeds([root / "seeds"], root / "index")
+    assert report.added == len(dates) and not report.skipped
+    warned = {Path(w.path).stem for w in report.warnings if w.reason.startswith("publishedDateTime ")}
+    with open_index(root / "index") as ix:  # readable, whatever the dates were
+        stored = {hit.url: hit.published for hit in ix.search("", limit=len(dates)).hits}
+        assert len(stored) == len(dates)
+        for i, (value, style) in enumerate(dates):
+            got = stored[f"https://x/{i}"]
+            if isinstance(value, datetime):
+                moment = value if value.tzinfo else value.replace(tzinfo=timezone.utc)
+                try:
+                    expected = moment.astimezone(timezone.utc).replace(microsecond=0)
+                except OverflowError:  # an offset takes it outside the calendar in UTC
+                    expected = None
+                if expected is not None and moment.astimezone(timezone.utc) in NO_DATE_MOMENTS:
+                    expected = None  # Go's zero time or the Unix epoch: "no date", with a warning
+                assert got == expected, (value, style)
+            elif isinstance(value, date) and not isinstance(value, datetime):
+                day = datetime(value.year, value.month, value.day, tzinfo=timezone.utc)
+                assert got == (None if day in NO_DATE_MOMENTS else day)
+            if got is None:
+                assert str(i) in warned or value in ("", None) or (isinstance(value, str) and not value.strip())
+            else:
+                # The stored second is found by a filter on exactly that second.
+                hits = ix.search("", since=got, until=got).hits
+                assert f"https://x/{i}" in [h.url for h in hits]

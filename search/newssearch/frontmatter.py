@@ -12,9 +12,14 @@ plain words. Plain scalars are typed by PyYAML's own resolver and
 constructors (once per distinct value), so ``yes``, ``~``, ``0o17`` or a
 timestamp mean what they mean to PyYAML.
 
-The result is always what ``yaml.load(text, CSafeLoader)`` returns, or that
+The result is always what ``yaml.load(text, Loader)`` returns, or that
 call's error; ``tests/test_frontmatter.py`` checks it on generated documents
-and on real and synthetic seeds.
+and on real and synthetic seeds. ``Loader`` is PyYAML's safe loader (the C one
+when libyaml is there) with one change: a scalar that PyYAML types but cannot
+build (``2020-02-30`` or ``23:59:60`` as a timestamp, an integer of more than
+4,300 digits, ``!!bool maybe``) stays the text it was written as. PyYAML raises
+a bare ``ValueError`` or ``KeyError`` for those, so one odd title or date made
+the whole seed unreadable; now the field reader decides what the text means.
 """
 
 from __future__ import annotations
@@ -24,9 +29,29 @@ import re
 import yaml
 
 try:
-    _Loader: type = yaml.CSafeLoader
+    _Safe: type = yaml.CSafeLoader
 except AttributeError:  # PyYAML built without libyaml
-    _Loader = yaml.SafeLoader
+    _Safe = yaml.SafeLoader
+
+
+class Loader(_Safe):  # type: ignore[misc, valid-type]
+    """PyYAML's safe loader, except that a scalar it cannot build stays its text."""
+
+
+def _lenient(construct):
+    def construct_or_text(loader, node):
+        try:
+            return construct(loader, node)
+        except Exception:  # noqa: BLE001 - ValueError, KeyError, AttributeError: PyYAML's ways of refusing
+            return loader.construct_scalar(node)
+
+    return construct_or_text
+
+
+for _kind in ("bool", "int", "float", "timestamp"):
+    _tag = "tag:yaml.org,2002:" + _kind
+    Loader.add_constructor(_tag, _lenient(yaml.constructor.SafeConstructor.yaml_constructors[_tag]))
+_Loader = Loader
 
 _KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):(?: +(.*))?$")
 # What a plain scalar may not start with (YAML indicators), or hold anywhere.
@@ -131,6 +156,7 @@ class _Reader:
 
 _resolver = yaml.resolver.Resolver()
 _constructor = yaml.constructor.SafeConstructor()
+_constructor.yaml_constructors = Loader.yaml_constructors
 _plain: dict[str, object] = {}
 
 

@@ -88,7 +88,7 @@ def results_text(results: SearchResults, *, explain: bool = False) -> list[str]:
         lines.append(f"{hit.rank:>3}. " + click.style(clean(hit.title), bold=True))
         meta = [clean(hit.provider or hit.domain or "unknown source")]
         if hit.published:
-            meta.append(hit.published.strftime("%Y-%m-%d"))
+            meta.append(iso(hit.published)[:10])  # strftime writes the year 999 as "999"
         if hit.topics:
             meta.append(", ".join(clean(t) for t in hit.topics))
         if hit.kind == "related":
@@ -144,7 +144,7 @@ def histogram_lines(name: str, values: tuple[FacetValue, ...]) -> list[str]:
 def stats_text(stats: IndexStats) -> list[str]:
     span = "no dates"
     if stats.oldest and stats.newest:
-        span = f"{stats.oldest:%Y-%m-%d} to {stats.newest:%Y-%m-%d}"
+        span = f"{iso(stats.oldest)[:10]} to {iso(stats.newest)[:10]}"
     lines = [
         f"index:     {clean(stats.index_dir)} ({stats.generation}, schema {stats.schema_version})",
         f"articles:  {stats.articles:,} ({stats.seeds:,} seeds, {stats.related:,} related)",

@@ -7,9 +7,9 @@ through PyYAML's safe loader (the C one when libyaml is there), so a
 
 Every way a file can be bad raises :class:`SeedError` with a one-line reason;
 the indexer skips such files and lists them. Fields that are merely odd are
-repaired where a user would want the article anyway (an unreadable date is
-left empty, a huge title is cut) and the repair is listed in
-``Article.warnings``.
+used where their meaning is clear and dropped otherwise (see :class:`_Fields`;
+dates are read by :func:`newssearch.dates.read_moment`), and every repair is a
+one-line warning naming the field in ``Article.warnings``.
 """
 
 from __future__ import annotations
@@ -19,14 +19,14 @@ import re
 import stat
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import NamedTuple
 
 import yaml
 
 from . import frontmatter
-from .dates import to_utc
+from .dates import read_moment
 from .errors import InputPathError, SeedError
 
 SEED_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".yaml", ".yml"})
@@ -39,7 +39,8 @@ MAX_EXCERPT_CHARS = 10_000
 MAX_BODY_CHARS = 1_000_000
 MAX_TOPICS = 100
 MAX_RELATED = 100
-MAX_LABEL_CHARS = 200  # a topic, provider, domain or category
+MAX_LABEL_CHARS = 200  # a topic, provider, domain, category or type
+MAX_IMAGES = 20
 
 
 @dataclass(frozen=True)
@@ -234,7 +235,7 @@ def parse_seed(data: bytes, path: str = "<seed>") -> Article:
     if not isinstance(meta, dict):
         kind = "empty" if meta is None else type(meta).__name__
         raise SeedError(path, f"front matter is not a mapping of fields (it is {kind})")
-    return _article(meta, body, path)
+    return _article(meta, body, path, front)
 
 
 def split_front_matter(text: str, path: str = "<seed>") -> tuple[str, str]:
@@ -253,139 +254,343 @@ def split_front_matter(text: str, path: str = "<seed>") -> tuple[str, str]:
 _FENCE = re.compile(r"^---[ \t]*$", re.MULTILINE)
 
 
-def _article(meta: dict, body: str, path: str) -> Article:
-    warnings: list[str] = []
-    url = _text(meta.get("webUrl")).strip()
-    if not url:
-        raise SeedError(path, "no webUrl (the article's identity)")
-    title = _clip(_text(meta.get("title")).strip(), MAX_TITLE_CHARS, "title", warnings)
-    if not title:
-        raise SeedError(path, "no title")
-    provider, domain = _provider(meta.get("provider"))
-    related = []
-    raw_related = meta.get("related") or []
-    if isinstance(raw_related, list):
-        if len(raw_related) > MAX_RELATED:
-            warnings.append(f"kept the first {MAX_RELATED} of {len(raw_related)} related articles")
-        for item in raw_related[:MAX_RELATED]:
-            entry = _related(item, warnings)
-            if entry is not None:
-                related.append(entry)
-    else:
-        warnings.append("related is not a list; ignored")
+def _article(meta: dict, body: str, path: str, front: str) -> Article:
+    f = _Fields(front, path)
+    url = f.text(meta.get("webUrl"), (), "webUrl", required=True)
+    title = f.text(meta.get("title"), (), "title", limit=MAX_TITLE_CHARS, required=True)
+    provider, domain = f.provider(meta.get("provider"), ("provider",), "provider")
     return Article(
         url=url,
         title=title,
         path=path,
-        excerpt=_clip(_text(meta.get("excerpt")).strip(), MAX_EXCERPT_CHARS, "excerpt", warnings),
-        body=_clip(body, MAX_BODY_CHARS, "body", warnings),
-        topics=_topics(meta.get("topics"), warnings),
+        excerpt=f.text(meta.get("excerpt"), (), "excerpt", limit=MAX_EXCERPT_CHARS, paragraphs=True),
+        body=f.clip(body, MAX_BODY_CHARS, "body"),
+        topics=f.topics(meta.get("topics")),
         provider=provider,
         domain=domain,
-        published=_date(meta.get("publishedDateTime"), "publishedDateTime", warnings),
-        category=_label(meta.get("category")),
-        type=_label(meta.get("type")),
-        quality=_int(meta.get("quality")),
-        heat=_int(meta.get("heat")),
-        images=_images(meta.get("images")),
-        related=tuple(related),
-        warnings=tuple(warnings),
+        published=f.date(meta.get("publishedDateTime"), (), "publishedDateTime"),
+        category=f.text(meta.get("category"), (), "category", limit=MAX_LABEL_CHARS, label=True),
+        type=f.text(meta.get("type"), (), "type", limit=MAX_LABEL_CHARS, label=True),
+        quality=f.number(meta.get("quality"), (), "quality"),
+        heat=f.number(meta.get("heat"), (), "heat"),
+        images=f.images(meta.get("images"), ("images",), "images"),
+        related=f.related(meta.get("related")),
+        warnings=tuple(f.warnings),
     )
 
 
-def _related(item: object, warnings: list[str]) -> RelatedArticle | None:
-    if not isinstance(item, dict):
+class _Unread:
+    pass
+
+
+class _Fields:
+    """Reads the fields of one seed into plain values, noting every repair in ``warnings``.
+
+    A field is used whenever its meaning is clear: a number or date where text
+    belongs is the text written in the file, a one-item list is its item, a
+    single mapping where a list belongs is a list of one. Anything else is
+    dropped with a one-line warning that names the field (``related[1].title``).
+    """
+
+    def __init__(self, front: str, path: str) -> None:
+        self.front = front
+        self.path = path
+        self.warnings: list[str] = []
+        self._raw: object = _Unread
+
+    def warn(self, message: str) -> None:
+        self.warnings.append(message)
+
+    # -- text ----------------------------------------------------------------
+
+    def written(self, where: tuple) -> str | None:
+        """The text a scalar is written as in the file (``yes``, ``12:30``, ``3.10``), or None."""
+        if self._raw is _Unread:
+            # PyYAML's base loader builds only strings, lists and mappings, so it
+            # gives each scalar's own text: read again only for a seed that needs it.
+            try:
+                self._raw = yaml.load(self.front, Loader=_BaseLoader)  # noqa: S506 - builds no objects
+            except Exception:  # noqa: BLE001 - tags it does not know; then str() of the value serves
+                self._raw = None
+        node = self._raw
+        for step in where:
+            if isinstance(step, int):
+                node = node[step] if isinstance(node, list) and step < len(node) else None
+            else:
+                node = node.get(step) if isinstance(node, dict) else None
+        return node if isinstance(node, str) else None
+
+    def _scalar(self, value: object, where: tuple) -> str | None:
+        if isinstance(value, str):
+            return value
+        if isinstance(value, (bool, int, float, date)):  # typed by YAML: keep what was written
+            written = self.written(where)
+            return written if written is not None else str(value)
         return None
-    url = _text(item.get("webUrl")).strip()
-    title = _text(item.get("title")).strip()[:MAX_TITLE_CHARS]
-    if not url or not title:
-        return None  # a related entry without identity or title cannot be shown
-    provider, domain = _provider(item.get("provider"))
-    return RelatedArticle(
-        url=url,
-        title=title,
-        excerpt=_text(item.get("excerpt")).strip()[:MAX_EXCERPT_CHARS],
-        published=_date(item.get("publishedDateTime"), f"related {url} publishedDateTime", warnings),
-        provider=provider,
-        domain=domain,
-        type=_label(item.get("type")),
-        quality=_int(item.get("quality")),
-        images=_images(item.get("images")),
-    )
+
+    def text(
+        self,
+        value: object,
+        at: tuple,
+        key: str | int,
+        prefix: str = "",
+        *,
+        name: str = "",
+        limit: int | None = None,
+        label: bool = False,
+        paragraphs: bool = False,
+        required: bool = False,
+    ) -> str:
+        """The text field ``key`` of the mapping at ``at`` (named ``prefix + key``, or ``name``, in warnings).
+
+        ``label``: whitespace folded to single spaces; ``paragraphs``: a list is joined.
+        """
+        if value.__class__ is str:  # the usual case, kept short: this runs some 25 times a seed
+            text = " ".join(value.split()) if label else value.strip()
+            if text and (limit is None or len(text) <= limit):
+                return text
+            name = name or f"{prefix}{key}"
+            if not text and required:
+                raise SeedError(self.path, f"no {name}")
+            return self.clip(text, limit, name) if limit is not None else text
+        name = name or f"{prefix}{key}"
+        where = at + (key,)
+        problem = ""
+        if isinstance(value, list):
+            texts = [(i, t) for i, v in enumerate(value) if (t := self._scalar(v, where + (i,))) is not None and t.strip()]
+            dropped = len(value) - len(texts)
+            if paragraphs:
+                text = "\n\n".join(t.strip() for _, t in texts)
+                if dropped and texts:
+                    self.warn(f"{name}: dropped {dropped} list items that are not text")
+            elif texts:
+                text = texts[0][1]
+                if len(value) > 1:
+                    self.warn(f"{name} has {len(value)} values; kept the first, {_show(text)}")
+            else:
+                text = ""
+            if not texts and value:
+                problem = f"{name} is a list without text"
+        elif value is None:
+            text = ""
+        else:
+            scalar = self._scalar(value, where)
+            text = scalar if scalar is not None else ""
+            if scalar is None and value != {}:
+                problem = f"{name} is a {_kind(value)}, not text"
+        text = " ".join(text.split()) if label else text.strip()
+        if required and not text:
+            raise SeedError(self.path, f"no {name}" + (f" ({problem})" if problem else ""))
+        if problem:
+            self.warn(problem + "; ignored")
+        return self.clip(text, limit, name) if limit is not None else text
+
+    def clip(self, value: str, limit: int, name: str) -> str:
+        if len(value) <= limit:
+            return value
+        self.warn(f"{name} cut to {limit:,} of {len(value):,} characters")
+        return value[:limit]
+
+    # -- structured fields ---------------------------------------------------
+
+    def provider(self, value: object, where: tuple, name: str) -> tuple[str, str]:
+        """(name, domain): from ``{name, domain}``, a plain name, or the first of a list of either."""
+        if isinstance(value, list):
+            items = [(i, v) for i, v in enumerate(value) if v not in (None, "", {}, [])]
+            if not items:
+                if value:
+                    self.warn(f"{name} is a list without a provider; ignored")
+                return "", ""
+            if len(items) > 1:
+                self.warn(f"{name} has {len(items)} values; kept the first")
+            i, value = items[0]
+            where += (i,)
+            if isinstance(value, list):
+                self.warn(f"{name} is a list of lists, not a provider; ignored")
+                return "", ""
+        if isinstance(value, dict):
+            label = self.text(value.get("name"), where, "name", name + ".", limit=MAX_LABEL_CHARS, label=True)
+            domain = self.text(value.get("domain"), where, "domain", name + ".", limit=MAX_LABEL_CHARS,
+                               label=True).lower()
+            if not label and not domain and value:
+                self.warn(f"{name} has neither a name nor a domain; ignored")
+            # A provider known only by its site is named by it: the facet needs a name.
+            return label or domain, domain
+        return self.text(value, where[:-1], where[-1], name=name, limit=MAX_LABEL_CHARS, label=True), ""
+
+    def topics(self, value: object) -> tuple[str, ...]:
+        where: tuple = ("topics",)
+        if _absent(value):
+            return ()
+        if isinstance(value, str):
+            items: list[object] = [*value.split(",")]
+            where = ()  # the items are pieces of one string: nothing to look up
+        elif isinstance(value, list):
+            items = value
+        elif isinstance(value, dict):
+            self.warn("topics is a mapping, not a list; ignored")
+            return ()
+        else:
+            text = self._scalar(value, where)
+            if text is None:
+                self.warn(f"topics is a {_kind(value)}, not text; ignored")
+                return ()
+            items, where = [text], ()
+        topics: dict[str, None] = {}  # ordered and de-duplicated, first spelling wins
+        seen: set[str] = set()
+        dropped = cut = 0
+        for i, item in enumerate(items):
+            text = item if item.__class__ is str else self._scalar(item, where + (i,))
+            if text is None:
+                dropped += 1
+                continue
+            # A comma separates topics in the index's facet field, so it cannot be part of one.
+            topic = " ".join(text.replace(",", " ").split())
+            if len(topic) > MAX_LABEL_CHARS:
+                topic, cut = topic[:MAX_LABEL_CHARS].rstrip(), cut + 1
+            if topic and topic.casefold() not in seen:
+                seen.add(topic.casefold())
+                topics[topic] = None
+        if dropped:
+            self.warn(f"topics: dropped {dropped} items that are not text")
+        if cut:
+            self.warn(f"topics: cut {cut} topics to {MAX_LABEL_CHARS} characters")
+        if len(topics) > MAX_TOPICS:
+            self.warn(f"kept the first {MAX_TOPICS} of {len(topics)} topics")
+        return tuple(topics)[:MAX_TOPICS]
+
+    def date(self, value: object, at: tuple, key: str, prefix: str = "") -> datetime | None:
+        if value is None or _absent(value):
+            return None
+        moment, note = read_moment(value)
+        if note:
+            where, name = at + (key,), prefix + key
+            shown = self._scalar(value, where) if not isinstance(value, str) else value
+            self.warn(f"{name} {_show(shown if shown is not None else value)} {note}")
+        return moment
+
+    def number(self, value: object, at: tuple, key: str, prefix: str = "") -> int | None:
+        """A whole number: an integer, or a number or numeric text with no fraction."""
+        if value.__class__ is int:
+            return value
+        where, name = at + (key,), prefix + key
+        if _absent(value):
+            return None
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+        number = value
+        if isinstance(value, str):
+            try:
+                return int(value.strip().replace("_", "") if _INTEGER.fullmatch(value.strip()) else "x")
+            except ValueError:  # not an integer, or more digits than Python converts
+                try:
+                    number = float(value)
+                except ValueError:
+                    pass
+        if isinstance(number, float) and number.is_integer():
+            return int(number)
+        shown = self._scalar(value, where)
+        self.warn(f"{name} {_show(value if shown is None else shown)} is not a whole number; ignored")
+        return None
+
+    def _items(self, value: object, where: tuple, name: str) -> list[tuple[object, tuple, str]]:
+        """The entries of a list field, each with its place in the file and its name in warnings."""
+        if value.__class__ is list and value:
+            return [(item, where + (i,), f"{name}[{i}]") for i, item in enumerate(value)]
+        if _absent(value):
+            return []
+        if not isinstance(value, list):
+            return [(value, where, name)]  # one entry written without the list around it
+        return [(item, where + (i,), f"{name}[{i}]") for i, item in enumerate(value)]
+
+    def images(self, value: object, where: tuple, name: str) -> tuple[Image, ...]:
+        entries = self._items(value, where, name)
+        if len(entries) > MAX_IMAGES:
+            self.warn(f"kept the first {MAX_IMAGES} of {len(entries)} {name}")
+        images = []
+        for item, at, label in entries[:MAX_IMAGES]:
+            if isinstance(item, dict):
+                url = self.text(item.get("url"), at, "url", label + ".")
+                if not url:
+                    self.warn(f"{label} has no url; dropped")
+                    continue
+                images.append(Image(
+                    url,
+                    self.number(item.get("width"), at, "width", label + "."),
+                    self.number(item.get("height"), at, "height", label + "."),
+                    self.text(item.get("title"), at, "title", label + ".", limit=MAX_TITLE_CHARS),
+                ))
+            elif isinstance(item, str):
+                if item.strip():
+                    images.append(Image(item.strip()))  # a bare url
+            else:
+                self.warn(f"{label} is a {_kind(item)}, not an image; dropped")
+        return tuple(images)
+
+    def related(self, value: object) -> tuple[RelatedArticle, ...]:
+        entries = self._items(value, ("related",), "related")
+        if len(entries) > MAX_RELATED:
+            self.warn(f"kept the first {MAX_RELATED} of {len(entries)} related articles")
+        found = []
+        for item, at, label in entries[:MAX_RELATED]:
+            if not isinstance(item, dict):
+                self.warn(f"{label} is a {_kind(item)}, not an article; dropped")
+                continue
+            url = self.text(item.get("webUrl"), at, "webUrl", label + ".")
+            title = self.text(item.get("title"), at, "title", label + ".", limit=MAX_TITLE_CHARS)
+            if not url or not title:  # a related entry without identity or title cannot be shown
+                self.warn(f"{label} has no {'webUrl' if not url else 'title'}; dropped")
+                continue
+            provider, domain = self.provider(item.get("provider"), at + ("provider",), f"{label}.provider")
+            found.append(RelatedArticle(
+                url=url,
+                title=title,
+                excerpt=self.text(item.get("excerpt"), at, "excerpt", label + ".", limit=MAX_EXCERPT_CHARS,
+                                  paragraphs=True),
+                published=self.date(item.get("publishedDateTime"), at, "publishedDateTime", label + "."),
+                provider=provider,
+                domain=domain,
+                type=self.text(item.get("type"), at, "type", label + ".", limit=MAX_LABEL_CHARS, label=True),
+                quality=self.number(item.get("quality"), at, "quality", label + "."),
+                images=self.images(item.get("images"), at + ("images",), f"{label}.images"),
+            ))
+        return tuple(found)
 
 
-def _text(value: object) -> str:
-    if value is None or isinstance(value, (dict, list)):
-        return ""
-    return value if isinstance(value, str) else str(value)
+_INTEGER = re.compile(r"[-+]?\d[\d_]*")
+try:
+    _BaseLoader: type = yaml.CBaseLoader
+except AttributeError:  # PyYAML built without libyaml
+    _BaseLoader = yaml.BaseLoader
 
 
-def _clip(value: str, limit: int, name: str, warnings: list[str]) -> str:
-    if len(value) <= limit:
-        return value
-    warnings.append(f"{name} cut to {limit:,} of {len(value):,} characters")
-    return value[:limit]
-
-
-def _label(value: object) -> str:
-    return " ".join(_text(value).split())[:MAX_LABEL_CHARS]
-
-
-def _provider(value: object) -> tuple[str, str]:
-    if isinstance(value, dict):
-        return _label(value.get("name")), _label(value.get("domain")).lower()
-    return _label(value), ""
-
-
-def _topics(value: object, warnings: list[str]) -> tuple[str, ...]:
+def _absent(value: object) -> bool:
+    """Null, empty or blank: how YAML says a field has no value."""
     if isinstance(value, str):
-        items: list[object] = [*value.split(",")]
-    elif isinstance(value, list):
-        items = value
-    else:
-        items = []
-    topics: dict[str, None] = {}  # ordered and de-duplicated, first spelling wins
-    seen: set[str] = set()
-    for item in items:
-        # A comma separates topics in the index's facet field, so it cannot be part of one.
-        topic = _label(item).replace(",", " ").strip()
-        if topic and topic.casefold() not in seen:
-            seen.add(topic.casefold())
-            topics[topic] = None
-    if len(topics) > MAX_TOPICS:
-        warnings.append(f"kept the first {MAX_TOPICS} of {len(topics)} topics")
-    return tuple(topics)[:MAX_TOPICS]
+        return not value.strip()
+    return value is None or value == [] or value == {}
 
 
-def _date(value: object, name: str, warnings: list[str]) -> datetime | None:
-    if value is None or value == "":
-        return None
-    try:
-        return to_utc(value)
-    except (ValueError, OverflowError):
-        warnings.append(f"{name} {str(value)[:40]!r} is not a date; indexed without a date")
-        return None
+def _show(value: object) -> str:
+    """A value as a warning quotes it: short, on one line."""
+    text = " ".join(str(value).split())
+    return repr(text if len(text) <= 40 else text[:39] + "…")
 
 
-def _int(value: object) -> int | None:
+def _kind(value: object) -> str:
+    if value is None:
+        return "null"
     if isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    try:
-        return int(str(value))
-    except (TypeError, ValueError):
-        return None
-
-
-def _images(value: object) -> tuple[Image, ...]:
-    if not isinstance(value, list):
-        return ()
-    return tuple(
-        Image(_text(i.get("url")), _int(i.get("width")), _int(i.get("height")), _text(i.get("title")))
-        for i in value[:20]
-        if isinstance(i, dict) and i.get("url")
-    )
+        return "true/false value"
+    if isinstance(value, (int, float)):
+        return "number"
+    if isinstance(value, dict):
+        return "mapping"
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return "list"
+    if isinstance(value, (bytes, bytearray)):
+        return "binary value"
+    return type(value).__name__
 
 
 def _yaml_reason(exc: yaml.YAMLError) -> str:
