@@ -11,8 +11,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from newssearch import index_seeds, open_index
-from newssearch.seeds import MAX_EXCERPT_CHARS, MAX_LABEL_CHARS, MAX_TITLE_CHARS, Image, parse_seed
+from newssearch import SeedError, index_seeds, open_index
+from newssearch.seeds import MAX_EXCERPT_CHARS, MAX_LABEL_CHARS, MAX_TITLE_CHARS, MAX_URL_CHARS, Image, parse_seed
 
 from .conftest import write_seed
 
@@ -286,8 +286,17 @@ def test_the_first_100_related_entries_and_20_images_are_kept_with_a_warning():
 
 
 def test_a_long_url_is_never_cut_it_is_the_identity():
-    url = "https://x.example/" + "u" * 50_000
+    url = "https://x.example/" + "u" * (MAX_URL_CHARS - 18)
     assert read(f"webUrl: {url}").url == url
+
+
+def test_a_url_too_long_to_be_one_term_makes_the_seed_bad_and_drops_a_related_entry():
+    url = "https://x.example/" + "u" * MAX_URL_CHARS
+    with pytest.raises(SeedError, match="webUrl is longer than 8,000 characters"):
+        read(f"webUrl: {url}")
+    article = read(f"related:\n  - {{webUrl: '{url}', title: Long}}\n  - {{webUrl: 'https://r/ok', title: Fine}}\n")
+    assert [r.url for r in article.related] == ["https://r/ok"]
+    assert article.warnings == ("related[0].webUrl is longer than 8,000 characters; dropped",)
 
 
 def test_type_quality_heat_images_secured_and_other_fields_are_not_searched(tmp_path):

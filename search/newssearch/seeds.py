@@ -41,6 +41,10 @@ MAX_TOPICS = 100
 MAX_RELATED = 100
 MAX_LABEL_CHARS = 200  # a topic, provider, domain, category or type
 MAX_IMAGES = 20
+# A url is one index term. 8,000 characters are at most 32,000 UTF-8 bytes, under Lucene's
+# 32,766-byte term limit, so an article stays one term in any engine it is exported to;
+# real urls are far shorter (browsers and servers refuse most beyond 8 KB).
+MAX_URL_CHARS = 8_000
 
 
 @dataclass(frozen=True)
@@ -257,6 +261,8 @@ _FENCE = re.compile(r"^---[ \t]*$", re.MULTILINE)
 def _article(meta: dict, body: str, path: str, front: str) -> Article:
     f = _Fields(front, path)
     url = f.text(meta.get("webUrl"), (), "webUrl", required=True)
+    if len(url) > MAX_URL_CHARS:
+        raise SeedError(path, f"webUrl is longer than {MAX_URL_CHARS:,} characters")
     title = f.text(meta.get("title"), (), "title", limit=MAX_TITLE_CHARS, required=True)
     provider, domain = f.provider(meta.get("provider"), ("provider",), "provider")
     return Article(
@@ -540,6 +546,9 @@ class _Fields:
             title = self.text(item.get("title"), at, "title", label + ".", limit=MAX_TITLE_CHARS)
             if not url or not title:  # a related entry without identity or title cannot be shown
                 self.warn(f"{label} has no {'webUrl' if not url else 'title'}; dropped")
+                continue
+            if len(url) > MAX_URL_CHARS:
+                self.warn(f"{label}.webUrl is longer than {MAX_URL_CHARS:,} characters; dropped")
                 continue
             provider, domain = self.provider(item.get("provider"), at + ("provider",), f"{label}.provider")
             found.append(RelatedArticle(
