@@ -330,6 +330,18 @@ def test_a_failed_index_write_says_the_index_was_being_written_and_which_file(ru
     assert result.stderr == f"Error: writing the index at {index_dir}/: no space left on device\n"
 
 
+def test_an_error_without_a_file_name_or_with_a_descriptor(run, indexed, index_dir, monkeypatch):
+    from newssearch import searching
+
+    def fail(*args, **kwargs):
+        error = OSError(errno.EIO, "Input/output error")
+        error.filename = 7  # what some calls on a file descriptor leave
+        raise error
+
+    monkeypatch.setattr(searching.IndexSearcher, "search", fail)
+    assert run("query", "x", code=1).stderr == f"Error: reading the index at {index_dir}/: input/output error\n"
+
+
 def test_a_failed_read_says_what_was_being_read(run, indexed, index_dir, tmp_path, monkeypatch):
     from newssearch import searching
 

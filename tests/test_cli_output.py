@@ -9,6 +9,7 @@ pseudo-terminal.
 from __future__ import annotations
 
 import fcntl
+import io
 import os
 import pty
 import re
@@ -34,6 +35,7 @@ from newssearch.render import (
     highlight_lines,
     histogram_lines,
     results_text,
+    terminal_width,
 )
 from newssearch.searching import Hit, SearchResults
 
@@ -93,6 +95,13 @@ def test_text_output_fits_the_columns_variable(run, long_titles, width):
     check_fits(out, width)
     stats = run("stats", env={"COLUMNS": str(width)}).stdout
     check_fits(stats[stats.index("topics:"):], width)  # the lines above are short facts, printed whole
+
+
+@pytest.mark.parametrize("columns, width", [("", 80), ("abc", 80), ("0", 80), ("-3", 80), ("5", 20), ("100", 100)])
+def test_the_width_without_a_terminal(monkeypatch, columns, width):
+    monkeypatch.setenv("COLUMNS", columns)
+    assert terminal_width(io.StringIO()) == width
+    assert terminal_width(None) == width
 
 
 def test_wide_characters_count_two_columns(run, long_titles):

@@ -304,7 +304,7 @@ def _os_error(exc: OSError, index_dir: str, writing: bool) -> str:
     reason = (exc.strerror or str(exc) or type(exc).__name__).lower()
     if exc.errno in (errno.ENOTDIR, errno.EEXIST) and (blocker := _file_in_the_way(index_dir)):
         reason = f"{blocker} is a file, not a folder"  # mkdir's "file exists" would not say which
-    name = os.fsdecode(exc.filename) if exc.filename is not None else None
+    name = os.fsdecode(exc.filename) if isinstance(exc.filename, (str, bytes, os.PathLike)) else None
     folder = os.path.abspath(index_dir)
     if name is None or os.path.abspath(name) == folder or os.path.abspath(name).startswith(folder + os.sep):
         where = "" if name is None or os.path.abspath(name) == folder else f" ({name})"
