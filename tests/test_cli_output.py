@@ -9,6 +9,7 @@ pseudo-terminal.
 from __future__ import annotations
 
 import fcntl
+import json
 import io
 import os
 import pty
@@ -384,3 +385,24 @@ def test_a_stop_signal_is_handled_as_ctrl_c(tmp_path, seeds, signum, group):
         128 + signum, b"", f"Error: interrupted by {name}; the index is as it was before this run\n")
     with open_index(index_dir) as ix:
         assert ix.search("story").total == 1
+
+
+@pytest.mark.parametrize("encoding", ["latin-1", "ascii", "cp1252"])
+def test_an_output_encoding_without_the_characters_needed(env, seeds, encoding):
+    write_seed(seeds, "quote.txt", title="“Quoted” 台风 title", url="https://x/q", excerpt="story … “here”")
+    newssearch(["index", str(seeds)], env, seeds.parent)
+    narrow = {**env, "PYTHONIOENCODING": encoding}
+    text = newssearch(["query", "quoted"], narrow, seeds.parent)
+    assert (text.returncode, text.stderr) == (0, b"")
+    assert b"Quoted" in text.stdout
+    json_run = newssearch(["query", "quoted", "--format", "json"], narrow, seeds.parent)
+    assert json_run.returncode == 0
+    assert json.loads(json_run.stdout.decode("ascii"))["hits"][0]["title"] == "“Quoted” 台风 title"
+
+
+def test_skipped_files_on_an_unwritable_stderr_do_not_fail_the_run(env, seeds):
+    (seeds / "bad.txt").write_text("no front matter")
+    with open("/dev/full", "w") as full:
+        run = newssearch(["index", str(seeds)], env, seeds.parent, stderr=full)
+    assert run.returncode == 0
+    assert run.stdout.startswith(b"indexed 30 articles: 0 added, 0 updated, 0 removed, 30 unchanged, 1 skipped")

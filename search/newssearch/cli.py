@@ -10,6 +10,7 @@ cannot be written (a full disk, a closed pipe, a closed descriptor).
 from __future__ import annotations
 
 import errno
+import io
 import json
 import os
 import sys
@@ -179,11 +180,15 @@ def index(paths: tuple[str, ...], index_dir: str, rebuild: bool, strict: bool, q
     with _errors(index_dir, writing=True), _progress(enabled=not quiet and fmt == "text") as progress:
         report = index_seeds(paths or ("seeds",), index_dir, rebuild=rebuild, workers=workers, progress=progress)
     if fmt == "json":
-        click.echo(json.dumps(report_data(report), ensure_ascii=False))
+        click.echo(_json(report_data(report)))
     else:
         lines = report_text(report)
         for line in lines if not quiet else lines[1:]:
-            click.echo(line, err=line.startswith(("skipped", "warning")))
+            if line.startswith(("skipped", "warning")):
+                with _quiet_if_unwritable():  # a diagnostic lost does not change what the run did
+                    click.echo(line, err=True)
+            else:
+                click.echo(line)
     if strict and report.skipped:
         sys.exit(1)
 
@@ -228,7 +233,7 @@ def query(words: tuple[str, ...], index_dir: str, fmt: str, explain: bool, no_fu
         with open_index(index_dir) as ix:
             results = ix.search(" ".join(words), fuzzy=not no_fuzzy, **options)
     if fmt == "json":
-        click.echo(json.dumps(to_data(results), ensure_ascii=False))
+        click.echo(_json(to_data(results)))
     else:
         lines = results_text(
             results, explain=explain, width=terminal_width(sys.stdout), histogram_rows=options["facet_limit"]
@@ -251,10 +256,24 @@ def stats(index_dir: str, limit: int, fmt: str) -> None:
         with open_index(index_dir) as ix:
             result = ix.stats(limit)
     if fmt == "json":
-        click.echo(json.dumps(to_data(result), ensure_ascii=False))
+        click.echo(_json(to_data(result)))
     else:
         for line in stats_text(result, width=terminal_width(sys.stdout)):
             click.echo(line)
+
+
+def _json(data: object) -> str:
+    # Readable UTF-8 JSON, or pure ASCII escapes when the output's encoding could not carry it.
+    return json.dumps(data, ensure_ascii=not _unicode_output())
+
+
+def _unicode_output() -> bool:
+    import codecs
+
+    try:
+        return codecs.lookup(sys.stdout.encoding or "ascii").name.startswith("utf")
+    except (AttributeError, LookupError):
+        return False
 
 
 class _BadUsage(click.ClickException):
@@ -371,6 +390,11 @@ def run(args: list[str]) -> int:
     pipe as Unix tools do) instead of a traceback.
     """
     _occupy_closed_streams()
+    for stream in (sys.stdout, sys.stderr):
+        # A terminal or a PYTHONIOENCODING that cannot encode a title's “quotes”
+        # gets "?" for them, not a UnicodeEncodeError halfway through the output.
+        if isinstance(stream, io.TextIOWrapper) and stream.errors == "strict":
+            stream.reconfigure(errors="replace")
     try:
         try:
             code = cli.main(args, prog_name="newssearch", standalone_mode=False)
