@@ -40,7 +40,7 @@ from newssearch.render import (
 )
 from newssearch.searching import Hit, SearchResults
 
-from .conftest import write_seed
+from .conftest import seed_text, write_seed
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 COMMANDS = [["query", "story"], ["stats"], ["index"]]
@@ -362,20 +362,37 @@ def started_writing(index_dir: Path, process: subprocess.Popen) -> None:
         time.sleep(0.005)
 
 
-@pytest.mark.parametrize("signum, group", [(signal.SIGTERM, True), (signal.SIGTERM, False), (signal.SIGHUP, False)],
-                         ids=["TERM-to-the-group", "TERM", "HUP"])
-def test_a_stop_signal_is_handled_as_ctrl_c(tmp_path, seeds, signum, group):
+@pytest.fixture
+def indexing(tmp_path, seeds):
+    """Start ``newssearch index`` over 3,000 new seeds once an index exists; returns it once writing started."""
     index_dir = tmp_path / "index"
     write_seed(seeds, "first.txt", title="First story", url="https://x/first")
     index_seeds([seeds], index_dir)
+    template = seed_text(title="Story NUMBER", url="https://x/NUMBER", body="words of the body " * 50)
     for i in range(3000):
-        write_seed(seeds, f"{i:04d}.txt", title=f"Story {i}", url=f"https://x/{i}", body="words of the body " * 50)
+        (seeds / f"{i:04d}.txt").write_text(template.replace("NUMBER", str(i)))
     env = {**os.environ, "NEWSSEARCH_INDEX": str(index_dir)}
-    # A group, as `timeout`, systemd and container runtimes signal: the workers get it too.
-    proc = subprocess.Popen([sys.executable, "-m", "newssearch", "index", str(seeds), "--workers", "2"], env=env,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
-    started_writing(index_dir, proc)
-    if group:
+
+    def start(**popen) -> subprocess.Popen:
+        # A session of its own, as `timeout`, systemd and container runtimes signal a group.
+        proc = subprocess.Popen([sys.executable, "-m", "newssearch", "index", str(seeds), "--workers", "2"], env=env,
+                                stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, **popen)
+        deadline = time.monotonic() + 60
+        while not (index_dir / "gen-000002").exists():
+            assert proc.poll() is None, "the run ended before the signal"
+            assert time.monotonic() < deadline
+            time.sleep(0.005)
+        return proc
+
+    start.index_dir = index_dir
+    return start
+
+
+@pytest.mark.parametrize("signum, group", [(signal.SIGTERM, True), (signal.SIGTERM, False), (signal.SIGHUP, False)],
+                         ids=["TERM-to-the-group", "TERM", "HUP"])
+def test_a_stop_signal_is_handled_as_ctrl_c(indexing, signum, group):
+    proc = indexing()
+    if group:  # the workers get it too
         os.killpg(proc.pid, signum)
     else:
         proc.send_signal(signum)
@@ -383,26 +400,14 @@ def test_a_stop_signal_is_handled_as_ctrl_c(tmp_path, seeds, signum, group):
     name = signal.Signals(signum).name
     assert (proc.returncode, out, err.decode()) == (
         128 + signum, b"", f"Error: interrupted by {name}; the index is as it was before this run\n")
-    with open_index(index_dir) as ix:
+    with open_index(indexing.index_dir) as ix:
         assert ix.search("story").total == 1
 
 
-@pytest.mark.parametrize("encoding", ["latin-1", "ascii", "cp1252"])
-def test_an_output_encoding_without_the_characters_needed(env, seeds, encoding):
-    write_seed(seeds, "quote.txt", title="“Quoted” 台风 title", url="https://x/q", excerpt="story … “here”")
-    newssearch(["index", str(seeds)], env, seeds.parent)
-    narrow = {**env, "PYTHONIOENCODING": encoding}
-    text = newssearch(["query", "quoted"], narrow, seeds.parent)
-    assert (text.returncode, text.stderr) == (0, b"")
-    assert b"Quoted" in text.stdout
-    json_run = newssearch(["query", "quoted", "--format", "json"], narrow, seeds.parent)
-    assert json_run.returncode == 0
-    assert json.loads(json_run.stdout.decode("ascii"))["hits"][0]["title"] == "“Quoted” 台风 title"
-
-
-def test_skipped_files_on_an_unwritable_stderr_do_not_fail_the_run(env, seeds):
-    (seeds / "bad.txt").write_text("no front matter")
-    with open("/dev/full", "w") as full:
-        run = newssearch(["index", str(seeds)], env, seeds.parent, stderr=full)
-    assert run.returncode == 0
-    assert run.stdout.startswith(b"indexed 30 articles: 0 added, 0 updated, 0 removed, 30 unchanged, 1 skipped")
+def test_a_hangup_ignored_by_the_caller_stays_ignored(indexing):
+    """``nohup newssearch index``: the run goes on when the terminal closes."""
+    proc = indexing(preexec_fn=lambda: signal.signal(signal.SIGHUP, signal.SIG_IGN))
+    os.killpg(proc.pid, signal.SIGHUP)
+    out, err = proc.communicate(timeout=300)
+    assert (proc.returncode, err) == (0, b"")
+    assert out.startswith(b"indexed 3,001 articles: 3,000 added")
