@@ -57,6 +57,9 @@ def test_index_json_report(run, seeds):
     assert report["skipped"] == [{"path": str(seeds / "bad.txt"), "reason": "empty file"}]
     assert report["total_documents"] == 1
     assert isinstance(report["seconds"], float)
+    readme = (REPO / "README.md").read_text().split("**Indexing**")[1].split("**Querying.**")[0]
+    documented = re.search(r"`--format json` prints one object with\s(.*?)\.", readme, re.S).group(1)
+    assert set(re.findall(r"`(\w+)`", documented)) == set(report)
 
 
 def test_strict_exits_1_when_a_file_was_skipped(run, seeds):

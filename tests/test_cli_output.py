@@ -209,11 +209,13 @@ def test_color_always_and_never(run, long_titles):
     run("query", "storm", "--color", "sometimes", code=2)
 
 
-def in_a_terminal(args: list[str], env: dict, columns: int = 80) -> tuple[int, str]:
-    """Run newssearch with its stdout on a pseudo-terminal of ``columns`` columns."""
+def in_a_terminal(args: list[str], env: dict, columns: int = 80, stream: str = "stdout") -> tuple[int, str]:
+    """Run newssearch with its stdout (or stderr) on a pseudo-terminal of ``columns`` columns."""
     master, slave = pty.openpty()
     fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 24, columns, 0, 0))
-    proc = subprocess.Popen([sys.executable, "-m", "newssearch", *args], stdout=slave, stderr=subprocess.PIPE, env=env)
+    other = "stderr" if stream == "stdout" else "stdout"
+    proc = subprocess.Popen([sys.executable, "-m", "newssearch", *args], env=env,
+                            **{stream: slave, other: subprocess.PIPE})
     os.close(slave)
     chunks = []
     while True:
@@ -226,7 +228,7 @@ def in_a_terminal(args: list[str], env: dict, columns: int = 80) -> tuple[int, s
         chunks.append(data)
     os.close(master)
     with proc:
-        err = proc.stderr.read()
+        err = getattr(proc, other).read()
     assert proc.returncode == 0, err
     return proc.returncode, b"".join(chunks).decode().replace("\r\n", "\n")
 
@@ -261,6 +263,15 @@ def test_text_fits_the_terminal_width(terminal_env):
 def test_the_columns_variable_wins_over_the_terminal(terminal_env):
     _, out = in_a_terminal(["query", "storm"], {**terminal_env, "COLUMNS": "30"}, columns=50)
     check_fits(out, 30)
+
+
+def test_a_progress_bar_only_on_a_terminal_and_not_when_quiet(terminal_env, seeds):
+    write_seed(seeds, "new.txt", title="Brand new", url="https://x/new")
+    _, err = in_a_terminal(["index", str(seeds)], terminal_env, stream="stderr")
+    assert "parsing" in err and "100%" in err
+    write_seed(seeds, "newer.txt", title="Newer", url="https://x/newer")
+    _, err = in_a_terminal(["index", str(seeds), "--quiet"], terminal_env, stream="stderr")
+    assert err == ""
 
 
 # -- standard streams ---------------------------------------------------------------
