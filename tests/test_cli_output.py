@@ -422,3 +422,20 @@ def test_a_hangup_ignored_by_the_caller_stays_ignored(indexing):
     out, err = proc.communicate(timeout=300)
     assert (proc.returncode, err) == (0, b"")
     assert out.startswith(b"indexed 3,001 articles: 3,000 added")
+
+
+def test_a_terminal_that_stops_taking_the_progress_bar_does_not_stop_the_run(monkeypatch):
+    from newssearch import cli as cli_module
+
+    class HungUp(io.StringIO):
+        def isatty(self) -> bool:
+            return True
+
+        def write(self, text: str) -> int:
+            raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(sys, "stderr", HungUp())
+    with cli_module._progress(enabled=True) as update:
+        assert update is not None
+        update(1, 10)
+        update(10, 10)

@@ -282,7 +282,7 @@ class _BadUsage(click.ClickException):
     exit_code = 2
 
 
-class Terminated(KeyboardInterrupt):
+class _Terminated(KeyboardInterrupt):
     """SIGTERM or SIGHUP, raised where the signal arrives and handled as Ctrl-C is."""
 
     def __init__(self, signum: int) -> None:
@@ -360,19 +360,28 @@ def _progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
         yield None
         return
     bar = None
+    broken = False
 
     def update(done: int, total: int) -> None:
-        nonlocal bar
-        if bar is None:
-            bar = click.progressbar(length=total, label="parsing", file=sys.stderr)
-            bar.__enter__()
-        bar.update(done - bar.pos)
+        # The bar is decoration: a terminal that stops taking it (closed, hung up)
+        # must not stop the indexing, nor be reported as a failure of the index.
+        nonlocal bar, broken
+        if broken:
+            return
+        try:
+            if bar is None:
+                bar = click.progressbar(length=total, label="parsing", file=sys.stderr)
+                bar.__enter__()
+            bar.update(done - bar.pos)
+        except OSError:
+            broken = True
 
     try:
         yield update
     finally:
-        if bar is not None:
-            bar.__exit__(None, None, None)
+        if bar is not None and not broken:
+            with _quiet_if_unwritable():
+                bar.__exit__(None, None, None)
 
 
 def main() -> None:
@@ -485,7 +494,7 @@ def _stop_on_termination() -> None:
 
     ``timeout``, systemd and container runtimes stop a process with
     SIGTERM; a closed terminal sends SIGHUP. Either now raises
-    :class:`Terminated` (a ``KeyboardInterrupt``), so an indexing run is
+    :class:`_Terminated` (a ``KeyboardInterrupt``), so an indexing run is
     cancelled through the same ``with`` blocks and the same one-line message
     as Ctrl-C, and exits 128 + the signal's number. Indexing workers are
     forked with this handler: in them it restores the default and resends
@@ -500,7 +509,7 @@ def _stop_on_termination() -> None:
             signal.signal(signum, signal.SIG_DFL)
             os.kill(os.getpid(), signum)
             return
-        raise Terminated(signum)
+        raise _Terminated(signum)
 
     for signum in (signal.SIGTERM, signal.SIGHUP):
         if signal.getsignal(signum) == signal.SIG_DFL:  # not if the caller chose to ignore it (nohup)
