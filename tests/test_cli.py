@@ -427,3 +427,18 @@ def test_stats_limit_bounds_the_topics_and_providers(run, seeds):
     assert "topics:" not in run("stats", "--limit", "0").stdout
     data = json.loads(run("stats", "--limit", "3", "--format", "json").stdout)
     assert (len(data["topics"]), len(data["provider"])) == (3, 3)
+
+
+def test_an_unreadable_index_folder_is_one_line(run, indexed, index_dir, monkeypatch):
+    """What a folder without read permission gives (simulated: the tests may run as root)."""
+    read_text = Path.read_text
+
+    def refuse(self, *args, **kwargs):
+        if self.name == "CURRENT":
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return read_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", refuse)
+    for command in (["query", "x"], ["stats"]):
+        assert run(*command, code=1).stderr == (
+            f"Error: reading the index at {index_dir}/: permission denied ({index_dir / 'CURRENT'})\n")
