@@ -4,6 +4,10 @@ Nothing here touches the index. Text output neutralises control characters
 (an ANSI escape in a seed's title must not drive the user's terminal); JSON
 output leaves escaping to the JSON encoder and carries highlights as
 HTML-escaped fragments.
+
+Text fits a width in terminal columns (:func:`cells`: a CJK character takes
+two): what is cut ends in "…", and styles are applied after cutting, so a
+cut never leaves a colour open. Urls and paths are never cut.
 """
 
 from __future__ import annotations
