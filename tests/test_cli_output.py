@@ -181,6 +181,13 @@ def test_the_day_histogram_follows_the_facet_limit(run, seeds):
     assert histogram[-1].startswith("  2020-03-28 ")
 
 
+def test_a_facet_limit_of_zero_prints_no_facets(run, seeds):
+    write_seed(seeds, "a.txt", title="Story", url="https://x/a", topics=["AI"])
+    run("index", str(seeds))
+    out = run("query", "story", "--facet-limit", "0").stdout
+    assert "topics:" not in out and "provider:" not in out and "published:" not in out
+
+
 def test_a_long_query_in_the_suggestion_line_is_cut(run, seeds):
     write_seed(seeds, "a.txt", title="Facial recognition", url="https://x/a")
     run("index", str(seeds))

@@ -270,7 +270,7 @@ def histogram_lines(
     name: str, values: tuple[FacetValue, ...], width: int = DEFAULT_WIDTH, max_rows: int | None = None
 ) -> list[str]:
     """One bar per date bucket, scaled to ``width``; at most ``max_rows`` rows, the latest ones."""
-    if not values:
+    if not values or max_rows == 0:  # --facet-limit 0: no facets at all
         return []
     lines = [click.style(f"{name}:", bold=True)]
     rows = MAX_HISTOGRAM_ROWS if max_rows is None else max(1, min(max_rows, MAX_HISTOGRAM_ROWS))
