@@ -21,7 +21,7 @@ from .conftest import REAL_SEED, REPO, write_seed
 @pytest.fixture
 def run(index_dir):
     def invoke(*args: str, code: int = 0):
-        result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+        result = CliRunner().invoke(cli, list(args), catch_exceptions=False, prog_name="newssearch")
         assert result.exit_code == code, result.output
         return result
 
@@ -264,6 +264,26 @@ def test_an_option_value_may_start_with_a_dash(run, indexed):
 def test_an_option_without_its_value_is_bad_usage(run, indexed):
     result = run("query", "facial", "--limit", code=2)
     assert "Error: Option '--limit' requires an argument." in result.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["query", "x", "--sort", "random"],
+     "Invalid value for '--sort': 'random' is not one of 'relevance', 'newest', 'oldest'. "
+     'See "newssearch query --help".'),
+    (["query", "--limt", "5"],
+     "No such option '--limt'. (Did you mean one of: '--facet-limit', '--limit'?) See \"newssearch query --help\"."),
+    (["qury"], "No such command 'qury'. Did you mean 'query'? See \"newssearch --help\"."),
+    (["--bad"], "No such option '--bad'. See \"newssearch --help\"."),
+    (["stats", "extra"], 'Got unexpected extra argument (extra). See "newssearch stats --help".'),
+    (["index", "--workers", "0"], "Invalid value for '--workers': 0 is not in the range 1<=x<=64. "
+                                  'See "newssearch index --help".'),
+])
+def test_bad_usage_is_one_line_with_where_to_look(run, args, message):
+    assert run(*args, code=2).stderr == f"Error: {message}\n"
+
+
+def test_the_bare_command_prints_its_help(run):
+    assert "Commands:" in run(code=2).output
 
 
 def test_query_help_documents_the_dash_rule(run):

@@ -139,12 +139,26 @@ class _Group(click.Group):
             return super().make_context(*args, **kwargs)  # prints --help and --version
         except OSError as exc:
             raise _OutputError(exc) from None
+        except click.UsageError as exc:
+            raise _one_line(exc) from None
 
     def invoke(self, ctx: click.Context):
         try:
             return super().invoke(ctx)
         except OSError as exc:
             raise _OutputError(exc) from None
+        except click.UsageError as exc:  # the command's own options, parsed here
+            raise _one_line(exc) from None
+
+
+def _one_line(exc: click.UsageError) -> click.ClickException:
+    """Click's usage error, as one line like every error (its usage block and hint, folded in)."""
+    if isinstance(exc, click.exceptions.NoArgsIsHelpError):
+        return exc  # plain "newssearch": the help is the answer
+    message = " ".join(exc.format_message().split())
+    if exc.ctx is not None:
+        message += ("" if message.endswith((".", "?", "!", "?)")) else ".") + f' See "{exc.ctx.command_path} --help".'
+    return _BadUsage(message)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
