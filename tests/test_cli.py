@@ -19,7 +19,9 @@ from .conftest import REAL_SEED, REPO, write_seed
 
 
 @pytest.fixture
-def run(index_dir):
+def run(index_dir, monkeypatch):
+    monkeypatch.delenv("COLUMNS", raising=False)  # text is 80 columns wide, whatever the terminal running the tests
+
     def invoke(*args: str, code: int = 0):
         result = CliRunner().invoke(cli, list(args), catch_exceptions=False, prog_name="newssearch")
         assert result.exit_code == code, result.output
