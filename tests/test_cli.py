@@ -415,14 +415,28 @@ def test_shell_completion_completes_commands_options_and_choices():
     assert complete("newssearch", "query", "-microsoft", "--col").splitlines() == ["plain,--color"]
 
 
-@pytest.mark.parametrize("shell", ["bash", "zsh", "fish"])
-def test_shell_completion_scripts(shell):
+README_COMPLETION = {
+    "bash": 'eval "$(_NEWSSEARCH_COMPLETE=bash_source newssearch)"',
+    "zsh": 'eval "$(_NEWSSEARCH_COMPLETE=zsh_source newssearch)"',
+    "fish": "_NEWSSEARCH_COMPLETE=fish_source newssearch | source",
+}
+
+
+@pytest.mark.parametrize("shell", README_COMPLETION)
+def test_the_readme_completion_lines_give_a_script(shell):
+    assert README_COMPLETION[shell] in (REPO / "README.md").read_text()
     exe = shutil.which("newssearch", path=os.path.dirname(sys.executable))
     env = {**os.environ, "_NEWSSEARCH_COMPLETE": f"{shell}_source"}
     run = subprocess.run([exe], env=env, capture_output=True, text=True, timeout=60)
     assert run.returncode == 0 and "_NEWSSEARCH_COMPLETE" in run.stdout
-    assert f"eval \"$(_NEWSSEARCH_COMPLETE={shell}_source newssearch)\"" in (REPO / "README.md").read_text() or (
-        shell == "fish" and "_NEWSSEARCH_COMPLETE=fish_source newssearch | source" in (REPO / "README.md").read_text())
+
+
+def test_the_readme_bash_line_completes_in_bash():
+    env = {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]}
+    script = (README_COMPLETION["bash"] + "\nCOMP_WORDS=(newssearch query -microsoft --li); COMP_CWORD=3\n"
+              '_newssearch_completion newssearch; echo "${COMPREPLY[@]}"')
+    run = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    assert (run.stdout, run.stderr) == ("--limit\n", "")
 
 
 def test_the_readme_synopsis_lists_every_option_of_every_command():
