@@ -9,8 +9,8 @@ pseudo-terminal.
 from __future__ import annotations
 
 import fcntl
-import json
 import io
+import json
 import os
 import pty
 import re
@@ -129,6 +129,8 @@ def test_a_highlight_is_wrapped_and_never_cut_inside_a_marked_word():
             # a style opened on a line is closed on it, and marks only whole words
             for styled in re.findall(r"\x1b\[33m\x1b\[1m(.*?)\x1b\[0m", line):
                 assert styled in ("recognition", "facial")
+        if width >= 30:  # 65 columns of lead-in, then the mark: it fits in three lines
+            assert "\x1b[33m\x1b[1mrecognition\x1b[0m," in "".join(lines)
         assert lines[-1].endswith("…")  # the fragment did not fit in three lines
 
 
