@@ -193,8 +193,11 @@ def test_a_facet_limit_of_zero_prints_no_facets(run, seeds):
 def test_a_long_query_in_the_suggestion_line_is_cut(run, seeds):
     write_seed(seeds, "a.txt", title="Facial recognition", url="https://x/a")
     run("index", str(seeds))
-    out = run("query", "facal " + "recogniton " * 30).stdout
+    out = run("query", "facal " + "recogniton " * 8).stdout
     check_fits(out, 80)
+    first = out.splitlines()[0]
+    assert first.startswith('no results for "facal recogniton recogniton') and first.endswith("…")
+    assert "1. Facial recognition" in out
 
 
 def test_results_text_renders_any_results():
