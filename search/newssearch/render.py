@@ -138,17 +138,13 @@ def results_text(
     return lines
 
 
-def highlight_text(fragment: str) -> str:
-    """An HTML highlight for a terminal: marks in colour, entities decoded, controls removed."""
-    return "".join(_styled(text, marked) for text, marked in _pieces(fragment)).strip()
-
-
 def highlight_lines(fragment: str, width: int, max_lines: int = HIGHLIGHT_LINES) -> list[str]:
-    """A highlight wrapped at word boundaries into at most ``max_lines`` lines of ``width`` columns.
+    """An HTML highlight for a terminal, wrapped into at most ``max_lines`` lines of ``width`` columns.
 
-    Words are never split between lines, and a highlighted word is never
-    cut (only a word longer than a whole line is); what does not fit ends in
-    an ellipsis. Styles are applied after cutting, so no colour is left open.
+    Marks are in colour, entities decoded, controls removed. Words are never
+    split between lines, and a highlighted word is never cut (only a word
+    longer than a whole line is); what does not fit ends in an ellipsis.
+    Styles are applied after cutting, so no colour is left open.
     """
     words: list[list[tuple[str, bool]]] = [[]]
     for text, marked in _pieces(fragment):
