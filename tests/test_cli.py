@@ -478,3 +478,11 @@ def test_an_unreadable_index_folder_is_one_line(run, indexed, index_dir, monkeyp
     for command in (["query", "x"], ["stats"]):
         assert run(*command, code=1).stderr == (
             f"Error: reading the index at {index_dir}/: permission denied ({index_dir / 'CURRENT'})\n")
+
+
+def test_a_failed_read_of_a_seed_while_indexing_names_the_seed(run, seeds, monkeypatch):
+    from newssearch import indexing
+
+    seed = write_seed(seeds, "a.txt", title="Alpha")
+    monkeypatch.setattr(indexing, "index_seeds", enospc(str(seed)))
+    assert run("index", str(seeds), code=1).stderr == f"Error: reading {seed}: no space left on device\n"
