@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import errno
 import json
 import os
 import re
@@ -8,6 +9,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import click
 import pytest
 from click.testing import CliRunner
 
@@ -17,9 +19,11 @@ from .conftest import REAL_SEED, REPO, write_seed
 
 
 @pytest.fixture
-def run(index_dir):
+def run(index_dir, monkeypatch):
+    monkeypatch.delenv("COLUMNS", raising=False)  # text is 80 columns wide, whatever the terminal running the tests
+
     def invoke(*args: str, code: int = 0):
-        result = CliRunner().invoke(cli, list(args), catch_exceptions=False)
+        result = CliRunner().invoke(cli, list(args), catch_exceptions=False, prog_name="newssearch")
         assert result.exit_code == code, result.output
         return result
 
@@ -55,6 +59,9 @@ def test_index_json_report(run, seeds):
     assert report["skipped"] == [{"path": str(seeds / "bad.txt"), "reason": "empty file"}]
     assert report["total_documents"] == 1
     assert isinstance(report["seconds"], float)
+    readme = (REPO / "README.md").read_text().split("**Indexing**")[1].split("**Querying.**")[0]
+    documented = re.search(r"`--format json` prints one object with\s(.*?)\.", readme, re.S).group(1)
+    assert set(re.findall(r"`(\w+)`", documented)) == set(report)
 
 
 def test_strict_exits_1_when_a_file_was_skipped(run, seeds):
@@ -210,3 +217,272 @@ def test_the_cli_defers_imports_without_breaking_them():
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert run.stdout.strip() == "fine", run.stderr
+
+
+# -- options and words ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("args, wrong, suggestion", [
+    (["--limt", "5"], "--limt", "--limit"),
+    (["--limt=5"], "--limt", "--limit"),
+    (["--sinse", "2020"], "--sinse", "--since"),
+    (["--topics", "AI"], "--topics", "--topic"),
+    (["--explian"], "--explian", "--explain"),
+    (["-n", "5"], "-n", None),
+    (["-L"], "-L", None),
+])
+def test_a_mistyped_option_is_bad_usage_not_a_word(run, indexed, args, wrong, suggestion):
+    result = run("query", "facial", *args, code=2)
+    assert f"Error: No such option '{wrong}'." in result.stderr
+    if suggestion:
+        assert f"'{suggestion}'" in result.stderr.split("Did you mean")[1]
+    assert result.stdout == ""
+
+
+@pytest.mark.parametrize("word", ["-heatwave", "-Heatwave", "-heat*"])
+def test_a_dash_word_is_a_negation(run, indexed, word):
+    data = json.loads(run("query", "category:news", word, "--format", "json").stdout)
+    assert [h["url"] for h in data["hits"]] == ["https://x/a"]
+    assert data["query"] == f"category:news {word}"
+
+
+@pytest.mark.parametrize("word", ["-height", "-hx", "-help", "-5", "-"])
+def test_a_dash_word_that_starts_like_a_short_option_is_still_a_word(run, indexed, word):
+    """-h is help: "-height" must not print help, nor -5 be an option."""
+    data = json.loads(run("query", "facial", word, "--format", "json").stdout)
+    assert data["query"] == f"facial {word}"
+
+
+def test_after_a_double_dash_every_token_is_a_word(run, indexed):
+    data = json.loads(run("query", "--format", "json", "--limit", "1", "--", "--limit", "-h", "--").stdout)
+    assert (data["query"], data["limit"]) == ("--limit -h --", 1)
+
+
+def test_an_option_value_may_start_with_a_dash(run, indexed):
+    data = json.loads(run("query", "--category", "-news", "--format", "json", "--topic=-x").stdout)
+    assert data["total"] == 0
+
+
+def test_an_option_without_its_value_is_bad_usage(run, indexed):
+    result = run("query", "facial", "--limit", code=2)
+    assert "Error: Option '--limit' requires an argument." in result.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["query", "x", "--sort", "random"],
+     "Invalid value for '--sort': 'random' is not one of 'relevance', 'newest', 'oldest'. "
+     'See "newssearch query --help".'),
+    (["query", "--limt", "5"],
+     "No such option '--limt'. (Did you mean one of: '--facet-limit', '--limit'?) See \"newssearch query --help\"."),
+    (["qury"], "No such command 'qury'. Did you mean 'query'? See \"newssearch --help\"."),
+    (["--bad"], "No such option '--bad'. See \"newssearch --help\"."),
+    (["stats", "extra"], 'Got unexpected extra argument (extra). See "newssearch stats --help".'),
+    (["index", "--workers", "0"], "Invalid value for '--workers': 0 is not in the range 1<=x<=64. "
+                                  'See "newssearch index --help".'),
+])
+def test_bad_usage_is_one_line_with_where_to_look(run, args, message):
+    assert run(*args, code=2).stderr == f"Error: {message}\n"
+
+
+def test_the_bare_command_prints_its_help(run):
+    assert "Commands:" in run(code=2).output
+
+
+def test_query_help_documents_the_dash_rule(run):
+    out = run("query", "--help").stdout
+    assert "After -- every token is a word" in out and "-word is a negated word" in out
+    assert run("query", "-h").stdout == out
+
+
+# -- errors in context -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("via", ["option", "env"])
+def test_an_index_dir_that_is_a_file_is_one_line(run, seeds, tmp_path, monkeypatch, via):
+    blocker = tmp_path / "a-file"
+    blocker.write_text("x")
+    args = ["--index-dir", str(blocker)] if via == "option" else []
+    if via == "env":
+        monkeypatch.setenv("NEWSSEARCH_INDEX", str(blocker))
+    for command in (["query", "x"], ["stats"]):
+        result = run(*command, *args, code=1)
+        assert result.stderr == f'Error: no index at {blocker}/: run "newssearch index" first\n'
+    write_seed(seeds, "a.txt", title="Alpha")
+    result = run("index", str(seeds), *args, code=1)
+    assert result.stderr == f"Error: writing the index at {blocker}/: {blocker} is a file, not a folder\n"
+
+
+def test_an_index_dir_under_a_missing_folder_is_created(run, seeds, tmp_path):
+    write_seed(seeds, "a.txt", title="Alpha")
+    run("index", str(seeds), "--index-dir", str(tmp_path / "new" / "deeper" / "index"))
+    assert "articles:  1" in run("stats", "--index-dir", str(tmp_path / "new" / "deeper" / "index")).stdout
+
+
+def test_an_empty_index_dir_is_bad_usage(run, seeds):
+    for command in (["index", str(seeds)], ["query", "x"], ["stats"]):
+        result = run(*command, "--index-dir", "", code=2)
+        assert "Invalid value for '--index-dir': must not be empty" in result.stderr
+
+
+def test_the_index_dir_option_wins_over_the_variable_and_the_variable_over_the_default(
+        run, indexed, index_dir, tmp_path, monkeypatch):
+    other = tmp_path / "other"
+    assert run("stats", "--index-dir", str(other), code=1).stderr == (
+        f'Error: no index at {other}/: run "newssearch index" first\n')
+    assert "articles:  2" in run("stats").stdout  # $NEWSSEARCH_INDEX
+    monkeypatch.delenv("NEWSSEARCH_INDEX")
+    (tmp_path / "elsewhere").mkdir()
+    monkeypatch.chdir(tmp_path / "elsewhere")
+    assert run("stats", code=1).stderr == 'Error: no index at index/: run "newssearch index" first\n'
+
+
+def enospc(filename):
+    def fail(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device", *([filename] if filename else []))
+    return fail
+
+
+def test_a_failed_index_write_says_the_index_was_being_written_and_which_file(run, seeds, index_dir, monkeypatch):
+    from newssearch import facets
+
+    write_seed(seeds, "a.txt", title="Alpha")
+    inside = index_dir / "gen-000001" / "facets.npz"
+    monkeypatch.setattr(facets, "build", enospc(str(inside)))
+    result = run("index", str(seeds), code=1)
+    assert result.stderr == f"Error: writing the index at {index_dir}/: no space left on device ({inside})\n"
+    monkeypatch.setattr(facets, "build", enospc(None))
+    result = run("index", str(seeds), code=1)
+    assert result.stderr == f"Error: writing the index at {index_dir}/: no space left on device\n"
+
+
+def test_an_error_without_a_file_name_or_with_a_descriptor(run, indexed, index_dir, monkeypatch):
+    from newssearch import searching
+
+    def fail(*args, **kwargs):
+        error = OSError(errno.EIO, "Input/output error")
+        error.filename = 7  # what some calls on a file descriptor leave
+        raise error
+
+    monkeypatch.setattr(searching.IndexSearcher, "search", fail)
+    assert run("query", "x", code=1).stderr == f"Error: reading the index at {index_dir}/: input/output error\n"
+
+
+def test_a_failed_read_says_what_was_being_read(run, indexed, index_dir, tmp_path, monkeypatch):
+    from newssearch import searching
+
+    inside = index_dir / "gen-000001" / "x.seg"
+    monkeypatch.setattr(searching.IndexSearcher, "search", enospc(str(inside)))
+    assert run("query", "x", code=1).stderr == f"Error: reading the index at {index_dir}/: no space left on device ({inside})\n"
+    outside = tmp_path / "elsewhere.txt"
+    monkeypatch.setattr(searching.IndexSearcher, "stats", enospc(str(outside)))
+    assert run("stats", code=1).stderr == f"Error: reading {outside}: no space left on device\n"
+
+
+def test_a_file_size_limit_names_the_index(tmp_path, seeds):
+    """A real failure: the operating system refuses to grow a file (EFBIG, as a full disk gives ENOSPC)."""
+    import resource
+
+    for i in range(50):
+        write_seed(seeds, f"{i}.txt", title=f"Story {i}", url=f"https://x/{i}", body="word " * 2000)
+
+    def limit():
+        resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))
+
+    env = {**os.environ, "NEWSSEARCH_INDEX": str(tmp_path / "index")}
+    run = subprocess.run([sys.executable, "-m", "newssearch", "index", str(seeds)], env=env, capture_output=True,
+                         text=True, timeout=120, preexec_fn=limit)
+    assert run.returncode == 1
+    assert re.fullmatch(rf"Error: writing the index at {re.escape(str(tmp_path / 'index'))}/: file too large"
+                        rf"( \(.*\))?\n", run.stderr)
+
+
+# -- shell completion and the README ------------------------------------------------------
+
+
+def complete(*words: str, shell: str = "bash") -> str:
+    exe = shutil.which("newssearch", path=os.path.dirname(sys.executable))
+    env = {**os.environ, "_NEWSSEARCH_COMPLETE": f"{shell}_complete", "COMP_WORDS": " ".join(words),
+           "COMP_CWORD": str(len(words) - 1)}
+    run = subprocess.run([exe], env=env, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0, run.stderr
+    return run.stdout
+
+
+def test_shell_completion_completes_commands_options_and_choices():
+    assert "plain,query" in complete("newssearch", "qu").splitlines()
+    assert {"plain,--limit", "plain,--since"} <= set(complete("newssearch", "query", "facial", "--").splitlines())
+    assert complete("newssearch", "query", "--sort", "ne").splitlines() == ["plain,newest"]
+    assert complete("newssearch", "query", "-microsoft", "--col").splitlines() == ["plain,--color"]
+
+
+README_COMPLETION = {
+    "bash": 'eval "$(_NEWSSEARCH_COMPLETE=bash_source newssearch)"',
+    "zsh": 'eval "$(_NEWSSEARCH_COMPLETE=zsh_source newssearch)"',
+    "fish": "_NEWSSEARCH_COMPLETE=fish_source newssearch | source",
+}
+
+
+@pytest.mark.parametrize("shell", README_COMPLETION)
+def test_the_readme_completion_lines_give_a_script(shell):
+    assert README_COMPLETION[shell] in (REPO / "README.md").read_text()
+    exe = shutil.which("newssearch", path=os.path.dirname(sys.executable))
+    env = {**os.environ, "_NEWSSEARCH_COMPLETE": f"{shell}_source"}
+    run = subprocess.run([exe], env=env, capture_output=True, text=True, timeout=60)
+    assert run.returncode == 0 and "_NEWSSEARCH_COMPLETE" in run.stdout
+
+
+def test_the_readme_bash_line_completes_in_bash():
+    env = {**os.environ, "PATH": os.path.dirname(sys.executable) + os.pathsep + os.environ["PATH"]}
+    script = (README_COMPLETION["bash"] + "\nCOMP_WORDS=(newssearch query -microsoft --li); COMP_CWORD=3\n"
+              '_newssearch_completion newssearch; echo "${COMPREPLY[@]}"')
+    run = subprocess.run(["bash", "-c", script], env=env, capture_output=True, text=True, timeout=60)
+    assert (run.stdout, run.stderr) == ("--limit\n", "")
+
+
+def test_the_readme_synopsis_lists_every_option_of_every_command():
+    readme = (REPO / "README.md").read_text()
+    synopsis = readme.split("## Command line")[1].split("```")[1]
+    for name, command in cli.commands.items():
+        usage = _usage_of(synopsis, name)
+        documented = set(re.findall(r"--[a-z-]+|-[a-z]\b", usage))
+        actual = {opt for p in command.params if isinstance(p, click.Option) for opt in p.opts if opt.startswith("--")}
+        assert documented == actual, name
+
+
+def _usage_of(synopsis: str, name: str) -> str:
+    parts = re.split(r"^newssearch ", synopsis, flags=re.M)
+    return next(part for part in parts if part.startswith(name + " "))
+
+
+def test_stats_limit_bounds_the_topics_and_providers(run, seeds):
+    for i in range(5):
+        write_seed(seeds, f"{i}.txt", title=f"Story {i}", url=f"https://x/{i}", topics=[f"T{i}"], provider=f"P{i}")
+    run("index", str(seeds))
+    out = run("stats", "--limit", "2").stdout
+    assert re.search(r"^topics: T\d 1 · T\d 1$", out, re.M) and re.search(r"^provider: P\d 1 · P\d 1$", out, re.M)
+    assert "topics:" not in run("stats", "--limit", "0").stdout
+    data = json.loads(run("stats", "--limit", "3", "--format", "json").stdout)
+    assert (len(data["topics"]), len(data["provider"])) == (3, 3)
+
+
+def test_an_unreadable_index_folder_is_one_line(run, indexed, index_dir, monkeypatch):
+    """What a folder without read permission gives (simulated: the tests may run as root)."""
+    read_text = Path.read_text
+
+    def refuse(self, *args, **kwargs):
+        if self.name == "CURRENT":
+            raise PermissionError(errno.EACCES, "Permission denied", str(self))
+        return read_text(self, *args, **kwargs)
+
+    monkeypatch.setattr(Path, "read_text", refuse)
+    for command in (["query", "x"], ["stats"]):
+        assert run(*command, code=1).stderr == (
+            f"Error: reading the index at {index_dir}/: permission denied ({index_dir / 'CURRENT'})\n")
+
+
+def test_a_failed_read_of_a_seed_while_indexing_names_the_seed(run, seeds, monkeypatch):
+    from newssearch import indexing
+
+    seed = write_seed(seeds, "a.txt", title="Alpha")
+    monkeypatch.setattr(indexing, "index_seeds", enospc(str(seed)))
+    assert run("index", str(seeds), code=1).stderr == f"Error: reading {seed}: no space left on device\n"

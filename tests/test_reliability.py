@@ -139,7 +139,7 @@ def test_an_exception_in_the_commit_leaves_the_old_index(seeds, index_dir, monke
     monkeypatch.setattr(facets, "build", fail)
     result = CliRunner().invoke(cli, ["index", str(seeds)], catch_exceptions=False)
     assert result.exit_code == 1
-    assert result.stderr == f"Error: {index_dir}: no space left on device\n"
+    assert result.stderr == f"Error: writing the index at {index_dir}/: no space left on device\n"
     monkeypatch.undo()
     assert fingerprint(index_dir) == before
     assert [p.name for p in index_dir.iterdir() if p.name.startswith("gen-")] == ["gen-000001"]
@@ -258,7 +258,8 @@ def test_an_index_folder_that_cannot_be_created(run_cli, seeds, tmp_path):
     make_corpus(seeds, 2)
     (tmp_path / "file").write_text("x")
     result = run_cli("index", str(seeds), "--index-dir", str(tmp_path / "file" / "index"), code=1)
-    assert result.stderr == f"Error: {tmp_path / 'file' / 'index'}: not a directory\n"
+    assert result.stderr == (f"Error: writing the index at {tmp_path / 'file' / 'index'}/: "
+                             f"{tmp_path / 'file'} is a file, not a folder\n")
 
 
 def test_a_seeds_folder_that_vanishes_mid_run(seeds, index_dir, monkeypatch):
