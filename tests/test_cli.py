@@ -486,3 +486,17 @@ def test_a_failed_read_of_a_seed_while_indexing_names_the_seed(run, seeds, monke
     seed = write_seed(seeds, "a.txt", title="Alpha")
     monkeypatch.setattr(indexing, "index_seeds", enospc(str(seed)))
     assert run("index", str(seeds), code=1).stderr == f"Error: reading {seed}: no space left on device\n"
+
+
+def test_file_names_that_are_not_utf8_are_shown_with_byte_escapes(tmp_path):
+    seeds = tmp_path / "seeds"
+    write_seed(seeds, os.fsdecode(b"caf\xe9.txt"), title="Zurich cafe", url="https://x/cafe")
+    (seeds / os.fsdecode(b"b\xffad.txt")).write_text("")
+    index_dir = str(tmp_path / "index")
+    runner = CliRunner()
+    report = runner.invoke(cli, ["index", str(seeds), "--index-dir", index_dir, "--format", "json"], catch_exceptions=False)
+    assert json.loads(report.output)["skipped"][0]["path"].endswith("b\\xffad.txt")
+    text = runner.invoke(cli, ["index", str(seeds), "--index-dir", index_dir], catch_exceptions=False)
+    assert text.exit_code == 0 and "b\\xffad.txt: empty file" in text.output
+    hits = json.loads(runner.invoke(cli, ["query", "cafe", "--index-dir", index_dir, "--format", "json"]).output)["hits"]
+    assert [h["path"] for h in hits] == [str(seeds) + "/caf\\xe9.txt"]

@@ -444,7 +444,7 @@ def test_a_file_name_that_is_not_utf8_is_indexed(seeds, index_dir, tmp_path):
     with open_index(index_dir) as ix:
         assert [h.path for h in ix.search("cafe").hits] == [str(seeds / name)]
     assert [s.path for s in report.skipped] == [str(seeds / os.fsdecode(b"b\xffad.txt"))]
-    assert newssearch.seeds.display_path(report.skipped[0].path).endswith("b\\xffad.txt")
+    assert newssearch.errors.readable(report.skipped[0].path).endswith("b\\xffad.txt")
     assert index_seeds([seeds], index_dir).written is False
     assert same_as_fresh_build(seeds, index_dir, tmp_path)
 

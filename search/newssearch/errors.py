@@ -8,6 +8,20 @@ fixes it. The CLI prints ``Error: <message>`` and exits 1 (2 for bad usage).
 from __future__ import annotations
 
 
+def readable(text: str) -> str:
+    """``text`` with the bytes of a file name that are not UTF-8 (surrogate escapes, as
+    ``os.fsdecode`` gives them) as ``\\xNN``: terminals cannot show lone surrogates and JSON
+    readers in other languages reject them. Paths are stored exactly; this is for showing them.
+    """
+    if text.isascii():
+        return text
+    try:
+        text.encode("utf-8")
+        return text
+    except UnicodeEncodeError:
+        return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 class NewssearchError(Exception):
     """Base class: anything newssearch reports on purpose."""
 

@@ -23,6 +23,7 @@ import click
 from typing import TYPE_CHECKING
 
 from .dates import iso
+from .errors import readable
 
 if TYPE_CHECKING:
     from .facets import FacetValue
@@ -43,8 +44,8 @@ MAX_HISTOGRAM_ROWS = 100
 
 
 def clean(text: object) -> str:
-    """One printable line: control characters become spaces."""
-    return " ".join(_CONTROL.sub(" ", str(text)).split())
+    """One printable line: control characters become spaces, bytes that are not UTF-8 ``\\xNN``."""
+    return " ".join(_CONTROL.sub(" ", readable(str(text))).split())
 
 
 def to_data(value: object) -> object:
@@ -55,6 +56,8 @@ def to_data(value: object) -> object:
         return [to_data(v) for v in value]
     if isinstance(value, datetime):
         return iso(value)
+    if isinstance(value, str):
+        return readable(value)
     return value
 
 

@@ -26,7 +26,7 @@ import yaml
 
 from . import frontmatter
 from .dates import read_moment
-from .errors import InputPathError, SeedError
+from .errors import InputPathError, SeedError, readable
 
 SEED_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".yaml", ".yml"})
 MAX_SEED_BYTES = 10 * 1024 * 1024
@@ -119,14 +119,14 @@ def find_seed_files(paths: Iterable[str | os.PathLike[str]]) -> list[SeedFile]:
         try:
             st = os.stat(root)
         except OSError as exc:
-            raise InputPathError(f"{display_path(os.fspath(given))}: {_os_reason(exc)}") from None
+            raise InputPathError(f"{readable(os.fspath(given))}: {_os_reason(exc)}") from None
         if stat.S_ISDIR(st.st_mode):
             for file, identity in _walk(root):
                 found.setdefault(file.path, (file, identity))
         elif stat.S_ISREG(st.st_mode):
             found.setdefault(root, (SeedFile(root, st.st_mtime_ns, st.st_size), (st.st_dev, st.st_ino)))
         else:  # a FIFO or a device would block or never end
-            raise InputPathError(f"{display_path(os.fspath(given))}: not a regular file or folder")
+            raise InputPathError(f"{readable(os.fspath(given))}: not a regular file or folder")
     files: list[SeedFile] = []
     seen: set[tuple[int, int]] = set()
     for path in sorted(found):
@@ -135,16 +135,6 @@ def find_seed_files(paths: Iterable[str | os.PathLike[str]]) -> list[SeedFile]:
             seen.add(identity)
             files.append(file)
     return files
-
-
-def display_path(path: str) -> str:
-    """``path`` as text a person can read: bytes of a file name that are not UTF-8
-    (held as surrogate escapes, as ``os.fsdecode`` gives them) are shown as ``\\xe9``."""
-    try:
-        path.encode("utf-8")
-        return path
-    except UnicodeEncodeError:
-        return path.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _walk(folder: str) -> Iterator[tuple[SeedFile, tuple[int, int]]]:
