@@ -230,16 +230,15 @@ def test_highlighted_spans_are_the_analyzers_matched_tokens(text, asked):
 
 @settings(max_examples=500, deadline=None)
 @given(adversarial)
-def test_the_indexers_fast_pattern_cut_where_needed_finds_the_same_tokens(text):
-    found = []
-    for match in schema.FAST_TOKEN_PATTERN.findall(text):
-        parts = schema.resplit(match)
-        found += [match] if parts is None else parts
-    assert found == tokens(text)
+def test_the_fast_token_pattern_cut_where_needed_gives_the_exact_tokens(text):
+    exact = []
+    for match in schema._exact_pattern().findall(text):
+        exact += [g for g, _s, _e in schema.cjk_grams(match)] if schema.is_cjk(match) else [match]
+    assert tokens(text) == exact
 
 
 def test_every_cjk_character_is_a_word_character():
-    # TOKEN_PATTERN's first test, and FAST_TOKEN_PATTERN's cut, rely on it.
+    # The exact pattern's first test, and the first cut by TOKEN_PATTERN (\w), rely on it.
     cjk = re.compile(f"[{schema._CJK}]")
     assert all(re.match(r"\w", chr(c)) for c in range(0x110000) if cjk.match(chr(c)))
 
@@ -254,6 +253,5 @@ def test_combining_marks_are_those_of_this_pythons_unicode():
     assert listed == expected
 
 
-def test_the_token_pattern_never_matches_an_empty_string():
-    assert not TOKEN_PATTERN.match("")
-    assert TOKEN_PATTERN.findall("\u0301 \u00ad ’s & . \u3099") == ["s"]
+def test_marks_joiners_and_apostrophes_alone_are_no_tokens():
+    assert tokens("\u0301 \u00ad ’s & . \u3099 ʼ ﾞ") == ["s"]

@@ -2,8 +2,9 @@
 
 Each indexed document is an article: a seed, or an entry of a seed's
 ``related`` list that is not a seed itself. Text fields are analysed the same
-way (lowercase, accents folded, English stems), so "Zurich" finds "Zürich"
-and "recognize" finds "recognition". Exact values for facets and filters
+way (see "analysis" below: spellings folded together, CJK text cut into
+characters and bigrams, English stems), so "Zurich" finds "Zürich", "US"
+finds "U.S.", "ATT" finds "AT&T" and "東" finds "東京". Exact values for facets and filters
 (topics, provider, category, kind) live in separate untokenised fields in
 their original case; ``published`` and ``url`` are columns, read once per
 index generation into the facet arrays of :mod:`newssearch.facets`.
@@ -17,8 +18,8 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from bisect import bisect_right
 from functools import lru_cache
-from itertools import chain
 
 from whoosh import columns, fields, formats
 from whoosh.analysis import CharsetFilter, Filter, LowercaseFilter, RegexTokenizer, StemFilter, SubstitutionFilter
@@ -140,22 +141,24 @@ _COMBINING_MARKS = (
 # combining) voiced sound mark: "ｶﾞ" is one character, "ガ" once folded.
 _VOICED = "\u3099\u309a\uff9e\uff9f"
 # Assigned characters only (Unicode 14): an unassigned code point is no word character.
-_CJK = (
-    "\u1100-\u11ff"  # Hangul Jamo
-    "\u3005-\u3007\u3021-\u3029\u3038-\u303b"  # ideographic iteration marks, numerals
-    "\u3041-\u3096\u309d-\u309f"  # Hiragana (3099-309c are sound marks)
-    "\u30a1-\u30fa\u30fc-\u30ff"  # Katakana, without the middle dot 30fb: "東京・大阪" is two runs
-    "\u3131-\u318e"  # Hangul compatibility Jamo
-    "\u31f0-\u31ff"  # Katakana phonetic extensions
-    "\u3400-\u4dbf\u4e00-\u9fff"  # CJK unified ideographs, extension A
-    "\ua960-\ua97c\uac00-\ud7a3\ud7b0-\ud7c6\ud7cb-\ud7fb"  # Hangul syllables, Jamo extensions
-    "\uf900-\ufa6d\ufa70-\ufad9"  # CJK compatibility ideographs
-    "\uff66-\uff9d"  # half-width Katakana
-    "\uffa0-\uffbe\uffc2-\uffc7\uffca-\uffcf\uffd2-\uffd7\uffda-\uffdc"  # half-width Hangul
-    "\U0001b000-\U0001b122\U0001b150-\U0001b152\U0001b164-\U0001b167"  # Kana supplement, extensions
-    "\U00020000-\U0002a6df\U0002a700-\U0002b738\U0002b740-\U0002b81d\U0002b820-\U0002cea1"
-    "\U0002ceb0-\U0002ebe0\U0002f800-\U0002fa1d\U00030000-\U0003134a"  # extensions B-G
+_CJK_RANGES = (
+    (0x1100, 0x11FF),  # Hangul Jamo
+    (0x3005, 0x3007), (0x3021, 0x3029), (0x3038, 0x303B),  # ideographic iteration marks, numerals
+    (0x3041, 0x3096), (0x309D, 0x309F),  # Hiragana (3099-309c are sound marks)
+    (0x30A1, 0x30FA), (0x30FC, 0x30FF),  # Katakana, not the middle dot 30fb: "東京・大阪" is two runs
+    (0x3131, 0x318E),  # Hangul compatibility Jamo
+    (0x31F0, 0x31FF),  # Katakana phonetic extensions
+    (0x3400, 0x4DBF), (0x4E00, 0x9FFF),  # CJK unified ideographs, extension A
+    (0xA960, 0xA97C), (0xAC00, 0xD7A3), (0xD7B0, 0xD7C6), (0xD7CB, 0xD7FB),  # Hangul syllables, Jamo
+    (0xF900, 0xFA6D), (0xFA70, 0xFAD9),  # CJK compatibility ideographs
+    (0xFF66, 0xFF9D),  # half-width Katakana
+    (0xFFA0, 0xFFBE), (0xFFC2, 0xFFC7), (0xFFCA, 0xFFCF), (0xFFD2, 0xFFD7), (0xFFDA, 0xFFDC),  # half-width Hangul
+    (0x1B000, 0x1B122), (0x1B150, 0x1B152), (0x1B164, 0x1B167),  # Kana supplement, extensions
+    (0x20000, 0x2A6DF), (0x2A700, 0x2B738), (0x2B740, 0x2B81D), (0x2B820, 0x2CEA1),  # extensions B-G
+    (0x2CEB0, 0x2EBE0), (0x2F800, 0x2FA1D), (0x30000, 0x3134A),
 )
+_CJK = "".join(f"{chr(first)}-{chr(last)}" for first, last in _CJK_RANGES)
+_CJK_FIRSTS = [first for first, _last in _CJK_RANGES]
 # Invisible characters that do not break a word (and are folded away): soft
 # hyphen, zero-width non-joiner and joiner, word joiner.
 _INVISIBLE = "\u00ad\u200c\u200d\u2060"
@@ -170,20 +173,35 @@ _MARK = rf"[{_COMBINING_MARKS}{_INVISIBLE}]"
 _WORD_PART = rf"{_LETTER}+(?:(?![\x00-\x7f]){_MARK}+{_LETTER}*)*"
 _JOINER = rf"(?:[{_DOTS}{_AMPERSANDS}]|[{_APOSTROPHES}](?![sS](?!{_LETTER}|{_MARK})))"
 _CJK_UNIT = rf"[{_CJK}][{_VOICED}]*"
-# Every token starts with a word character (CJK ones too): the lookahead skips
-# spaces and punctuation with one test.
-TOKEN_PATTERN = re.compile(rf"(?=\w)(?:{_WORD_PART}(?:{_JOINER}{_WORD_PART})*|(?:{_CJK_UNIT})+)")
-# The indexer's first cut, about a fifth faster on text without CJK: "\w" is one
-# test where the letter class above is one per range. Its tokens are those of
-# TOKEN_PATTERN, except that a token holding CJK, a voiced sound mark or "ʼ" may
-# join several: ``resplit`` cuts those (``tests/test_analysis.py`` checks both).
-_FAST_WORD_PART = rf"\w+(?:(?![\x00-\x7f])[{_COMBINING_MARKS}{_INVISIBLE}{_VOICED}]+\w*)*"
+# The exact tokenisation. Compiling it takes about 20 ms (the CJK ranges fill a
+# table of 65,536 entries once per use of the class), a tenth of a cold query,
+# so it is compiled on first need, for text holding CJK, a voiced mark or "ʼ".
+# Every token starts with a word character, CJK ones too.
+_EXACT_TOKENS = rf"(?=\w)(?:{_WORD_PART}(?:{_JOINER}{_WORD_PART})*|(?:{_CJK_UNIT})+)"
+
+
+@lru_cache(maxsize=1)
+def _exact_pattern() -> re.Pattern[str]:
+    return re.compile(_EXACT_TOKENS)
+
+
+# The first cut, cheap to compile and as fast to run as the plain r"\w+" pattern
+# before it (the exact one takes a third longer): "\w" is one test where the
+# letter class above is one per range, and possessive repeats (nothing after
+# them ever needs a character back) spare the engine its backtracking records.
+# Its matches are the exact tokens, except that a match holding CJK, a voiced
+# sound mark or "ʼ" may join several: ``token_parts`` cuts those.
+_FAST_WORD_PART = rf"\w++(?:(?![\x00-\x7f])[{_COMBINING_MARKS}{_INVISIBLE}{_VOICED}]++\w*+)*+"
 _FAST_JOINER = rf"(?:[{_DOTS}{_AMPERSANDS}]|[{_APOSTROPHES}](?![sS](?!\w|{_MARK})))"
-FAST_TOKEN_PATTERN = re.compile(rf"{_FAST_WORD_PART}(?:{_FAST_JOINER}{_FAST_WORD_PART})*")
-_needs_resplit = re.compile(f"[{_CJK}{_VOICED}\u02bc]").search
-_CJK_UNITS = re.compile(_CJK_UNIT)
-_is_cjk = re.compile(f"[{_CJK}]").match  # whether a token is a CJK run (or one of its grams)
-_has_cjk = re.compile(f"[{_CJK}]").search
+TOKEN_PATTERN = re.compile(rf"{_FAST_WORD_PART}(?:{_FAST_JOINER}{_FAST_WORD_PART})*+")
+_SPLIT_CHARS = frozenset(_VOICED + "\u02bc")
+
+
+def _is_cjk_char(char: str) -> bool:
+    code = ord(char)
+    i = bisect_right(_CJK_FIRSTS, code) - 1
+    return i >= 0 and code <= _CJK_RANGES[i][1]
+
 
 # One character to its folded form, applied after NFKC and lowercasing.
 _SPELLED_OUT = {
@@ -243,7 +261,9 @@ def stem(word: str) -> str:
 
 def fold_word(word: str) -> str:
     """One token folded (NFKC, lowercase, accents, apostrophes, ``&``, acronym dots): the analyzer's steps before stemming."""
-    folded = unicodedata.normalize("NFKC", word).lower().translate(FOLD_TABLE)
+    if not word.isascii():  # (NFKC leaves ASCII as it is)
+        word = unicodedata.normalize("NFKC", word)
+    folded = word.lower().translate(FOLD_TABLE)
     return _ACRONYM_DOT.sub(r"\1", folded) if "." in folded else folded
 
 
@@ -253,13 +273,18 @@ def term_of(token: str) -> str:
     return stem(fold_word(token))
 
 
-@lru_cache(maxsize=50_000)
 def cjk_grams(run: str) -> tuple[tuple[str, int, int], ...]:
     """The tokens of a CJK run, with their offsets in it: each character, then the bigram it starts.
 
     "東京都" gives 東, 東京, 京, 京都, 都; a run of one character, that character.
+    A voiced sound mark belongs to the character before it.
     """
-    units = [m.span() for m in _CJK_UNITS.finditer(run)]
+    units: list[tuple[int, int]] = []
+    for i, char in enumerate(run):
+        if char in _VOICED and units:
+            units[-1] = (units[-1][0], i + 1)
+        else:
+            units.append((i, i + 1))
     grams = []
     for i, (start, end) in enumerate(units):
         grams.append((run[start:end], start, end))
@@ -269,19 +294,33 @@ def cjk_grams(run: str) -> tuple[tuple[str, int, int], ...]:
 
 
 @lru_cache(maxsize=50_000)
-def _token_grams(token: str) -> tuple[str, ...]:
-    return tuple(g for g, _s, _e in cjk_grams(token)) if _is_cjk(token) else (token,)
+def token_parts(match: str) -> tuple[tuple[str, int, int], ...] | None:
+    """The tokens of one match of ``TOKEN_PATTERN``, with their offsets in it; None when it is one token as it is.
 
-
-def expand_cjk(found: list[str]) -> list[str]:
-    """Matches of ``TOKEN_PATTERN`` as tokens: each CJK run replaced by its grams."""
-    return list(chain.from_iterable(map(_token_grams, found)))
+    A match is several tokens when it holds CJK text (cut into characters and
+    bigrams), a voiced sound mark or "ʼ"; it may also be none ("ʼ" alone).
+    """
+    if match.isascii() or not any(c in _SPLIT_CHARS or _is_cjk_char(c) for c in match):
+        return None
+    parts: list[tuple[str, int, int]] = []
+    for m in _exact_pattern().finditer(match):
+        word, start = m.group(), m.start()
+        if _is_cjk_char(word[0]):
+            parts.extend((gram, start + s, start + e) for gram, s, e in cjk_grams(word))
+        else:
+            parts.append((word, start, m.end()))
+    return tuple(parts)
 
 
 def tokens(text: str) -> list[str]:
     """The tokens of ``text`` in order, one per position: words, and the grams of CJK runs."""
     found = TOKEN_PATTERN.findall(text)
-    return expand_cjk(found) if _has_cjk(text) else found
+    if text.isascii():
+        return found
+    split = {m: parts for m in set(found) if (parts := token_parts(m)) is not None}
+    if not split:
+        return found
+    return [token for m in found for token in ((m,) if m not in split else (p[0] for p in split[m]))]
 
 
 def terms(text: str) -> list[str]:
@@ -290,41 +329,31 @@ def terms(text: str) -> list[str]:
 
 
 def is_cjk(token: str) -> bool:
-    """Whether a token (a match of ``TOKEN_PATTERN``, or a gram) is CJK text."""
-    return _is_cjk(token) is not None
+    """Whether a token (one of ``tokens``) is CJK text: a character or a bigram."""
+    return not token.isascii() and _is_cjk_char(token[0])
 
 
-def resplit(token: str) -> tuple[str, ...] | None:
-    """The tokens of a match of ``FAST_TOKEN_PATTERN``, or None when it is one token as it is."""
-    return None if _needs_resplit(token) is None else tuple(tokens(token))
-
-
-def has_cjk(text: str) -> bool:
-    """Whether ``text`` holds any CJK character (whose runs ``expand_cjk`` must split)."""
-    return _has_cjk(text) is not None
-
-
-class CJKBigramFilter(Filter):
-    """Replaces each CJK run by its characters and bigrams (``cjk_grams``), each at its own position."""
+class TokenPartsFilter(Filter):
+    """Cuts matches of ``TOKEN_PATTERN`` into their tokens (``token_parts``), each at its own position."""
 
     def __call__(self, tokens):
-        shift = 0  # positions added so far by the runs before
+        shift = 0  # positions added (or removed) so far by the matches before
         for t in tokens:
             if t.positions:
                 t.pos += shift
-            if not _is_cjk(t.text):
+            parts = token_parts(t.text)
+            if parts is None:
                 yield t
                 continue
-            grams = cjk_grams(t.text)
             pos, start = (t.pos if t.positions else 0), (t.startchar if t.chars else 0)
-            for k, (gram, s, e) in enumerate(grams):
-                t.text = gram
+            for k, (part, s, e) in enumerate(parts):
+                t.text = part
                 if t.positions:
                     t.pos = pos + k
                 if t.chars:
                     t.startchar, t.endchar = start + s, start + e
                 yield t
-            shift += len(grams) - 1
+            shift += len(parts) - 1
 
 
 class NFKCFilter(Filter):
@@ -372,7 +401,7 @@ def text_analyzer(*, stemming: bool = True):
     """
     analyzer = (
         RegexTokenizer(TOKEN_PATTERN)
-        | CJKBigramFilter()
+        | TokenPartsFilter()
         | NFKCFilter()
         | LowercaseFilter()
         | CharsetFilter(FOLD_TABLE)

@@ -53,7 +53,7 @@ from whoosh.index import TOC, clean_files
 from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
 from whoosh.util.numeric import _length_byte_cache
 
-from .schema import FAST_TOKEN_PATTERN, TEXT_FIELDS, resplit, term_of, tokens
+from .schema import TEXT_FIELDS, TOKEN_PATTERN, term_of, token_parts, tokens
 
 INDEX_NAME = "MAIN"  # Whoosh's default index name: open_dir() finds it
 BLOCK_SIZE = 128  # postings per block, as Whoosh's W3 codec writes them
@@ -69,7 +69,7 @@ CHUNK_POSTINGS = 1 << 16  # postings turned into Python objects at a time when w
 # protocol 4 writes bytes as bytes: seven times faster, half the size.
 BLOCK_PICKLE = 4
 
-_findall = FAST_TOKEN_PATTERN.findall
+_findall = TOKEN_PATTERN.findall
 _dumps = pickle.dumps
 _TERMINFO = W3TermInfo._struct
 # Whoosh keeps each field length as a one-byte code (``length_to_byte``).
@@ -149,14 +149,14 @@ def _tokenize(postings: _Postings, texts: list[str]) -> tuple[np.ndarray, np.nda
     if separated:
         found = _findall(joined)
         distinct = set(found)
-        # The fast pattern's matches that are not tokens as they are (CJK runs,
-        # see schema.FAST_TOKEN_PATTERN) are found once, among the new ones,
-        # and cut wherever they occur.
+        # Matches that are not one token as they are (CJK runs, see
+        # schema.TOKEN_PATTERN) are found once, among the new ones, and cut
+        # wherever they occur.
         split = postings.split
         for token in distinct.difference(token_ids).difference(split):
-            parts = resplit(token)
+            parts = token_parts(token)
             if parts is not None:
-                split[token] = parts
+                split[token] = tuple(part for part, _start, _end in parts)
         if split and not distinct.isdisjoint(split):
             found = list(chain.from_iterable(split.get(t, (t,)) for t in found))
             distinct = set(found)
@@ -210,7 +210,7 @@ class _Postings:
         self.token_term = array("q", [-1])
         self.token_counts = np.zeros(1, dtype=np.int64)
         self.separator_token: int | None = None  # the separator word where a text holds it
-        self.split: dict[str, tuple[str, ...]] = {}  # matches of the fast pattern that are several tokens
+        self.split: dict[str, tuple[str, ...]] = {}  # matches of the token pattern that are several tokens
         self.tids = array("I")
         self.docs = array("I")
         self.freqs = array("I")  # the weight of a posting is its frequency: no field boosts
