@@ -255,3 +255,22 @@ def test_combining_marks_are_those_of_this_pythons_unicode():
 
 def test_marks_joiners_and_apostrophes_alone_are_no_tokens():
     assert tokens("\u0301 \u00ad ’s & . \u3099 ʼ ﾞ") == ["s"]
+
+
+# -- the stemming measurement ----------------------------------------------------
+
+
+def test_the_stemming_measurement_lists_what_a_rule_joins_and_splits():
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from stemming_rules import UNRELATED, ition_rule, measure, porter2
+
+    words = ["coal", "coalition", "tradition", "traditional", "recognize", "recognition", "table"]
+    result = measure(words, porter2, ition_rule)
+    assert sorted(result["changed"]) == ["coalition", "recognition", "tradition"]
+    assert result["joined"] == [("coal", "coalition"), ("recognition", "recognize")]
+    assert result["split"] == [("tradition", "traditional")]
+    assert "coal" in UNRELATED and "recognize" not in UNRELATED
+    assert measure(words, porter2, porter2) == {"changed": [], "joined": [], "split": []}

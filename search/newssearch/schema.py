@@ -173,9 +173,10 @@ _MARK = rf"[{_COMBINING_MARKS}{_INVISIBLE}]"
 _WORD_PART = rf"{_LETTER}+(?:(?![\x00-\x7f]){_MARK}+{_LETTER}*)*"
 _JOINER = rf"(?:[{_DOTS}{_AMPERSANDS}]|[{_APOSTROPHES}](?![sS](?!{_LETTER}|{_MARK})))"
 _CJK_UNIT = rf"[{_CJK}][{_VOICED}]*"
-# The exact tokenisation. Compiling it takes about 20 ms (the CJK ranges fill a
-# table of 65,536 entries once per use of the class), a tenth of a cold query,
-# so it is compiled on first need, for text holding CJK, a voiced mark or "ʼ".
+# The exact tokenisation. Compiling it takes about 20 ms (each use of the CJK
+# ranges fills a table of 65,536 entries), which a cold query and each indexing
+# worker would pay: it is compiled on first need, for a match holding CJK, a
+# voiced mark or "ʼ".
 # Every token starts with a word character, CJK ones too.
 _EXACT_TOKENS = rf"(?=\w)(?:{_WORD_PART}(?:{_JOINER}{_WORD_PART})*|(?:{_CJK_UNIT})+)"
 
