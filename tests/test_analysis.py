@@ -250,7 +250,9 @@ def test_combining_marks_are_those_of_this_pythons_unicode():
                 if unicodedata.category(chr(c))[0] == "M" and not chr(c).isalnum() and chr(c) not in voiced}
     marks = re.compile(f"[{schema._COMBINING_MARKS}]")
     listed = {chr(c) for c in range(0x110000) if marks.match(chr(c))}
-    assert listed == expected
+    assert listed <= expected
+    if unicodedata.unidata_version == "14.0.0":  # Python 3.11's; a later Unicode only adds marks
+        assert listed == expected
 
 
 def test_marks_joiners_and_apostrophes_alone_are_no_tokens():
