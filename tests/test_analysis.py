@@ -58,6 +58,10 @@ SAME_WORD = [
     ("cafe", "café", "cafe\u0301"),
     ("Athina", "Athína"),
     ("αθηνα", "Αθήνα", "ΑΘΉΝΑ"),
+    # optional vowel signs of Arabic and Hebrew, and Russian ё
+    ("كتب", "كَتَبَ"),
+    ("שלום", "שָׁלוֹם"),
+    ("ещё", "еще", "ЕЩЁ"),
     # invisible characters inside a word
     ("Washington", "Wash\u00adington", "Wash\u200dington"),
 ]
@@ -193,7 +197,7 @@ PIECES = ["U.S.", "u.s.a", "AT&T", "S&P", "Q&A", "&", ".", "..", "O’Neill", "d
           "`", "＇", "＆", "．", "Trump’s", "rock’n’roll", "straße", "ẞ", "Ærø", "œ", "ł", "đ", "þ", "ı", "İ", "ǅ",
           "ﬁ", "ＡＩ", "Ｕ．Ｓ．", "½", "²", "Zu\u0308rich", "\u0301", "e\u0301", "\u00ad", "\u200d", "\u00a0", "‑", "–",
           "東京都", "東", "の", "ｶﾞ", "か\u3099", "\u3099", "・", "한국어", "\uf9dc", "𠀋", "हिन्दी", "3.5", "_", "x_y",
-          "ΑΘΉΝΑ", "ς", "й", "🙂", "nsbatchsep7q"]
+          "ΑΘΉΝΑ", "ς", "й", "ё", "كَتَبَ", "\u064e", "שָׁלוֹם", "🙂", "nsbatchsep7q"]
 adversarial = st.lists(st.sampled_from(PIECES) | st.text(max_size=6), max_size=30).map(
     lambda parts: "".join(p if i % 3 else p + " " for i, p in enumerate(parts)))
 

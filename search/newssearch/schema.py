@@ -73,7 +73,8 @@ FIELD_ALIASES = {
 # 3. Folding, so that spellings of one word meet: Unicode NFKC (ligatures
 #    "ﬁ", full-width "ＡＩ", half-width kana, compatibility ideographs),
 #    lowercase, accents off Latin and Greek letters (also when written as
-#    combining marks), letters without a decomposition spelled out (ß and ẞ
+#    combining marks), Arabic short vowels and Hebrew points dropped, ё "е",
+#    letters without a decomposition spelled out (ß and ẞ
 #    "ss", æ "ae", œ "oe", ø "o", ł "l", đ and ð "d", þ "th", ı "i"), every
 #    apostrophe made "'", the ampersand dropped ("AT&T" is "att", as "ATT"),
 #    and the dots of a dotted acronym dropped ("U.S." is "us", as "US"; a dot
@@ -207,14 +208,14 @@ def _is_cjk_char(char: str) -> bool:
 # One character to its folded form, applied after NFKC and lowercasing.
 _SPELLED_OUT = {
     "ß": "ss", "æ": "ae", "œ": "oe", "ø": "o", "ł": "l", "đ": "d", "ð": "d", "þ": "th", "ı": "i",
-    "ħ": "h", "ŧ": "t", "ŋ": "n", "ƒ": "f", "ς": "σ",
+    "ħ": "h", "ŧ": "t", "ŋ": "n", "ƒ": "f", "ς": "σ", "ё": "е",
     "·": "",  # NFKC spells "ŀ" as "l·"
 }
 
 
 def _fold_table() -> dict[int, str]:
     table: dict[int, str] = {}
-    # Latin and Greek letters lose their accents; Cyrillic й and ё stay letters of their own.
+    # Latin and Greek letters lose their accents; Cyrillic й stays a letter of its own (ё is spelled out).
     blocks = [(0xC0, 0x24F), (0x370, 0x3FF), (0x1E00, 0x1FFF), (0x2C60, 0x2C7F), (0xA720, 0xA7FF)]
     for first, last in blocks:
         for code in range(first, last + 1):
@@ -231,8 +232,12 @@ def _fold_table() -> dict[int, str]:
     spelled = str.maketrans(_SPELLED_OUT)
     table = {code: folded.translate(spelled) for code, folded in table.items()}  # "ǣ" is "æ", so "ae"
     table.update(spelled)
-    # Combining accents that NFKC found no letter to compose with, and invisibles.
-    for first, last in [(0x300, 0x36F), (0x1AB0, 0x1AFF), (0x1DC0, 0x1DFF), (0x20D0, 0x20FF), (0xFE20, 0xFE2F)]:
+    # Combining accents that NFKC found no letter to compose with, Arabic short
+    # vowels and Hebrew points (optional in writing, as Lucene's Arabic
+    # normaliser treats them), and invisibles.
+    for first, last in [(0x300, 0x36F), (0x1AB0, 0x1AFF), (0x1DC0, 0x1DFF), (0x20D0, 0x20FF), (0xFE20, 0xFE2F),
+                        (0x64B, 0x65F), (0x670, 0x670), (0x591, 0x5BD), (0x5BF, 0x5BF), (0x5C1, 0x5C2),
+                        (0x5C4, 0x5C5), (0x5C7, 0x5C7)]:
         table.update(dict.fromkeys(range(first, last + 1), ""))
     table.update(dict.fromkeys(map(ord, _INVISIBLE), ""))
     table.update(dict.fromkeys(map(ord, _APOSTROPHES), "'"))
