@@ -195,7 +195,9 @@ def _exact_pattern() -> re.Pattern[str]:
 # sound mark or "ʼ" may join several: ``token_parts`` cuts those.
 _FAST_WORD_PART = rf"\w++(?:(?![\x00-\x7f])[{_COMBINING_MARKS}{_INVISIBLE}{_VOICED}]++\w*+)*+"
 _FAST_JOINER = rf"(?:[{_DOTS}{_AMPERSANDS}]|[{_APOSTROPHES}](?![sS](?!\w|{_MARK})))"
-TOKEN_PATTERN = re.compile(rf"{_FAST_WORD_PART}(?:{_FAST_JOINER}{_FAST_WORD_PART})*+")
+# (Flags as a pickled pattern has them: opening an index unpickles the schema,
+# and then finds this pattern in re's cache instead of compiling it again.)
+TOKEN_PATTERN = re.compile(rf"{_FAST_WORD_PART}(?:{_FAST_JOINER}{_FAST_WORD_PART})*+", re.UNICODE)
 _SPLIT_CHARS = frozenset(_VOICED + "\u02bc")
 
 
