@@ -93,7 +93,8 @@ def test_a_built_segment_reads_back_like_whooshs(tmp_path, monkeypatch, chunk, b
         doc(0, title="Facial recognition in Zürich", excerpt="Sony’s café", topics="AI ; Privacy",
             topic_facet="AI,Privacy", body=long_body),
         doc(1, title="", excerpt="", provider="", provider_facet="", category=""),  # empty fields
-        doc(2, title="naïve ǅemal İstanbul 🙂 U.S. don't", kind="related"),
+        doc(2, title="naïve ǅemal İstanbul 🙂 U.S. don't", kind="related",
+            excerpt="AT&T’s Ｕ．Ｓ． straße 東京都の知事 AI東京 ｶﾞｿﾘﾝ 한국어 Zu\u0308rich", body="東 京 東京 " * 3),
         # The word joined between a batch's texts, in a text: that batch is read document by document.
         doc(3, body=f"before {segments._SEPARATOR_WORD} after", excerpt=segments._SEPARATOR_WORD),
     ]
@@ -106,7 +107,8 @@ def test_a_built_segment_reads_back_like_whooshs(tmp_path, monkeypatch, chunk, b
     assert ours == whoosh_made
 
 
-words = st.sampled_from(["alpha", "beta", "Gamma", "Zürich", "recognition", "recognize", "x", "2020", "é"])
+words = st.sampled_from(["alpha", "beta", "Gamma", "Zürich", "recognition", "recognize", "x", "2020", "é", "U.S.",
+                         "AT&T", "O’Neill", "Trump's", "東京都", "東", "京都", "ｶﾞ", "한국", "ﬁ", "Zu\u0308rich", "&", "’"])
 texts = st.lists(words | st.text(max_size=8), max_size=30).map(" ".join)
 
 
@@ -123,9 +125,9 @@ def test_any_documents_read_back_like_whooshs(tmp_path_factory, fields):
 def test_the_builder_counts_every_raw_token_for_the_vocabulary(tmp_path):
     from collections import Counter
 
-    from newssearch.schema import TOKEN_PATTERN
+    from newssearch.schema import tokens
 
-    documents = [doc(n, body=f"Word word WORD {n}", excerpt="café Café") for n in range(150)]
+    documents = [doc(n, body=f"Word word WORD {n}", excerpt="café Café 東京") for n in range(150)]
     documents[7]["body"] += f" {segments._SEPARATOR_WORD}"  # the batch separator, as a real word
     builder = SegmentBuilder(tmp_path, build_schema())
     for start in range(0, len(documents), 64):
@@ -134,6 +136,6 @@ def test_the_builder_counts_every_raw_token_for_the_vocabulary(tmp_path):
     expected = Counter()
     for document in documents:
         for field in ("title", "excerpt", "body", "topics", "provider"):
-            expected.update(TOKEN_PATTERN.findall(document[field]))
+            expected.update(tokens(document[field]))
     assert builder.token_counts == expected
     assert builder.token_counts[segments._SEPARATOR_WORD] == 1

@@ -14,28 +14,56 @@ and ``…`` where text was cut: safe to place in a page as it is.
 from __future__ import annotations
 
 import html
-from .schema import TOKEN_PATTERN, term_of
+from .schema import TOKEN_PATTERN, term_of, token_parts
 
 FRAGMENT_CHARS = 220
 LEAD_CHARS = 70  # context kept before the first match of a fragment
 
 
 def matches(text: str, terms: frozenset[str]) -> list[tuple[int, int]]:
-    """(start, end) of every word of ``text`` whose index term is in ``terms``."""
+    """(start, end) of every word of ``text`` whose index term is in ``terms``, in order.
+
+    In a CJK run the matched characters and bigrams are marked, overlapping
+    ones as one span ("東京" for the terms of 東京: 東, 東京 and 京).
+    """
     # Each distinct word is stemmed once, and only if it could match: stemming
-    # keeps a word's first letter (lowercased), so a word starting with another
-    # ASCII letter than every term cannot. That spares a cold query most of its
+    # keeps an ASCII word's first letter (lowercased), so an ASCII word starting
+    # with another letter than every term cannot. That spares a cold query most of its
     # stemming. A text without a matching word (most fields of most hits) costs
     # one search and no positions.
     firsts = {term[:1] for term in terms}
     hits = {
         word
         for word in set(TOKEN_PATTERN.findall(text))
-        if (word[:1].lower() in firsts or not word[:1].isascii()) and term_of(word) in terms
+        if (word[:1].lower() in firsts or not word.isascii()) and _matched(word, terms)
     }
     if not hits:
         return []
-    return [m.span() for m in TOKEN_PATTERN.finditer(text) if m.group() in hits]
+    spans: list[tuple[int, int]] = []
+    for m in TOKEN_PATTERN.finditer(text):
+        word = m.group()
+        if word not in hits:
+            continue
+        parts = token_parts(word)
+        if parts is None:
+            spans.append(m.span())
+            continue
+        for part, s, e in parts:
+            if term_of(part) not in terms:
+                continue
+            if spans and spans[-1][1] > m.start() + s:  # overlaps the last (CJK grams): one span
+                spans[-1] = (spans[-1][0], max(spans[-1][1], m.start() + e))
+            else:
+                spans.append((m.start() + s, m.start() + e))
+    return spans
+
+
+def _matched(word: str, terms: frozenset[str]) -> bool:
+    """Whether a match of the token pattern holds a term of ``terms``."""
+    parts = token_parts(word)
+    if parts is None:
+        return term_of(word) in terms
+    return any(term_of(part) in terms for part, _s, _e in parts)
 
 
 def fragment(text: str, terms: frozenset[str], size: int = FRAGMENT_CHARS) -> tuple[str, int]:

@@ -46,7 +46,8 @@ from .dates import from_timestamp, parse_bound, to_timestamp
 from .errors import IndexCorruptError, NewssearchError, QueryError
 from .facets import Columns, Facets, FacetValue
 from .scoring import Evaluation, QueryScorer
-from .schema import FIELD_ALIASES, FIELD_BOOSTS, NO_DATE, TEXT_FIELDS, TOKEN_PATTERN, term_of
+from .schema import FIELD_ALIASES, FIELD_BOOSTS, NO_DATE, TEXT_FIELDS
+from .schema import terms as analysed_terms
 from .vocab import Vocabulary, fold
 
 # What Whoosh raises on a truncated or garbled file; its own failures are bare Exceptions.
@@ -461,8 +462,11 @@ def _plain_words_query(text: str) -> wq.Query | None:
     if not words or any(w in _OPERATORS or not _PLAIN_WORD.fullmatch(w) for w in words):
         return None
     clauses = []
-    for word in words:  # one plain word is one token: its term is term_of(word)
-        term = term_of(word)
+    for word in words:
+        found = analysed_terms(word)
+        if len(found) != 1:  # a CJK run is several terms: a phrase, which the parser builds
+            return None
+        term = found[0]
         clauses.append(wq.Or([wq.Term(f, term, boost=FIELD_BOOSTS[f]) for f in _PARSER_FIELD_ORDER]))
     return clauses[0] if len(clauses) == 1 else wq.And(clauses)
 
@@ -527,7 +531,7 @@ class _Speller:
 
     def known(self, word: str) -> bool:
         """Whether the index holds ``word`` (stemmed) in any text field."""
-        terms = [term_of(m.group()) for m in TOKEN_PATTERN.finditer(word)]
+        terms = analysed_terms(word)
         return bool(terms) and all(any(self._live(f, t) for f in TEXT_FIELDS) for t in terms)
 
     def _live(self, field: str, term: str) -> bool:

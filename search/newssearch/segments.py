@@ -53,7 +53,7 @@ from whoosh.index import TOC, clean_files
 from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
 from whoosh.util.numeric import _length_byte_cache
 
-from .schema import TEXT_FIELDS, TOKEN_PATTERN, term_of
+from .schema import TEXT_FIELDS, TOKEN_PATTERN, term_of, token_parts, tokens
 
 INDEX_NAME = "MAIN"  # Whoosh's default index name: open_dir() finds it
 BLOCK_SIZE = 128  # postings per block, as Whoosh's W3 codec writes them
@@ -137,21 +137,35 @@ _SEPARATOR = f" {_SEPARATOR_WORD} "
 def _tokenize(postings: _Postings, texts: list[str]) -> tuple[np.ndarray, np.ndarray]:
     """Each text's number of tokens, and all the tokens in order as the segment's token numbers.
 
-    New tokens are stemmed and given term ids (``setdefault`` hands a new
+    Tokens are the schema's (``schema.tokens``: words, and the grams of CJK
+    runs). New tokens are stemmed and given term ids (``setdefault`` hands a new
     term the next id); ``set.difference`` finds them in C, so tokens seen
     before in the segment cost no Python work. Occurrences are counted for
     the spelling vocabulary.
     """
     joined = _SEPARATOR.join(texts)
     separated = joined.count(_SEPARATOR_WORD) == len(texts) - 1
+    token_ids, token_term = postings.token_ids, postings.token_term
     if separated:
         found = _findall(joined)
+        distinct = set(found)
+        # Matches that are not one token as they are (CJK runs, see
+        # schema.TOKEN_PATTERN) are found once, among the new ones, and cut
+        # wherever they occur.
+        split = postings.split
+        for token in distinct.difference(token_ids).difference(split):
+            parts = token_parts(token)
+            if parts is not None:
+                split[token] = tuple(part for part, _start, _end in parts)
+        if split and not distinct.isdisjoint(split):
+            found = list(chain.from_iterable(split.get(t, (t,)) for t in found))
+            distinct = set(found)
     else:
-        words = [_findall(text) for text in texts]
+        words = [tokens(text) for text in texts]
         found = list(chain.from_iterable(words))
-    token_ids, token_term = postings.token_ids, postings.token_term
+        distinct = set(found)
     setdefault, term_ids = postings.term_ids.setdefault, postings.term_ids
-    for token in set(found).difference(token_ids):
+    for token in distinct.difference(token_ids):
         token_ids[token] = len(token_term)
         token_term.append(setdefault(term_of(token), len(term_ids)))
     tok = np.fromiter(map(token_ids.__getitem__, found), dtype=np.int64, count=len(found))
@@ -184,8 +198,8 @@ def _token_counts(postings: _Postings) -> dict[str, int]:
 class _Postings:
     """One field's postings in arrival order: flat arrays, one element per posting."""
 
-    __slots__ = ("term_ids", "token_ids", "token_term", "token_counts", "separator_token", "tids", "docs", "freqs",
-                 "values")
+    __slots__ = ("term_ids", "token_ids", "token_term", "token_counts", "separator_token", "split", "tids", "docs",
+                 "freqs", "values")
 
     def __init__(self) -> None:
         # Term (str in text fields, else bytes) to its id, in order of arrival.
@@ -196,6 +210,7 @@ class _Postings:
         self.token_term = array("q", [-1])
         self.token_counts = np.zeros(1, dtype=np.int64)
         self.separator_token: int | None = None  # the separator word where a text holds it
+        self.split: dict[str, tuple[str, ...]] = {}  # matches of the token pattern that are several tokens
         self.tids = array("I")
         self.docs = array("I")
         self.freqs = array("I")  # the weight of a posting is its frequency: no field boosts

@@ -47,7 +47,9 @@ KEEP_GENERATIONS = 3  # the live one and the two before it
 # and the side files. Bump it with any change to either: an index of another
 # version asks for "newssearch index --rebuild" instead of answering wrongly.
 # 2: published is a column only; the manifest is stored by column; checksums.
-# 3: every file in the manifest with its state; kept versions; seeds store their related entries.
+# 3: every file in the manifest with its state; kept versions; seeds store their related
+#    entries; the analysis of issue 9 (folding, acronyms, ampersands, apostrophes, CJK grams,
+#    Porter2 alone).
 SCHEMA_VERSION = 3
 # Values the index stores: a document's kind, and the date of an article without
 # one (it sorts before every real date).

@@ -23,7 +23,7 @@ import json
 import os
 from pathlib import Path
 
-from .schema import TOKEN_PATTERN, fold_word
+from .schema import fold_word, is_cjk, tokens
 
 VOCAB_FILE = "vocab.json"
 # Shorter words get no typo budget (see Vocabulary.budget), longer ones are
@@ -36,11 +36,16 @@ def fold(text: str) -> list[str]:
 
     The unstemmed half of the schema's analyzer, as string operations (see ``FastText``).
     """
-    return [fold_word(m.group()) for m in TOKEN_PATTERN.finditer(text)]
+    return [fold_word(token) for token in tokens(text)]
 
 
 def vocabulary_word(token: str) -> str | None:
-    """The vocabulary word of one token (folded), or None when it is too short or too long to keep."""
+    """The vocabulary word of one token (folded), or None when it is too short or too long to keep.
+
+    CJK grams are not kept: one or two characters have no typos to correct.
+    """
+    if is_cjk(token):
+        return None
     word = fold_word(token)
     return word if MIN_CHARS <= len(word) <= MAX_CHARS else None
 
