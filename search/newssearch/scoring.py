@@ -51,6 +51,70 @@ class Evaluation:
         self.score = score
 
 
+class Nothing(wq.Query):
+    """Matches no document: a wildcard or fuzzy term that stands for no index word.
+
+    Not Whoosh's ``NullQuery``, which ``And.normalize`` drops, turning
+    ``police xyzzy*`` into ``police``.
+    """
+
+    def __init__(self, label: str, fieldname: str | None = None) -> None:
+        self.label = label
+        self.fieldname = fieldname
+        self.boost = 1.0
+
+    def __str__(self) -> str:
+        return f"<nothing: {self.label}>"
+
+    def __repr__(self) -> str:
+        return f"Nothing({self.label!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Nothing) and other.label == self.label
+
+    def __hash__(self) -> int:
+        return hash(("Nothing", self.label))
+
+    def terms(self, phrases: bool = False):
+        return iter(())
+
+    def matcher(self, searcher, context=None):
+        from whoosh.matching import NullMatcher
+
+        return NullMatcher()
+
+
+class HasField(wq.Query):
+    """``field:*`` (and ``*`` in every text field): the articles with some text in ``fieldname``.
+
+    Read from the field lengths of the facet arrays, not from every posting of
+    the field. Not Whoosh's ``Every``, which ``And.normalize`` turns the whole
+    ``And`` into.
+    """
+
+    def __init__(self, fieldname: str, boost: float = 1.0) -> None:
+        self.fieldname = fieldname
+        self.boost = boost
+
+    def __str__(self) -> str:
+        return f"{self.fieldname}:*"
+
+    def __repr__(self) -> str:
+        return f"HasField({self.fieldname!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, HasField) and other.fieldname == self.fieldname
+
+    def __hash__(self) -> int:
+        return hash(("HasField", self.fieldname))
+
+    def terms(self, phrases: bool = False):
+        return iter(())
+
+    def matcher(self, searcher, context=None):
+        return wq.Every(self.fieldname).matcher(searcher, context)
+
+
 class QueryScorer:
     """Evaluates Whoosh query trees against one index generation."""
 
@@ -104,9 +168,16 @@ class QueryScorer:
         if isinstance(q, wq.Term):
             return self._term(q)
         if isinstance(q, wq.And):
-            return self._all([self._eval(c) for c in q.subqueries], q.boost)
+            return self._combine(q.subqueries, q.boost, every=True)
         if isinstance(q, wq.Or) and not isinstance(q, wq.DisjunctionMax):
-            return self._any([self._eval(c) for c in q.subqueries], q.boost)
+            return self._combine(q.subqueries, q.boost, every=False)
+        if isinstance(q, Nothing):
+            return self._empty()
+        if isinstance(q, HasField):
+            lengths = self.columns.lengths.get(q.fieldname)
+            if lengths is None:
+                return Evaluation(self.live.copy(), np.zeros(self.size, dtype=np.float32))
+            return Evaluation(self.live & (lengths > 0), np.zeros(self.size, dtype=np.float32))
         if isinstance(q, wq.AndNot):
             positive, negative = self._eval(q.a), self._eval(q.b)
             positive.match &= ~negative.match
@@ -132,21 +203,31 @@ class QueryScorer:
         return self._whoosh(q)
 
     def _term(self, q: wq.Term) -> Evaluation:
+        result = self._empty()
+        self._add_term(result, q)
+        return result
+
+    def _add_term(self, result: Evaluation, q: wq.Term) -> None:
+        """Add a term's documents and scores to ``result`` in place (no array of the index's size)."""
         ids, tf = self.postings(q.fieldname, q.text)
-        return self._scored(q.fieldname, ids, tf, q.boost)
+        self._add_scored(result, q.fieldname, ids, tf, q.boost)
 
     def _scored(self, field: str, ids: np.ndarray, tf: np.ndarray, boost: float) -> Evaluation:
         """The documents of one posting list, with their BM25 scores in a text field."""
         result = self._empty()
+        self._add_scored(result, field, ids, tf, boost)
+        return result
+
+    def _add_scored(self, result: Evaluation, field: str, ids: np.ndarray, tf: np.ndarray, boost: float) -> None:
         if not len(ids):
-            return result
+            return
         result.match[ids] = True
         if field in TEXT_FIELDS:
             df = int(self.live[ids].sum())
             idf = math.log(1 + (self.doc_count - df + 0.5) / (df + 0.5))
             norm = self._norm(field)[ids]
-            result.score[ids] = (boost * idf) * tf * (K1 + 1) / (tf + norm)
-        return result
+            # A posting list holds each document once, so += on fancy indices is exact.
+            result.score[ids] += (boost * idf) * tf * (K1 + 1) / (tf + norm)
 
     def _phrase(self, q: wq.Phrase) -> Evaluation:
         """Documents holding the words in order, at most ``slop`` positions apart each.
@@ -196,27 +277,36 @@ class QueryScorer:
         result.match[docs] = True
         return result
 
-    def _all(self, parts: list[Evaluation], boost: float) -> Evaluation:
-        return self._combine(parts, boost, every=True)
+    def _combine(self, subqueries, boost: float, *, every: bool) -> Evaluation:
+        """Documents matching every part (``every``) or any part; scores add up.
 
-    def _any(self, parts: list[Evaluation], boost: float) -> Evaluation:
-        return self._combine(parts, boost, every=False)
-
-    def _combine(self, parts: list[Evaluation], boost: float, *, every: bool) -> Evaluation:
-        """Documents matching every part (``every``) or any part; scores add up."""
-        if not parts:
+        Parts are evaluated one at a time into one running result, and the terms
+        of an ``Or`` (a word in five fields, a prefix's hundreds of words) are
+        added to it straight from their postings: a query holds at most three
+        arrays of the index's size at once, whatever its number of clauses.
+        """
+        if not subqueries:
             return self._empty()
-        match = parts[0].match.copy()
-        score = parts[0].score.copy()
-        for part in parts[1:]:
+        result: Evaluation | None = None
+        for sub in subqueries:
+            if not every and isinstance(sub, wq.Term):
+                if result is None:
+                    result = self._empty()
+                self._add_term(result, sub)
+                continue
+            part = self._eval(sub)
+            if result is None:
+                result = part
+                continue
             if every:
-                match &= part.match
+                result.match &= part.match
             else:
-                match |= part.match
-            score += part.score
+                result.match |= part.match
+            result.score += part.score
+        assert result is not None
         if every:
-            score[~match] = 0
-        return self._boosted(Evaluation(match, score), boost)
+            result.score[~result.match] = 0
+        return self._boosted(result, boost)
 
     @staticmethod
     def _boosted(result: Evaluation, boost: float) -> Evaluation:
