@@ -413,8 +413,9 @@ class IndexSearcher:
         notes = ()
         if capped:
             notes = (
-                f"wildcard and fuzzy terms matched more than {MAX_CLAUSES:,} index terms; "
-                "only the most common (for fuzzy terms, the closest) were searched",
+                "wildcard and fuzzy terms stood for more than a query may search "
+                f"({MAX_CLAUSES:,} index terms, {MAX_POSTINGS:,} postings): only the most common "
+                "words (for fuzzy terms, the closest) were searched",
             )
         return SearchResults(
             query=query,
@@ -653,7 +654,16 @@ def _make_parser(schema, speller: _Speller):
     parser.add_plugin(qparser.MultifieldPlugin(list(TEXT_FIELDS), fieldboosts=FIELD_BOOSTS))
     parser.expansions = []
     # "+word" and "-word" only at the start of a word: "follow-up" is one hyphenated term.
-    parser.add_plugin(qparser.PlusMinusPlugin(plusexpr=r"(?:(?<=\s)|(?<=^)|(?<=\())\+", minusexpr=r"(?:(?<=\s)|(?<=^)|(?<=\())-"))
+    class PlusMinusPlugin(qparser.PlusMinusPlugin):
+        # Whoosh sorts "+" and "-" only in the outermost group: "council (-police)"
+        # failed to parse. Sort each bracketed group the same way.
+        def do_plusminus(self, parser, group):
+            inner = group.empty_copy()
+            for node in group:
+                inner.append(self.do_plusminus(parser, node) if isinstance(node, syntax.GroupNode) else node)
+            return super().do_plusminus(parser, inner)
+
+    parser.add_plugin(PlusMinusPlugin(plusexpr=r"(?:(?<=\s)|(?<=^)|(?<=\())\+", minusexpr=r"(?:(?<=\s)|(?<=^)|(?<=\())-"))
     aliases: dict[str, list[str]] = {}
     for alias, field in FIELD_ALIASES.items():
         if alias != field:
