@@ -370,3 +370,45 @@ def test_possessives_are_found_by_the_bare_word(seeds, index_dir):
     with open_index(index_dir) as ix:
         assert ix.search("sony").total == 1
         assert ix.search("apple").total == 1
+
+
+# -- facet values in several spellings -------------------------------------------
+
+
+@pytest.fixture
+def spellings(seeds, index_dir):
+    """Topics, providers and categories spelt in several ways, as real feeds do."""
+    for i in range(5):
+        write_seed(seeds, f"r{i}.txt", title=f"Robot story {i}", url=f"https://x/r{i}", topics=["Robotics"],
+                   provider="Le Monde", category="Économie")
+    write_seed(seeds, "l.txt", title="Lower robot", url="https://x/l", topics=["robotics"], provider="le monde")
+    write_seed(seeds, "u.txt", title="Upper robot", url="https://x/u", topics=["ROBOTICS", "Robotics"])
+    write_seed(seeds, "e.txt", title="Exiles", url="https://x/e", topics=["Émigrés"], provider="Émigré Press",
+               category="économie")
+    index_seeds([seeds], index_dir)
+    with open_index(index_dir) as ix:
+        yield ix
+
+
+def test_a_facet_merges_spellings_under_the_commonest_and_counts_what_selecting_it_gives(spellings):
+    results = spellings.search("")
+    topics = counts(results.facets.topics)
+    assert topics == {"Robotics": 7, "Émigrés": 1}
+    for spelling in ("Robotics", "robotics", "ROBOTICS"):
+        assert spellings.search("", topics=[spelling]).total == topics["Robotics"]
+    assert counts(results.facets.provider) == {"Le Monde": 6, "Émigré Press": 1, "Example News": 1}
+    assert spellings.search("", providers=["LE MONDE"]).total == 6
+
+
+def test_filters_fold_accents_as_queries_do(spellings):
+    assert urls(spellings.search("", topics=["emigres"])) == ["https://x/e"]
+    assert urls(spellings.search("", topics=["EMIGRÉS"])) == ["https://x/e"]
+    assert urls(spellings.search("", providers=["emigre press"])) == ["https://x/e"]
+    assert spellings.search("", category="economie").total == 6
+    assert spellings.search("", category="ÉCONOMIE").total == 6
+    # The query language agrees.
+    assert urls(spellings.search("emigres")) == ["https://x/e"]
+
+
+def test_stats_merge_spellings_too(spellings):
+    assert counts(spellings.stats().topics) == {"Robotics": 7, "Émigrés": 1}
