@@ -275,3 +275,14 @@ def test_a_closed_searcher_says_it_is_closed(tmp_path, seeds, index_dir):
     for call in (lambda: searcher.search("police"), searcher.stats, searcher.refresh, lambda: searcher.explain("x")):
         with pytest.raises(searching.SearcherClosedError, match=r"is closed: open it again with open_index\(\)$"):
             call()
+
+
+def test_text_output_prints_notes_marked_titles_and_an_empty_correction(ix, monkeypatch):
+    from newssearch.render import results_text
+
+    monkeypatch.setattr(searching, "MAX_CLAUSES", 1)
+    text = "\n".join(results_text(ix.search("poli*")))
+    assert "note: wildcard and fuzzy terms stood for more than a query may search" in text
+    assert "Police" in text
+    empty = "\n".join(results_text(ix.search("polcie qxzvwj")))
+    assert 'no results for "polcie qxzvwj"; did you mean "police qxzvwj"?' in empty

@@ -75,8 +75,11 @@ def results_text(results: SearchResults, *, explain: bool = False) -> list[str]:
     lines: list[str] = []
     if explain:
         lines.append(click.style("parsed: ", dim=True) + clean(results.parsed))
-    if results.suggestion:
+    if results.suggestion and results.total:
         lines.append(f'no results for "{clean(results.query)}"; showing results for "{clean(results.suggestion)}"')
+    elif results.suggestion:
+        lines.append(f'no results for "{clean(results.query)}"; did you mean "{clean(results.suggestion)}"?')
+    lines += [f"note: {clean(note)}" for note in results.notes]
     noun = "result" if results.total == 1 else "results"
     shown = f"{results.total:,} {noun}"
     if results.hits and results.total > len(results.hits):
@@ -85,7 +88,8 @@ def results_text(results: SearchResults, *, explain: bool = False) -> list[str]:
     lines.append(click.style(shown, bold=True) + f" ({results.took_ms:.1f} ms)")
     for hit in results.hits:
         lines.append("")
-        lines.append(f"{hit.rank:>3}. " + click.style(clean(hit.title), bold=True))
+        title = highlight_text(hit.title_highlight) if "<mark>" in hit.title_highlight else clean(hit.title)
+        lines.append(f"{hit.rank:>3}. " + click.style(title, bold=True))
         meta = [clean(hit.provider or hit.domain or "unknown source")]
         if hit.published:
             meta.append(hit.published.strftime("%Y-%m-%d"))
