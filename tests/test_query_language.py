@@ -286,3 +286,27 @@ def test_text_output_prints_notes_marked_titles_and_an_empty_correction(ix, monk
     assert "Police" in text
     empty = "\n".join(results_text(ix.search("polcie qxzvwj")))
     assert 'no results for "polcie qxzvwj"; did you mean "police qxzvwj"?' in empty
+
+
+# -- fields and words the README promises ------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [
+        ("url:https://x/p1", ["p1"]),
+        ("URL:https://x/p1", ["p1"]),
+        ('url:"https://x/p1"', ["p1"]),
+        ("(url:https://x/p1 OR url:https://x/p5) police", ["p1"]),
+        ("-url:https://x/p1", sorted(set(ALL) - {"p1"})),
+        ("url:https://x/p*", ALL),
+        ("url:https://nowhere", []),
+    ],
+)
+def test_url_finds_an_article_by_its_address(ix, query, expected):
+    assert urls(ix.search(query)) == expected
+
+
+def test_there_are_no_stop_words(ix):
+    assert urls(ix.search("the")) == ["p1", "p3", "p5", "p7"]
+    assert urls(ix.search('"the chief"')) == ["p1"]

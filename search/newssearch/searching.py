@@ -788,13 +788,29 @@ _QUERY_FIELDS = frozenset(TEXT_FIELDS) | {"category", "url"}
 _FIELD_PREFIX = re.compile(r"(?<![\w\"])(\w+):", re.UNICODE)
 
 
+_URL_VALUE = re.compile(r"(?<![\w\"])url:(?!\")([^\s()\"]+)", re.IGNORECASE)
+
+
+def _url_values(query: str) -> str:
+    """``url:https://x/a`` as one value: quoted, or with its colons as ``?`` when it holds a
+    wildcard (``url:https://x/*``); Whoosh's parser would read "https" as a field name."""
+
+    def quote(match: re.Match) -> str:
+        value = match.group(1)
+        if "*" in value or "?" in value:
+            return "url:" + value.replace(":", "?")
+        return f'url:"{value}"'
+
+    return _URL_VALUE.sub(quote, query)
+
+
 def _unknown_fields_to_words(query: str) -> str:
     """Field names are case-insensitive; ``nosuchfield:value`` means the words "nosuchfield value"."""
     def fix(match: re.Match) -> str:
         name = match.group(1).lower()
         return name + ":" if name in FIELD_ALIASES else match.group(1) + " "
 
-    return _FIELD_PREFIX.sub(fix, query)
+    return _FIELD_PREFIX.sub(fix, _url_values(query))
 
 
 _WORDS = re.compile(r"\w+", re.UNICODE)
