@@ -310,3 +310,30 @@ def test_url_finds_an_article_by_its_address(ix, query, expected):
 def test_there_are_no_stop_words(ix):
     assert urls(ix.search("the")) == ["p1", "p3", "p5", "p7"]
     assert urls(ix.search('"the chief"')) == ["p1"]
+
+
+def test_word_tilde_is_one_typo_below_eight_letters_and_two_from_eight(ix):
+    assert ix.explain("coumcel~") == ix.explain("coumcel~1") != ix.explain("coumcel~2")
+    assert ix.explain("politikal~") == ix.explain("politikal~2")
+
+
+def test_a_query_of_fields_without_a_score_is_sorted_newest_first(ix):
+    results = ix.search("category:news")
+    assert results.sort == "newest" and results.total == len(ALL)
+    assert results.hits[0].url == "https://x/p7"
+
+
+def test_a_phrase_with_slop(ix):
+    assert urls(ix.search('"chief police"~3')) == ["p1"]  # "chief of police"
+    assert urls(ix.search('"chief police"')) == []
+
+
+def test_refresh_says_whether_it_switched_to_a_new_generation(seeds, index_dir):
+    write_seed(seeds, "a.txt", title="First", url="https://x/a")
+    index_seeds([seeds], index_dir)
+    with open_index(index_dir) as searcher:
+        assert searcher.refresh() is False
+        write_seed(seeds, "b.txt", title="Second", url="https://x/b")
+        index_seeds([seeds], index_dir)
+        assert searcher.refresh() is True
+        assert searcher.search("second").total == 1
