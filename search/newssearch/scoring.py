@@ -26,7 +26,11 @@ checks it against Whoosh's own matchers.
 
 from __future__ import annotations
 
+import itertools
 import math
+import pickle
+import struct
+import zlib
 
 import numpy as np
 from whoosh import query as wq
@@ -38,6 +42,7 @@ from .facets import Columns
 from .schema import TEXT_FIELDS
 
 K1 = 1.2
+_INT = struct.Struct("!i")  # Whoosh's StructFile.read_int: a big-endian int
 B = 0.75
 
 
@@ -287,8 +292,14 @@ class QueryScorer:
         """
         if not subqueries:
             return self._empty()
+        if every and len(subqueries) > 1:
+            # Rarest first, as Lucene orders a conjunction: once nothing is left the
+            # other parts (often the commonest words) need not be read at all.
+            subqueries = sorted(subqueries, key=self._cost)
         result: Evaluation | None = None
         for sub in subqueries:
+            if every and result is not None and not result.match.any():
+                return self._empty()
             if not every and isinstance(sub, wq.Term):
                 if result is None:
                     result = self._empty()
@@ -307,6 +318,24 @@ class QueryScorer:
         if every:
             result.score[~result.match] = 0
         return self._boosted(result, boost)
+
+    def _cost(self, q: wq.Query) -> int:
+        """About how many postings evaluating ``q`` reads: the order of an ``And``'s parts."""
+        if isinstance(q, wq.Term):
+            return self.reader.doc_frequency(q.fieldname, q.text)
+        if isinstance(q, wq.Phrase):
+            return sum(self.reader.doc_frequency(q.fieldname, w) for w in q.words)
+        if isinstance(q, Nothing):
+            return 0
+        if isinstance(q, (wq.Not, HasField, wq.Every)):
+            return self.size + (self._cost(q.query) if isinstance(q, wq.Not) else 0)
+        if isinstance(q, wq.AndNot):
+            return self._cost(q.a) + self._cost(q.b)
+        if isinstance(q, wq.And):
+            return min((self._cost(c) for c in q.subqueries), default=0)
+        if not q.is_leaf():
+            return sum(self._cost(c) for c in q.children())
+        return self.size
 
     @staticmethod
     def _boosted(result: Evaluation, boost: float) -> Evaluation:
@@ -351,8 +380,59 @@ def _read_all(matcher, values: bool = False) -> tuple[np.ndarray, np.ndarray, li
                 value_list.append(matcher.value())
             matcher.next()
         return np.array(id_list, dtype=np.int64), np.array(weight_list, dtype=np.float32), value_list
-    id_parts, weight_parts, encoded = [], [], []
+    # The blocks are walked here rather than with the matcher's _goto/_read_data,
+    # which set a dozen attributes per block; ids and weights of all blocks are
+    # turned into arrays once at the end. Whoosh 2.7's W3 block layout: an int
+    # length (negative for the last block), a pickled info tuple (length, max id,
+    # max weight, compression, min and max length codes), then the pickled
+    # (ids, weights, values) tuple, zlib-compressed if asked.
     m = matcher
+    if values:  # phrases: few terms, and the values need the matcher's own decoding
+        return _read_all_values(m)
+    postfile = m._postfile
+    file = postfile.file
+    unpack_int = _INT.unpack
+    load = pickle.load
+    position = m._baseoffset
+    id_blocks, weight_blocks, lengths = [], [], []
+    while True:
+        file.seek(position)
+        length = unpack_int(file.read(4))[0]
+        last = length < 0
+        following = position + 4 + abs(length)
+        blocklength, _, _, compression, _, _ = load(file)
+        raw = file.read(following - file.tell())
+        data = pickle.loads(zlib.decompress(raw) if compression else raw)
+        id_blocks.append(data[0])
+        weight_blocks.append(data[1])
+        lengths.append(blocklength)
+        if last:
+            break
+        position = following
+    total = sum(lengths)
+    ids = np.fromiter(itertools.chain.from_iterable(id_blocks), dtype=np.int64, count=total)
+    if not m._byteids:  # delta-encoded within each block: a running sum that restarts per block
+        ids = np.cumsum(ids)
+        if len(lengths) > 1:
+            ends = np.cumsum(lengths)[:-1]
+            restart = np.zeros(total, dtype=np.int64)
+            restart[ends] = ids[ends - 1]
+            ids -= np.maximum.accumulate(restart)
+    if all(isinstance(w, tuple) or isinstance(w, list) for w in weight_blocks):
+        weights = np.fromiter(itertools.chain.from_iterable(weight_blocks), dtype=np.float32, count=total)
+    else:
+        weights = np.concatenate([
+            np.ones(n, dtype=np.float32) if w is None
+            else np.full(n, w, dtype=np.float32) if isinstance(w, float)
+            else np.asarray(w, dtype=np.float32)
+            for w, n in zip(weight_blocks, lengths)
+        ])
+    return ids, weights, []
+
+
+def _read_all_values(m) -> tuple[np.ndarray, np.ndarray, list]:
+    """Like :func:`_read_all`, with each posting's encoded value (positions), through the matcher."""
+    id_parts, weight_parts, encoded = [], [], []
     while True:
         if m._data is None:
             m._read_data()
@@ -368,9 +448,8 @@ def _read_all(matcher, values: bool = False) -> tuple[np.ndarray, np.ndarray, li
         else:
             weights = np.asarray(raw_weights, dtype=np.float32)
         weight_parts.append(weights)
-        if values:
-            m._read_values()
-            encoded.extend(m._values)
+        m._read_values()
+        encoded.extend(m._values)
         if m._lastblock:
             break
         m._goto(m._nextoffset)

@@ -842,7 +842,7 @@ class _Speller:
         self._reader = reader
         self._gen = gen
         self._vocabulary: Vocabulary | None = None
-        self._matching: dict[str, dict[str, int]] = {}  # wildcard -> {term: occurrences}, for this generation
+        self._matching: dict[str, dict] = {}  # wildcard or fuzzy word -> its terms, for this generation
         self._short: dict[str, list[str]] = {}  # field -> its terms of under four letters
         self._small: dict[str, Any] = {}  # field -> its terms, if it has few (else None)
 
@@ -865,9 +865,14 @@ class _Speller:
         """
         small = self._small.get(field, _UNREAD)
         if small is _UNREAD:
+            # One segment's list tells whether the field is small; merging the
+            # lists of all segments would cost seconds for the body.
             small = set()
-            for raw in self._reader.lexicon(field):
-                small.add(_text(raw))
+            for leaf, _ in self._reader.leaf_readers():
+                for raw in leaf.lexicon(field):
+                    small.add(_text(raw))
+                    if len(small) > _SMALL_FIELD:
+                        break
                 if len(small) > _SMALL_FIELD:
                     small = None
                     break
@@ -906,8 +911,13 @@ class _Speller:
         word = folded[0]
         if maxdist is None:
             maxdist = max(1, Vocabulary.budget(word))
-        words = [word] + [w for w in self.vocabulary.within(word, maxdist) if w != word][: MAX_FUZZY_WORDS - 1]
-        return list(dict.fromkeys(term_of(w) for w in words))
+        key = f"{word}~{maxdist}"
+        terms = self._matching.get(key)
+        if terms is None:  # the same for every field: asked once per field
+            words = [word] + [w for w in self.vocabulary.within(word, maxdist) if w != word][: MAX_FUZZY_WORDS - 1]
+            terms = dict.fromkeys(term_of(w) for w in words)
+            self._remember(key, terms)
+        return list(terms)
 
     def pattern_terms(self, field: str, pattern: str) -> Any:
         """The index terms of the words a wildcard ``pattern`` matches, most common first.
@@ -946,10 +956,13 @@ class _Speller:
             for word in self.vocabulary.matching(folded):
                 term = term_of(word)
                 counts[term] = counts.get(term, 0) + self.vocabulary.counts[word]
-            if len(self._matching) > 64:
-                self._matching.clear()
-            self._matching[folded] = counts
+            self._remember(folded, counts)
         return counts
+
+    def _remember(self, key: str, value: dict[str, int]) -> None:
+        if len(self._matching) > 256:
+            self._matching.clear()
+        self._matching[key] = value
 
     def _short_terms(self, field: str, literal: str) -> list[str]:
         """A field's terms of under four letters that start with ``literal``.

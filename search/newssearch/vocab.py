@@ -116,13 +116,15 @@ class Vocabulary:
             return [word] if word in self.counts else []
         found = set(self._levenshtein(word, maxdist))
         # Whoosh's automaton is plain Levenshtein, where a swap costs two edits:
-        # reach the swaps by running it again from each swapped spelling.
+        # add the swapped spellings, and for two edits everything one edit from them
+        # (string operations and lookups: cheaper than an automaton per spelling).
+        counts = self.counts
+        alphabet = _ALPHABET | set(word)
         for swapped in _swaps(word):
-            found.update(self._levenshtein(swapped, maxdist - 1) if maxdist > 1 else ())
-            if swapped in self.counts:
+            if swapped in counts:
                 found.add(swapped)
             if maxdist > 1:
-                found.update(w for w in _swaps(swapped) if w in self.counts)
+                found.update(w for w in _edits(swapped, alphabet) if w in counts)
         scored = [(damerau_levenshtein(word, w), w) for w in found]
         ranked = sorted((d, -self.counts[w], w) for d, w in scored if d <= maxdist)
         return [w for _, _, w in ranked]
@@ -162,6 +164,19 @@ class Vocabulary:
 def wildcard_regex(pattern: str) -> str:
     """A regular expression (for ``fullmatch``) of a ``*``/``?`` wildcard pattern."""
     return "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+
+
+_ALPHABET = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+
+
+def _edits(word: str, alphabet) -> set[str]:
+    """Every string one insertion, deletion, substitution or swap away from ``word``."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    out = {a + b[1:] for a, b in splits if b}
+    out.update(a + c + b[1:] for a, b in splits if b for c in alphabet)
+    out.update(a + c + b for a, b in splits for c in alphabet)
+    out.update(_swaps(word))
+    return out
 
 
 def _swaps(word: str) -> list[str]:
