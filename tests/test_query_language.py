@@ -220,10 +220,13 @@ def test_the_budget_is_shared_between_expansions(ix, monkeypatch):
     assert ix.explain("title:poli* title:coun*") == "(title:polic AND title:council)"
 
 
-def test_the_postings_budget_stops_expansions_after_their_first_term(ix, monkeypatch):
-    monkeypatch.setattr(searching, "MAX_POSTINGS", 1)
+def test_the_postings_budget_stops_an_expansion_at_the_term_that_would_overrun_it(ix, monkeypatch):
+    monkeypatch.setattr(searching, "MAX_POSTINGS", 2)  # "polic" is in two titles, the others in one
     results = ix.search("title:poli*")
     assert results.notes and results.parsed == "title:polic" and results.total == 2
+    monkeypatch.setattr(searching, "MAX_POSTINGS", 1)
+    nothing = ix.search("title:poli*")
+    assert nothing.notes and nothing.total == 0 and nothing.parsed == "<nothing: title:poli*>"
 
 
 # -- arguments -----------------------------------------------------------------
@@ -338,3 +341,11 @@ def test_refresh_says_whether_it_switched_to_a_new_generation(seeds, index_dir):
         index_seeds([seeds], index_dir)
         assert searcher.refresh() is True
         assert searcher.search("second").total == 1
+
+
+def test_fuzzy_terms_past_the_limit_are_searched_as_plain_words(ix, monkeypatch):
+    monkeypatch.setattr(searching, "MAX_FUZZY_TERMS", 1)
+    results = ix.search("polcie~ OR cuoncil~")
+    assert results.notes
+    assert urls(results) == ["p1", "p6"]  # "cuoncil" as typed finds nothing
+    assert ix.search("polcie~ OR polcie~").notes == ()  # the same word twice is one

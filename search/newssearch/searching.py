@@ -346,7 +346,7 @@ class IndexSearcher:
         if q is not None:
             return q, str(q), False
         parser = self._parser
-        parser.expansions = []
+        parser.expansions, parser.fuzzy_words, parser.fuzzy_capped = [], set(), False
         try:
             q = parser.parse(text, normalize=False)
         except Exception:  # noqa: BLE001 - Whoosh's parser has many failure modes; fall back to words
@@ -355,10 +355,11 @@ class IndexSearcher:
             words = _WORDS.findall(text)
             if not words:
                 return None, "<every article>", False
-            parser.expansions = []
+            parser.expansions, parser.fuzzy_words, parser.fuzzy_capped = [], set(), False
             q = parser.parse(" ".join(words), normalize=False)
         q = _negations_alone(q)
         q, capped = _fill_expansions(q, parser.expansions, self._speller)
+        capped = capped or parser.fuzzy_capped
         q = q.normalize()
         if q is wq.NullQuery:
             return None, "<every article>", False
@@ -414,8 +415,8 @@ class IndexSearcher:
         if capped:
             notes = (
                 "wildcard and fuzzy terms stood for more than a query may search "
-                f"({MAX_CLAUSES:,} index terms, {MAX_POSTINGS:,} postings): only the most common "
-                "words (for fuzzy terms, the closest) were searched",
+                f"({MAX_CLAUSES:,} index terms, {MAX_POSTINGS:,} postings, {MAX_FUZZY_TERMS} fuzzy words): "
+                "only the most common words (for fuzzy terms, the closest) were searched",
             )
         return SearchResults(
             query=query,
@@ -576,6 +577,8 @@ def _make_parser(schema, speller: _Speller):
         """
 
         expansions: list[_Expansion]
+        fuzzy_words: set[tuple[str, int | None]]
+        fuzzy_capped: bool
 
         def term_query(self, fieldname, text, termclass, boost=1.0, tokenize=True, removestops=True):
             if termclass in (wq.Prefix, wq.Wildcard):
@@ -608,6 +611,11 @@ def _make_parser(schema, speller: _Speller):
             fieldname = self.fieldname or parser.fieldname
             if self.maxdist is not None and self.maxdist < 0:  # a malformed suffix: the plain word
                 return parser.term_query(fieldname, self.text, wq.Term, boost=self.boost)
+            key = (self.text, self.maxdist)
+            if key not in parser.fuzzy_words and len(parser.fuzzy_words) >= MAX_FUZZY_TERMS:
+                parser.fuzzy_capped = True  # finding a word's neighbours costs ~50 ms: bounded
+                return parser.term_query(fieldname, self.text, wq.Term, boost=self.boost)
+            parser.fuzzy_words.add(key)
             candidates = speller.fuzzy_terms(fieldname, self.text, self.maxdist)
             if candidates is None:  # not one word (or not a text field): the plain word
                 return parser.term_query(fieldname, self.text, wq.Term, boost=self.boost)
@@ -702,6 +710,8 @@ def _fill_expansions(q: wq.Query, expansions: list[_Expansion], speller: _Spelle
 
     The budget is shared out in turns, one term per expansion per turn, so
     ``police* a*`` keeps the words of ``police*`` whatever ``a*`` would take.
+    A term whose postings would overrun :data:`MAX_POSTINGS` ends its
+    expansion; a smaller term of another expansion may still fit.
     Each expansion takes its candidates in order (most common words first for
     wildcards, the closest then most common for fuzzy terms), skipping terms
     its field does not hold. Returns the query and whether the budget cut in.
@@ -731,14 +741,15 @@ def _fill_expansions(q: wq.Query, expansions: list[_Expansion], speller: _Spelle
             if found is None:
                 continue
             term, df = found
-            # The first term of each expansion is always kept (the budget stays
-            # a bound: a query has at most MAX_QUERY_CHARS / 2 expansions).
-            if clauses == 0 or (df > postings and chosen[id(e)]):
+            if clauses == 0 or df > postings:
+                # Past either budget this expansion takes no more terms (none at
+                # all if the budget ran out before its turn: it then matches
+                # nothing, and the note says why).
                 capped = True
                 continue
             chosen[id(e)].append(term)
             clauses -= 1
-            postings = max(0, postings - df)
+            postings -= df
             still.append(e)
         active = still
 
@@ -825,8 +836,11 @@ _OPERATORS = frozenset({"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"})
 MAX_CLAUSES = 1024
 # Postings (one per document and field holding a term) those terms may read
 # together: the cost of a query grows with them, and a few hundred common words
-# (``a*``) hold millions. About a quarter of a second of reading on this code.
-MAX_POSTINGS = 2_000_000
+# (``a*``) hold millions. About half a second of reading at most, at 200,000 seeds.
+MAX_POSTINGS = 1_000_000
+# Fuzzy terms one query may hold; the others are searched as plain words. Finding
+# a word's neighbours takes tens of milliseconds (an automaton over the vocabulary).
+MAX_FUZZY_TERMS = 16
 # Words one fuzzy term may stand for: Lucene's FuzzyQuery default (maxExpansions).
 MAX_FUZZY_WORDS = 50
 _SHORT = 4  # words shorter than this were left out of older vocabularies (Vocabulary.min_chars)
