@@ -161,7 +161,7 @@ class Columns:
         unit = {"year": "Y", "month": "M", "day": "D"}[granularity]
         buckets = seconds.astype("datetime64[s]").astype(f"datetime64[{unit}]")
         last = buckets.max()
-        first = max(buckets.min(), last - np.timedelta64(limit - 1, unit))
+        first = max(buckets.min(), last - (limit - 1))  # in units of the buckets' own type
         steps = (buckets - first).astype(np.int64)
         kept = steps >= 0
         counts = np.bincount(steps[kept], minlength=int((last - first).astype(np.int64)) + 1)

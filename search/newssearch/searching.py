@@ -411,7 +411,7 @@ class IndexSearcher:
         ranked = self._rank(final, found.score, total, first + options.limit, sort)[first:]
         marks = self._marks(q)
         hits = tuple(self._hit(first + i + 1, doc, score, marks) for i, (doc, score) in enumerate(ranked))
-        notes = ()
+        notes: tuple[str, ...] = ()
         if capped:
             notes = (
                 "wildcard and fuzzy terms stood for more than a query may search "
