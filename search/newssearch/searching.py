@@ -688,7 +688,7 @@ class _Expansion(wq.Or):
     :func:`_fill_expansions` it is an ``Or`` of the chosen ones.
     """
 
-    def __init__(self, fieldname: str, label: str, candidates: list[str], boost: float) -> None:
+    def __init__(self, fieldname: str, label: str, candidates: list[str] | _LazyTerms, boost: float) -> None:
         super().__init__([], boost=1.0)
         self.fieldname = fieldname
         self.label = label
@@ -721,8 +721,10 @@ def _fill_expansions(q: wq.Query, expansions: list[_Expansion], speller: _Spelle
 
     def next_term(e: _Expansion) -> tuple[str, int] | None:
         i = positions[id(e)]
-        while i < len(e.candidates):
-            term = e.candidates[i]
+        while True:
+            term = _candidate(e.candidates, i)
+            if term is None:
+                break
             i += 1
             df = speller.doc_frequency(e.fieldname, term)
             if df:
@@ -856,7 +858,7 @@ class _Speller:
         self._reader = reader
         self._gen = gen
         self._vocabulary: Vocabulary | None = None
-        self._matching: dict[str, dict] = {}  # wildcard or fuzzy word -> its terms, for this generation
+        self._matching: dict[str, Any] = {}  # wildcard or fuzzy word -> its terms, for this generation
         self._short: dict[str, list[str]] = {}  # field -> its terms of under four letters
         self._small: dict[str, Any] = {}  # field -> its terms, if it has few (else None)
 
@@ -952,28 +954,30 @@ class _Speller:
             terms = [t for t in self._reader.expand_prefix(field, literal) if regex.fullmatch(_text(t))]
             return [_text(t) for t in terms]
         folded = fold_word(pattern)
-        counts = dict(self._vocabulary_terms(folded))
+        lazy = self._vocabulary_terms(folded)
         if len(folded.replace("*", "")) < self.vocabulary.min_chars:
             # A vocabulary written before short words were kept: take those from the field's terms.
+            words = self.vocabulary.matching(folded)
+            counts: dict[str, int] = {}
+            for word in words:
+                counts[term_of(word)] = counts.get(term_of(word), 0) + self.vocabulary.counts[word]
             regex = re.compile(wildcard_regex(folded))
             literal = re.split(r"[*?]", folded, maxsplit=1)[0]
             for term in self._short_terms(field, literal):
                 if regex.fullmatch(term):
                     counts[term] = counts.get(term, 0) + self._reader.frequency(field, term)
-        return sorted(counts, key=lambda t: (-counts[t], t))
+            return sorted(counts, key=lambda t: (-counts[t], t))
+        return lazy
 
-    def _vocabulary_terms(self, folded: str) -> dict[str, int]:
-        """The stems of the vocabulary words a folded pattern matches, with their occurrences."""
-        counts = self._matching.get(folded)
-        if counts is None:
-            counts = {}
-            for word in self.vocabulary.matching(folded):
-                term = term_of(word)
-                counts[term] = counts.get(term, 0) + self.vocabulary.counts[word]
-            self._remember(folded, counts)
-        return counts
+    def _vocabulary_terms(self, folded: str) -> _LazyTerms:
+        """The stems of the vocabulary words a folded pattern matches, the commonest word's first."""
+        terms = self._matching.get(folded)
+        if not isinstance(terms, _LazyTerms):
+            terms = _LazyTerms(self.vocabulary.matching(folded))
+            self._remember(folded, terms)
+        return terms
 
-    def _remember(self, key: str, value: dict[str, int]) -> None:
+    def _remember(self, key: str, value: Any) -> None:
         if len(self._matching) > 256:
             self._matching.clear()
         self._matching[key] = value
@@ -1018,6 +1022,37 @@ class _Speller:
             return None
         out.append(query[last:])
         return "".join(out)
+
+
+class _LazyTerms:
+    """The stems of words given most common first, each stemmed only when asked for.
+
+    ``a*`` matches thousands of words but the clause budget searches at most
+    1,024 terms: stemming them all would cost more than the search.
+    """
+
+    def __init__(self, words: list[str]) -> None:
+        self._words = iter(words)
+        self._terms: list[str] = []
+        self._seen: set[str] = set()
+
+    def get(self, i: int) -> str | None:
+        while len(self._terms) <= i:
+            word = next(self._words, None)
+            if word is None:
+                return None
+            term = term_of(word)
+            if term not in self._seen:
+                self._seen.add(term)
+                self._terms.append(term)
+        return self._terms[i]
+
+
+def _candidate(candidates: Any, i: int) -> str | None:
+    """The ``i``-th candidate of an expansion (a list, or :class:`_LazyTerms`), None past the end."""
+    if isinstance(candidates, _LazyTerms):
+        return candidates.get(i)
+    return candidates[i] if i < len(candidates) else None
 
 
 # A word that is not a field name's value, a wildcard or inside nothing special.
