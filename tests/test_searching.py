@@ -412,3 +412,11 @@ def test_filters_fold_accents_as_queries_do(spellings):
 
 def test_stats_merge_spellings_too(spellings):
     assert counts(spellings.stats().topics) == {"Robotics": 7, "Émigrés": 1}
+
+
+def test_wildcards_in_the_topic_and_provider_fields(spellings):
+    assert spellings.search("topic:robo*").total == 7
+    assert spellings.search("topics:ROBOT?CS").total == 7
+    assert spellings.search("provider:mon*").total == 6
+    assert urls(spellings.search("provider:émig*")) == ["https://x/e"]
+    assert spellings.search("topic:mon*").total == 0

@@ -176,7 +176,7 @@ class IndexSearcher:
         self._meta = store.read_meta(gen)
         self._schema = ix.schema
         self._parser_instance = None
-        self._speller = _Speller(searcher.reader(), gen)
+        self._speller = _Speller(searcher.reader(), gen, columns)
         self._scorer = QueryScorer(searcher, columns)
         if old is not None:
             old.close()
@@ -854,9 +854,10 @@ _EVERYTHING: Any = object()  # pattern_terms' answer for "*": every article with
 class _Speller:
     """Typo tolerance and wildcards over the index's own words (see :mod:`newssearch.vocab`)."""
 
-    def __init__(self, reader, gen: Path) -> None:
+    def __init__(self, reader, gen: Path, columns: Columns | None = None) -> None:
         self._reader = reader
         self._gen = gen
+        self._columns = columns
         self._vocabulary: Vocabulary | None = None
         self._matching: dict[str, Any] = {}  # wildcard or fuzzy word -> its terms, for this generation
         self._short: dict[str, list[str]] = {}  # field -> its terms of under four letters
@@ -954,6 +955,10 @@ class _Speller:
             terms = [t for t in self._reader.expand_prefix(field, literal) if regex.fullmatch(_text(t))]
             return [_text(t) for t in terms]
         folded = fold_word(pattern)
+        labels = self._label_words(field)
+        if labels is not None:
+            regex = re.compile(wildcard_regex(folded))
+            return list(dict.fromkeys(term_of(w) for w in sorted(labels, key=lambda w: (-labels[w], w)) if regex.fullmatch(w)))
         lazy = self._vocabulary_terms(folded)
         if len(folded.replace("*", "")) < self.vocabulary.min_chars:
             # A vocabulary written before short words were kept: take those from the field's terms.
@@ -968,6 +973,26 @@ class _Speller:
                     counts[term] = counts.get(term, 0) + self._reader.frequency(field, term)
             return sorted(counts, key=lambda t: (-counts[t], t))
         return lazy
+
+    def _label_words(self, field: str) -> dict[str, int] | None:
+        """The words of the ``topics`` or ``provider`` field, with the articles holding each:
+        that field is indexed from the topic and provider names the facet arrays keep.
+        Matching a wildcard against them spares walking the whole vocabulary for a field
+        of a few hundred words."""
+        labels = {"topics": "topics", "provider": "provider"}.get(field)
+        if labels is None or self._columns is None:
+            return None
+        key = "\0labels:" + field
+        words = self._matching.get(key)
+        if words is None:
+            facet = getattr(self._columns, labels)
+            per_name = np.bincount(facet.ids, minlength=len(facet.names)) if len(facet.ids) else np.zeros(len(facet.names), np.int64)
+            words = {}
+            for name, n in zip(facet.names.tolist(), list(per_name)):
+                for word in fold(name):
+                    words[word] = words.get(word, 0) + int(n)
+            self._matching[key] = words
+        return words
 
     def _vocabulary_terms(self, folded: str) -> _LazyTerms:
         """The stems of the vocabulary words a folded pattern matches, the commonest word's first."""
