@@ -959,20 +959,16 @@ class _Speller:
         if labels is not None:
             regex = re.compile(wildcard_regex(folded))
             return list(dict.fromkeys(term_of(w) for w in sorted(labels, key=lambda w: (-labels[w], w)) if regex.fullmatch(w)))
-        lazy = self._vocabulary_terms(folded)
         if len(folded.replace("*", "")) < self.vocabulary.min_chars:
-            # A vocabulary written before short words were kept: take those from the field's terms.
-            words = self.vocabulary.matching(folded)
-            counts: dict[str, int] = {}
-            for word in words:
-                counts[term_of(word)] = counts.get(term_of(word), 0) + self.vocabulary.counts[word]
+            # A vocabulary written before short words were kept (until a rebuild):
+            # add those from the field's own terms, by their occurrences.
+            counts = {w: self.vocabulary.counts[w] for w in self.vocabulary.matching(folded)}
             regex = re.compile(wildcard_regex(folded))
-            literal = re.split(r"[*?]", folded, maxsplit=1)[0]
-            for term in self._short_terms(field, literal):
+            for term in self._short_terms(field):
                 if regex.fullmatch(term):
-                    counts[term] = counts.get(term, 0) + self._reader.frequency(field, term)
-            return sorted(counts, key=lambda t: (-counts[t], t))
-        return lazy
+                    counts[term] = max(counts.get(term, 0), self._reader.frequency(field, term))
+            return _LazyTerms(sorted(counts, key=lambda w: (-counts[w], w)))
+        return self._vocabulary_terms(folded)
 
     def _label_words(self, field: str) -> dict[str, int] | None:
         """The words of the ``topics`` or ``provider`` field, with the articles holding each:
@@ -1007,14 +1003,8 @@ class _Speller:
             self._matching.clear()
         self._matching[key] = value
 
-    def _short_terms(self, field: str, literal: str) -> list[str]:
-        """A field's terms of under four letters that start with ``literal``.
-
-        With a literal, only that stretch of the term list is read; without one
-        (``?``, ``*ing``) the whole list is, once per generation and field.
-        """
-        if literal:
-            return [t for t in map(_text, self._reader.expand_prefix(field, literal)) if len(t) < _SHORT]
+    def _short_terms(self, field: str) -> list[str]:
+        """A field's terms of under four letters, read once per generation and field."""
         short = self._short.get(field)
         if short is None:
             found: set[str] = set()
