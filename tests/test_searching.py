@@ -408,6 +408,8 @@ def test_filters_fold_accents_as_queries_do(spellings):
     assert spellings.search("", category="ÉCONOMIE").total == 6
     # The query language agrees.
     assert urls(spellings.search("emigres")) == ["https://x/e"]
+    assert spellings.search("category:economie").total == spellings.search("category:ÉCONOMIE").total == 6
+    assert spellings.search("category:econ*").total == spellings.search("category:ÉCON*").total == 6
 
 
 def test_stats_merge_spellings_too(spellings):

@@ -584,6 +584,14 @@ def _make_parser(schema, speller: _Speller):
             if termclass in (wq.Prefix, wq.Wildcard):
                 pattern = text + "*" if termclass is wq.Prefix else text
                 return self.expand(speller.pattern_terms(fieldname, pattern), fieldname, pattern, boost)
+            if fieldname == "category" and termclass is wq.Term:
+                # Categories are stored as written (lowercased): "category:economie"
+                # finds "économie", as the category filter does.
+                terms = speller.category_terms(text)
+                if not terms:
+                    return Nothing(f"category:{text}", "category")
+                clauses = [wq.Term("category", t, boost=boost) for t in terms]
+                return clauses[0] if len(clauses) == 1 else wq.Or(clauses)
             return super().term_query(fieldname, text, termclass, boost, tokenize, removestops)
 
         def expand(self, candidates, fieldname, label, boost):
@@ -948,12 +956,13 @@ class _Speller:
         """
         if pattern.strip("*") == "":
             return _EVERYTHING
-        if field not in TEXT_FIELDS:  # untokenised fields: match their terms as stored
-            regex = re.compile(wildcard_regex(pattern.lower() if field == "category" else pattern))
+        if field == "category":  # few values: match them all, folded as the filter folds them
+            regex = re.compile(wildcard_regex(fold_word(pattern)))
+            return [t for t in map(_text, self._reader.lexicon(field)) if regex.fullmatch(fold_word(t))]
+        if field not in TEXT_FIELDS:  # urls: match them as stored
+            regex = re.compile(wildcard_regex(pattern))
             literal = re.split(r"[*?]", pattern, maxsplit=1)[0]
-            literal = literal.lower() if field == "category" else literal
-            terms = [t for t in self._reader.expand_prefix(field, literal) if regex.fullmatch(_text(t))]
-            return [_text(t) for t in terms]
+            return [t for t in map(_text, self._reader.expand_prefix(field, literal)) if regex.fullmatch(t)]
         folded = fold_word(pattern)
         labels = self._label_words(field)
         if labels is not None:
@@ -969,6 +978,11 @@ class _Speller:
                     counts[term] = max(counts.get(term, 0), self._reader.frequency(field, term))
             return _LazyTerms(sorted(counts, key=lambda w: (-counts[w], w)))
         return self._vocabulary_terms(folded)
+
+    def category_terms(self, text: str) -> list[str]:
+        """The stored categories equal to ``text`` once case and accents are folded."""
+        wanted = fold_word(text.strip())
+        return [t for t in map(_text, self._reader.lexicon("category")) if fold_word(t) == wanted]
 
     def _label_words(self, field: str) -> dict[str, int] | None:
         """The words of the ``topics`` or ``provider`` field, with the articles holding each:
