@@ -246,10 +246,15 @@ class IndexSearcher:
         """Search the index.
 
         ``query`` uses Lucene-like syntax: all words must match; ``"a
-        phrase"``, ``OR``, ``NOT word`` or ``-word``, ``field:value`` (title,
-        excerpt, body, topic, provider, category), ``prefix*`` and
-        ``word~`` (typo-tolerant, ``word~2`` for two typos). An empty query
-        matches every article, newest first, which with filters is browsing.
+        phrase"``, ``OR``, ``NOT word`` or ``-word`` (alone: every article
+        but those), ``field:value`` (title, excerpt, body, topic, provider,
+        category, url), wildcards ``polic*``/``po?ice`` over the words as
+        typed, and ``word~`` (typo-tolerant, ``word~2`` for two typos).
+        Wildcard and fuzzy terms are capped (:data:`MAX_CLAUSES`,
+        :data:`MAX_POSTINGS`, :data:`MAX_FUZZY_TERMS`; ``notes`` says when).
+        An empty query matches every article, newest first, which with
+        filters is browsing; so does a query nothing scores, and the results'
+        ``sort`` says so.
 
         ``topics`` and ``providers`` keep articles having any of the values
         (case-insensitive); ``since``/``until`` are inclusive UTC bounds
@@ -260,7 +265,9 @@ class IndexSearcher:
         ``fuzzy`` (default) a query that finds nothing is retried with its
         misspelled words corrected.
 
-        Raises :class:`QueryError` for options it cannot read.
+        Raises :class:`QueryError`, one line naming the argument, for an
+        argument of the wrong type or range (``limit=True`` is not a number),
+        and :class:`SearcherClosedError` after :meth:`close`.
         """
         started = time.perf_counter()
         options = _Options.check(
