@@ -33,6 +33,7 @@ import struct
 import zlib
 
 import numpy as np
+from whoosh import formats
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching.wrappers import FilterMatcher
@@ -254,7 +255,7 @@ class QueryScorer:
         candidates = candidates[self.live[candidates]]
         if not len(candidates):
             return result
-        decode = self.reader.schema[field].format.decode_positions
+        decode = position_decoder(self.reader.schema[field].format)
         encoded = [[values[i] for i in np.searchsorted(ids, candidates).tolist()] for ids, _, values in lists]
         slop = max(1, int(q.slop))
         for j, doc in enumerate(candidates.tolist()):
@@ -342,6 +343,27 @@ class QueryScorer:
         if boost != 1.0:
             result.score *= boost
         return result
+
+
+def position_decoder(fmt):
+    """A function from a posting's encoded value to its positions, as ``fmt.decode_positions``.
+
+    For Whoosh's ``Positions`` format (a 4-byte frequency, then the pickled
+    list of position gaps, its final STOP opcode dropped) the same steps
+    without the per-call overhead: a phrase of two common words decodes a
+    million values.
+    """
+    if type(fmt) is not formats.Positions:
+        return fmt.decode_positions
+    loads, accumulate = pickle.loads, itertools.accumulate
+
+    def decode(value: bytes) -> list[int]:
+        body = value[4:]
+        if body[-1:] != b".":
+            body += b"."
+        return list(accumulate(loads(body)))
+
+    return decode
 
 
 def read_postings(leaves, schema, field: str, text: str | bytes, *, values: bool) -> tuple[np.ndarray, np.ndarray, list]:
