@@ -428,3 +428,17 @@ def test_an_index_whose_vocabulary_lacks_short_words_still_expands_to_them(seeds
         assert searcher.search("ai*").total == 2
         assert set(searcher.explain("title:ai*").strip("()").split(" OR ")) == {
             "title:ai", "title:air", "title:aim", "title:airlin"}
+
+
+@pytest.mark.parametrize(
+    ("query", "same_as"),
+    [("police AND", "police"), ("police OR", "police"), ("AND police", "police"), ("OR police", "police"),
+     ("police NOT", "police"), ("NOT NOT police", "not police"), ("AND", "and"), ("*:*", "*")],
+)
+def test_dangling_operators_and_what_whoosh_cannot_parse(ix, query, same_as):
+    assert urls(ix.search(query)) == urls(ix.search(same_as))
+
+
+def test_nothing_the_parser_does_is_reported_as_a_damaged_index(ix):
+    for query in ("NOT NOT police", "((((", '"', "title:(", "a:b:c:d", "[a TO", "^^^", "~~~", "\\\\"):
+        assert ix.search(query).total >= 0

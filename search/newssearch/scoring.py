@@ -103,7 +103,7 @@ class HasField(wq.Query):
         self.boost = boost
 
     def __str__(self) -> str:
-        return f"{self.fieldname}:*"
+        return f"{self.fieldname}:*" if self.fieldname else "*"
 
     def __repr__(self) -> str:
         return f"HasField({self.fieldname!r})"

@@ -280,8 +280,8 @@ class IndexSearcher:
             self.refresh()
             columns = self._columns
             filters = self._filters(columns, options)
+            q, text, capped = self._parse(query)
             with self._reading():
-                q, text, capped = self._parse(query)
                 found = self._match(q)
             suggestion = None
             if fuzzy and q is not None and not found.match.any():
@@ -290,8 +290,8 @@ class IndexSearcher:
                     # Offered even when the corrected query finds nothing either (a word
                     # that cannot be corrected keeps it empty): the others were still typos.
                     suggestion = corrected
+                    q2, text2, capped2 = self._parse(corrected)
                     with self._reading():
-                        q2, text2, capped2 = self._parse(corrected)
                         found2 = self._match(q2)
                     if found2.match.any():
                         q, text, capped, found = q2, text2, capped2, found2
@@ -305,8 +305,7 @@ class IndexSearcher:
             raise QueryError(f"query must be a string, not {type(query).__name__}")
         with self._lock:
             self._check_open()
-            with self._reading():
-                return self._parse(query)[1]
+            return self._parse(query)[1]
 
     def stats(self, limit: int = 10) -> IndexStats:
         """Counts, date span and top values of what the index holds."""
@@ -352,6 +351,9 @@ class IndexSearcher:
         q = _plain_words_query(text)
         if q is not None:
             return q, str(q), False
+        # A dangling AND/OR (or a trailing NOT) joins nothing: ignore it rather
+        # than search for the word "or". An operator alone is still a word.
+        text = _DANGLING.sub(" ", text).strip() or text
         parser = self._parser
         parser.expansions, parser.fuzzy_words, parser.fuzzy_capped = [], set(), False
         try:
@@ -359,13 +361,15 @@ class IndexSearcher:
         except Exception:  # noqa: BLE001 - Whoosh's parser has many failure modes; fall back to words
             q = None
         if q is None or _is_broken(q):
-            words = _WORDS.findall(text)
-            if not words:
+            # The words alone, operators included as words ("NOT NOT police" fails
+            # Whoosh's parser): plain words cannot fail.
+            q = _plain_words_query(" ".join(w.lower() for w in _PLAIN_WORD.findall(text)))
+            if q is None:
                 return None, "<every article>", False
-            parser.expansions, parser.fuzzy_words, parser.fuzzy_capped = [], set(), False
-            q = parser.parse(" ".join(words), normalize=False)
+            return q, str(q), False
         q = _negations_alone(q)
-        q, capped = _fill_expansions(q, parser.expansions, self._speller)
+        with self._reading():  # the expansions read the index
+            q, capped = _fill_expansions(q, parser.expansions, self._speller)
         capped = capped or parser.fuzzy_capped
         q = q.normalize()
         if q is wq.NullQuery:
@@ -841,7 +845,7 @@ def _unknown_fields_to_words(query: str) -> str:
     return _FIELD_PREFIX.sub(fix, _url_values(query))
 
 
-_WORDS = re.compile(r"\w+", re.UNICODE)
+_DANGLING = re.compile(r"^\s*(?:(?:AND|OR)\s+)+|(?:\s+(?:AND|OR|NOT))+\s*$")
 _PLAIN_WORD = re.compile(r"[^\W_]+", re.UNICODE)
 # MultifieldParser orders a word's fields by boost, highest first; so do we.
 _PARSER_FIELD_ORDER = tuple(sorted(TEXT_FIELDS, key=lambda f: -FIELD_BOOSTS[f]))
