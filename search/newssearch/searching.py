@@ -17,9 +17,12 @@ A search runs in three steps:
    (ties by url, so pages never overlap) or by date. Stored fields are read,
    and fragments highlighted, only for the hits shown.
 
-When the query finds nothing at all, misspelled words are corrected from the
-index's own vocabulary and the search runs again; the corrected query is
-returned as ``suggestion``.
+Wildcards and fuzzy terms are expanded after parsing, from the index's own
+vocabulary of unstemmed words (:mod:`newssearch.vocab`), into the terms they
+stand for, within a budget shared by the whole query (:data:`MAX_CLAUSES`,
+:data:`MAX_POSTINGS`, :data:`MAX_FUZZY_TERMS`). When the query finds nothing
+at all, misspelled words are corrected one by one from that vocabulary and
+the search runs again; the corrected query is returned as ``suggestion``.
 """
 
 from __future__ import annotations

@@ -10,10 +10,15 @@ have. Counts are occurrences, not documents: they only order suggestions
 builder's token numbers (a ``bincount`` per batch, see ``segments._tokenize``)
 where counting distinct words per article cost a twentieth of the build.
 
+It serves two lookups: words within a few typos of a misspelled one
+(:meth:`Vocabulary.within`, for corrections and ``word~``), and words matching
+a wildcard as typed (:meth:`Vocabulary.matching`, for ``police*``: matched
+against the stems, a prefix would also find "policy").
+
 It only grows between rebuilds: a word whose last article was deleted keeps
-its entry. That is harmless because a correction is only offered after the
-corrected query has been run and found articles; ``newssearch index
---rebuild`` recounts from scratch.
+its entry. That is harmless: a correction must be a word some live article
+holds (``_Speller.known``), and a wildcard's word that no article holds any
+more matches nothing; ``newssearch index --rebuild`` recounts from scratch.
 """
 
 from __future__ import annotations
