@@ -442,3 +442,10 @@ def test_dangling_operators_and_what_whoosh_cannot_parse(ix, query, same_as):
 def test_nothing_the_parser_does_is_reported_as_a_damaged_index(ix):
     for query in ("NOT NOT police", "((((", '"', "title:(", "a:b:c:d", "[a TO", "^^^", "~~~", "\\\\"):
         assert ix.search(query).total >= 0
+
+
+def test_stats_checks_its_limit_too(ix):
+    for bad in (True, -1, "3"):
+        with pytest.raises(QueryError, match="^limit must be a whole number from 0"):
+            ix.stats(bad)  # type: ignore[arg-type]
+    assert ix.stats(0).topics == ()
