@@ -102,11 +102,11 @@ def test_query_text_output(run, indexed):
 def test_query_json_output(run, indexed):
     data = json.loads(run("query", "zurich", "--format", "json").stdout)
     assert set(data) == {"query", "parsed", "total", "page", "limit", "sort", "hits", "facets",
-                         "oldest", "newest", "suggestion", "took_ms"}
+                         "oldest", "newest", "suggestion", "took_ms", "notes"}
     assert (data["query"], data["total"], data["page"], data["limit"]) == ("zurich", 1, 1, 10)
     hit = data["hits"][0]
     assert set(hit) == {"rank", "score", "title", "url", "provider", "domain", "published", "topics",
-                        "category", "path", "highlight", "kind", "related_to"}
+                        "category", "path", "highlight", "kind", "related_to", "title_highlight"}
     assert hit["published"] == "2021-03-01T00:00:00Z"
     assert data["facets"]["published"] == [{"value": "2021", "count": 1}]
     assert data["facets"]["topics"] == [{"value": "Climate", "count": 1}]

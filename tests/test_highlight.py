@@ -4,7 +4,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newssearch.highlight import fragment, matches, plain
+from newssearch.highlight import fragment, marked, matches, plain
 from newssearch.schema import TOKEN_PATTERN, term_of
 from newssearch.schema import text_analyzer
 
@@ -60,3 +60,32 @@ def test_matches_are_every_word_whose_term_is_asked_for(words, asked):
     terms = frozenset(term_of(w) for w in asked)
     expected = [m.span() for m in TOKEN_PATTERN.finditer(text) if term_of(m.group()) in terms]
     assert matches(text, terms) == expected
+
+
+def test_every_match_inside_the_window_is_marked_also_near_its_edges():
+    # The densest run is the three and two cameras; the window's lead-in reaches the first one.
+    text = "lead " * 20 + "camera " + "x" * 40 + " camera camera camera " + "y" * 50 + " camera camera " + "tail " * 40
+    html, count = fragment(text, frozenset({"camera"}), size=160)
+    assert "camera" not in html.replace("<mark>camera</mark>", "")  # no match left unmarked in what is shown
+    assert count == html.count("<mark>camera</mark>") == 6
+
+
+def test_only_the_phrase_is_marked_for_a_phrase():
+    text = "Facial data. Recognition is hard. Facial recognition is banned; recognition of faces."
+    phrase = ((term_of("facial"), term_of("recognition")), 1)
+    html, count = fragment(text, frozenset(), phrases=(phrase,))
+    assert count == 2
+    assert html == ("Facial data. Recognition is hard. <mark>Facial</mark> <mark>recognition</mark> is banned; "
+                    "recognition of faces.")
+
+
+def test_a_phrase_with_slop_marks_its_words_within_reach():
+    text = "police said the chief left; the chief stayed"
+    phrase = ((term_of("police"), term_of("chief")), 3)
+    html, _ = fragment(text, frozenset(), phrases=(phrase,))
+    assert html == "<mark>police</mark> said the <mark>chief</mark> left; the chief stayed"
+
+
+def test_marked_shows_the_whole_text():
+    assert marked("Police & council", frozenset({"polic"})) == "<mark>Police</mark> &amp; council"
+    assert marked("Nothing here", frozenset({"polic"})) == "Nothing here"

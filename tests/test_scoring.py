@@ -91,3 +91,14 @@ def test_the_phrase_cases_above_are_not_vacuous(scorer):
     with open_index(index_dir) as ix:
         for query in ('"delta beta"', '"beta theta"~3', '"beta delta theta"', '"alpha alpha"', '"gamma late"'):
             assert qs.evaluate(ix._parse(query)[0]).match.sum() > 0, query
+
+
+def test_positions_are_decoded_as_whoosh_decodes_them(scorer):
+    from newssearch.scoring import position_decoder
+
+    qs, searcher, _ = scorer
+    for field, word in (("title", "alpha"), ("excerpt", "common"), ("body", "alpha")):
+        fmt = searcher.schema[field].format
+        _, _, values = qs._postings(field, word, values=True)
+        assert values
+        assert [position_decoder(fmt)(v) for v in values] == [fmt.decode_positions(v) for v in values]

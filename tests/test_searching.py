@@ -224,11 +224,27 @@ def test_facets_follow_the_query(corpus):
     assert counts(results.facets.topics) == {"AI": 1, "Policy": 1}
 
 
-def test_date_histogram_by_month_and_day(corpus):
-    months = corpus.search("", date_facet="month")
-    assert counts(months.facets.published) == {"2019-05": 1, "2020-02": 1, "2020-07": 1, "2020-12": 2}
+def test_date_histogram_by_month_and_day_lists_empty_buckets_between(corpus):
+    months = corpus.search("", date_facet="month", facet_limit=100)
+    values = months.facets.published
+    assert [v.value for v in values] == [f"2019-{m:02d}" for m in range(5, 13)] + [f"2020-{m:02d}" for m in range(1, 13)]
+    assert {k: n for k, n in counts(values).items() if n} == {"2019-05": 1, "2020-02": 1, "2020-07": 1, "2020-12": 2}
     days = corpus.search("", date_facet="day", since="2020-12")
-    assert counts(days.facets.published)["2020-12-31"] == 2
+    assert days.facets.published[-1] == FacetValue("2020-12-31", 2)
+    years = corpus.search("", date_facet="year")
+    assert counts(years.facets.published) == {"2019": 1, "2020": 4}
+
+
+def test_the_histogram_holds_the_newest_facet_limit_buckets(corpus):
+    months = corpus.search("", date_facet="month", facet_limit=3)
+    assert counts(months.facets.published) == {"2020-10": 0, "2020-11": 0, "2020-12": 2}
+    assert corpus.search("", date_facet="day", facet_limit=0).facets.published == ()
+    # The span of the matches is still the whole one.
+    assert months.oldest == datetime(2019, 5, 1, 10, tzinfo=UTC)
+    days = corpus.search("", date_facet="day", facet_limit=100)
+    assert len(days.facets.published) == 100 and days.facets.published[-1] == FacetValue("2020-12-31", 2)
+    every_day = corpus.search("", date_facet="day", facet_limit=1000).facets.published
+    assert (every_day[0].value, every_day[-1].value, len(every_day)) == ("2019-05-01", "2020-12-31", 611)
 
 
 def test_facet_limit(corpus):
@@ -273,8 +289,30 @@ def test_hits_carry_every_field(corpus):
 def test_highlights_mark_matched_words_and_fall_back_to_the_excerpt(corpus):
     hit = corpus.search("facial recognition").hits[1]
     assert "<mark>facial</mark> <mark>recognition</mark>" in hit.highlight
-    title_only = corpus.search("heatwave").hits[0]
-    assert title_only.highlight == "Temperatures reached new highs."
+    # Browsing marks nothing: the start of the excerpt.
+    assert corpus.search("", category="weather").hits[0].highlight == "Temperatures reached new highs."
+
+
+def test_a_title_only_match_marks_the_title_and_shows_no_unrelated_excerpt(corpus):
+    hit = corpus.search("heatwave").hits[0]
+    assert hit.title_highlight == "<mark>Heatwave</mark> in Zürich breaks records"
+    assert hit.highlight == ""
+    # A word found in both: title and excerpt are marked.
+    both = corpus.search("facial").hits[0]
+    assert both.title_highlight == "<mark>Facial</mark> recognition banned in the city"
+    # A field query marks only its field.
+    title = corpus.search("title:cameras").hits[0]
+    assert "<mark>" in title.title_highlight and title.highlight == ""
+    excerpt = corpus.search("excerpt:cameras").hits[0]
+    assert excerpt.url == "https://x/b" and "<mark>" not in excerpt.title_highlight
+    assert "<mark>cameras</mark>" in excerpt.highlight
+
+
+def test_negated_words_are_not_marked(corpus):
+    hit = corpus.search("cameras -banned -police").hits[0]
+    assert "<mark>cameras</mark>" in hit.highlight + hit.title_highlight
+    everything = [h.highlight + h.title_highlight for h in corpus.search("-heatwave").hits]
+    assert everything and not any("<mark>" in text for text in everything)
 
 
 def test_highlights_are_html_escaped(seeds, index_dir):
@@ -332,3 +370,55 @@ def test_possessives_are_found_by_the_bare_word(seeds, index_dir):
     with open_index(index_dir) as ix:
         assert ix.search("sony").total == 1
         assert ix.search("apple").total == 1
+
+
+# -- facet values in several spellings -------------------------------------------
+
+
+@pytest.fixture
+def spellings(seeds, index_dir):
+    """Topics, providers and categories spelt in several ways, as real feeds do."""
+    for i in range(5):
+        write_seed(seeds, f"r{i}.txt", title=f"Robot story {i}", url=f"https://x/r{i}", topics=["Robotics"],
+                   provider="Le Monde", category="Économie")
+    write_seed(seeds, "l.txt", title="Lower robot", url="https://x/l", topics=["robotics"], provider="le monde")
+    write_seed(seeds, "u.txt", title="Upper robot", url="https://x/u", topics=["ROBOTICS", "Robotics"])
+    write_seed(seeds, "e.txt", title="Exiles", url="https://x/e", topics=["Émigrés"], provider="Émigré Press",
+               category="économie")
+    index_seeds([seeds], index_dir)
+    with open_index(index_dir) as ix:
+        yield ix
+
+
+def test_a_facet_merges_spellings_under_the_commonest_and_counts_what_selecting_it_gives(spellings):
+    results = spellings.search("")
+    topics = counts(results.facets.topics)
+    assert topics == {"Robotics": 7, "Émigrés": 1}
+    for spelling in ("Robotics", "robotics", "ROBOTICS"):
+        assert spellings.search("", topics=[spelling]).total == topics["Robotics"]
+    assert counts(results.facets.provider) == {"Le Monde": 6, "Émigré Press": 1, "Example News": 1}
+    assert spellings.search("", providers=["LE MONDE"]).total == 6
+
+
+def test_filters_fold_accents_as_queries_do(spellings):
+    assert urls(spellings.search("", topics=["emigres"])) == ["https://x/e"]
+    assert urls(spellings.search("", topics=["EMIGRÉS"])) == ["https://x/e"]
+    assert urls(spellings.search("", providers=["emigre press"])) == ["https://x/e"]
+    assert spellings.search("", category="economie").total == 6
+    assert spellings.search("", category="ÉCONOMIE").total == 6
+    # The query language agrees.
+    assert urls(spellings.search("emigres")) == ["https://x/e"]
+    assert spellings.search("category:economie").total == spellings.search("category:ÉCONOMIE").total == 6
+    assert spellings.search("category:econ*").total == spellings.search("category:ÉCON*").total == 6
+
+
+def test_stats_merge_spellings_too(spellings):
+    assert counts(spellings.stats().topics) == {"Robotics": 7, "Émigrés": 1}
+
+
+def test_wildcards_in_the_topic_and_provider_fields(spellings):
+    assert spellings.search("topic:robo*").total == 7
+    assert spellings.search("topics:ROBOT?CS").total == 7
+    assert spellings.search("provider:mon*").total == 6
+    assert urls(spellings.search("provider:émig*")) == ["https://x/e"]
+    assert spellings.search("topic:mon*").total == 0

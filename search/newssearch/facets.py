@@ -24,6 +24,7 @@ from .schema import KIND_RELATED, NO_DATE, TEXT_FIELDS
 
 FACETS_FILE = "facets.npz"
 FORMAT = 2
+MAX_BUCKETS = 1000  # the most buckets a date histogram holds (see Columns.histogram)
 
 
 @dataclass(frozen=True)
@@ -44,38 +45,68 @@ class Facets:
 
 
 class Labels:
-    """A multi-valued or single-valued label facet: names and doc->label ids."""
+    """A multi-valued or single-valued label facet: names and doc->label ids.
+
+    Values are compared as queries compare words, case and accents folded
+    (``fold_word``): "Robotics", "robotics" and "ROBOTICS" are one value, and
+    so are "Émigrés" and "emigres". Filters select every spelling of a value
+    and facets count each value once per document, under its commonest
+    spelling, so a facet count is what selecting it yields.
+    """
 
     def __init__(self, names: np.ndarray, docs: np.ndarray, ids: np.ndarray) -> None:
+        from .schema import fold_word  # imports Whoosh: not at module level (see indexing)
+
         self.names = names  # str array, original case
         self.docs = docs  # int32, one entry per (doc, label) pair
         self.ids = ids  # int32, the label of each pair
-        folded: dict[str, list[int]] = {}
+        group_of: dict[str, int] = {}
+        groups = np.zeros(len(names), dtype=np.int32)
         for i, name in enumerate(names.tolist()):
-            folded.setdefault(name.casefold(), []).append(i)
-        self._by_folded = folded
+            groups[i] = group_of.setdefault(fold_word(name.strip()), len(group_of))
+        self._group_of = group_of
+        # One (doc, value) pair per document and folded value: a document tagged
+        # both "AI" and "ai" counts once.
+        pair_groups = groups[ids] if len(ids) else np.zeros(0, dtype=np.int32)
+        keys = np.unique(docs.astype(np.int64) * max(1, len(group_of)) + pair_groups)
+        self._pair_docs = (keys // max(1, len(group_of))).astype(np.int64)
+        self._pair_groups = (keys % max(1, len(group_of))).astype(np.int32)
+        # The name shown for a value: its commonest spelling over the whole index
+        # (ties by name, so it does not change from one query to the next).
+        spelling_counts = np.bincount(ids, minlength=len(names)) if len(ids) else np.zeros(len(names), dtype=np.int64)
+        shown = [""] * len(group_of)
+        best = [-1] * len(group_of)
+        for i in np.lexsort((names, -spelling_counts)).tolist() if len(names) else []:
+            g = int(groups[i])
+            if best[g] < 0:
+                best[g] = i
+                shown[g] = str(names[i])
+        self._shown = np.array(shown, dtype=str) if shown else np.zeros(0, dtype=str)
+        self._fold = fold_word
 
-    def ids_of(self, values) -> list[int]:
-        """Label ids matching any of ``values``, compared case-insensitively."""
-        out: list[int] = []
+    def groups_of(self, values) -> list[int]:
+        """The folded values matching any of ``values``."""
+        out = []
         for value in values:
-            out.extend(self._by_folded.get(str(value).strip().casefold(), ()))
+            group = self._group_of.get(self._fold(str(value).strip()))
+            if group is not None:
+                out.append(group)
         return out
 
     def mask(self, values, size: int) -> np.ndarray:
-        """Docs carrying any of ``values``."""
-        wanted = np.zeros(len(self.names), dtype=bool)
-        wanted[self.ids_of(values)] = True
+        """Docs carrying any of ``values`` (in any spelling)."""
+        wanted = np.zeros(len(self._group_of), dtype=bool)
+        wanted[self.groups_of(values)] = True
         mask = np.zeros(size, dtype=bool)
-        mask[self.docs[wanted[self.ids]]] = True
+        mask[self._pair_docs[wanted[self._pair_groups]]] = True
         return mask
 
     def counts(self, docs: np.ndarray, limit: int) -> tuple[FacetValue, ...]:
         """Values carried by the docs in the boolean mask ``docs``, most frequent first."""
-        if limit <= 0 or not len(self.ids):
+        if limit <= 0 or not len(self._pair_groups):
             return ()
-        counts = np.bincount(self.ids[docs[self.docs]], minlength=len(self.names))
-        return top_values(self.names, counts, limit)
+        counts = np.bincount(self._pair_groups[docs[self._pair_docs]], minlength=len(self._shown))
+        return top_values(self._shown, counts, limit)
 
 
 def top_values(names: np.ndarray, counts: np.ndarray, limit: int) -> tuple[FacetValue, ...]:
@@ -115,14 +146,26 @@ class Columns:
             self._dated = self.published != NO_DATE
         return self._dated
 
-    def histogram(self, docs: np.ndarray, granularity: str) -> tuple[FacetValue, ...]:
-        """Counts of the docs in mask ``docs`` per year, month or day, oldest first."""
+    def histogram(self, docs: np.ndarray, granularity: str, limit: int = MAX_BUCKETS) -> tuple[FacetValue, ...]:
+        """Counts of the docs in mask ``docs`` per year, month or day, oldest first.
+
+        Every bucket from the first to the last one holding a document is
+        listed, empty ones with a count of 0, so the histogram can be drawn as
+        it is. At most ``limit`` buckets are returned: the newest ones, ending
+        at the last bucket holding a document (``SearchResults.oldest`` keeps
+        the whole span). ``limit`` 0 gives no histogram.
+        """
         seconds = self.published[docs & self.dated()]
-        if not len(seconds):
+        if not len(seconds) or limit <= 0:
             return ()
         unit = {"year": "Y", "month": "M", "day": "D"}[granularity]
         buckets = seconds.astype("datetime64[s]").astype(f"datetime64[{unit}]")
-        values, counts = np.unique(buckets, return_counts=True)
+        last = buckets.max()
+        first = max(buckets.min(), last - (limit - 1))  # in units of the buckets' own type
+        steps = (buckets - first).astype(np.int64)
+        kept = steps >= 0
+        counts = np.bincount(steps[kept], minlength=int((last - first).astype(np.int64)) + 1)
+        values = first + np.arange(len(counts)).astype(f"timedelta64[{unit}]")
         return tuple(FacetValue(str(v), int(c)) for v, c in zip(values, counts))
 
 

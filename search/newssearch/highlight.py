@@ -66,9 +66,65 @@ def _matched(word: str, terms: frozenset[str]) -> bool:
     return any(term_of(part) in terms for part, _s, _e in parts)
 
 
-def fragment(text: str, terms: frozenset[str], size: int = FRAGMENT_CHARS) -> tuple[str, int]:
-    """The best window of ``text`` as HTML, and how many matches it holds (0: none found)."""
-    spans = matches(text, terms)
+Phrase = tuple[tuple[str, ...], int]  # the index terms of a phrase, and its slop
+
+
+def marked_spans(text: str, terms: frozenset[str], phrases: tuple[Phrase, ...] = ()) -> list[tuple[int, int]]:
+    """(start, end) of every word to mark: words whose term is in ``terms``, and the
+    words of each occurrence of a phrase (not its words found elsewhere)."""
+    spans = set(matches(text, terms)) if terms else set()
+    if phrases:
+        spans.update(_phrase_spans(text, phrases))
+    return sorted(spans)
+
+
+def _phrase_spans(text: str, phrases: tuple[Phrase, ...]) -> set[tuple[int, int]]:
+    """The words of every occurrence of the phrases, read as the index reads them: each
+    next word at most ``slop`` positions after the one before (1: right after)."""
+    words = frozenset(w for phrase, _ in phrases for w in phrase)
+    spans = matches(text, words)
+    if not spans:
+        return set()
+    # Token positions of the matched words: count the words in between.
+    positions, position, last = [], -1, 0
+    for start, end in spans:
+        position += 1 + len(TOKEN_PATTERN.findall(text, last, start))
+        positions.append(position)
+        last = end
+    terms = [term_of(text[s:e]) for s, e in spans]
+    found: set[tuple[int, int]] = set()
+    for phrase, slop in phrases:
+        slop = max(1, slop)
+        for i, term in enumerate(terms):
+            if term != phrase[0]:
+                continue
+            paths = [[i]]
+            for word in phrase[1:]:
+                paths = [
+                    path + [j]
+                    for path in paths
+                    for j in range(path[-1] + 1, len(spans))
+                    if 0 < positions[j] - positions[path[-1]] <= slop and terms[j] == word
+                ]
+                if not paths:
+                    break
+            for path in paths:
+                found.update(spans[j] for j in path)
+    return found
+
+
+def marked(text: str, terms: frozenset[str], phrases: tuple[Phrase, ...] = ()) -> str:
+    """All of ``text`` as HTML with the matched words in ``<mark>``: for titles."""
+    return _marked(text, marked_spans(text, terms, phrases), 0, len(text))
+
+
+def fragment(text: str, terms: frozenset[str], size: int = FRAGMENT_CHARS, phrases: tuple[Phrase, ...] = ()) -> tuple[str, int]:
+    """The best window of ``text`` as HTML, and how many matches it shows (0: none found).
+
+    Every match inside the window is marked, also those before the densest run
+    of matches (in the lead-in) or after it.
+    """
+    spans = marked_spans(text, terms, phrases)
     if not spans:
         return "", 0
     if len(text) <= size:  # it all fits: show it all
@@ -89,12 +145,13 @@ def fragment(text: str, terms: frozenset[str], size: int = FRAGMENT_CHARS) -> tu
     if end < len(text):
         space = text.rfind(" ", spans[best_first + best_count - 1][1], end)
         end = space if space >= 0 else end
-    body = _marked(text, spans[best_first : best_first + best_count], start, end).strip()
+    shown = [(s, e) for s, e in spans if s >= start and e <= end]
+    body = _marked(text, shown, start, end).strip()
     lead = "…" if TOKEN_PATTERN.search(text, 0, start) else ""
     rest = text[end:]
     if TOKEN_PATTERN.search(rest):
-        return lead + body + "…", best_count
-    return lead + body + html.escape(rest.strip()), best_count
+        return lead + body + "…", len(shown)
+    return lead + body + html.escape(rest.strip()), len(shown)
 
 
 def _marked(text: str, spans: list[tuple[int, int]], start: int, end: int) -> str:

@@ -109,8 +109,11 @@ def results_text(
     lines: list[str] = []
     if explain:
         lines.append(click.style("parsed: ", dim=True) + clean(results.parsed))
-    if results.suggestion:
+    if results.suggestion and results.total:
         lines.append(fit(f'no results for "{clean(results.query)}"; showing results for "{clean(results.suggestion)}"', width))
+    elif results.suggestion:
+        lines.append(fit(f'no results for "{clean(results.query)}"; did you mean "{clean(results.suggestion)}"?', width))
+    lines += [f"note: {clean(note)}" for note in results.notes]  # whole: a cut note says less than nothing
     noun = "result" if results.total == 1 else "results"
     shown = f"{results.total:,} {noun}"
     if results.hits and results.total > len(results.hits):
@@ -120,7 +123,11 @@ def results_text(
     for hit in results.hits:
         lines.append("")
         number = f"{hit.rank:>3}. "
-        lines.append(number + click.style(fit(clean(hit.title), width - len(number)), bold=True))
+        if "<mark>" in hit.title_highlight:  # marked words in colour, cut as a highlight is
+            title = "".join(highlight_lines(hit.title_highlight, width - len(number), max_lines=1))
+        else:
+            title = fit(clean(hit.title), width - len(number))
+        lines.append(number + click.style(title, bold=True))
         meta = [clean(hit.provider or hit.domain or "unknown source")]
         if hit.published:
             meta.append(iso(hit.published)[:10])  # strftime writes the year 999 as "999"

@@ -26,9 +26,14 @@ checks it against Whoosh's own matchers.
 
 from __future__ import annotations
 
+import itertools
 import math
+import pickle
+import struct
+import zlib
 
 import numpy as np
+from whoosh import formats
 from whoosh import query as wq
 from whoosh.codec.whoosh3 import W3LeafMatcher
 from whoosh.matching.wrappers import FilterMatcher
@@ -38,6 +43,7 @@ from .facets import Columns
 from .schema import TEXT_FIELDS
 
 K1 = 1.2
+_INT = struct.Struct("!i")  # Whoosh's StructFile.read_int: a big-endian int
 B = 0.75
 
 
@@ -49,6 +55,70 @@ class Evaluation:
     def __init__(self, match: np.ndarray, score: np.ndarray) -> None:
         self.match = match
         self.score = score
+
+
+class Nothing(wq.Query):
+    """Matches no document: a wildcard or fuzzy term that stands for no index word.
+
+    Not Whoosh's ``NullQuery``, which ``And.normalize`` drops, turning
+    ``police xyzzy*`` into ``police``.
+    """
+
+    def __init__(self, label: str, fieldname: str | None = None) -> None:
+        self.label = label
+        self.fieldname = fieldname
+        self.boost = 1.0
+
+    def __str__(self) -> str:
+        return f"<nothing: {self.label}>"
+
+    def __repr__(self) -> str:
+        return f"Nothing({self.label!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Nothing) and other.label == self.label
+
+    def __hash__(self) -> int:
+        return hash(("Nothing", self.label))
+
+    def terms(self, phrases: bool = False):
+        return iter(())
+
+    def matcher(self, searcher, context=None):
+        from whoosh.matching import NullMatcher
+
+        return NullMatcher()
+
+
+class HasField(wq.Query):
+    """``field:*`` (and ``*`` in every text field): the articles with some text in ``fieldname``.
+
+    Read from the field lengths of the facet arrays, not from every posting of
+    the field. Not Whoosh's ``Every``, which ``And.normalize`` turns the whole
+    ``And`` into.
+    """
+
+    def __init__(self, fieldname: str, boost: float = 1.0) -> None:
+        self.fieldname = fieldname
+        self.boost = boost
+
+    def __str__(self) -> str:
+        return f"{self.fieldname}:*" if self.fieldname else "*"
+
+    def __repr__(self) -> str:
+        return f"HasField({self.fieldname!r})"
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, HasField) and other.fieldname == self.fieldname
+
+    def __hash__(self) -> int:
+        return hash(("HasField", self.fieldname))
+
+    def terms(self, phrases: bool = False):
+        return iter(())
+
+    def matcher(self, searcher, context=None):
+        return wq.Every(self.fieldname).matcher(searcher, context)
 
 
 class QueryScorer:
@@ -104,9 +174,16 @@ class QueryScorer:
         if isinstance(q, wq.Term):
             return self._term(q)
         if isinstance(q, wq.And):
-            return self._all([self._eval(c) for c in q.subqueries], q.boost)
+            return self._combine(q.subqueries, q.boost, every=True)
         if isinstance(q, wq.Or) and not isinstance(q, wq.DisjunctionMax):
-            return self._any([self._eval(c) for c in q.subqueries], q.boost)
+            return self._combine(q.subqueries, q.boost, every=False)
+        if isinstance(q, Nothing):
+            return self._empty()
+        if isinstance(q, HasField):
+            lengths = self.columns.lengths.get(q.fieldname)
+            if lengths is None:
+                return Evaluation(self.live.copy(), np.zeros(self.size, dtype=np.float32))
+            return Evaluation(self.live & (lengths > 0), np.zeros(self.size, dtype=np.float32))
         if isinstance(q, wq.AndNot):
             positive, negative = self._eval(q.a), self._eval(q.b)
             positive.match &= ~negative.match
@@ -132,21 +209,31 @@ class QueryScorer:
         return self._whoosh(q)
 
     def _term(self, q: wq.Term) -> Evaluation:
+        result = self._empty()
+        self._add_term(result, q)
+        return result
+
+    def _add_term(self, result: Evaluation, q: wq.Term) -> None:
+        """Add a term's documents and scores to ``result`` in place (no array of the index's size)."""
         ids, tf = self.postings(q.fieldname, q.text)
-        return self._scored(q.fieldname, ids, tf, q.boost)
+        self._add_scored(result, q.fieldname, ids, tf, q.boost)
 
     def _scored(self, field: str, ids: np.ndarray, tf: np.ndarray, boost: float) -> Evaluation:
         """The documents of one posting list, with their BM25 scores in a text field."""
         result = self._empty()
+        self._add_scored(result, field, ids, tf, boost)
+        return result
+
+    def _add_scored(self, result: Evaluation, field: str, ids: np.ndarray, tf: np.ndarray, boost: float) -> None:
         if not len(ids):
-            return result
+            return
         result.match[ids] = True
         if field in TEXT_FIELDS:
             df = int(self.live[ids].sum())
             idf = math.log(1 + (self.doc_count - df + 0.5) / (df + 0.5))
             norm = self._norm(field)[ids]
-            result.score[ids] = (boost * idf) * tf * (K1 + 1) / (tf + norm)
-        return result
+            # A posting list holds each document once, so += on fancy indices is exact.
+            result.score[ids] += (boost * idf) * tf * (K1 + 1) / (tf + norm)
 
     def _phrase(self, q: wq.Phrase) -> Evaluation:
         """Documents holding the words in order, at most ``slop`` positions apart each.
@@ -168,7 +255,7 @@ class QueryScorer:
         candidates = candidates[self.live[candidates]]
         if not len(candidates):
             return result
-        decode = self.reader.schema[field].format.decode_positions
+        decode = position_decoder(self.reader.schema[field].format)
         encoded = [[values[i] for i in np.searchsorted(ids, candidates).tolist()] for ids, _, values in lists]
         slop = max(1, int(q.slop))
         for j, doc in enumerate(candidates.tolist()):
@@ -196,33 +283,87 @@ class QueryScorer:
         result.match[docs] = True
         return result
 
-    def _all(self, parts: list[Evaluation], boost: float) -> Evaluation:
-        return self._combine(parts, boost, every=True)
+    def _combine(self, subqueries, boost: float, *, every: bool) -> Evaluation:
+        """Documents matching every part (``every``) or any part; scores add up.
 
-    def _any(self, parts: list[Evaluation], boost: float) -> Evaluation:
-        return self._combine(parts, boost, every=False)
-
-    def _combine(self, parts: list[Evaluation], boost: float, *, every: bool) -> Evaluation:
-        """Documents matching every part (``every``) or any part; scores add up."""
-        if not parts:
+        Parts are evaluated one at a time into one running result, and the terms
+        of an ``Or`` (a word in five fields, a prefix's hundreds of words) are
+        added to it straight from their postings: a query holds at most three
+        arrays of the index's size at once, whatever its number of clauses.
+        """
+        if not subqueries:
             return self._empty()
-        match = parts[0].match.copy()
-        score = parts[0].score.copy()
-        for part in parts[1:]:
+        if every and len(subqueries) > 1:
+            # Rarest first, as Lucene orders a conjunction: once nothing is left the
+            # other parts (often the commonest words) need not be read at all.
+            subqueries = sorted(subqueries, key=self._cost)
+        result: Evaluation | None = None
+        for sub in subqueries:
+            if every and result is not None and not result.match.any():
+                return self._empty()
+            if not every and isinstance(sub, wq.Term):
+                if result is None:
+                    result = self._empty()
+                self._add_term(result, sub)
+                continue
+            part = self._eval(sub)
+            if result is None:
+                result = part
+                continue
             if every:
-                match &= part.match
+                result.match &= part.match
             else:
-                match |= part.match
-            score += part.score
+                result.match |= part.match
+            result.score += part.score
+        assert result is not None
         if every:
-            score[~match] = 0
-        return self._boosted(Evaluation(match, score), boost)
+            result.score[~result.match] = 0
+        return self._boosted(result, boost)
+
+    def _cost(self, q: wq.Query) -> int:
+        """About how many postings evaluating ``q`` reads: the order of an ``And``'s parts."""
+        if isinstance(q, wq.Term):
+            return self.reader.doc_frequency(q.fieldname, q.text)
+        if isinstance(q, wq.Phrase):
+            return sum(self.reader.doc_frequency(q.fieldname, w) for w in q.words)
+        if isinstance(q, Nothing):
+            return 0
+        if isinstance(q, (wq.Not, HasField, wq.Every)):
+            return self.size + (self._cost(q.query) if isinstance(q, wq.Not) else 0)
+        if isinstance(q, wq.AndNot):
+            return self._cost(q.a) + self._cost(q.b)
+        if isinstance(q, wq.And):
+            return min((self._cost(c) for c in q.subqueries), default=0)
+        if not q.is_leaf():
+            return sum(self._cost(c) for c in q.children())
+        return self.size
 
     @staticmethod
     def _boosted(result: Evaluation, boost: float) -> Evaluation:
         if boost != 1.0:
             result.score *= boost
         return result
+
+
+def position_decoder(fmt):
+    """A function from a posting's encoded value to its positions, as ``fmt.decode_positions``.
+
+    For Whoosh's ``Positions`` format (a 4-byte frequency, then the pickled
+    list of position gaps, its final STOP opcode dropped) the same steps
+    without the per-call overhead: a phrase of two common words decodes a
+    million values.
+    """
+    if type(fmt) is not formats.Positions:
+        return fmt.decode_positions
+    loads, accumulate = pickle.loads, itertools.accumulate
+
+    def decode(value: bytes) -> list[int]:
+        body = value[4:]
+        if body[-1:] != b".":
+            body += b"."
+        return list(accumulate(loads(body)))
+
+    return decode
 
 
 def read_postings(leaves, schema, field: str, text: str | bytes, *, values: bool) -> tuple[np.ndarray, np.ndarray, list]:
@@ -261,8 +402,59 @@ def _read_all(matcher, values: bool = False) -> tuple[np.ndarray, np.ndarray, li
                 value_list.append(matcher.value())
             matcher.next()
         return np.array(id_list, dtype=np.int64), np.array(weight_list, dtype=np.float32), value_list
-    id_parts, weight_parts, encoded = [], [], []
+    # The blocks are walked here rather than with the matcher's _goto/_read_data,
+    # which set a dozen attributes per block; ids and weights of all blocks are
+    # turned into arrays once at the end. Whoosh 2.7's W3 block layout: an int
+    # length (negative for the last block), a pickled info tuple (length, max id,
+    # max weight, compression, min and max length codes), then the pickled
+    # (ids, weights, values) tuple, zlib-compressed if asked.
     m = matcher
+    if values:  # phrases: few terms, and the values need the matcher's own decoding
+        return _read_all_values(m)
+    postfile = m._postfile
+    file = postfile.file
+    unpack_int = _INT.unpack
+    load = pickle.load
+    position = m._baseoffset
+    id_blocks, weight_blocks, lengths = [], [], []
+    while True:
+        file.seek(position)
+        length = unpack_int(file.read(4))[0]
+        last = length < 0
+        following = position + 4 + abs(length)
+        blocklength, _, _, compression, _, _ = load(file)
+        raw = file.read(following - file.tell())
+        data = pickle.loads(zlib.decompress(raw) if compression else raw)
+        id_blocks.append(data[0])
+        weight_blocks.append(data[1])
+        lengths.append(blocklength)
+        if last:
+            break
+        position = following
+    total = sum(lengths)
+    ids = np.fromiter(itertools.chain.from_iterable(id_blocks), dtype=np.int64, count=total)
+    if not m._byteids:  # delta-encoded within each block: a running sum that restarts per block
+        ids = np.cumsum(ids)
+        if len(lengths) > 1:
+            ends = np.cumsum(lengths)[:-1]
+            restart = np.zeros(total, dtype=np.int64)
+            restart[ends] = ids[ends - 1]
+            ids -= np.maximum.accumulate(restart)
+    if all(isinstance(w, tuple) or isinstance(w, list) for w in weight_blocks):
+        weights = np.fromiter(itertools.chain.from_iterable(weight_blocks), dtype=np.float32, count=total)
+    else:
+        weights = np.concatenate([
+            np.ones(n, dtype=np.float32) if w is None
+            else np.full(n, w, dtype=np.float32) if isinstance(w, float)
+            else np.asarray(w, dtype=np.float32)
+            for w, n in zip(weight_blocks, lengths)
+        ])
+    return ids, weights, []
+
+
+def _read_all_values(m) -> tuple[np.ndarray, np.ndarray, list]:
+    """Like :func:`_read_all`, with each posting's encoded value (positions), through the matcher."""
+    id_parts, weight_parts, encoded = [], [], []
     while True:
         if m._data is None:
             m._read_data()
@@ -278,9 +470,8 @@ def _read_all(matcher, values: bool = False) -> tuple[np.ndarray, np.ndarray, li
         else:
             weights = np.asarray(raw_weights, dtype=np.float32)
         weight_parts.append(weights)
-        if values:
-            m._read_values()
-            encoded.extend(m._values)
+        m._read_values()
+        encoded.extend(m._values)
         if m._lastblock:
             break
         m._goto(m._nextoffset)

@@ -10,10 +10,15 @@ have. Counts are occurrences, not documents: they only order suggestions
 builder's token numbers (a ``bincount`` per batch, see ``segments._tokenize``)
 where counting distinct words per article cost a twentieth of the build.
 
+It serves two lookups: words within a few typos of a misspelled one
+(:meth:`Vocabulary.within`, for corrections and ``word~``), and words matching
+a wildcard as typed (:meth:`Vocabulary.matching`, for ``police*``: matched
+against the stems, a prefix would also find "policy").
+
 It only grows between rebuilds: a word whose last article was deleted keeps
-its entry. That is harmless because a correction is only offered after the
-corrected query has been run and found articles; ``newssearch index
---rebuild`` recounts from scratch.
+its entry. That is harmless: a correction must be a word some live article
+holds (``_Speller.known``), and a wildcard's word that no article holds any
+more matches nothing; ``newssearch index --rebuild`` recounts from scratch.
 """
 
 from __future__ import annotations
@@ -21,14 +26,17 @@ from __future__ import annotations
 import bisect
 import json
 import os
+import re
 from pathlib import Path
 
 from .schema import fold_word, is_cjk, tokens
 
 VOCAB_FILE = "vocab.json"
-# Shorter words get no typo budget (see Vocabulary.budget), longer ones are
-# rarely words at all (urls, hashes).
-MIN_CHARS, MAX_CHARS = 4, 40
+# Words of every length are kept, so wildcards can match short words ("ai*"
+# finds "ai"); longer ones are rarely words at all (urls, hashes). Vocabularies
+# written before short words were kept say MIN_CHARS 4 (see Vocabulary.min_chars).
+MIN_CHARS, MAX_CHARS = 1, 40
+_OLD_MIN_CHARS = 4
 
 
 def fold(text: str) -> list[str]:
@@ -63,8 +71,11 @@ def fold_counts(tokens: dict[str, int]) -> dict[str, int]:
 class Vocabulary:
     """Sorted words and how often each occurs, with typo-tolerant lookup."""
 
-    def __init__(self, counts: dict[str, int] | None = None) -> None:
+    def __init__(self, counts: dict[str, int] | None = None, min_chars: int = MIN_CHARS) -> None:
         self.counts: dict[str, int] = dict(counts or {})
+        # The shortest words this vocabulary holds for every article: an index
+        # updated since before short words were kept lacks them until a rebuild.
+        self.min_chars = min_chars
         self._sorted: list[str] | None = None
 
     @classmethod
@@ -75,7 +86,7 @@ class Vocabulary:
             raw = json.loads((gen / VOCAB_FILE).read_text(encoding="utf-8"))
         except FileNotFoundError:
             return cls()
-        return cls(dict(zip(raw["words"], raw["counts"])))
+        return cls(dict(zip(raw["words"], raw["counts"])), int(raw.get("min_chars", _OLD_MIN_CHARS)))
 
     def update(self, counts: dict[str, int]) -> None:
         """Add occurrence counts, as counted by the indexing processes."""
@@ -86,7 +97,7 @@ class Vocabulary:
 
     def save(self, gen: Path) -> None:
         words = sorted(self.counts)
-        data = {"words": words, "counts": [self.counts[w] for w in words]}
+        data = {"words": words, "counts": [self.counts[w] for w in words], "min_chars": self.min_chars}
         tmp = gen / (VOCAB_FILE + ".tmp")
         tmp.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
         os.replace(tmp, gen / VOCAB_FILE)
@@ -96,16 +107,45 @@ class Vocabulary:
         """Typos allowed in a word, as Meilisearch does: none below 4 letters, 2 from 8."""
         return 0 if len(word) < 4 else 1 if len(word) < 8 else 2
 
-    def within(self, word: str, maxdist: int) -> list[str]:
-        """Words within ``maxdist`` edits (Damerau-Levenshtein) of the folded ``word``:
-        the closest first, then the most common, then alphabetical."""
-        from whoosh.automata.fsa import find_all_matches
-        from whoosh.automata.lev import levenshtein_automaton
-        from whoosh.support.levenshtein import damerau_levenshtein
-
+    def _words(self) -> list[str]:
         if self._sorted is None:
             self._sorted = sorted(self.counts)
-        words = self._sorted
+        return self._sorted
+
+    def within(self, word: str, maxdist: int) -> list[str]:
+        """Words within ``maxdist`` edits of the folded ``word``, the closest first, then the
+        most common, then alphabetical.
+
+        The distance is the optimal string alignment form of Damerau-Levenshtein:
+        an insertion, a deletion, a substitution or a swap of two neighbouring
+        letters each count as one edit, so "polcie" is one edit from "police".
+        """
+        from whoosh.support.levenshtein import damerau_levenshtein
+
+        if maxdist <= 0:
+            return [word] if word in self.counts else []
+        found = set(self._levenshtein(word, maxdist))
+        # Whoosh's automaton is plain Levenshtein, where a swap costs two edits:
+        # add the swapped spellings, and for two edits everything one edit from them
+        # (string operations and lookups: cheaper than an automaton per spelling).
+        counts = self.counts
+        alphabet = _ALPHABET | set(word)
+        for swapped in _swaps(word):
+            if swapped in counts:
+                found.add(swapped)
+            if maxdist > 1:
+                found.update(w for w in _edits(swapped, alphabet) if w in counts)
+        scored = [(damerau_levenshtein(word, w), w) for w in found]
+        ranked = sorted((d, -self.counts[w], w) for d, w in scored if d <= maxdist)
+        return [w for _, _, w in ranked]
+
+    def _levenshtein(self, word: str, maxdist: int) -> list[str]:
+        from whoosh.automata.fsa import find_all_matches
+        from whoosh.automata.lev import levenshtein_automaton
+
+        if maxdist <= 0:
+            return [word] if word in self.counts else []
+        words = self._words()
 
         def first_at_or_after(text: str) -> str | None:
             i = bisect.bisect_left(words, text)
@@ -113,6 +153,42 @@ class Vocabulary:
 
         # The automaton walks the sorted list, skipping every stretch that cannot match.
         dfa = levenshtein_automaton(word, maxdist, 0).to_dfa()
-        found = list(find_all_matches(dfa, first_at_or_after))
-        found.sort(key=lambda w: (damerau_levenshtein(word, w, maxdist + 1), -self.counts[w], w))
+        return list(find_all_matches(dfa, first_at_or_after))
+
+    def matching(self, pattern: str) -> list[str]:
+        """Words matching a wildcard ``pattern`` (``*`` any run of characters, ``?`` one
+        character) of folded text, the most common first, then alphabetical."""
+        words = self._words()
+        literal = re.split(r"[*?]", pattern, maxsplit=1)[0]
+        lo = bisect.bisect_left(words, literal)
+        hi = bisect.bisect_left(words, literal + "\U0010ffff") if literal else len(words)
+        if literal == pattern:
+            found = [literal] if literal in self.counts else []
+        else:
+            regex = re.compile(wildcard_regex(pattern))
+            found = [w for w in words[lo:hi] if regex.fullmatch(w)]
+        found.sort(key=lambda w: (-self.counts[w], w))
         return found
+
+
+def wildcard_regex(pattern: str) -> str:
+    """A regular expression (for ``fullmatch``) of a ``*``/``?`` wildcard pattern."""
+    return "".join(".*" if c == "*" else "." if c == "?" else re.escape(c) for c in pattern)
+
+
+_ALPHABET = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+
+
+def _edits(word: str, alphabet) -> set[str]:
+    """Every string one insertion, deletion, substitution or swap away from ``word``."""
+    splits = [(word[:i], word[i:]) for i in range(len(word) + 1)]
+    out = {a + b[1:] for a, b in splits if b}
+    out.update(a + c + b[1:] for a, b in splits if b for c in alphabet)
+    out.update(a + c + b for a, b in splits for c in alphabet)
+    out.update(_swaps(word))
+    return out
+
+
+def _swaps(word: str) -> list[str]:
+    """``word`` with each pair of neighbouring, different letters swapped."""
+    return [word[:i] + word[i + 1] + word[i] + word[i + 2 :] for i in range(len(word) - 1) if word[i] != word[i + 1]]
