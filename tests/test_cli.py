@@ -500,3 +500,11 @@ def test_file_names_that_are_not_utf8_are_shown_with_byte_escapes(tmp_path):
     assert text.exit_code == 0 and "b\\xffad.txt: empty file" in text.output
     hits = json.loads(runner.invoke(cli, ["query", "cafe", "--index-dir", index_dir, "--format", "json"]).output)["hits"]
     assert [h["path"] for h in hits] == [str(seeds) + "/caf\\xe9.txt"]
+
+
+def test_facet_limit_is_bounded_as_the_library_bounds_it(tmp_path):
+    seeds = tmp_path / "seeds"
+    write_seed(seeds, "a.txt", title="Alpha")
+    CliRunner().invoke(cli, ["index", str(seeds), "--index-dir", str(tmp_path / "index")], catch_exceptions=False)
+    result = CliRunner().invoke(cli, ["query", "alpha", "--index-dir", str(tmp_path / "index"), "--facet-limit", "1001"])
+    assert result.exit_code == 2 and "--facet-limit" in result.output and "1000" in result.output

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from newssearch import QueryError, index_seeds, open_index
+from newssearch import QueryError, SearcherClosedError, index_seeds, open_index
 from newssearch import searching
 
 from .conftest import write_seed
@@ -276,7 +276,7 @@ def test_a_closed_searcher_says_it_is_closed(tmp_path, seeds, index_dir):
     searcher = open_index(index_dir)
     searcher.close()
     for call in (lambda: searcher.search("police"), searcher.stats, searcher.refresh, lambda: searcher.explain("x")):
-        with pytest.raises(searching.SearcherClosedError, match=r"is closed: open it again with open_index\(\)$"):
+        with pytest.raises(SearcherClosedError, match=r"is closed: open it again with open_index\(\)$"):
             call()
 
 

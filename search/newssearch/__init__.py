@@ -22,6 +22,7 @@ from .errors import (
     NewssearchError,
     QueryError,
     SchemaVersionError,
+    SearcherClosedError,
     SeedError,
 )
 
@@ -87,6 +88,7 @@ __all__ = [
     "QueryError",
     "RelatedArticle",
     "SchemaVersionError",
+    "SearcherClosedError",
     "SearchResults",
     "SeedError",
     "SkippedFile",

@@ -219,7 +219,8 @@ def index(paths: tuple[str, ...], index_dir: str, rebuild: bool, strict: bool, q
 @click.option("--sort", type=click.Choice(["relevance", "newest", "oldest"]), default="relevance", show_default=True)
 @click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True, help="Hits per page.")
 @click.option("--page", type=click.IntRange(1), default=1, show_default=True)
-@click.option("--facet-limit", type=click.IntRange(0), default=10, show_default=True, help="Values per facet.")
+@click.option("--facet-limit", type=click.IntRange(0, 1000), default=10, show_default=True,
+              help="Values per facet, and the newest buckets of the date histogram (0: no facets).")
 @click.option("--date-facet", type=click.Choice(["year", "month", "day"]), default="year", show_default=True)
 @click.option("--no-fuzzy", is_flag=True, help="Do not retry a query that finds nothing with typos corrected.")
 @click.option("--explain", is_flag=True, help="Print how the query was parsed.")

@@ -83,6 +83,14 @@ class IndexLockedError(NewssearchError):
         self.index_dir = index_dir
 
 
+class SearcherClosedError(NewssearchError):
+    """A search on an :class:`~newssearch.searching.IndexSearcher` after its ``close()``."""
+
+    def __init__(self, index_dir: str) -> None:
+        super().__init__(f"the searcher of the index at {index_dir} is closed: open it again with open_index()")
+        self.index_dir = index_dir
+
+
 class QueryError(NewssearchError, ValueError):
     """A query or a search option that cannot be understood (bad date, bad sort...)."""
 

@@ -46,7 +46,7 @@ from whoosh import query as wq
 
 from . import highlight, store
 from .dates import from_timestamp, parse_bound, to_timestamp
-from .errors import IndexCorruptError, NewssearchError, QueryError
+from .errors import IndexCorruptError, NewssearchError, QueryError, SearcherClosedError
 from .facets import Columns, Facets, FacetValue
 from .scoring import Evaluation, HasField, Nothing, QueryScorer
 from .schema import FIELD_ALIASES, FIELD_BOOSTS, NO_DATE, TEXT_FIELDS, fold_word, term_of
@@ -63,14 +63,6 @@ DATE_FACETS: tuple[DateFacet, ...] = get_args(DateFacet)
 MAX_LIMIT = 1000
 MAX_FACET_LIMIT = 1000
 MAX_QUERY_CHARS = 2000
-
-
-class SearcherClosedError(NewssearchError):
-    """A search on an :class:`IndexSearcher` after :meth:`IndexSearcher.close`."""
-
-    def __init__(self, index_dir: str) -> None:
-        super().__init__(f"the searcher of the index at {index_dir} is closed: open it again with open_index()")
-        self.index_dir = index_dir
 
 
 @dataclass(frozen=True)
