@@ -5,8 +5,8 @@ edited, deleted, renamed, moved between folders, urls swapped and rotated,
 duplicate urls, a related article becoming a seed and back, files turning
 bad and good again, a feed named by position shifting by one) and after
 every incremental run compares the whole index with a fresh build: every
-article's stored fields, and the totals, hits and facet counts of a few
-queries.
+article's stored fields, the totals, hits and facet counts of a few
+queries, and the spelling vocabulary's words and counts.
 
 One rule is history's only mark, and the model holds it: a file that stops
 parsing while the index holds it keeps its last version (see
@@ -29,6 +29,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from newssearch import index_seeds, indexing, open_index, store
 from newssearch.schema import build_schema
+from newssearch.vocab import Vocabulary
 
 from .conftest import related, seed_text
 
@@ -241,7 +242,13 @@ def snapshot(index_dir: Path, root: Path) -> dict:
     with ix.reader() as reader:
         stored = sorted((relative(fields["payload"]) for _, fields in reader.iter_docs()), key=lambda p: (p["url"], p["kind"]))
     ix.close()
-    return {"stored": stored, "searches": searches, "counts": (stats.articles, stats.seeds, stats.related)}
+    vocabulary = Vocabulary.load(store.live_generation(index_dir)).counts
+    return {
+        "stored": stored,
+        "searches": searches,
+        "counts": (stats.articles, stats.seeds, stats.related),
+        "vocabulary": vocabulary,  # what typo corrections and wildcards draw on
+    }
 
 
 def test_the_incremental_index_equals_a_fresh_build(tmp_path_factory, monkeypatch):

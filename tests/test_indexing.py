@@ -472,3 +472,20 @@ def test_stats_size_is_the_live_generation_on_disk(seeds, index_dir):
     live = store.current_generation(index_dir)
     with open_index(index_dir) as ix:
         assert ix.stats().size_bytes == sum(p.stat().st_size for p in live.iterdir() if p.is_file())
+
+
+def test_the_vocabulary_counts_what_the_live_articles_hold(seeds, index_dir, tmp_path):
+    from newssearch.vocab import Vocabulary
+
+    path = write_seed(seeds, "a.txt", title="Zanzibar harbour", url="https://x/a")
+    write_seed(seeds, "b.txt", title="Harbour news", url="https://x/b")
+    index_seeds([seeds], index_dir)
+    for _ in range(3):  # edited again and again: its words must not pile up
+        bump(write_seed(seeds, "a.txt", title="Zanzibar harbour", url="https://x/a"))
+        index_seeds([seeds], index_dir)
+    path.unlink()
+    index_seeds([seeds], index_dir)
+    counts = Vocabulary.load(store.current_generation(index_dir)).counts
+    assert "zanzibar" not in counts
+    index_seeds([seeds], tmp_path / "fresh")
+    assert counts == Vocabulary.load(store.current_generation(tmp_path / "fresh")).counts

@@ -17,10 +17,9 @@ the few files that take a url over without having changed are read again,
 and kept versions written from their payloads, by the main process. Replaced documents are deleted in the old segments, small
 segments are merged, and one ``TOC`` lists the result.
 
-A parsed seed's words are counted in the spelling vocabulary even if it then
-loses as a duplicate: counts only order suggestions, and a suggestion is
-only offered once it finds live articles. (So the vocabulary's counts are
-the one part of an index that may differ from a fresh build's.)
+A parsed seed's words are counted in the spelling vocabulary as it is
+written, even if it then loses as a duplicate. The words of every document a run
+removes are counted out again, so the vocabulary is what a fresh build counts.
 
 Rules a user can rely on:
 
@@ -791,8 +790,15 @@ def _write_generation(gen: Path, base: Path | None, run: _Run, workers: int, pro
     for segment in new_segments:
         for docnum in dropped.get(segment.segid, ()):
             segment.delete_document(docnum)
+    deleted_before = [set(s.deleted_docs()) for s in old_segments]
     final = segments.delete_urls(gen, schema, old_segments, stale) + new_segments
-    del stale, dropped  # hundreds of MB at 200,000 seeds: gone before the facet arrays
+    # The vocabulary counts what the live documents hold, as a fresh build would: the words
+    # of every document this run removed (replaced, gone, or written by a worker and then
+    # not kept) are taken away again.
+    removed = [(s, sorted(set(s.deleted_docs()) - b)) for s, b in zip(old_segments, deleted_before)]
+    removed += [(s, sorted(dropped[s.segid])) for s in new_segments if dropped.get(s.segid)]
+    _forget_words(gen, schema, removed, vocabulary)
+    del stale, dropped, removed  # hundreds of MB at 200,000 seeds: gone before the facet arrays
     final = segments.merge_small(gen, schema, [s for s in final if s.doc_count()], document_from_payload)
     segments.commit(gen, schema, final, generation + 1)
     ix = whoosh_index.open_dir(str(gen))
@@ -818,6 +824,21 @@ def _write_generation(gen: Path, base: Path | None, run: _Run, workers: int, pro
     meta["crc32"] = store.file_checksums(gen, sizes)
     store.write_json(gen / store.META, meta)
     return meta
+
+
+def _forget_words(gen: Path, schema, removed: list[tuple[object, list[int]]], vocabulary) -> None:
+    """Take the words of the removed documents (``[(segment, docnums)]``) out of ``vocabulary``."""
+    from . import segments
+    from .vocab import fold_counts
+
+    for segment, docnums in removed:
+        for start in range(0, len(docnums), FORGET_BATCH):
+            payloads = segments.stored_payloads(gen, schema, segment, docnums[start : start + FORGET_BATCH])
+            counts = segments.token_counts([document_from_payload(p) for p in payloads])
+            vocabulary.update(fold_counts(counts), sign=-1)
+
+
+FORGET_BATCH = 1024  # removed documents read back at a time
 
 
 def _keep_owned(run: _Run, parsed: _Parsed, dropped: dict[str, set[int]]) -> None:

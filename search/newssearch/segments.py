@@ -195,6 +195,28 @@ def _token_counts(postings: _Postings) -> dict[str, int]:
     return {token: n for token, n in found.items() if n}
 
 
+def token_counts(documents: list[dict]) -> dict[str, int]:
+    """How often each raw token occurs in the text fields of ``documents``: exactly what a
+    :class:`SegmentBuilder` counts of them for the spelling vocabulary, without writing anything."""
+    counts: Counter[str] = Counter()
+    for name in TEXT_FIELDS:
+        postings = _Postings()
+        _tokenize(postings, [d.get(name) or "" for d in documents])
+        counts.update(_token_counts(postings))
+    return counts
+
+
+def stored_payloads(folder: str | os.PathLike[str], schema, segment, docnums: Iterable[int]) -> list[dict]:
+    """The stored payloads of some documents of one segment (deleted ones too)."""
+    from whoosh.reading import SegmentReader
+
+    reader = SegmentReader(FileStorage(os.fspath(folder)), schema, segment)
+    try:
+        return [reader.stored_fields(docnum)["payload"] for docnum in docnums]
+    finally:
+        reader.close()
+
+
 class _Postings:
     """One field's postings in arrival order: flat arrays, one element per posting."""
 

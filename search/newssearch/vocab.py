@@ -15,10 +15,9 @@ It serves two lookups: words within a few typos of a misspelled one
 a wildcard as typed (:meth:`Vocabulary.matching`, for ``police*``: matched
 against the stems, a prefix would also find "policy").
 
-It only grows between rebuilds: a word whose last article was deleted keeps
-its entry. That is harmless: a correction must be a word some live article
-holds (``_Speller.known``), and a wildcard's word that no article holds any
-more matches nothing; ``newssearch index --rebuild`` recounts from scratch.
+The counts are those of the live articles, as a fresh build counts them: an
+indexing run takes the words of every document it removes away again (see
+``indexing._forget_words``), and a word no article holds any more leaves.
 """
 
 from __future__ import annotations
@@ -88,11 +87,16 @@ class Vocabulary:
             return cls()
         return cls(dict(zip(raw["words"], raw["counts"])), int(raw.get("min_chars", _OLD_MIN_CHARS)))
 
-    def update(self, counts: dict[str, int]) -> None:
-        """Add occurrence counts, as counted by the indexing processes."""
+    def update(self, counts: dict[str, int], sign: int = 1) -> None:
+        """Add occurrence counts, as counted by the indexing processes (``sign=-1``: take those
+        of documents that left the index away; a word no document holds any more goes)."""
         mine = self.counts
         for word, n in counts.items():
-            mine[word] = mine.get(word, 0) + n
+            total = mine.get(word, 0) + sign * n
+            if total > 0:
+                mine[word] = total
+            else:
+                mine.pop(word, None)
         self._sorted = None
 
     def save(self, gen: Path) -> None:
