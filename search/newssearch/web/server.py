@@ -1,0 +1,58 @@
+"""Run the web application with uvicorn, and the ``--watch`` indexer beside it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+
+import click
+import uvicorn
+
+from ..store import resolve_index_dir
+from .app import create_app
+
+
+def run(index_dir: str | None, *, host: str = "127.0.0.1", port: int = 8080, watch_paths: Sequence[str] = ()) -> None:
+    """Serve until interrupted; print the address once listening.
+
+    With ``watch_paths``, ``newssearch index --watch`` runs as a child
+    process: indexing is CPU work that would hold the server's interpreter
+    lock, and a process of its own can fork its parser workers safely, which
+    a threaded server cannot. It is stopped with the server.
+    """
+    index_path = resolve_index_dir(index_dir)
+    watcher = None
+    if watch_paths:
+        for path in watch_paths:
+            if not os.path.exists(path):
+                raise click.ClickException(f"{path}: no such file or folder")
+        watcher = subprocess.Popen(
+            [sys.executable, "-m", "newssearch", "index", "--watch", "--quiet", "--index-dir", str(index_path), *watch_paths],
+            stdin=subprocess.DEVNULL,
+        )
+    app = create_app(index_path)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
+    original_startup = server.startup
+
+    async def startup(sockets=None) -> None:
+        await original_startup(sockets)
+        for listener in server.servers:
+            for sock in listener.sockets:
+                address, bound_port = sock.getsockname()[:2]
+                shown = f"[{address}]" if ":" in address else address
+                click.echo(f"newssearch: serving {index_path} at http://{shown}:{bound_port}/ (Ctrl+C stops)")
+        sys.stdout.flush()
+
+    server.startup = startup  # type: ignore[method-assign]
+    try:
+        server.run()
+    finally:
+        if watcher is not None:
+            watcher.terminate()
+            try:
+                watcher.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                watcher.kill()
