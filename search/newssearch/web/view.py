@@ -7,6 +7,7 @@ level), so every link here is the current state with one change.
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,6 +16,7 @@ from urllib.parse import urlencode
 from markupsafe import Markup
 
 from .. import highlight
+from ..dates import parse_bound
 from ..export import link_target
 from ..schema import term_of
 from ..searching import SearchResults
@@ -130,6 +132,11 @@ class ResultsView:
         values = self.results.facets.published
         if not values:
             return []
+        # The date facet is counted without its own filter (a multi-select
+        # facet), so it spans every date; a drill-down shows the chosen span.
+        low, high = self._date_span()
+        if low is not None or high is not None:
+            values = tuple(v for v in values if _overlaps(v.value, low, high)) or values
         top = max(v.count for v in values)
         level = self.state.values["date_facet"]
         nxt = NEXT_LEVEL[level]
@@ -144,6 +151,16 @@ class ResultsView:
             for v in values
         ]
 
+    def _date_span(self) -> tuple[datetime | None, datetime | None]:
+        values = self.state.values
+        try:
+            now = parse_bound(values["now"], end=False) if values.get("now") else None
+            low = parse_bound(values["since"], end=False, now=now) if values.get("since") else None
+            high = parse_bound(values["until"], end=True, now=now) if values.get("until") else None
+        except ValueError:
+            return None, None
+        return low, high
+
     def unlisted(self, name: str, values) -> list[str]:
         """Chosen values of a facet that its counts do not list (none left, or past the facet limit)."""
         listed = {v.value.casefold() for v in values}
@@ -153,6 +170,12 @@ class ResultsView:
         """The title, escaped, with the query's words in ``<mark>``."""
         marked, count = highlight.fragment(title, self.terms, size=len(title) + 1)
         return Markup(marked if count else highlight.plain(title, size=len(title) + 1))
+
+
+def _overlaps(bucket: str, low: datetime | None, high: datetime | None) -> bool:
+    """Whether a histogram bucket (``2020``, ``2020-06``, ``2020-06-12``) overlaps the span low..high."""
+    start, end = parse_bound(bucket, end=False), parse_bound(bucket, end=True)
+    return (low is None or end >= low) and (high is None or start <= high)
 
 
 def title_terms(results: SearchResults) -> frozenset[str]:
