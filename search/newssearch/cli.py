@@ -189,6 +189,8 @@ def _export(query: str, index_dir: str, fmt: str, every: bool, **options) -> Non
 
 def _watch(paths: tuple[str, ...], index_dir: str, workers: int | None, quiet: bool, fmt: str) -> None:
     """``index --watch``: one report per run (a JSON object per line with --format json)."""
+    import signal
+
     from .render import report_data, report_text
     from .watch import watch
 
@@ -203,6 +205,11 @@ def _watch(paths: tuple[str, ...], index_dir: str, workers: int | None, quiet: b
     def on_error(exc: Exception) -> None:
         click.echo(f"Error: {exc} (will try again)", err=True)
 
+    # Ctrl+C and SIGTERM (a service manager's stop) both end the watch between
+    # runs, or cancel the run under way (the index stays as it was). SIGINT is
+    # set explicitly: a process started in the background inherits it ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.getsignal(signal.SIGINT))
     if fmt == "text" and not quiet:
         click.echo(f"watching {', '.join(paths)} (Ctrl+C stops)", err=True)
     with _errors():

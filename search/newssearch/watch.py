@@ -19,16 +19,18 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from .errors import NewssearchError
 from .indexing import IndexReport, index_seeds
-from .seeds import SEED_SUFFIXES
+from .seeds import SEED_SUFFIXES, find_seed_files
 
 QUIET_MS = 300  # a burst has ended when nothing changed for this long
 MAX_WAIT_MS = 2000  # but index at most this long after its first change
 RETRY_MS = 2000  # after a failed run
+WAKE_MS = 200  # how often the watch wakes without a change: to start, to retry, to stop
 
 
 def is_seed_change(path: str, roots: Iterable[str]) -> bool:
@@ -73,26 +75,30 @@ def watch(
     import watchfiles
 
     roots = [os.fspath(p) for p in paths] or ["seeds"]
-    on_report(index_seeds(roots, index_dir, workers=workers))
-    pending = False
+    find_seed_files(roots)  # a missing path fails now, as in "newssearch index"
+    # The watch starts before the first run, so that nothing written during that
+    # run is missed: the first batch (changes, or none after WAKE_MS) starts it.
+    first, pending, failed_at = True, True, 0.0
     for changes in watchfiles.watch(
         *roots,
         watch_filter=lambda _change, path: is_seed_change(path, roots),
         debounce=MAX_WAIT_MS,
         step=QUIET_MS,
         stop_event=stop,
-        rust_timeout=RETRY_MS,
+        rust_timeout=WAKE_MS,
         yield_on_timeout=True,
         raise_interrupt=True,
         force_polling=force_polling,
     ):
-        if not changes and not pending:
+        if not changes and not (pending and time.monotonic() - failed_at >= RETRY_MS / 1000):
             continue
         try:
             report = index_seeds(roots, index_dir, workers=workers)
         except (NewssearchError, OSError) as exc:
-            pending = True
+            if first:
+                raise
+            pending, failed_at = True, time.monotonic()
             on_error(exc)
             continue
-        pending = False
+        first = pending = False
         on_report(report)

@@ -14,6 +14,16 @@ from ..store import resolve_index_dir
 from .app import create_app
 
 
+def _stop_with_parent() -> None:
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG, Linux only
+    except (OSError, AttributeError):
+        pass
+
+
 def run(index_dir: str | None, *, host: str = "127.0.0.1", port: int = 8080, watch_paths: Sequence[str] = ()) -> None:
     """Serve until interrupted; print the address once listening.
 
@@ -31,6 +41,10 @@ def run(index_dir: str | None, *, host: str = "127.0.0.1", port: int = 8080, wat
         watcher = subprocess.Popen(
             [sys.executable, "-m", "newssearch", "index", "--watch", "--quiet", "--index-dir", str(index_path), *watch_paths],
             stdin=subprocess.DEVNULL,
+            # uvicorn ends the process by re-raising the signal that stopped it, past
+            # any finally: the child must also go when its parent dies. (No thread
+            # runs yet, so a preexec_fn is safe here.)
+            preexec_fn=_stop_with_parent,
         )
     app = create_app(index_path)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="on")
