@@ -46,6 +46,7 @@ from . import params, view
 from .openapi import openapi_document
 
 HERE = Path(__file__).parent
+SEARCHERS = 2  # searchers shared by the requests (see Index)
 REQUEST_SECONDS = 10.0  # a search that takes longer is answered 503; its thread finishes alone
 # No inline script or style, nothing from another origin: a seed's text that
 # slips through escaping still cannot run or load anything.
@@ -64,32 +65,49 @@ _UNAVAILABLE = (IndexNotFoundError, SchemaVersionError, IndexCorruptError)
 
 
 class Index:
-    """The served index: opened on first use, so a server may start before the first ``newssearch index``.
+    """The served index: a few searchers, opened on first use, so a server may start before the first index.
 
-    One :class:`IndexSearcher` answers every request; it switches to a new
-    generation by itself when the index is re-indexed, and a search sees one
-    generation from its matches to its facet counts.
+    An :class:`IndexSearcher` serialises its calls, so the server keeps up to
+    ``searchers`` of them and lends one to each request (NumPy releases the
+    interpreter lock in its large array operations, so two searches do run
+    partly in parallel). Each switches to a new generation by itself when the
+    index is re-indexed, and a search sees one generation from its matches to
+    its facet counts.
     """
 
-    def __init__(self, index_dir: Path) -> None:
+    def __init__(self, index_dir: Path, searchers: int = SEARCHERS) -> None:
         self.index_dir = index_dir
-        self._searcher: IndexSearcher | None = None
+        self._idle: list[IndexSearcher] = []
+        self._all: list[IndexSearcher] = []
+        self._size = max(1, searchers)
         self._lock = threading.Lock()
+        self._free = threading.Semaphore(self._size)
 
-    def get(self) -> IndexSearcher:
-        searcher = self._searcher
-        if searcher is None:
+    def use(self, func: Callable[[IndexSearcher], Any]) -> Any:
+        """``func(searcher)`` with a searcher of its own for the call."""
+        with self._free:
             with self._lock:
-                if self._searcher is None:
-                    self._searcher = open_index(self.index_dir)
-                searcher = self._searcher
-        return searcher
+                searcher = self._idle.pop() if self._idle else None
+            if searcher is None:
+                searcher = open_index(self.index_dir)
+                with self._lock:
+                    self._all.append(searcher)
+            try:
+                return func(searcher)
+            finally:
+                with self._lock:
+                    keep = searcher in self._all
+                    if keep:
+                        self._idle.append(searcher)
+                if not keep:  # closed while lent: close it now that it is back
+                    searcher.close()
 
     def close(self) -> None:
+        """Close the searchers (those lent out when they come back): the next request opens afresh."""
         with self._lock:
-            if self._searcher is not None:
-                self._searcher.close()
-                self._searcher = None
+            idle, self._all, self._idle = self._idle, [], []
+        for searcher in idle:
+            searcher.close()
 
 
 class SecurityHeaders:
@@ -112,9 +130,9 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def create_app(index_dir: str | Path, *, request_seconds: float = REQUEST_SECONDS) -> Starlette:
+def create_app(index_dir: str | Path, *, request_seconds: float = REQUEST_SECONDS, searchers: int = SEARCHERS) -> Starlette:
     """The ASGI application serving ``index_dir``."""
-    index = Index(Path(index_dir))
+    index = Index(Path(index_dir), searchers)
     # Autoescape everything, whatever a template's name: all text comes from seeds.
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True)
     templates = Jinja2Templates(env=env)
@@ -152,21 +170,21 @@ def create_app(index_dir: str | Path, *, request_seconds: float = REQUEST_SECOND
 
     async def api_search(request: Request) -> Response:
         async def handler(values):
-            results = await call(lambda: index.get().search(values["q"], **params.search_options(values)))
+            results = await call(lambda: index.use(lambda ix: ix.search(values["q"], **params.search_options(values))))
             return JSONResponse(to_data(results))
 
         return await guarded(request, params.SEARCH, handler)
 
     async def api_stats(request: Request) -> Response:
         async def handler(values):
-            stats = await call(lambda: index.get().stats(values["limit"]))
+            stats = await call(lambda: index.use(lambda ix: ix.stats(values["limit"])))
             return JSONResponse(to_data(stats))
 
         return await guarded(request, params.STATS, handler)
 
     async def api_article(request: Request) -> Response:
         async def handler(values):
-            article = await call(lambda: index.get().article(values["url"]))
+            article = await call(lambda: index.use(lambda ix: ix.article(values["url"])))
             if article is None:
                 return error(404, "the index holds no article with this url", "url")
             return JSONResponse(to_data(article))
@@ -177,7 +195,7 @@ def create_app(index_dir: str | Path, *, request_seconds: float = REQUEST_SECOND
         async def handler(values):
             fmt = values["format"]
             options = params.search_options(values)
-            await call(index.get)  # 503 before any byte is sent when there is no index
+            await call(lambda: index.use(lambda ix: None))  # 503 before any byte is sent when there is no index
             # The first page is searched before the response starts, so that a
             # bad query is a 400, not a broken stream.
             hits = await call(lambda: first_and_rest(iter_hits(index.index_dir, values["q"], **options)))
@@ -195,7 +213,7 @@ def create_app(index_dir: str | Path, *, request_seconds: float = REQUEST_SECOND
         async def handler(values):
             options = params.search_options(values)
             options.update(sort="newest", limit=values["entries"], facet_limit=0)
-            results = await call(lambda: index.get().search(values["q"], **options))
+            results = await call(lambda: index.use(lambda ix: ix.search(values["q"], **options)))
             query = urlencode([(k, v) for k, v in request.query_params.multi_items() if k != "entries"])
             title = f"newssearch: {values['q']}" if values["q"].strip() else "newssearch: newest articles"
             body = atom_feed(
@@ -221,7 +239,7 @@ def create_app(index_dir: str | Path, *, request_seconds: float = REQUEST_SECOND
             context["error"], status = state.error, 400
         else:
             try:
-                results = await call(lambda: index.get().search(state.values["q"], **state.search_options()))
+                results = await call(lambda: index.use(lambda ix: ix.search(state.values["q"], **state.search_options())))
                 context["results"] = results
                 context["page"] = view.ResultsView(results, state)
             except QueryError as exc:
@@ -238,11 +256,13 @@ def create_app(index_dir: str | Path, *, request_seconds: float = REQUEST_SECOND
         context: dict[str, Any] = {"article": None, "problem": None, "url": url, "back": request.query_params.get("back", "")}
         status = 200
         try:
-            article = await call(lambda: index.get().article(url))
-            more = getattr(index.get(), "more_like_this", None)
+            article = await call(lambda: index.use(lambda ix: ix.article(url)))
             # "More like this" is not in the library yet: the page shows the
             # section as soon as IndexSearcher.more_like_this(url) exists.
-            context["more"] = (await call(more, url)) if (article is not None and more is not None) else None
+            if article is not None and hasattr(IndexSearcher, "more_like_this"):
+                context["more"] = await call(lambda: index.use(lambda ix: ix.more_like_this(url)))
+            else:
+                context["more"] = None
             if article is None:
                 context["problem"], status = "The index holds no article with this url.", 404
             context["article"] = article
