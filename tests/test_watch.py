@@ -216,3 +216,38 @@ def test_serve_watch_keeps_the_served_index_current(tmp_path):
             proc.kill()
             proc.wait()
         proc.stdout.close()
+
+
+def test_serve_watch_of_a_missing_path_is_a_one_line_error(tmp_path):
+    from click.testing import CliRunner
+
+    from newssearch.cli import cli
+
+    result = CliRunner().invoke(cli, ["serve", "--index-dir", str(tmp_path / "i"), "--watch", str(tmp_path / "nope")],
+                                catch_exceptions=False)
+    assert result.exit_code == 1
+    assert result.output == f"Error: {tmp_path / 'nope'}: no such file or folder\n"
+
+
+def test_index_watch_format_json_prints_one_report_object_per_line(tmp_path):
+    import json
+
+    seeds = tmp_path / "seeds"
+    write_seed(seeds, "a.txt", title="Story A", url="https://w.example/ja")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "newssearch", "index", "--watch", "--format", "json", "--index-dir", str(tmp_path / "index"),
+         "--workers", "1", str(seeds)],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+    )
+    try:
+        assert json.loads(proc.stdout.readline())["added"] == 1
+        (seeds / "a.txt").unlink()
+        assert json.loads(proc.stdout.readline())["removed"] == 1
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(WAIT) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()

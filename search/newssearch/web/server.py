@@ -10,6 +10,7 @@ from collections.abc import Sequence
 import click
 import uvicorn
 
+from ..errors import InputPathError
 from ..store import resolve_index_dir
 from .app import create_app
 
@@ -37,7 +38,7 @@ def run(index_dir: str | None, *, host: str = "127.0.0.1", port: int = 8080, wat
     if watch_paths:
         for path in watch_paths:
             if not os.path.exists(path):
-                raise click.ClickException(f"{path}: no such file or folder")
+                raise InputPathError(f"{path}: no such file or folder")
         watcher = subprocess.Popen(
             [sys.executable, "-m", "newssearch", "index", "--watch", "--quiet", "--index-dir", str(index_path), *watch_paths],
             stdin=subprocess.DEVNULL,
