@@ -6,6 +6,7 @@ level), so every link here is the current state with one change.
 
 from __future__ import annotations
 
+import html
 import re
 from datetime import datetime
 from collections.abc import Iterable
@@ -189,7 +190,7 @@ def title_terms(results: SearchResults) -> frozenset[str]:
     terms: set[str] = set()
     for hit in results.hits:
         for marked in _MARKED.findall(hit.highlight):
-            terms.update(term_of(w) for w in re.findall(r"\w+", highlight_unescape(marked)))
+            terms.update(term_of(w) for w in re.findall(r"\w+", html.unescape(marked)))
     query = results.suggestion or results.query
     previous = ""
     for match in _QUERY_WORD.finditer(query):
@@ -199,12 +200,6 @@ def title_terms(results: SearchResults) -> frozenset[str]:
             terms.add(term_of(word))
         previous = word
     return frozenset(terms)
-
-
-def highlight_unescape(text: str) -> str:
-    import html
-
-    return html.unescape(text)
 
 
 def safe_back(value: str) -> str:
