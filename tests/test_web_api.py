@@ -497,3 +497,15 @@ def test_concurrent_searches_during_reindexing_all_succeed_and_agree(tmp_path):
         stop.set()
         writer.join(120)
     assert errors == []
+
+
+def test_serve_on_a_busy_port_is_a_one_line_error(tmp_path):
+    import socket
+
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen()
+        port = busy.getsockname()[1]
+        result = CliRunner().invoke(cli, ["serve", "--index-dir", str(tmp_path), "--port", str(port)], catch_exceptions=False)
+    assert result.exit_code == 1
+    assert result.output == f"Error: cannot listen on 127.0.0.1:{port}: address already in use\n"

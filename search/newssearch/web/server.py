@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -10,9 +11,26 @@ from collections.abc import Sequence
 import click
 import uvicorn
 
-from ..errors import InputPathError
+from ..errors import InputPathError, NewssearchError
 from ..store import resolve_index_dir
 from .app import create_app
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound here so that a busy port or an unknown host is a one-line error."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+    except OSError as exc:
+        raise NewssearchError(f"cannot listen on {host}:{port}: {str(exc.strerror or exc).lower()}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.set_inheritable(False)
+    except OSError as exc:
+        sock.close()
+        raise NewssearchError(f"cannot listen on {host}:{port}: {(exc.strerror or str(exc)).lower()}") from None
+    return sock
 
 
 def _stop_with_parent() -> None:
@@ -34,11 +52,12 @@ def run(index_dir: str | None, *, host: str = "127.0.0.1", port: int = 8080, wat
     a threaded server cannot. It is stopped with the server.
     """
     index_path = resolve_index_dir(index_dir)
+    for path in watch_paths:
+        if not os.path.exists(path):
+            raise InputPathError(f"{path}: no such file or folder")
+    listener = _listen(host, port)
     watcher = None
     if watch_paths:
-        for path in watch_paths:
-            if not os.path.exists(path):
-                raise InputPathError(f"{path}: no such file or folder")
         watcher = subprocess.Popen(
             [sys.executable, "-m", "newssearch", "index", "--watch", "--quiet", "--index-dir", str(index_path), *watch_paths],
             stdin=subprocess.DEVNULL,
@@ -63,7 +82,7 @@ def run(index_dir: str | None, *, host: str = "127.0.0.1", port: int = 8080, wat
 
     server.startup = startup  # type: ignore[method-assign]
     try:
-        server.run()
+        server.run(sockets=[listener])
     finally:
         if watcher is not None:
             watcher.terminate()
