@@ -29,7 +29,7 @@ from .errors import (
 if TYPE_CHECKING:
     from .facets import Facets, FacetValue
     from .indexing import IndexReport, SkippedFile, index_seeds
-    from .searching import Hit, IndexSearcher, IndexStats, SearchResults, open_index
+    from .searching import Hit, IndexSearcher, IndexStats, SearchResults, StoredArticle, open_index
     from .seeds import Article, Image, RelatedArticle, find_seed_files, read_seed
 
 # Names are imported on first use: "newssearch query" should not pay for YAML
@@ -44,6 +44,7 @@ _LAZY = {
     "IndexSearcher": "searching",
     "IndexStats": "searching",
     "SearchResults": "searching",
+    "StoredArticle": "searching",
     "open_index": "searching",
     "Article": "seeds",
     "Image": "seeds",
@@ -92,6 +93,7 @@ __all__ = [
     "SearchResults",
     "SeedError",
     "SkippedFile",
+    "StoredArticle",
     "find_seed_files",
     "index_seeds",
     "open_index",

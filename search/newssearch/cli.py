@@ -24,6 +24,7 @@ from .errors import NewssearchError, QueryError
 from .store import INDEX_ENV
 
 FORMATS = click.Choice(["text", "json"])
+QUERY_FORMATS = click.Choice(["text", "json", "csv", "ndjson"])
 
 
 def _not_empty(ctx: click.Context, param: click.Parameter, value: str) -> str:
@@ -181,8 +182,11 @@ def cli() -> None:
 @click.option("--quiet", "-q", is_flag=True, help="Print only skipped files and errors.")
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True, help="Output format.")
 @click.option("--workers", type=click.IntRange(1, 64), help="Parsing processes (default: one per core).")
+@click.option("--watch", is_flag=True, help="Keep running: index again as seed files appear, change and go.")
 @color_option
-def index(paths: tuple[str, ...], index_dir: str, rebuild: bool, strict: bool, quiet: bool, fmt: str, workers: int | None) -> None:
+def index(
+    paths: tuple[str, ...], index_dir: str, rebuild: bool, strict: bool, quiet: bool, fmt: str, workers: int | None, watch: bool
+) -> None:
     """Index seed files (default: ./seeds) into the index folder.
 
     Only new and changed files are read; files that are gone leave the index.
@@ -190,6 +194,12 @@ def index(paths: tuple[str, ...], index_dir: str, rebuild: bool, strict: bool, q
     """
     from .indexing import index_seeds
     from .render import report_data, report_text
+
+    if watch:
+        if rebuild:
+            raise _BadUsage("--watch cannot be combined with --rebuild: rebuild once, then watch")
+        _watch(paths or ("seeds",), index_dir, workers, quiet, fmt)
+        return
 
     with _errors(index_dir, writing=True), _progress(enabled=not quiet and fmt == "text") as progress:
         report = index_seeds(paths or ("seeds",), index_dir, rebuild=rebuild, workers=workers, progress=progress)
@@ -224,9 +234,11 @@ def index(paths: tuple[str, ...], index_dir: str, rebuild: bool, strict: bool, q
 @click.option("--date-facet", type=click.Choice(["year", "month", "day"]), default="year", show_default=True)
 @click.option("--no-fuzzy", is_flag=True, help="Do not retry a query that finds nothing with typos corrected.")
 @click.option("--explain", is_flag=True, help="Print how the query was parsed.")
-@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True, help="Output format.")
+@click.option("--format", "fmt", type=QUERY_FORMATS, default="text", show_default=True,
+              help="Output format; csv and ndjson print one row or object per hit.")
+@click.option("--all", "every", is_flag=True, help="With --format csv or ndjson: every match, not one page.")
 @color_option
-def query(words: tuple[str, ...], index_dir: str, fmt: str, explain: bool, no_fuzzy: bool, **options) -> None:
+def query(words: tuple[str, ...], index_dir: str, fmt: str, explain: bool, no_fuzzy: bool, every: bool, **options) -> None:
     """Search the index. WORDS are joined into one query.
 
     \b
@@ -244,6 +256,11 @@ def query(words: tuple[str, ...], index_dir: str, fmt: str, explain: bool, no_fu
     from .render import results_text, terminal_width, to_data
     from .searching import open_index
 
+    if every or fmt in ("csv", "ndjson"):
+        if fmt not in ("csv", "ndjson"):
+            raise _BadUsage("--all needs --format csv or --format ndjson")
+        _export(" ".join(words), index_dir, fmt, every, fuzzy=not no_fuzzy, **options)
+        return
     with _errors(index_dir):
         with open_index(index_dir) as ix:
             results = ix.search(" ".join(words), fuzzy=not no_fuzzy, **options)
@@ -289,6 +306,78 @@ def _unicode_output() -> bool:
         return codecs.lookup(sys.stdout.encoding or "ascii").name.startswith("utf")
     except (AttributeError, LookupError):
         return False
+
+
+@cli.command()
+@index_dir_option
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on (0.0.0.0: every network).")
+@click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="Port (0: any free one).")
+@click.option("--watch", "watch_paths", multiple=True, type=click.Path(),
+              help="Also keep the index current from these seed paths (repeat for several).")
+def serve(index_dir: str, host: str, port: int, watch_paths: tuple[str, ...]) -> None:
+    """Serve a search page and a JSON API over the index, read-only.
+
+    The page is at /, the API at /api/search, /api/stats, /api/article,
+    /api/export and /feed.atom, described at /api/openapi.json. A re-index
+    (by "newssearch index" or --watch) is picked up by the next request.
+    """
+    from .web.server import run
+
+    with _errors(index_dir):
+        run(index_dir, host=host, port=port, watch_paths=watch_paths)
+
+
+def _export(query: str, index_dir: str, fmt: str, every: bool, **options) -> None:
+    """``query --format csv|ndjson``: the page's hits, or with ``--all`` every match, streamed."""
+    from .export import export_lines, first_and_rest, iter_hits
+    from .searching import open_index
+
+    with _errors(index_dir):
+        if every:
+            hits = first_and_rest(iter_hits(index_dir, query, **options))
+        else:
+            with open_index(index_dir) as ix:
+                hits = iter(ix.search(query, **options).hits)
+        try:
+            for chunk in export_lines(fmt, hits):
+                sys.stdout.write(chunk)
+            sys.stdout.flush()
+        except BrokenPipeError:
+            # The reader (head, a closed pager) has all it wanted: not an error.
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            sys.exit(0)
+
+
+def _watch(paths: tuple[str, ...], index_dir: str, workers: int | None, quiet: bool, fmt: str) -> None:
+    """``index --watch``: one report per run (a JSON object per line with --format json)."""
+    import signal
+
+    from .render import report_data, report_text
+    from .watch import watch
+
+    def on_report(report) -> None:
+        if fmt == "json":
+            click.echo(_json(report_data(report)))
+            return
+        lines = report_text(report)
+        for line in lines if not quiet else lines[1:]:
+            click.echo(line, err=line.startswith(("skipped", "warning")))
+
+    def on_error(exc: Exception) -> None:
+        click.echo(f"Error: {exc} (will try again)", err=True)
+
+    # Ctrl+C and SIGTERM (a service manager's stop) both end the watch between
+    # runs, or cancel the run under way (the index stays as it was). SIGINT is
+    # set explicitly: a process started in the background inherits it ignored.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+    signal.signal(signal.SIGTERM, signal.getsignal(signal.SIGINT))
+    if fmt == "text" and not quiet:
+        click.echo(f"watching {', '.join(paths)} (Ctrl+C stops)", err=True)
+    with _errors(index_dir, writing=True):
+        try:
+            watch(paths, index_dir, on_report=on_report, on_error=on_error, workers=workers)
+        except KeyboardInterrupt:
+            click.echo("stopped watching", err=True)
 
 
 class _BadUsage(click.ClickException):

@@ -105,6 +105,30 @@ class SearchResults:
 
 
 @dataclass(frozen=True)
+class StoredArticle:
+    """One article as the index stores it: ``IndexSearcher.article``.
+
+    ``related`` holds, for a seed, the entries of its related list that the
+    index holds (related articles, or seeds of their own); for a related
+    article, the seed that lists it.
+    """
+
+    url: str
+    title: str
+    kind: str
+    provider: str
+    domain: str
+    published: datetime | None
+    topics: tuple[str, ...]
+    category: str
+    excerpt: str
+    body: str
+    path: str
+    related_to: str
+    related: tuple[Hit, ...]
+
+
+@dataclass(frozen=True)
 class IndexStats:
     """What an index holds: ``newssearch stats``."""
 
@@ -327,6 +351,59 @@ class IndexSearcher:
                 updated=str(self._meta.get("updated", "")),
                 schema_version=int(self._meta.get("schema_version", 0)),
             )
+
+    def article(self, url: str) -> StoredArticle | None:
+        """The article whose url is ``url`` (exactly), or None when the index does not hold it."""
+        with self._lock:
+            self.refresh()
+            with self._reading():
+                docnum = self._docnum(url)
+                if docnum is None:
+                    return None
+                payload = self._searcher.stored_fields(docnum)["payload"]
+                if payload.get("kind") == "related":
+                    urls = [payload.get("related_to", "")]
+                else:
+                    urls = self._related_urls().get(payload.get("path", ""), [])
+                docs = [d for d in map(self._docnum, dict.fromkeys(urls)) if d is not None]
+                related = tuple(self._hit(i + 1, d, None, frozenset()) for i, d in enumerate(docs))
+            hit = self._hit(0, docnum, None, frozenset())
+            return StoredArticle(
+                url=hit.url,
+                title=hit.title,
+                kind=hit.kind,
+                provider=hit.provider,
+                domain=hit.domain,
+                published=hit.published,
+                topics=hit.topics,
+                category=hit.category,
+                excerpt=payload.get("excerpt", ""),
+                body=payload.get("body", ""),
+                path=hit.path,
+                related_to=hit.related_to,
+                related=related,
+            )
+
+    def _docnum(self, url: str) -> int | None:
+        """The live document with this url: deleted ones keep their terms until a merge."""
+        if not url:
+            return None
+        reader = self._searcher.reader()
+        if ("url", url) not in reader:
+            return None
+        for docnum in reader.postings("url", url).all_ids():
+            if self._columns.live[docnum]:
+                return int(docnum)
+        return None
+
+    def _related_urls(self) -> dict[str, list[str]]:
+        """Each seed file's related urls, as the indexer recorded them (read once per generation)."""
+        cached = getattr(self, "_related_cache", None)
+        if cached is None or cached[0] != self._gen:
+            raw = store.load_json(self._gen / "related.json", {})  # indexing.RELATED_FILE: not imported, it is the indexer
+            cached = (self._gen, dict(zip(raw.get("paths", []), raw.get("related", []))))
+            self._related_cache = cached
+        return cached[1]
 
     # -- the steps ---------------------------------------------------------
 

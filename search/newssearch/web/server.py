@@ -1,0 +1,92 @@
+"""Run the web application with uvicorn, and the ``--watch`` indexer beside it."""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Sequence
+
+import click
+import uvicorn
+
+from ..errors import InputPathError, NewssearchError
+from ..store import resolve_index_dir
+from .app import create_app
+
+
+def _listen(host: str, port: int) -> socket.socket:
+    """The listening socket, bound here so that a busy port or an unknown host is a one-line error."""
+    try:
+        family = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0][0]
+        sock = socket.socket(family, socket.SOCK_STREAM)
+    except OSError as exc:
+        raise NewssearchError(f"cannot listen on {host}:{port}: {str(exc.strerror or exc).lower()}") from None
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.set_inheritable(False)
+    except OSError as exc:
+        sock.close()
+        raise NewssearchError(f"cannot listen on {host}:{port}: {(exc.strerror or str(exc)).lower()}") from None
+    return sock
+
+
+def _stop_with_parent() -> None:
+    try:
+        import ctypes
+        import signal
+
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG, Linux only
+    except (OSError, AttributeError):
+        pass
+
+
+def run(index_dir: str | None, *, host: str = "127.0.0.1", port: int = 8080, watch_paths: Sequence[str] = ()) -> None:
+    """Serve until interrupted; print the address once listening.
+
+    With ``watch_paths``, ``newssearch index --watch`` runs as a child
+    process: indexing is CPU work that would hold the server's interpreter
+    lock, and a process of its own can fork its parser workers safely, which
+    a threaded server cannot. It is stopped with the server.
+    """
+    index_path = resolve_index_dir(index_dir)
+    for path in watch_paths:
+        if not os.path.exists(path):
+            raise InputPathError(f"{path}: no such file or folder")
+    listener = _listen(host, port)
+    watcher = None
+    if watch_paths:
+        watcher = subprocess.Popen(
+            [sys.executable, "-m", "newssearch", "index", "--watch", "--quiet", "--index-dir", str(index_path), *watch_paths],
+            stdin=subprocess.DEVNULL,
+            # uvicorn ends the process by re-raising the signal that stopped it, past
+            # any finally: the child must also go when its parent dies. (No thread
+            # runs yet, so a preexec_fn is safe here.)
+            preexec_fn=_stop_with_parent,
+        )
+    app = create_app(index_path)
+    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="on")
+    server = uvicorn.Server(config)
+    original_startup = server.startup
+
+    async def startup(sockets=None) -> None:
+        await original_startup(sockets)
+        for listener in server.servers:
+            for sock in listener.sockets:
+                address, bound_port = sock.getsockname()[:2]
+                shown = f"[{address}]" if ":" in address else address
+                click.echo(f"newssearch: serving {index_path} at http://{shown}:{bound_port}/ (Ctrl+C stops)")
+        sys.stdout.flush()
+
+    server.startup = startup  # type: ignore[method-assign]
+    try:
+        server.run(sockets=[listener])
+    finally:
+        if watcher is not None:
+            watcher.terminate()
+            try:
+                watcher.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                watcher.kill()
