@@ -422,3 +422,17 @@ def test_wildcards_in_the_topic_and_provider_fields(spellings):
     assert spellings.search("provider:mon*").total == 6
     assert urls(spellings.search("provider:émig*")) == ["https://x/e"]
     assert spellings.search("topic:mon*").total == 0
+
+
+def test_the_date_histogram_lists_the_chosen_span_when_drilling_down(tmp_path):
+    seeds = tmp_path / "seeds"
+    for i, date in enumerate(["2020-01-05T10:00:00Z", "2020-01-20T10:00:00Z", "2021-06-01T10:00:00Z", "2023-03-03T10:00:00Z"]):
+        write_seed(seeds, f"{i}.txt", title=f"Story {i}", url=f"https://x/{i}", published=date)
+    index_seeds([seeds], tmp_path / "index")
+    with open_index(tmp_path / "index") as ix:
+        days = ix.search("", since="2020-01", until="2020-01", date_facet="day", facet_limit=31).facets.published
+        assert [v.value for v in days] == [f"2020-01-{d:02d}" for d in range(5, 32)]  # from the first article on
+        assert {v.value: v.count for v in days if v.count} == {"2020-01-05": 1, "2020-01-20": 1}
+        # Without a range the newest buckets end at the last article, and the facet stays multi-select.
+        years = ix.search("", since="2021", date_facet="year").facets.published
+        assert [(v.value, v.count) for v in years] == [("2020", 2), ("2021", 1), ("2022", 0), ("2023", 1)]

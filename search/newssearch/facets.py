@@ -146,14 +146,18 @@ class Columns:
             self._dated = self.published != NO_DATE
         return self._dated
 
-    def histogram(self, docs: np.ndarray, granularity: str, limit: int = MAX_BUCKETS) -> tuple[FacetValue, ...]:
+    def histogram(
+        self, docs: np.ndarray, granularity: str, limit: int = MAX_BUCKETS, until: int | None = None
+    ) -> tuple[FacetValue, ...]:
         """Counts of the docs in mask ``docs`` per year, month or day, oldest first.
 
         Every bucket from the first to the last one holding a document is
         listed, empty ones with a count of 0, so the histogram can be drawn as
         it is. At most ``limit`` buckets are returned: the newest ones, ending
-        at the last bucket holding a document (``SearchResults.oldest`` keeps
-        the whole span). ``limit`` 0 gives no histogram.
+        at the last bucket holding a document, or at ``until`` (seconds: the
+        end of the search's date range) when that comes first, so that a
+        chosen bar's months or days are listed (``SearchResults.oldest``
+        keeps the whole span). ``limit`` 0 gives no histogram.
         """
         seconds = self.published[docs & self.dated()]
         if not len(seconds) or limit <= 0:
@@ -161,11 +165,16 @@ class Columns:
         unit = {"year": "Y", "month": "M", "day": "D"}[granularity]
         buckets = seconds.astype("datetime64[s]").astype(f"datetime64[{unit}]")
         last = buckets.max()
+        if until is not None:
+            last = min(last, np.datetime64(int(until), "s").astype(f"datetime64[{unit}]"))
         first = max(buckets.min(), last - (limit - 1))  # in units of the buckets' own type
+        if last < first:
+            return ()
         steps = (buckets - first).astype(np.int64)
-        kept = steps >= 0
-        counts = np.bincount(steps[kept], minlength=int((last - first).astype(np.int64)) + 1)
-        values = first + np.arange(len(counts)).astype(f"timedelta64[{unit}]")
+        size = int((last - first).astype(np.int64)) + 1
+        kept = (steps >= 0) & (steps < size)
+        counts = np.bincount(steps[kept], minlength=size)
+        values = first + np.arange(size).astype(f"timedelta64[{unit}]")
         return tuple(FacetValue(str(v), int(c)) for v, c in zip(values, counts))
 
 

@@ -366,8 +366,8 @@ class IndexSearcher:
                 else:
                     urls = self._related_urls().get(payload.get("path", ""), [])
                 docs = [d for d in map(self._docnum, dict.fromkeys(urls)) if d is not None]
-                related = tuple(self._hit(i + 1, d, None, frozenset()) for i, d in enumerate(docs))
-            hit = self._hit(0, docnum, None, frozenset())
+                related = tuple(self._hit(i + 1, d, None, _Marks()) for i, d in enumerate(docs))
+            hit = self._hit(0, docnum, None, _Marks())
             return StoredArticle(
                 url=hit.url,
                 title=hit.title,
@@ -483,7 +483,12 @@ class IndexSearcher:
         facets = Facets(
             topics=columns.topics.counts(all_but("topics"), options.facet_limit),
             provider=columns.provider.counts(all_but("provider"), options.facet_limit),
-            published=columns.histogram(all_but("published"), options.date_facet, options.facet_limit),
+            published=columns.histogram(
+                all_but("published"),
+                options.date_facet,
+                options.facet_limit,
+                until=to_timestamp(options.until) if options.until is not None else None,
+            ),
         )
         dated = columns.published[final & columns.dated()]
         first = (options.page - 1) * options.limit

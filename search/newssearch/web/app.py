@@ -32,13 +32,13 @@ import anyio
 import jinja2
 from starlette.applications import Starlette
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, JSONResponse, Response, StreamingResponse
+from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from .. import __version__
-from ..errors import IndexCorruptError, IndexNotFoundError, NewssearchError, QueryError, SchemaVersionError
+from ..errors import IndexCorruptError, IndexNotFoundError, QueryError, SchemaVersionError
 from ..export import atom_feed, export_lines, first_and_rest, iter_hits
 from ..render import to_data
 from ..searching import IndexSearcher, open_index

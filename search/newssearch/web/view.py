@@ -7,27 +7,22 @@ level), so every link here is the current state with one change.
 from __future__ import annotations
 
 import html
-import re
 from datetime import datetime
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
 from markupsafe import Markup
 
-from .. import highlight
 from ..dates import parse_bound
 from ..export import link_target
-from ..schema import term_of
 from ..searching import SearchResults
 from . import params
 
 PAGE_FACET_LIMIT = 50  # the page lists more values than the API's default: it has a filter box
 NEXT_LEVEL = {"year": "month", "month": "day", "day": "day"}
 BAR_STEPS = 25  # bar heights are CSS classes h0..h25: the policy allows no inline style
-_MARKED = re.compile(r"<mark>(.*?)</mark>", re.S)
-_QUERY_WORD = re.compile(r"(?<![\w-])(-?)(\w+)(?::)?", re.UNICODE)
 
 
 @dataclass
@@ -100,10 +95,6 @@ class ResultsView:
 
     results: SearchResults
     state: PageState
-    terms: frozenset[str] = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.terms = title_terms(self.results)
 
     @property
     def range_text(self) -> str:
@@ -167,39 +158,15 @@ class ResultsView:
         listed = {v.value.casefold() for v in values}
         return [c for c in self.state.values[name] if c.casefold() not in listed]
 
-    def title_html(self, title: str) -> Markup:
-        """The title, escaped, with the query's words in ``<mark>``."""
-        marked, count = highlight.fragment(title, self.terms, size=len(title) + 1)
-        return Markup(marked if count else highlight.plain(title, size=len(title) + 1))
+    def title_html(self, hit) -> Markup:
+        """The title, escaped, with the query's words in ``<mark>``, as the library marks it."""
+        return Markup(hit.title_highlight or html.escape(hit.title))
 
 
 def _overlaps(bucket: str, low: datetime | None, high: datetime | None) -> bool:
     """Whether a histogram bucket (``2020``, ``2020-06``, ``2020-06-12``) overlaps the span low..high."""
     start, end = parse_bound(bucket, end=False), parse_bound(bucket, end=True)
     return (low is None or end >= low) and (high is None or start <= high)
-
-
-def title_terms(results: SearchResults) -> frozenset[str]:
-    """The index terms to mark in titles: the words the fragments marked, and the query's own words.
-
-    The library highlights fragments only; the marked words of all hits on
-    the page (prefix and fuzzy expansions included) and the query's plain
-    words, through the same analysis as the index, give the terms. Excluded
-    words (``-word``, ``NOT word``) and field names are left out.
-    """
-    terms: set[str] = set()
-    for hit in results.hits:
-        for marked in _MARKED.findall(hit.highlight):
-            terms.update(term_of(w) for w in re.findall(r"\w+", html.unescape(marked)))
-    query = results.suggestion or results.query
-    previous = ""
-    for match in _QUERY_WORD.finditer(query):
-        minus, word = match.group(1), match.group(2)
-        is_field = match.group(0).endswith(":")
-        if not (minus or is_field or previous == "NOT" or word in {"AND", "OR", "NOT", "TO"}):
-            terms.add(term_of(word))
-        previous = word
-    return frozenset(terms)
 
 
 def safe_back(value: str) -> str:
