@@ -131,6 +131,7 @@ def test_typing_a_typo_shows_the_correction_without_reloading(page, server, tmp_
     expect(page.locator(".hit").first).to_contain_text("facial recognition", ignore_case=True)
     assert query_of(page)["q"] == ["facal recogniton"]
     assert page.evaluate("window.__sameDocument") is True  # fetched and swapped, not reloaded
+    expect(page.locator("#announce")).to_contain_text("articles")  # said to screen readers
     assert page.locator(".hit .title mark").count() > 0
     page.screenshot(path=tmp_path / "typo.png", full_page=True)
     corrected.click()
