@@ -509,3 +509,15 @@ def test_serve_on_a_busy_port_is_a_one_line_error(tmp_path):
         result = CliRunner().invoke(cli, ["serve", "--index-dir", str(tmp_path), "--port", str(port)], catch_exceptions=False)
     assert result.exit_code == 1
     assert result.output == f"Error: cannot listen on 127.0.0.1:{port}: address already in use\n"
+
+
+def test_the_load_benchmark_runs_small_with_no_error_and_no_inconsistent_answer(tmp_path):
+    out = tmp_path / "load.json"
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "web_load.py"
+    done = subprocess.run([sys.executable, str(script), "--size", "60", "--seconds", "1", "--clients", "4", "--json", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    results = json.loads(out.read_text())["results"]
+    assert [r["engine"] for r in results] == ["newssearch", "sqlite", "newssearch-page"]
+    for r in results:
+        assert r["requests"] > 0 and r["errors"] == 0 and r["inconsistent"] == 0 and r["reindex_rounds"] >= 1
