@@ -34,8 +34,11 @@ if not Path(CHROMIUM).exists():
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
 
+_PRCTL = ctypes.CDLL(None).prctl  # resolved here: the child of a fork must not load libraries
+
+
 def _die_with_parent() -> None:  # the server must not outlive a test run that is killed
-    ctypes.CDLL(None).prctl(1, signal.SIGTERM)
+    _PRCTL(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 @pytest.fixture(scope="module")

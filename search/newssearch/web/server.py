@@ -33,14 +33,19 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _stop_with_parent() -> None:
+def _stop_with_parent_function():
+    """A function for the forked child that asks Linux to stop it when its parent dies (None elsewhere).
+
+    prctl is looked up here, in the parent: a forked child should not load libraries.
+    """
     try:
         import ctypes
         import signal
 
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG, Linux only
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
-        pass
+        return None
+    return lambda: prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 def run(index_dir: str | None, *, host: str = "127.0.0.1", port: int = 8080, watch_paths: Sequence[str] = ()) -> None:
@@ -64,7 +69,7 @@ def run(index_dir: str | None, *, host: str = "127.0.0.1", port: int = 8080, wat
             # uvicorn ends the process by re-raising the signal that stopped it, past
             # any finally: the child must also go when its parent dies. (No thread
             # runs yet, so a preexec_fn is safe here.)
-            preexec_fn=_stop_with_parent,
+            preexec_fn=_stop_with_parent_function(),
         )
     app = create_app(index_path)
     config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="on")
