@@ -242,12 +242,14 @@ def load(port: int, work: list[dict], clients: int, seconds: float, path: str = 
     }
 
 
-def run_engine(engine: str, work_dir: Path, corpus: Path, extra: Path, work: list[dict], clients: int, seconds: float) -> dict:
+def run_engine(engine: str, work_dir: Path, corpus: Path, extra: Path, work: list[dict], clients: int, seconds: float,
+               serve_workers: int = 1) -> dict:
     port = free_port()
     if engine.startswith("newssearch"):
         target = work_dir / "index"
         subprocess.run([sys.executable, "-m", "newssearch", "index", str(corpus), "--index-dir", str(target), "--quiet"], check=True)
-        argv = [sys.executable, "-m", "newssearch", "serve", "--index-dir", str(target), "--port", str(port)]
+        argv = [sys.executable, "-m", "newssearch", "serve", "--index-dir", str(target), "--port", str(port),
+                "--workers", str(serve_workers)]
     else:
         target = work_dir / "sqlite.db"
         subprocess.run([sys.executable, str(HERE / "sqlite_baseline.py"), "build", str(target), str(corpus)], check=True,
@@ -270,7 +272,7 @@ def run_engine(engine: str, work_dir: Path, corpus: Path, extra: Path, work: lis
         stop.set()
         server.terminate()
         server.wait(30)
-    result.update(engine=engine, reindex_rounds=rounds[0], peak_rss_mb=round(memory.peak / 2**20, 1))
+    result.update(engine=engine if serve_workers == 1 or not engine.startswith("newssearch") else f"{engine} x{serve_workers}", reindex_rounds=rounds[0], peak_rss_mb=round(memory.peak / 2**20, 1))
     return result
 
 
@@ -286,6 +288,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--seconds", type=float, default=30)
     parser.add_argument("--engines", default="newssearch,sqlite,newssearch-page",
                         help="newssearch (its JSON API), sqlite, newssearch-page (the HTML search page)")
+    parser.add_argument("--workers", type=int, default=1, help="newssearch serve --workers")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
 
@@ -310,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
             parked = corpus / "extra.parked"
             if parked.exists():
                 parked.rename(extra)
-            results.append(run_engine(engine, engine_dir, corpus, extra, work, args.clients, args.seconds))
+            results.append(run_engine(engine, engine_dir, corpus, extra, work, args.clients, args.seconds, args.workers))
             print(json.dumps(results[-1]), flush=True)
         figures = {"size": args.size, "clients": args.clients, "seconds": args.seconds, "queries": len(work), "results": results}
         if args.json:

@@ -521,3 +521,33 @@ def test_the_load_benchmark_runs_small_with_no_error_and_no_inconsistent_answer(
     assert [r["engine"] for r in results] == ["newssearch", "sqlite", "newssearch-page"]
     for r in results:
         assert r["requests"] > 0 and r["errors"] == 0 and r["inconsistent"] == 0 and r["reindex_rounds"] >= 1
+
+
+def test_serve_workers_share_the_port_and_stop_together(corpus):
+    import re
+    import signal
+    import urllib.request
+
+    proc = subprocess.Popen([sys.executable, "-m", "newssearch", "serve", "--index-dir", str(corpus[1]), "--port", "0",
+                             "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        address = re.search(r"at (http://127\.0\.0\.1:\d+/)", proc.stdout.readline()).group(1)
+        for _ in range(8):
+            with urllib.request.urlopen(address + "api/search?q=police", timeout=30) as response:
+                assert json.load(response)["total"] > 0
+        children = [int(c) for t in Path(f"/proc/{proc.pid}/task").iterdir() for c in (t / "children").read_text().split()]
+        assert len(children) == 2
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+        for child in children:
+            deadline = time.monotonic() + 30
+            while Path(f"/proc/{child}").exists() and "zombie" not in Path(f"/proc/{child}/status").read_text():
+                assert time.monotonic() < deadline, "a server process outlived the server"
+                time.sleep(0.1)
+        assert "Traceback" not in proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()
