@@ -167,8 +167,16 @@ class ResultsView:
         listed = {v.value.casefold() for v in values}
         return [c for c in self.state.values[name] if c.casefold() not in listed]
 
-    def title_html(self, title: str) -> Markup:
-        """The title, escaped, with the query's words in ``<mark>``."""
+    def title_html(self, hit) -> Markup:
+        """The hit's title, escaped, with the query's words in ``<mark>``.
+
+        The library's own title highlight when the hit carries one (it knows
+        phrases and fields); else the words found by :func:`title_terms`.
+        """
+        library = getattr(hit, "title_highlight", None)
+        if library is not None:
+            return Markup(library or highlight.plain(hit.title, size=len(hit.title) + 1))
+        title = hit.title
         marked, count = highlight.fragment(title, self.terms, size=len(title) + 1)
         return Markup(marked if count else highlight.plain(title, size=len(title) + 1))
 
