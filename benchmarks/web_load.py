@@ -15,7 +15,8 @@ match set, on loopback. For each engine in turn:
 3. ``--clients`` threads in this process send queries over keep-alive
    connections for ``--seconds``. Every answer must be HTTP 200 and
    consistent: the year histogram sums to the total (every generated article
-   is dated), whatever generation it came from.
+   is dated), whatever generation it came from. ``newssearch-page`` loads
+   the HTML search page instead and checks that its bars sum to its total.
 
 Printed: requests per second, p50/p95 latency, errors, inconsistent answers,
 and the server's peak memory (its process tree's RSS, sampled every 50 ms).
@@ -34,6 +35,7 @@ import http.client
 import json
 import os
 import random
+import re
 import shutil
 import socket
 import subprocess
@@ -156,7 +158,7 @@ def reindexer(engine: str, corpus: Path, extra: Path, target: Path, stop: thread
             parked.rename(extra) if parked.exists() else None
         elif extra.exists():
             extra.rename(parked)
-        if engine == "newssearch":
+        if engine.startswith("newssearch"):
             argv = [sys.executable, "-m", "newssearch", "index", str(corpus), "--index-dir", str(target), "--quiet", "--workers", "1"]
         else:
             argv = [sys.executable, str(HERE / "sqlite_baseline.py"), "build", str(target), str(corpus), "--processes", "1"]
@@ -165,7 +167,20 @@ def reindexer(engine: str, corpus: Path, extra: Path, target: Path, stop: thread
         with_extra = not with_extra
 
 
-def load(port: int, work: list[dict], clients: int, seconds: float) -> dict:
+_BAR = re.compile(r'aria-label="[^"]*: ([\d,]+) articles"')
+_RANGE = re.compile(r"of ([\d,]+)</strong>")
+
+
+def check_page(body: bytes) -> tuple[int, int] | None:
+    """(total, sum of the histogram's bars) of a search page, or None for a page without results."""
+    text = body.decode("utf-8")
+    found = _RANGE.search(text)
+    if found is None:
+        return None
+    return int(found.group(1).replace(",", "")), sum(int(b.replace(",", "")) for b in _BAR.findall(text))
+
+
+def load(port: int, work: list[dict], clients: int, seconds: float, path: str = "/api/search") -> dict:
     latencies: list[float] = []
     errors: list[str] = []
     inconsistent: list[str] = []
@@ -180,7 +195,7 @@ def load(port: int, work: list[dict], clients: int, seconds: float) -> dict:
             params = rng.choice(work)
             started = time.perf_counter()
             try:
-                conn.request("GET", "/api/search?" + urlencode(params))
+                conn.request("GET", path + "?" + urlencode(params))
                 response = conn.getresponse()
                 body = response.read()
             except (OSError, http.client.HTTPException) as exc:
@@ -193,6 +208,12 @@ def load(port: int, work: list[dict], clients: int, seconds: float) -> dict:
             if response.status != 200:
                 with lock:
                     errors.append(f"HTTP {response.status}: {body[:200]!r}")
+                continue
+            if path == "/":
+                figures = check_page(body)
+                if figures is not None and figures[0] != figures[1]:
+                    with lock:
+                        inconsistent.append(f"page {params}: total {figures[0]}, bars {figures[1]}")
                 continue
             data = json.loads(body)
             years = sum(v["count"] for v in data["facets"]["published"])
@@ -221,12 +242,14 @@ def load(port: int, work: list[dict], clients: int, seconds: float) -> dict:
     }
 
 
-def run_engine(engine: str, work_dir: Path, corpus: Path, extra: Path, work: list[dict], clients: int, seconds: float) -> dict:
+def run_engine(engine: str, work_dir: Path, corpus: Path, extra: Path, work: list[dict], clients: int, seconds: float,
+               serve_workers: int = 1) -> dict:
     port = free_port()
-    if engine == "newssearch":
+    if engine.startswith("newssearch"):
         target = work_dir / "index"
         subprocess.run([sys.executable, "-m", "newssearch", "index", str(corpus), "--index-dir", str(target), "--quiet"], check=True)
-        argv = [sys.executable, "-m", "newssearch", "serve", "--index-dir", str(target), "--port", str(port)]
+        argv = [sys.executable, "-m", "newssearch", "serve", "--index-dir", str(target), "--port", str(port),
+                "--workers", str(serve_workers)]
     else:
         target = work_dir / "sqlite.db"
         subprocess.run([sys.executable, str(HERE / "sqlite_baseline.py"), "build", str(target), str(corpus)], check=True,
@@ -241,7 +264,7 @@ def run_engine(engine: str, work_dir: Path, corpus: Path, extra: Path, work: lis
         memory.start()
         indexer = threading.Thread(target=reindexer, args=(engine, corpus, extra, target, stop, rounds))
         indexer.start()
-        result = load(port, work, clients, seconds)
+        result = load(port, work, clients, seconds, path="/" if engine == "newssearch-page" else "/api/search")
         stop.set()
         indexer.join()
         memory.stop()
@@ -249,7 +272,7 @@ def run_engine(engine: str, work_dir: Path, corpus: Path, extra: Path, work: lis
         stop.set()
         server.terminate()
         server.wait(30)
-    result.update(engine=engine, reindex_rounds=rounds[0], peak_rss_mb=round(memory.peak / 2**20, 1))
+    result.update(engine=engine if serve_workers == 1 or not engine.startswith("newssearch") else f"{engine} x{serve_workers}", reindex_rounds=rounds[0], peak_rss_mb=round(memory.peak / 2**20, 1))
     return result
 
 
@@ -263,7 +286,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--size", type=int, default=2000, help="seeds in the corpus")
     parser.add_argument("--clients", type=int, default=32)
     parser.add_argument("--seconds", type=float, default=30)
-    parser.add_argument("--engines", default="newssearch,sqlite")
+    parser.add_argument("--engines", default="newssearch,sqlite,newssearch-page",
+                        help="newssearch (its JSON API), sqlite, newssearch-page (the HTML search page)")
+    parser.add_argument("--workers", type=int, default=1, help="newssearch serve --workers")
     parser.add_argument("--json", type=Path, help="also write the figures here")
     args = parser.parse_args(argv)
 
@@ -288,7 +313,7 @@ def main(argv: list[str] | None = None) -> int:
             parked = corpus / "extra.parked"
             if parked.exists():
                 parked.rename(extra)
-            results.append(run_engine(engine, engine_dir, corpus, extra, work, args.clients, args.seconds))
+            results.append(run_engine(engine, engine_dir, corpus, extra, work, args.clients, args.seconds, args.workers))
             print(json.dumps(results[-1]), flush=True)
         figures = {"size": args.size, "clients": args.clients, "seconds": args.seconds, "queries": len(work), "results": results}
         if args.json:

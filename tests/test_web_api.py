@@ -509,3 +509,45 @@ def test_serve_on_a_busy_port_is_a_one_line_error(tmp_path):
         result = CliRunner().invoke(cli, ["serve", "--index-dir", str(tmp_path), "--port", str(port)], catch_exceptions=False)
     assert result.exit_code == 1
     assert result.output == f"Error: cannot listen on 127.0.0.1:{port}: address already in use\n"
+
+
+def test_the_load_benchmark_runs_small_with_no_error_and_no_inconsistent_answer(tmp_path):
+    out = tmp_path / "load.json"
+    script = Path(__file__).resolve().parent.parent / "benchmarks" / "web_load.py"
+    done = subprocess.run([sys.executable, str(script), "--size", "60", "--seconds", "1", "--clients", "4", "--json", str(out)],
+                          capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0, done.stdout[-2000:] + done.stderr[-2000:]
+    results = json.loads(out.read_text())["results"]
+    assert [r["engine"] for r in results] == ["newssearch", "sqlite", "newssearch-page"]
+    for r in results:
+        assert r["requests"] > 0 and r["errors"] == 0 and r["inconsistent"] == 0 and r["reindex_rounds"] >= 1
+
+
+def test_serve_workers_share_the_port_and_stop_together(corpus):
+    import re
+    import signal
+    import urllib.request
+
+    proc = subprocess.Popen([sys.executable, "-m", "newssearch", "serve", "--index-dir", str(corpus[1]), "--port", "0",
+                             "--workers", "2"], stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        address = re.search(r"at (http://127\.0\.0\.1:\d+/)", proc.stdout.readline()).group(1)
+        for _ in range(8):
+            with urllib.request.urlopen(address + "api/search?q=police", timeout=30) as response:
+                assert json.load(response)["total"] > 0
+        children = [int(c) for t in Path(f"/proc/{proc.pid}/task").iterdir() for c in (t / "children").read_text().split()]
+        assert len(children) == 2
+        proc.send_signal(signal.SIGTERM)
+        assert proc.wait(30) == 0
+        for child in children:
+            deadline = time.monotonic() + 30
+            while Path(f"/proc/{child}").exists() and "zombie" not in Path(f"/proc/{child}/status").read_text():
+                assert time.monotonic() < deadline, "a server process outlived the server"
+                time.sleep(0.1)
+        assert "Traceback" not in proc.stderr.read()
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+        proc.stdout.close()
+        proc.stderr.close()

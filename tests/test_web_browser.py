@@ -34,8 +34,11 @@ if not Path(CHROMIUM).exists():
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
 
+_PRCTL = ctypes.CDLL(None).prctl  # resolved here: the child of a fork must not load libraries
+
+
 def _die_with_parent() -> None:  # the server must not outlive a test run that is killed
-    ctypes.CDLL(None).prctl(1, signal.SIGTERM)
+    _PRCTL(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
 @pytest.fixture(scope="module")
@@ -131,6 +134,7 @@ def test_typing_a_typo_shows_the_correction_without_reloading(page, server, tmp_
     expect(page.locator(".hit").first).to_contain_text("facial recognition", ignore_case=True)
     assert query_of(page)["q"] == ["facal recogniton"]
     assert page.evaluate("window.__sameDocument") is True  # fetched and swapped, not reloaded
+    expect(page.locator("#announce")).to_contain_text("articles")  # said to screen readers
     assert page.locator(".hit .title mark").count() > 0
     page.screenshot(path=tmp_path / "typo.png", full_page=True)
     corrected.click()

@@ -314,7 +314,9 @@ def _unicode_output() -> bool:
 @click.option("--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="Port (0: any free one).")
 @click.option("--watch", "watch_paths", multiple=True, type=click.Path(),
               help="Also keep the index current from these seed paths (repeat for several).")
-def serve(index_dir: str, host: str, port: int, watch_paths: tuple[str, ...]) -> None:
+@click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
+              help="Server processes sharing the port (a search uses about one core).")
+def serve(index_dir: str, host: str, port: int, watch_paths: tuple[str, ...], workers: int) -> None:
     """Serve a search page and a JSON API over the index, read-only.
 
     The page is at /, the API at /api/search, /api/stats, /api/article,
@@ -324,7 +326,7 @@ def serve(index_dir: str, host: str, port: int, watch_paths: tuple[str, ...]) ->
     from .web.server import run
 
     with _errors(index_dir):
-        run(index_dir, host=host, port=port, watch_paths=watch_paths)
+        run(index_dir, host=host, port=port, watch_paths=watch_paths, workers=workers)
 
 
 def _export(query: str, index_dir: str, fmt: str, every: bool, **options) -> None:

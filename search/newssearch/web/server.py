@@ -33,29 +33,48 @@ def _listen(host: str, port: int) -> socket.socket:
     return sock
 
 
-def _stop_with_parent() -> None:
+def _stop_with_parent_function():
+    """A function for the forked child that asks Linux to stop it when its parent dies (None elsewhere).
+
+    prctl is looked up here, in the parent: a forked child should not load libraries.
+    """
     try:
         import ctypes
         import signal
 
-        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG, Linux only
+        prctl = ctypes.CDLL(None, use_errno=True).prctl
     except (OSError, AttributeError):
-        pass
+        return None
+    return lambda: prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
 
 
-def run(index_dir: str | None, *, host: str = "127.0.0.1", port: int = 8080, watch_paths: Sequence[str] = ()) -> None:
+def run(
+    index_dir: str | None,
+    *,
+    host: str = "127.0.0.1",
+    port: int = 8080,
+    watch_paths: Sequence[str] = (),
+    workers: int = 1,
+) -> None:
     """Serve until interrupted; print the address once listening.
 
     With ``watch_paths``, ``newssearch index --watch`` runs as a child
     process: indexing is CPU work that would hold the server's interpreter
     lock, and a process of its own can fork its parser workers safely, which
     a threaded server cannot. It is stopped with the server.
+
+    With ``workers`` above 1, that many server processes are forked after the
+    port is bound and accept on it in turn (the pre-fork model of gunicorn):
+    a search holds the interpreter lock, so one process uses about one core.
+    Each opens the index on its own.
     """
     index_path = resolve_index_dir(index_dir)
     for path in watch_paths:
         if not os.path.exists(path):
             raise InputPathError(f"{path}: no such file or folder")
     listener = _listen(host, port)
+    listener.listen(2048)
+    stop_with_parent = _stop_with_parent_function()
     watcher = None
     if watch_paths:
         watcher = subprocess.Popen(
@@ -64,25 +83,17 @@ def run(index_dir: str | None, *, host: str = "127.0.0.1", port: int = 8080, wat
             # uvicorn ends the process by re-raising the signal that stopped it, past
             # any finally: the child must also go when its parent dies. (No thread
             # runs yet, so a preexec_fn is safe here.)
-            preexec_fn=_stop_with_parent,
+            preexec_fn=stop_with_parent,
         )
-    app = create_app(index_path)
-    config = uvicorn.Config(app, host=host, port=port, log_level="warning", access_log=False, lifespan="on")
-    server = uvicorn.Server(config)
-    original_startup = server.startup
-
-    async def startup(sockets=None) -> None:
-        await original_startup(sockets)
-        for listener in server.servers:
-            for sock in listener.sockets:
-                address, bound_port = sock.getsockname()[:2]
-                shown = f"[{address}]" if ":" in address else address
-                click.echo(f"newssearch: serving {index_path} at http://{shown}:{bound_port}/ (Ctrl+C stops)")
-        sys.stdout.flush()
-
-    server.startup = startup  # type: ignore[method-assign]
+    address, bound_port = listener.getsockname()[:2]
+    shown = f"[{address}]" if ":" in address else address
+    click.echo(f"newssearch: serving {index_path} at http://{shown}:{bound_port}/ (Ctrl+C stops)")
+    sys.stdout.flush()
     try:
-        server.run(sockets=[listener])
+        if workers <= 1:
+            _serve(index_path, listener)
+        else:
+            _prefork(index_path, listener, workers, stop_with_parent)
     finally:
         if watcher is not None:
             watcher.terminate()
@@ -90,3 +101,53 @@ def run(index_dir: str | None, *, host: str = "127.0.0.1", port: int = 8080, wat
                 watcher.wait(timeout=10)
             except subprocess.TimeoutExpired:
                 watcher.kill()
+
+
+def _serve(index_path, listener: socket.socket) -> None:
+    config = uvicorn.Config(create_app(index_path), log_level="warning", access_log=False, lifespan="on")
+    uvicorn.Server(config).run(sockets=[listener])
+
+
+def _prefork(index_path, listener: socket.socket, workers: int, stop_with_parent) -> None:
+    """Fork ``workers`` servers on ``listener``; stop them all on Ctrl+C or SIGTERM, or when one dies."""
+    import signal
+
+    children: list[int] = []
+    for _ in range(workers):
+        pid = os.fork()
+        if pid == 0:  # a worker: serve, and never return into the parent's code
+            code = 0
+            try:
+                if stop_with_parent is not None:
+                    stop_with_parent()
+                _serve(index_path, listener)
+            except BaseException:  # noqa: BLE001 - a worker reports through its exit status
+                code = 1
+            finally:
+                os._exit(code)
+        children.append(pid)
+    stopping = crashed = False
+
+    def stop(signum, frame) -> None:
+        nonlocal stopping
+        stopping = True
+        for child in children:
+            try:
+                os.kill(child, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+
+    signal.signal(signal.SIGINT, stop)
+    signal.signal(signal.SIGTERM, stop)
+    while children:
+        try:
+            pid, _status = os.wait()
+        except ChildProcessError:
+            break
+        if pid in children:
+            children.remove(pid)
+            if not stopping:  # a worker died on its own: stop the others
+                crashed = True
+                stop(None, None)
+    if crashed:
+        raise NewssearchError("a server process stopped unexpectedly; stopped the others")

@@ -43,6 +43,13 @@
         if (how === "push") history.pushState({}, "", url);
         else if (how === "replace") history.replaceState({}, "", url);
         enhance(fresh);
+        // The results are replaced wholesale; a live region outside them tells a
+        // screen reader what changed.
+        var announce = document.getElementById("announce");
+        var parts = fresh.querySelectorAll(".notice, .total");
+        var said = [];
+        for (var j = 0; j < parts.length; j++) said.push(parts[j].textContent.replace(/\s+/g, " ").trim());
+        if (announce) announce.textContent = said.join(" ");
         if (focusKey) {
           var inputs = fresh.querySelectorAll("[name]");
           for (var i = 0; i < inputs.length; i++) {
