@@ -136,7 +136,7 @@ def test_an_exception_in_the_commit_leaves_the_old_index(seeds, index_dir, monke
     def fail(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", str(index_dir))
 
-    monkeypatch.setattr(facets, "build", fail)
+    monkeypatch.setattr(docvalues, "build", fail)
     result = CliRunner().invoke(cli, ["index", str(seeds)], catch_exceptions=False)
     assert result.exit_code == 1
     assert result.stderr == f"Error: writing the index at {index_dir}/: no space left on device\n"

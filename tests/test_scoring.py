@@ -8,7 +8,7 @@ from whoosh import index as whoosh_index
 
 from newssearch import index_seeds, open_index
 from newssearch import store
-from newssearch.facets import Columns
+from newssearch.docvalues import DocValues
 from newssearch.scoring import QueryScorer
 
 from .conftest import write_seed
@@ -35,7 +35,7 @@ def scorer(tmp_path_factory):
     ix = whoosh_index.open_dir(str(gen))
     searcher = ix.searcher()
     assert len(searcher.reader().leaf_readers()) >= 2 and searcher.reader().has_deletions()
-    yield QueryScorer(searcher, Columns.load(gen)), searcher, index_dir
+    yield QueryScorer(searcher, DocValues.load(gen)), searcher, index_dir
     searcher.close()
 
 
@@ -94,7 +94,7 @@ def test_the_phrase_cases_above_are_not_vacuous(scorer):
 
 
 def test_positions_are_decoded_as_whoosh_decodes_them(scorer):
-    from newssearch.scoring import position_decoder
+    from newssearch.codec.postings import position_decoder
 
     qs, searcher, _ = scorer
     for field, word in (("title", "alpha"), ("excerpt", "common"), ("body", "alpha")):

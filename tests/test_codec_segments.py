@@ -10,8 +10,8 @@ from hypothesis import strategies as st
 from whoosh import index as whoosh_index
 
 from newssearch.schema import build_schema
-from newssearch import segments
-from newssearch.segments import SegmentBuilder, commit
+from newssearch.codec import segments
+from newssearch.codec.segments import SegmentBuilder, commit
 
 
 def contents(folder: Path) -> dict:

@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import os
 import pickle
-import struct
 import zlib
 from array import array
 from collections import Counter
@@ -45,17 +44,18 @@ from pathlib import Path
 
 import numpy as np
 from whoosh import columns
-from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3TermInfo, _lenfield
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3TermInfo
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.filetables import OrderedHashWriter
 from whoosh.filedb.filetables import _lengths as _ENTRY_LENGTHS
-from whoosh.index import TOC, clean_files
 from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
-from whoosh.util.numeric import _length_byte_cache
 
-from .schema import TEXT_FIELDS, TOKEN_PATTERN, term_of, token_parts, tokens
+from ..schema import TEXT_FIELDS, TOKEN_PATTERN, term_of, token_parts, tokens
+from .columns import VarBytesWriter, bytes_column, column_path, length_codes, length_column, write_numeric
+from .postings import read_postings
+# The table of contents, for the indexer: it creates, reads and publishes generations through here.
+from .toc import INDEX_NAME, commit, create, open_whoosh, read  # noqa: F401
 
-INDEX_NAME = "MAIN"  # Whoosh's default index name: open_dir() finds it
 BLOCK_SIZE = 128  # postings per block, as Whoosh's W3 codec writes them
 # Posting blocks are stored uncompressed (their header says so) unless larger
 # than this: compressing every block cost a tenth of the build, for a third
@@ -72,8 +72,6 @@ BLOCK_PICKLE = 4
 _findall = TOKEN_PATTERN.findall
 _dumps = pickle.dumps
 _TERMINFO = W3TermInfo._struct
-# Whoosh keeps each field length as a one-byte code (``length_to_byte``).
-_LENGTH_CACHE = np.array(_length_byte_cache, dtype=np.int64)
 
 
 def _deflate(data: bytes) -> bytes:
@@ -239,36 +237,6 @@ class _Postings:
         self.values: list[bytes] = []
 
 
-class _VarBytesFile:
-    """A ``VarBytesColumn`` file written as values arrive: the values, then their
-    lengths, then (past 32,768 documents) their offsets, then the typecodes."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.file = open(path, "wb")  # noqa: SIM115 - closed by finish() or discard()
-        self.lengths = array("I")
-
-    def add(self, value: bytes) -> None:
-        self.file.write(value)
-        self.lengths.append(len(value))
-
-    def finish(self) -> None:
-        lengths = np.frombuffer(self.lengths, dtype=np.uint32)
-        trailer = b"I"
-        self.file.write(lengths.astype(">u4").tobytes())
-        if len(lengths) > 2**15:  # Whoosh's reader then takes offsets instead of summing lengths
-            offsets = np.cumsum(lengths, dtype=np.int64) - lengths
-            code = "I" if len(offsets) == 0 or offsets[-1] < 2**32 else "q"
-            self.file.write(offsets.astype(">u4" if code == "I" else ">i8").tobytes())
-            trailer = b"I" + code.encode() + b"X"
-        self.file.write(trailer)
-        self.file.close()
-
-    def discard(self) -> None:
-        self.file.close()
-        self.path.unlink(missing_ok=True)
-
-
 class SegmentBuilder:
     """Builds one new segment of the index in ``folder``, a batch of documents at a time.
 
@@ -284,7 +252,7 @@ class SegmentBuilder:
         if boosted:  # weights are stored as plain frequencies
             raise ValueError(f"field boosts are not supported: {boosted}")
         self._numeric: dict[str, tuple[object, np.dtype, array]] = {}
-        self._bytes: dict[str, _VarBytesFile] = {}
+        self._bytes: dict[str, VarBytesWriter] = {}
         self.schema = schema
         self.folder = Path(folder)
         self.storage = FileStorage(os.fspath(folder))
@@ -316,8 +284,8 @@ class SegmentBuilder:
         # Filled by finish(): how often each raw token occurred, for the spelling vocabulary.
         self.token_counts: Counter[str] = Counter()
 
-    def _column_file(self, name: str) -> _VarBytesFile:
-        return _VarBytesFile(self.folder / W3Codec.column_filename(self.segment, name))
+    def _column_file(self, name: str) -> VarBytesWriter:
+        return VarBytesWriter(column_path(self.folder, self.segment, name))
 
     def _analysed(self, name: str, value) -> list[tuple[bytes, int, bytes]]:
         """(term bytes, frequency, encoded value) of a non-text field, by Whoosh's own field type.
@@ -434,10 +402,10 @@ class SegmentBuilder:
         totals = {}
         codes = {}  # each document's length code per text field, for the column and the block headers
         for name, lengths in self._lengths.items():
-            codes[name] = _length_bytes(lengths)
+            codes[name] = length_codes(lengths)
             total = int(np.frombuffer(lengths, dtype=np.uint32).sum())
             if total:  # as Whoosh, no length column for a field no document has words in
-                self._write_numeric(_lenfield(name), codes[name])
+                self._write_numeric(length_column(name), codes[name])
                 totals[name] = total
         segment._fieldlengths = totals  # what Whoosh's per-document writer records
         terms_file = segment.create_file(self.storage, W3Codec.TERMS_EXT)
@@ -460,14 +428,7 @@ class SegmentBuilder:
 
     def _write_numeric(self, name: str, values: np.ndarray) -> None:
         """A ``NumericColumn`` file: every document's value, big-endian."""
-        path = self.folder / W3Codec.column_filename(self.segment, name)
-        path.write_bytes(values.astype(values.dtype.newbyteorder(">")).tobytes())
-
-
-def _length_bytes(lengths: array) -> np.ndarray:
-    """Whoosh's one-byte code of each field length (``length_to_byte``)."""
-    codes = np.searchsorted(_LENGTH_CACHE, np.frombuffer(lengths, dtype=np.uint32), side="left")
-    return np.minimum(codes, 255).astype(np.uint8)
+        write_numeric(column_path(self.folder, self.segment, name), values)
 
 
 def _write_field(
@@ -571,12 +532,6 @@ def _write_field(
     return offset
 
 
-def read(folder: str | os.PathLike[str], schema) -> tuple[list, int]:
-    """The segments of the index in ``folder`` and its generation number (Whoosh's ``TOC``)."""
-    toc = TOC.read(FileStorage(os.fspath(folder)), INDEX_NAME, schema=schema)
-    return list(toc.segments), toc.generation
-
-
 def delete_urls(folder: str | os.PathLike[str], schema, segments: list, urls: set[str]) -> list:
     """Mark deleted, in ``segments``, every document whose url is in ``urls``; returns ``segments``.
 
@@ -585,8 +540,6 @@ def delete_urls(folder: str | os.PathLike[str], schema, segments: list, urls: se
     against a scan of the segment's url column.
     """
     from whoosh.reading import SegmentReader
-
-    from .scoring import read_postings
 
     if not urls:
         return segments
@@ -650,51 +603,3 @@ def merge_small(folder: str | os.PathLike[str], schema, segments: list, rebuild)
         builder.discard()
         return kept
     return kept + [builder.finish()]
-
-
-def numeric_column(folder: str | os.PathLike[str], segment, fieldname: str, typecode: str, default) -> np.ndarray:
-    """Every document's value in a ``NumericColumn`` of one segment, read in one go.
-
-    The column file holds big-endian values for the first documents; the
-    documents after the last one given a value take the default. (Whoosh's
-    reader returns them one Python call at a time.)
-    """
-    count = segment.doc_count_all()
-    values = np.full(count, default, dtype=np.dtype(typecode).newbyteorder("="))
-    path = Path(folder) / W3Codec.column_filename(segment, fieldname)
-    try:
-        data = np.fromfile(path, dtype=np.dtype(typecode).newbyteorder(">"))
-    except FileNotFoundError:
-        return values  # no document had a value
-    values[: len(data)] = data[:count]
-    return values
-
-
-def bytes_column(folder: str | os.PathLike[str], segment, fieldname: str) -> list[bytes]:
-    """Every document's value in a ``VarBytesColumn`` of one segment (the url column), read in one go."""
-    count = segment.doc_count_all()
-    path = Path(folder) / W3Codec.column_filename(segment, fieldname)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return [b""] * count
-    # Layout: the values, the array of their lengths, optionally an array of
-    # offsets, then the typecodes (see whoosh.columns.VarBytesColumn).
-    end = len(data) - 1
-    lengths_code = chr(data[end])
-    if lengths_code == "X":
-        lengths_code, offsets_code = chr(data[end - 2]), chr(data[end - 1])
-        end = end - 2 - count * struct.calcsize(offsets_code)
-    size = struct.calcsize(lengths_code)
-    lengths = np.frombuffer(data, dtype=np.dtype(lengths_code).newbyteorder(">"), count=count, offset=end - size * count)
-    ends = np.cumsum(lengths).tolist()
-    starts = [0, *ends[:-1]]
-    return [data[a:b] for a, b in zip(starts, ends)]
-
-
-def commit(folder: str | os.PathLike[str], schema, segments: Iterable, generation: int) -> None:
-    """Publish ``segments`` as the index's generation ``generation``, removing files no segment uses."""
-    storage = FileStorage(os.fspath(folder))
-    segments = list(segments)
-    TOC(schema, segments, generation).write(storage, INDEX_NAME)
-    clean_files(storage, INDEX_NAME, generation, segments)
