@@ -8,18 +8,17 @@ from __future__ import annotations
 
 import importlib
 import struct
+import tomllib
 from array import array
 from importlib import metadata
 from pathlib import Path
 
 import pytest
-import tomllib
-from whoosh import index as whoosh_index
-from whoosh.filedb.filestore import FileStorage
-
 from newssearch import codec
 from newssearch.codec import columns, postings, segments
 from newssearch.schema import build_schema
+from whoosh import index as whoosh_index
+from whoosh.filedb.filestore import FileStorage
 
 from .conftest import REPO
 

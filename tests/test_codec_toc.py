@@ -6,12 +6,11 @@ import importlib.util
 from pathlib import Path
 
 import pytest
-from whoosh import index as whoosh_index
-from whoosh.filedb.structfile import StructFile
-
 from newssearch import index_seeds, open_index, store
 from newssearch.codec import toc
 from newssearch.schema import build_schema
+from whoosh import index as whoosh_index
+from whoosh.filedb.structfile import StructFile
 
 from .conftest import write_seed
 
