@@ -6,11 +6,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from whoosh import formats
-
 from newssearch.codec import postings, segments
 from newssearch.codec.postings import position_decoder, read_postings
 from newssearch.schema import build_schema
+from whoosh import formats
 
 # (field, term): a word in every document (several blocks), a rarer one, repeated words, a keyword value
 TERMS = [("body", "common"), ("body", "rare"), ("title", "twice"), ("topic_facet", "AI"), ("url", "https://x/7")]
@@ -94,7 +93,7 @@ class _PublicOnly:
 @pytest.mark.parametrize(("field", "text"), TERMS)
 @pytest.mark.parametrize("values", [False, True])
 def test_without_the_private_term_table_postings_come_through_whooshs_public_reader(index, field, text, values):
-    reader, leaves, schema = index
+    _, leaves, schema = index
     fast = read_postings(leaves, schema, field, text, values=values)
     public = read_postings([(_PublicOnly(leaf), offset) for leaf, offset in leaves], schema, field, text,
                            values=values)
@@ -106,7 +105,7 @@ def test_without_the_private_term_table_postings_come_through_whooshs_public_rea
 @pytest.mark.parametrize(("field", "text"), TERMS)
 @pytest.mark.parametrize("values", [False, True])
 def test_a_matcher_of_another_kind_is_read_one_posting_at_a_time(index, monkeypatch, field, text, values):
-    reader, leaves, schema = index
+    _, leaves, schema = index
     fast = read_postings(leaves, schema, field, text, values=values)
 
     class Unknown:  # no matcher is one of these: every matcher takes the one-by-one path
