@@ -27,7 +27,7 @@ import numpy as np
 from .codec.columns import bytes_column, field_lengths, numeric_column
 from .codec.postings import read_postings
 from .facets import FacetValue, top_values
-from .schema import KIND_RELATED, NO_DATE, TEXT_FIELDS
+from .schema import KIND_RELATED, NO_DATE, TEXT_FIELDS, fold_word
 
 FACETS_FILE = "facets.npz"
 FORMAT = 2
@@ -45,8 +45,6 @@ class Labels:
     """
 
     def __init__(self, names: np.ndarray, docs: np.ndarray, ids: np.ndarray) -> None:
-        from .schema import fold_word  # imports Whoosh: not at module level (see indexing)
-
         self.names = names  # str array, original case
         self.docs = docs  # int32, one entry per (doc, label) pair
         self.ids = ids  # int32, the label of each pair

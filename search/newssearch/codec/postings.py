@@ -126,7 +126,7 @@ def _read_all(matcher, values: bool = False) -> tuple[np.ndarray, np.ndarray, li
             restart = np.zeros(total, dtype=np.int64)
             restart[ends] = ids[ends - 1]
             ids -= np.maximum.accumulate(restart)
-    if all(isinstance(w, tuple) or isinstance(w, list) for w in weight_blocks):
+    if all(isinstance(w, (tuple, list)) for w in weight_blocks):
         weights = np.fromiter(itertools.chain.from_iterable(weight_blocks), dtype=np.float32, count=total)
     else:
         weights = np.concatenate([

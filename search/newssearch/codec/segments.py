@@ -39,7 +39,7 @@ import zlib
 from array import array
 from collections import Counter
 from collections.abc import Iterable
-from itertools import chain
+from itertools import chain, pairwise
 from pathlib import Path
 
 import numpy as np
@@ -53,6 +53,7 @@ from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
 from ..schema import TEXT_FIELDS, TOKEN_PATTERN, term_of, token_parts, tokens
 from .columns import VarBytesWriter, bytes_column, column_path, length_codes, length_column, write_numeric
 from .postings import read_postings
+
 # The table of contents, for the indexer: it creates, reads and publishes generations through here.
 from .toc import INDEX_NAME, commit, create, open_whoosh, read  # noqa: F401
 
@@ -96,7 +97,7 @@ def _store(data: bytes) -> bytes:
 
 def _encode_positions(positions: list[int]) -> bytes:
     """Whoosh's ``Positions.encode``: a count, then the pickled position deltas."""
-    deltas = [positions[0]] + [b - a for a, b in zip(positions, positions[1:])]
+    deltas = [positions[0]] + [b - a for a, b in pairwise(positions)]
     return pack_uint(len(deltas)) + _dumps(deltas, 2)
 
 
@@ -218,8 +219,18 @@ def stored_payloads(folder: str | os.PathLike[str], schema, segment, docnums: It
 class _Postings:
     """One field's postings in arrival order: flat arrays, one element per posting."""
 
-    __slots__ = ("term_ids", "token_ids", "token_term", "token_counts", "separator_token", "split", "tids", "docs",
-                 "freqs", "values")
+    __slots__ = (
+        "docs",
+        "freqs",
+        "separator_token",
+        "split",
+        "term_ids",
+        "tids",
+        "token_counts",
+        "token_ids",
+        "token_term",
+        "values",
+    )
 
     def __init__(self) -> None:
         # Term (str in text fields, else bytes) to its id, in order of arrival.
@@ -320,38 +331,49 @@ class SegmentBuilder:
         operations.
         """
         base = self.doc_count
-        count = len(documents)
+        added = sum(self._add_text(postings, documents, base, name) for name, postings in self._text.items())
+        added += self._add_other(documents, base)
+        self._add_stored(documents)
+        self._add_columns(documents)
+        self.doc_count += len(documents)
+        self.postings += added
+        return range(base, base + len(documents))
+
+    def _add_text(self, postings: _Postings, documents: list[dict], base: int, name: str) -> int:
+        """Add a text field's postings for a batch, with positions; returns their number."""
+        lengths, tok = _tokenize(postings, [d.get(name) or "" for d in documents])
+        self._lengths[name].frombytes(lengths.astype(np.uint32).tobytes())
+        total = len(tok)
+        if not total:
+            return 0
+        term_ids = postings.term_ids
+        tids = np.frombuffer(postings.token_term, dtype=np.int64)[tok]
+        doc_of = np.repeat(np.arange(len(documents), dtype=np.int64), lengths)
+        position = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        # One posting per (document, term); a stable sort keeps its positions in order.
+        key = doc_of * len(term_ids) + tids
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+        freqs = np.diff(np.append(starts, total))
+        first = position[order[starts]]
+        values = np.empty(len(starts), dtype=object)
+        single = (freqs == 1) & (first < len(_ONE_POSITION))
+        values[single] = _ONE_POSITIONS[first[single]]
+        several = np.flatnonzero(~single)
+        if len(several):
+            sorted_positions = position[order].tolist()
+            spans = zip(starts[several].tolist(), freqs[several].tolist())
+            values[several] = [_encode_positions(sorted_positions[s : s + n]) for s, n in spans]
+        postings.tids.frombytes(tids[order[starts]].astype(np.uint32).tobytes())
+        postings.docs.frombytes((doc_of[order[starts]] + base).astype(np.uint32).tobytes())
+        postings.freqs.frombytes(freqs.astype(np.uint32).tobytes())
+        postings.values.extend(values.tolist())
+        return len(starts)
+
+    def _add_other(self, documents: list[dict], base: int) -> int:
+        """Add the postings of the fields that are not text (ids, keywords); returns their number."""
         added = 0
-        for name, postings in self._text.items():
-            lengths, tok = _tokenize(postings, [d.get(name) or "" for d in documents])
-            self._lengths[name].frombytes(lengths.astype(np.uint32).tobytes())
-            total = len(tok)
-            if not total:
-                continue
-            term_ids = postings.term_ids
-            tids = np.frombuffer(postings.token_term, dtype=np.int64)[tok]
-            doc_of = np.repeat(np.arange(count, dtype=np.int64), lengths)
-            position = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-            # One posting per (document, term); a stable sort keeps its positions in order.
-            key = doc_of * len(term_ids) + tids
-            order = np.argsort(key, kind="stable")
-            key = key[order]
-            starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
-            freqs = np.diff(np.append(starts, total))
-            first = position[order[starts]]
-            values = np.empty(len(starts), dtype=object)
-            single = (freqs == 1) & (first < len(_ONE_POSITION))
-            values[single] = _ONE_POSITIONS[first[single]]
-            several = np.flatnonzero(~single)
-            if len(several):
-                sorted_positions = position[order].tolist()
-                spans = zip(starts[several].tolist(), freqs[several].tolist())
-                values[several] = [_encode_positions(sorted_positions[s : s + n]) for s, n in spans]
-            postings.tids.frombytes(tids[order[starts]].astype(np.uint32).tobytes())
-            postings.docs.frombytes((doc_of[order[starts]] + base).astype(np.uint32).tobytes())
-            postings.freqs.frombytes(freqs.astype(np.uint32).tobytes())
-            postings.values.extend(values.tolist())
-            added += len(starts)
         for name, postings in self._other.items():
             term_ids = postings.term_ids
             for i, document in enumerate(documents):
@@ -364,9 +386,16 @@ class SegmentBuilder:
                     postings.freqs.append(freq)
                     postings.values.append(vbytes)
                     added += 1
+        return added
+
+    def _add_stored(self, documents: list[dict]) -> None:
+        """Each document's stored fields, one record in the stored-fields column."""
         for document in documents:
             stored = {name: document[name] for name in self._stored if document.get(name) is not None}
             self._stored_file.add(_store(_dumps(stored, BLOCK_PICKLE)) if stored else b"")
+
+    def _add_columns(self, documents: list[dict]) -> None:
+        """Each document's value (or the default) in every column of the schema."""
         for name, (default, _dtype, column_values) in self._numeric.items():
             field = self.schema[name]
             for document in documents:
@@ -377,9 +406,6 @@ class SegmentBuilder:
             for document in documents:
                 value = document.get(name)
                 column.add(b"" if value is None else field.to_column_value(value))
-        self.doc_count += count
-        self.postings += added
-        return range(base, base + count)
 
     def discard(self) -> None:
         """Give up the segment: remove what was written of it."""
@@ -438,52 +464,74 @@ def _write_field(
 
     ``length_codes`` are the documents' one-byte field lengths (None for a field without lengths).
     """
-    btexts = [t.encode("utf-8") if isinstance(t, str) else t for t in postings.term_ids]
-    by_text = sorted(range(len(btexts)), key=btexts.__getitem__)
-    rank = np.empty(len(btexts), dtype=np.int64)
-    rank[by_text] = np.arange(len(btexts))
-    posting_rank = rank[np.frombuffer(postings.tids, dtype=np.uint32)]
-    order = np.argsort(posting_rank, kind="stable")  # by term, then docnum (arrival order)
-    # Narrow types: this runs at a worker's peak memory, once per field.
-    docs = np.frombuffer(postings.docs, dtype=np.int32)[order]
-    weights = np.frombuffer(postings.freqs, dtype=np.uint32)[order].astype(np.float32)
-    values = np.empty(len(postings.values), dtype=object)
-    values[:] = postings.values
-    postings.values = []
-    values = values[order]
-    del order
+    field = _SortedField(postings)
+    layout = _BlockLayout(field, length_codes)
+    return _write_terms(pack_ushort(fieldnum), fmt.fixed_value_size(), field, layout, postfile, offset, tindex)
 
-    df = np.bincount(posting_rank, minlength=len(btexts))
-    term_ends = np.cumsum(df)
-    term_starts = term_ends - df
-    blocks = (df + BLOCK_SIZE - 1) // BLOCK_SIZE
-    first_block = np.cumsum(blocks) - blocks
-    block_term = np.repeat(np.arange(len(df)), blocks)
-    block_starts = term_starts[block_term] + (np.arange(len(block_term)) - first_block[block_term]) * BLOCK_SIZE
-    block_ends = np.minimum(block_starts + BLOCK_SIZE, term_ends[block_term])
 
-    deltas = docs.copy()
-    deltas[1:] -= docs[:-1]
-    deltas[block_starts] = docs[block_starts]  # each block's ids are delta-coded from 0
-    if length_codes is not None:
-        length_codes = length_codes[docs]
-    else:
-        length_codes = np.zeros(len(docs), dtype=np.uint8)
-    block_max_w = np.maximum.reduceat(weights, block_starts).tolist()
-    block_min_w = np.minimum.reduceat(weights, block_starts).tolist()
-    block_min_l = np.minimum.reduceat(length_codes, block_starts).tolist()
-    block_max_l = np.maximum.reduceat(length_codes, block_starts).tolist()
-    term_weight = np.add.reduceat(weights.astype(np.float64), term_starts).tolist()
-    term_max_w = np.maximum.reduceat(weights, term_starts).tolist()
-    term_min_l = np.minimum.reduceat(length_codes, term_starts).tolist()
-    term_max_l = np.maximum.reduceat(length_codes, term_starts).tolist()
+class _SortedField:
+    """A field's postings sorted by term (in term bytes order), then docnum (arrival order)."""
 
-    fixed = fmt.fixed_value_size()
+    def __init__(self, postings: _Postings) -> None:
+        self.btexts = [t.encode("utf-8") if isinstance(t, str) else t for t in postings.term_ids]
+        self.by_text = sorted(range(len(self.btexts)), key=self.btexts.__getitem__)
+        rank = np.empty(len(self.btexts), dtype=np.int64)
+        rank[self.by_text] = np.arange(len(self.btexts))
+        self.posting_rank = rank[np.frombuffer(postings.tids, dtype=np.uint32)]
+        order = np.argsort(self.posting_rank, kind="stable")
+        # Narrow types: this runs at a worker's peak memory, once per field.
+        self.docs = np.frombuffer(postings.docs, dtype=np.int32)[order]
+        self.weights = np.frombuffer(postings.freqs, dtype=np.uint32)[order].astype(np.float32)
+        values = np.empty(len(postings.values), dtype=object)
+        values[:] = postings.values
+        postings.values = []
+        self.values = values[order]
+
+
+class _BlockLayout:
+    """Where each term's postings and each 128-posting block start and end, and the statistics
+    Whoosh keeps of each block (its header) and each term (its term info), computed on whole arrays."""
+
+    def __init__(self, field: _SortedField, length_codes: np.ndarray | None) -> None:
+        docs, weights = field.docs, field.weights
+        df = np.bincount(field.posting_rank, minlength=len(field.btexts))
+        self.term_ends = term_ends = np.cumsum(df)
+        term_starts = term_ends - df
+        blocks = (df + BLOCK_SIZE - 1) // BLOCK_SIZE
+        first_block = np.cumsum(blocks) - blocks
+        block_term = np.repeat(np.arange(len(df)), blocks)
+        block_starts = term_starts[block_term] + (np.arange(len(block_term)) - first_block[block_term]) * BLOCK_SIZE
+        block_ends = np.minimum(block_starts + BLOCK_SIZE, term_ends[block_term])
+
+        self.deltas = deltas = docs.copy()
+        deltas[1:] -= docs[:-1]
+        deltas[block_starts] = docs[block_starts]  # each block's ids are delta-coded from 0
+        codes = length_codes[docs] if length_codes is not None else np.zeros(len(docs), dtype=np.uint8)
+        self.block_max_w = np.maximum.reduceat(weights, block_starts).tolist()
+        self.block_min_w = np.minimum.reduceat(weights, block_starts).tolist()
+        self.block_min_l = np.minimum.reduceat(codes, block_starts).tolist()
+        self.block_max_l = np.maximum.reduceat(codes, block_starts).tolist()
+        self.term_weight = np.add.reduceat(weights.astype(np.float64), term_starts).tolist()
+        self.term_max_w = np.maximum.reduceat(weights, term_starts).tolist()
+        self.term_min_l = np.minimum.reduceat(codes, term_starts).tolist()
+        self.term_max_l = np.maximum.reduceat(codes, term_starts).tolist()
+        self.block_starts, self.block_ends = block_starts.tolist(), block_ends.tolist()
+        self.blocks = blocks.tolist()
+        self.term_starts, self.term_end_list = term_starts.tolist(), term_ends.tolist()
+
+
+def _write_terms(field_prefix: bytes, fixed: int | None, field: _SortedField, layout: _BlockLayout, postfile,
+                 offset: int, tindex) -> int:
+    """Write every term's posting blocks and term info; returns the new end offset of the posting file."""
     dumps, compress, join = _dumps, _deflate, b"".join
-    field_prefix = pack_ushort(fieldnum)
-    starts_all, ends_all = block_starts.tolist(), block_ends.tolist()
-    blocks_of = blocks.tolist()
-    term_start_list, term_end_list = term_starts.tolist(), term_ends.tolist()
+    docs, weights, values, deltas = field.docs, field.weights, field.values, layout.deltas
+    btexts, by_text = field.btexts, field.by_text
+    starts_all, ends_all, blocks_of = layout.block_starts, layout.block_ends, layout.blocks
+    block_max_w, block_min_w, block_min_l, block_max_l = (
+        layout.block_max_w, layout.block_min_w, layout.block_min_l, layout.block_max_l)
+    term_weight, term_max_w, term_min_l, term_max_l = (
+        layout.term_weight, layout.term_max_w, layout.term_min_l, layout.term_max_l)
+    term_start_list, term_end_list, term_ends = layout.term_starts, layout.term_end_list, layout.term_ends
     block = 0
     t = 0
     while t < len(blocks_of):
@@ -496,8 +544,8 @@ def _write_field(
         doc_list = docs[base:end].tolist()
         weight_list = weights[base:end].tolist()
         value_list = values[base:end].tolist()
-        for t in range(t, upto):
-            count = blocks_of[t]
+        for term in range(t, upto):
+            count = blocks_of[term]
             parts = [WHOOSH3_HEADER_MAGIC]
             for b in range(block, block + count):
                 s, e = starts_all[b] - base, ends_all[b] - base
@@ -522,11 +570,12 @@ def _write_field(
             block += count
             blob = join(parts)
             postfile.write(blob)
-            s, e = term_start_list[t] - base, term_end_list[t] - base
+            s, e = term_start_list[term] - base, term_end_list[term] - base
             info = _TERMINFO.pack(
-                0, term_weight[t], e - s, term_min_l[t], term_max_l[t], term_max_w[t], doc_list[s], doc_list[e - 1]
+                0, term_weight[term], e - s, term_min_l[term], term_max_l[term], term_max_w[term], doc_list[s],
+                doc_list[e - 1],
             )
-            tindex.add(field_prefix + btexts[by_text[t]], info + pack_long(offset) + pack_int(len(blob)))
+            tindex.add(field_prefix + btexts[by_text[term]], info + pack_long(offset) + pack_int(len(blob)))
             offset += len(blob)
         t = upto
     return offset
