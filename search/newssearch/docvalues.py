@@ -151,7 +151,7 @@ class DocValues:
 def build(reader, gen: Path) -> tuple[int, int]:
     """Read the doc values of every document of ``reader`` and save them in ``gen``.
 
-    Columns and posting lists are read whole from each segment's files
+    Column files and posting lists are read whole from each segment's files
     through :mod:`newssearch.codec`, not a document at a time. Returns the
     number of live documents and how many of them are related articles.
     """

@@ -17,14 +17,15 @@ them by term with NumPy and writes the files Whoosh's writer would write:
   (Whoosh's reader takes any) and stored uncompressed below 4 KB, which each
   block's header says;
 * ``.col`` files, the per-document columns (field lengths, stored fields,
-  the url and date columns), in the formats of ``whoosh.columns``.
+  the url and date columns), in the formats of ``whoosh.columns`` (see
+  :mod:`.columns`).
 
-``tests/test_segments.py`` checks, for the same documents, that every term,
+``tests/test_codec_segments.py`` checks, for the same documents, that every term,
 posting, position, weight, field length, stored field and column read back
 from a built segment equals what Whoosh's writer makes.
 
-:func:`commit` then publishes a list of segments as the index's next
-generation (Whoosh's ``TOC``), :func:`delete_urls` marks documents of
+:func:`commit` (of :mod:`.toc`) then publishes a list of segments as the
+index's next generation (Whoosh's ``TOC``), :func:`delete_urls` marks documents of
 existing segments deleted, and :func:`merge_small` keeps their number
 down. Documents are analysed with the schema's own steps: text fields
 through ``schema.term_of`` (what ``FastText`` indexes), every other indexed
