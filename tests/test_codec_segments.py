@@ -200,3 +200,33 @@ def test_a_missing_or_short_column_file_reads_as_the_default_for_the_documents_i
     for path in tmp_path.glob("*.url.col"):
         path.unlink()
     assert columns.bytes_column(tmp_path, segment, "url") == [b"", b"", b""]
+
+
+def test_unique_values_go_through_whooshs_field_type_when_it_does_not_index_them_as_they_are(tmp_path):
+    # The builder asks the url field once whether it indexes a value verbatim; a Whoosh whose ID
+    # field changed would answer no, and every value then goes through the field type itself.
+    schema = build_schema()
+    documents = [doc(n, url=f"https://example.com/Ç/{n}") for n in range(150)]
+    built = {}
+    for name, verbatim in (("verbatim", True), ("analysed", False)):
+        folder = tmp_path / name
+        folder.mkdir()
+        segments.create(folder, schema)
+        builder = SegmentBuilder(folder, schema)
+        assert builder._verbatim == {"url"}
+        if not verbatim:
+            builder._verbatim = set()
+        builder.add_batch(documents)
+        commit(folder, schema, [builder.finish()], 1)
+        built[name] = contents(folder)
+    assert built["analysed"] == built["verbatim"]
+
+
+def test_the_builder_refuses_what_its_format_cannot_write(tmp_path):
+    from whoosh import columns as whoosh_columns
+    from whoosh import fields
+
+    with pytest.raises(ValueError, match="field boosts are not supported"):
+        SegmentBuilder(tmp_path, fields.Schema(title=fields.TEXT(field_boost=2.0)))
+    with pytest.raises(ValueError, match="column type of tags is not supported"):
+        SegmentBuilder(tmp_path, fields.Schema(tags=fields.COLUMN(whoosh_columns.RefBytesColumn())))
