@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner
 
 from newssearch import IndexCorruptError, index_seeds, open_index
-from newssearch import facets, indexing, store
+from newssearch import docvalues, indexing, store
 from newssearch.cli import cli
 from newssearch.schema import SCHEMA_VERSION
 
