@@ -13,7 +13,7 @@ from newssearch import index_seeds, open_index
 from newssearch import schema
 from newssearch.highlight import fragment, matches
 from newssearch.schema import TOKEN_PATTERN, fold_word, terms, text_analyzer, tokens
-from newssearch.vocab import fold, fold_counts
+from newssearch.vocab import fold
 
 from .conftest import write_seed
 
@@ -185,10 +185,6 @@ def test_cjk_matches_are_marked_as_whole_spans():
     assert fragment(text, frozenset(terms("京")))[0] == "東<mark>京</mark>都の知事 visited <mark>京</mark>都"
     assert fragment("AT&T’s U.S. office", frozenset(terms("att us")))[0] == (
         "<mark>AT&amp;T</mark>’s <mark>U.S</mark>. office")
-
-
-def test_the_vocabulary_keeps_no_cjk_grams():
-    assert fold_counts({"東京": 3, "Zürich": 2, "東": 1}) == {"zurich": 2}
 
 
 # -- every fast path equals the analyzer, on adversarial text --------------------

@@ -343,14 +343,14 @@ def enospc(filename):
 
 
 def test_a_failed_index_write_says_the_index_was_being_written_and_which_file(run, seeds, index_dir, monkeypatch):
-    from newssearch import facets
+    from newssearch import docvalues
 
     write_seed(seeds, "a.txt", title="Alpha")
     inside = index_dir / "gen-000001" / "facets.npz"
-    monkeypatch.setattr(facets, "build", enospc(str(inside)))
+    monkeypatch.setattr(docvalues, "build", enospc(str(inside)))
     result = run("index", str(seeds), code=1)
     assert result.stderr == f"Error: writing the index at {index_dir}/: no space left on device ({inside})\n"
-    monkeypatch.setattr(facets, "build", enospc(None))
+    monkeypatch.setattr(docvalues, "build", enospc(None))
     result = run("index", str(seeds), code=1)
     assert result.stderr == f"Error: writing the index at {index_dir}/: no space left on device\n"
 

@@ -9,7 +9,8 @@ from datetime import datetime, timezone
 import pytest
 
 from newssearch import IndexingError, index_seeds, open_index
-from newssearch import indexing, segments, store
+from newssearch import indexing, store
+from newssearch.codec import segments
 from newssearch.facets import FacetValue
 from newssearch.indexing import SkippedFile
 from newssearch.schema import build_schema

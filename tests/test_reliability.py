@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner
 
 from newssearch import IndexCorruptError, index_seeds, open_index
-from newssearch import facets, indexing, store
+from newssearch import docvalues, indexing, store
 from newssearch.cli import cli
 from newssearch.schema import SCHEMA_VERSION
 
@@ -136,7 +136,7 @@ def test_an_exception_in_the_commit_leaves_the_old_index(seeds, index_dir, monke
     def fail(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device", str(index_dir))
 
-    monkeypatch.setattr(facets, "build", fail)
+    monkeypatch.setattr(docvalues, "build", fail)
     result = CliRunner().invoke(cli, ["index", str(seeds)], catch_exceptions=False)
     assert result.exit_code == 1
     assert result.stderr == f"Error: writing the index at {index_dir}/: no space left on device\n"

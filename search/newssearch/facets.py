@@ -1,30 +1,15 @@
-"""Per-document values as NumPy arrays, and facet counts over them.
+"""Facet counts as a search returns them: the values of a facet and how many results carry each.
 
-Whoosh's own facets (``groupedby``) visit every match in Python and cost
-most of a query's time (about 0.7 s of 0.9 s on 50,000 seeds). newssearch
-instead reads each document's facet values once per index generation, right
-after the commit, into flat arrays saved beside the index (``facets.npz``).
-A query then turns its matches into a boolean mask and every count, filter,
-date histogram and sort is a vectorised NumPy operation: no query per bucket,
-no stored-field read per hit.
-
-Docnums are Whoosh's: the arrays are only valid for the generation they were
-built from, which is why they live in that generation's folder.
+The counting itself runs over the per-document arrays of
+:mod:`newssearch.docvalues`; this module holds only the result types, which
+the CLI and the library's users import without loading NumPy arrays.
 """
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 
 import numpy as np
-
-from .schema import KIND_RELATED, NO_DATE, TEXT_FIELDS
-
-FACETS_FILE = "facets.npz"
-FORMAT = 2
-MAX_BUCKETS = 1000  # the most buckets a date histogram holds (see Columns.histogram)
 
 
 @dataclass(frozen=True)
@@ -44,203 +29,11 @@ class Facets:
     published: tuple[FacetValue, ...] = ()
 
 
-class Labels:
-    """A multi-valued or single-valued label facet: names and doc->label ids.
-
-    Values are compared as queries compare words, case and accents folded
-    (``fold_word``): "Robotics", "robotics" and "ROBOTICS" are one value, and
-    so are "Émigrés" and "emigres". Filters select every spelling of a value
-    and facets count each value once per document, under its commonest
-    spelling, so a facet count is what selecting it yields.
-    """
-
-    def __init__(self, names: np.ndarray, docs: np.ndarray, ids: np.ndarray) -> None:
-        from .schema import fold_word  # imports Whoosh: not at module level (see indexing)
-
-        self.names = names  # str array, original case
-        self.docs = docs  # int32, one entry per (doc, label) pair
-        self.ids = ids  # int32, the label of each pair
-        group_of: dict[str, int] = {}
-        groups = np.zeros(len(names), dtype=np.int32)
-        for i, name in enumerate(names.tolist()):
-            groups[i] = group_of.setdefault(fold_word(name.strip()), len(group_of))
-        self._group_of = group_of
-        # One (doc, value) pair per document and folded value: a document tagged
-        # both "AI" and "ai" counts once.
-        pair_groups = groups[ids] if len(ids) else np.zeros(0, dtype=np.int32)
-        keys = np.unique(docs.astype(np.int64) * max(1, len(group_of)) + pair_groups)
-        self._pair_docs = (keys // max(1, len(group_of))).astype(np.int64)
-        self._pair_groups = (keys % max(1, len(group_of))).astype(np.int32)
-        # The name shown for a value: its commonest spelling over the whole index
-        # (ties by name, so it does not change from one query to the next).
-        spelling_counts = np.bincount(ids, minlength=len(names)) if len(ids) else np.zeros(len(names), dtype=np.int64)
-        shown = [""] * len(group_of)
-        best = [-1] * len(group_of)
-        for i in np.lexsort((names, -spelling_counts)).tolist() if len(names) else []:
-            g = int(groups[i])
-            if best[g] < 0:
-                best[g] = i
-                shown[g] = str(names[i])
-        self._shown = np.array(shown, dtype=str) if shown else np.zeros(0, dtype=str)
-        self._fold = fold_word
-
-    def groups_of(self, values) -> list[int]:
-        """The folded values matching any of ``values``."""
-        out = []
-        for value in values:
-            group = self._group_of.get(self._fold(str(value).strip()))
-            if group is not None:
-                out.append(group)
-        return out
-
-    def mask(self, values, size: int) -> np.ndarray:
-        """Docs carrying any of ``values`` (in any spelling)."""
-        wanted = np.zeros(len(self._group_of), dtype=bool)
-        wanted[self.groups_of(values)] = True
-        mask = np.zeros(size, dtype=bool)
-        mask[self._pair_docs[wanted[self._pair_groups]]] = True
-        return mask
-
-    def counts(self, docs: np.ndarray, limit: int) -> tuple[FacetValue, ...]:
-        """Values carried by the docs in the boolean mask ``docs``, most frequent first."""
-        if limit <= 0 or not len(self._pair_groups):
-            return ()
-        counts = np.bincount(self._pair_groups[docs[self._pair_docs]], minlength=len(self._shown))
-        return top_values(self._shown, counts, limit)
-
-
 def top_values(names: np.ndarray, counts: np.ndarray, limit: int) -> tuple[FacetValue, ...]:
+    """The ``limit`` values of ``names`` with the highest nonzero ``counts``, most frequent first."""
     nonzero = np.flatnonzero(counts)
     if not len(nonzero):
         return ()
     # Most frequent first; equal counts in name order, so the list is stable.
     order = np.lexsort((names[nonzero], -counts[nonzero]))[:limit]
     return tuple(FacetValue(str(names[nonzero[i]]), int(counts[nonzero[i]])) for i in order)
-
-
-class Columns:
-    """Every document's facet values, indexed by Whoosh docnum."""
-
-    def __init__(self, arrays: dict[str, np.ndarray]) -> None:
-        self.live: np.ndarray = arrays["live"]
-        self.related: np.ndarray = arrays["related"]
-        self.published: np.ndarray = arrays["published"]
-        self.url_rank: np.ndarray = arrays["url_rank"]
-        self.topics = Labels(arrays["topic_names"], arrays["topic_docs"], arrays["topic_ids"])
-        self.provider = Labels(arrays["provider_names"], arrays["provider_docs"], arrays["provider_ids"])
-        self.category = Labels(arrays["category_names"], arrays["category_docs"], arrays["category_ids"])
-        self.lengths = {f: arrays[f"length_{f}"] for f in TEXT_FIELDS if f"length_{f}" in arrays}
-        self.size = len(self.live)
-        self._dated: np.ndarray | None = None
-
-    @classmethod
-    def load(cls, gen: Path) -> Columns:
-        with np.load(gen / FACETS_FILE, allow_pickle=False) as data:
-            if int(data["format"]) != FORMAT:
-                raise ValueError(f"facet arrays of format {int(data['format'])}, expected {FORMAT}")
-            return cls({name: data[name] for name in data.files})
-
-    def dated(self) -> np.ndarray:
-        """Docs that have a date (computed once per generation)."""
-        if self._dated is None:
-            self._dated = self.published != NO_DATE
-        return self._dated
-
-    def histogram(
-        self, docs: np.ndarray, granularity: str, limit: int = MAX_BUCKETS, until: int | None = None
-    ) -> tuple[FacetValue, ...]:
-        """Counts of the docs in mask ``docs`` per year, month or day, oldest first.
-
-        Every bucket from the first to the last one holding a document is
-        listed, empty ones with a count of 0, so the histogram can be drawn as
-        it is. At most ``limit`` buckets are returned: the newest ones, ending
-        at the last bucket holding a document, or at ``until`` (seconds: the
-        end of the search's date range) when that comes first, so that a
-        chosen bar's months or days are listed (``SearchResults.oldest``
-        keeps the whole span). ``limit`` 0 gives no histogram.
-        """
-        seconds = self.published[docs & self.dated()]
-        if not len(seconds) or limit <= 0:
-            return ()
-        unit = {"year": "Y", "month": "M", "day": "D"}[granularity]
-        buckets = seconds.astype("datetime64[s]").astype(f"datetime64[{unit}]")
-        last = buckets.max()
-        if until is not None:
-            last = min(last, np.datetime64(int(until), "s").astype(f"datetime64[{unit}]"))
-        first = max(buckets.min(), last - (limit - 1))  # in units of the buckets' own type
-        if last < first:
-            return ()
-        steps = (buckets - first).astype(np.int64)
-        size = int((last - first).astype(np.int64)) + 1
-        kept = (steps >= 0) & (steps < size)
-        counts = np.bincount(steps[kept], minlength=size)
-        values = first + np.arange(size).astype(f"timedelta64[{unit}]")
-        return tuple(FacetValue(str(v), int(c)) for v, c in zip(values, counts))
-
-
-def build(reader, gen: Path) -> tuple[int, int]:
-    """Read the facet values of every document of ``reader`` and save them in ``gen``.
-
-    Columns are read whole from each segment's files (see
-    :func:`newssearch.segments.numeric_column`), not a document at a time.
-    Returns the number of live documents and how many of them are related
-    articles.
-    """
-    from whoosh.codec.whoosh3 import _lenfield
-    from whoosh.util.numeric import byte_to_length
-
-    from .scoring import read_postings
-    from .segments import bytes_column, numeric_column
-
-    size = reader.doc_count_all()
-    leaf_readers = list(reader.leaf_readers()) if size else []
-    leaves = [leaf.segment() for leaf, _ in leaf_readers]
-    live = np.ones(size, dtype=bool)
-    for (_, offset), segment in zip(leaf_readers, leaves):
-        live[[offset + d for d in segment.deleted_docs()]] = False
-
-    def column(field: str, typecode: str, default) -> np.ndarray:
-        parts = [numeric_column(gen, segment, field, typecode, default) for segment in leaves]
-        return np.concatenate(parts) if parts else np.zeros(0, dtype=typecode)
-
-    arrays: dict[str, np.ndarray] = {
-        "format": np.array(FORMAT),
-        "live": live,
-        "published": column("published", "q", NO_DATE).astype(np.int64),
-    }
-
-    def postings(field: str, term: bytes | str) -> np.ndarray:
-        # Whole blocks at a time, deleted documents included: counts are taken over live ones.
-        return read_postings(leaf_readers, reader.schema, field, term, values=False)[0]
-
-    related = np.zeros(size, dtype=bool)
-    related[postings("kind", KIND_RELATED)] = True
-    arrays["related"] = related
-    # Fixed-width bytes sort with memcmp, several times faster than Python objects
-    # (urls hold no NUL byte: a seed with one is refused).
-    urls = np.array([url for segment in leaves for url in bytes_column(gen, segment, "url")] or [b""], dtype=bytes)
-    arrays["url_rank"] = np.argsort(np.argsort(urls[:size], kind="stable"), kind="stable").astype(np.int32)
-    for name, field in (("topic", "topic_facet"), ("provider", "provider_facet"), ("category", "category")):
-        names: list[str] = []
-        ids: list[int] = []
-        parts: list[np.ndarray] = []
-        for term in reader.lexicon(field):
-            if not term.strip():
-                continue  # "no provider" is not a provider
-            found = postings(field, term)
-            parts.append(found)
-            ids.extend([len(names)] * len(found))
-            names.append(term.decode("utf-8"))
-        arrays[f"{name}_names"] = np.array(names, dtype=str)
-        arrays[f"{name}_docs"] = np.concatenate(parts).astype(np.int32) if parts else np.zeros(0, np.int32)
-        arrays[f"{name}_ids"] = np.array(ids, dtype=np.int32)
-    # Whoosh keeps each field length as a one-byte code.
-    length_of_code = np.array([byte_to_length(b) for b in range(256)], dtype=np.float32)
-    for field in TEXT_FIELDS:
-        arrays[f"length_{field}"] = length_of_code[column(_lenfield(field), "B", 0)]
-    tmp = gen / (FACETS_FILE + ".tmp")
-    with open(tmp, "wb") as handle:
-        np.savez(handle, allow_pickle=False, **arrays)
-    os.replace(tmp, gen / FACETS_FILE)
-    return int(live.sum()), int((live & related).sum())
-

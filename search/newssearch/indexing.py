@@ -69,7 +69,7 @@ from .store import KIND_RELATED, KIND_SEED, NO_DATE, SCHEMA_VERSION
 # The writing modules (Whoosh, NumPy) are imported when there is something to
 # write: a run that finds nothing changed costs a walk and a manifest load.
 if TYPE_CHECKING:
-    from .segments import SegmentBuilder
+    from .codec.segments import SegmentBuilder
 
 DEFAULT_SEEDS = "seeds"
 LOCK_TIMEOUT = 3.0  # seconds a second indexer waits for the first
@@ -587,7 +587,7 @@ class _SegmentWriter:
     def _open(self) -> SegmentBuilder:
         """The open segment, started if there is none."""
         if self.builder is None:
-            from .segments import SegmentBuilder
+            from .codec.segments import SegmentBuilder
 
             self.builder = SegmentBuilder(self.folder, self.schema)
         return self.builder
@@ -722,15 +722,14 @@ def _work(writer: _SegmentWriter, tasks, results, parent: int) -> None:
 
 def _write_generation(gen: Path, base: Path | None, run: _Run, workers: int, progress: Progress | None) -> dict:
     """Write the run's changes into the new generation ``gen``; returns its metadata."""
-    from whoosh import index as whoosh_index
-
-    from . import facets, segments
+    from . import docvalues
+    from .codec import segments
     from .schema import build_schema
     from .vocab import Vocabulary
 
     schema = build_schema()
     if base is None:
-        whoosh_index.create_in(str(gen), schema).close()
+        segments.create(gen, schema)
     old_segments, generation = segments.read(gen, schema)
     vocabulary = Vocabulary.load(base)
     paths = [f.path for f in run.to_parse]
@@ -801,9 +800,9 @@ def _write_generation(gen: Path, base: Path | None, run: _Run, workers: int, pro
     del stale, dropped, removed  # hundreds of MB at 200,000 seeds: gone before the facet arrays
     final = segments.merge_small(gen, schema, [s for s in final if s.doc_count()], document_from_payload)
     segments.commit(gen, schema, final, generation + 1)
-    ix = whoosh_index.open_dir(str(gen))
+    ix = segments.open_whoosh(gen, schema)
     with ix.reader() as reader:
-        documents, related = facets.build(reader, gen)
+        documents, related = docvalues.build(reader, gen)
     ix.close()
     if documents != run.expected:
         raise IndexCorruptError(
@@ -828,7 +827,7 @@ def _write_generation(gen: Path, base: Path | None, run: _Run, workers: int, pro
 
 def _forget_words(gen: Path, schema, removed: list[tuple[object, list[int]]], vocabulary) -> None:
     """Take the words of the removed documents (``[(segment, docnums)]``) out of ``vocabulary``."""
-    from . import segments
+    from .codec import segments
     from .vocab import fold_counts
 
     for segment, docnums in removed:
@@ -863,10 +862,10 @@ def _keep_owned(run: _Run, parsed: _Parsed, dropped: dict[str, set[int]]) -> Non
 def _seed_payloads(base: Path, urls: dict[str, str]) -> dict[str, dict]:
     """The stored payload of each file's seed article in the base generation: ``{path: payload}``
     for the files of ``urls`` (``{path: url}``) whose article is there."""
-    from whoosh import index as whoosh_index
+    from .codec.toc import open_whoosh
 
     found: dict[str, dict] = {}
-    ix = whoosh_index.open_dir(str(base))
+    ix = open_whoosh(base)
     try:
         with ix.searcher() as searcher:
             for path, url in urls.items():

@@ -41,13 +41,14 @@ from pathlib import Path
 from typing import Any, Literal, get_args
 
 import numpy as np
-from whoosh import index as whoosh_index
 from whoosh import query as wq
 
 from . import highlight, store
 from .dates import from_timestamp, parse_bound, to_timestamp
 from .errors import IndexCorruptError, NewssearchError, QueryError, SearcherClosedError
-from .facets import Columns, Facets, FacetValue
+from .codec.toc import open_whoosh
+from .docvalues import DocValues as Columns  # (to be renamed in this module)
+from .facets import Facets, FacetValue
 from .scoring import Evaluation, HasField, Nothing, QueryScorer
 from .schema import FIELD_ALIASES, FIELD_BOOSTS, NO_DATE, TEXT_FIELDS, fold_word, term_of
 from .schema import terms as analysed_terms
@@ -179,7 +180,7 @@ class IndexSearcher:
     def _open(self) -> None:
         gen = store.live_generation(self.index_dir)
         try:
-            ix = whoosh_index.open_dir(str(gen))
+            ix = open_whoosh(gen)
             searcher = ix.searcher()
             columns = Columns.load(gen)
             if columns.size != searcher.reader().doc_count_all():

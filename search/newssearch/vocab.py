@@ -7,7 +7,7 @@ document), so the vocabulary is a side file instead, ``vocab.json`` in each
 generation, counted by the indexing processes from the tokens they already
 have. Counts are occurrences, not documents: they only order suggestions
 (the most common word first), and occurrences come for free from the
-builder's token numbers (a ``bincount`` per batch, see ``segments._tokenize``)
+builder's token numbers (a ``bincount`` per batch, see ``codec.segments._tokenize``)
 where counting distinct words per article cost a twentieth of the build.
 
 It serves two lookups: words within a few typos of a misspelled one

@@ -17,14 +17,15 @@ them by term with NumPy and writes the files Whoosh's writer would write:
   (Whoosh's reader takes any) and stored uncompressed below 4 KB, which each
   block's header says;
 * ``.col`` files, the per-document columns (field lengths, stored fields,
-  the url and date columns), in the formats of ``whoosh.columns``.
+  the url and date columns), in the formats of ``whoosh.columns`` (see
+  :mod:`.columns`).
 
-``tests/test_segments.py`` checks, for the same documents, that every term,
+``tests/test_codec_segments.py`` checks, for the same documents, that every term,
 posting, position, weight, field length, stored field and column read back
 from a built segment equals what Whoosh's writer makes.
 
-:func:`commit` then publishes a list of segments as the index's next
-generation (Whoosh's ``TOC``), :func:`delete_urls` marks documents of
+:func:`commit` (of :mod:`.toc`) then publishes a list of segments as the
+index's next generation (Whoosh's ``TOC``), :func:`delete_urls` marks documents of
 existing segments deleted, and :func:`merge_small` keeps their number
 down. Documents are analysed with the schema's own steps: text fields
 through ``schema.term_of`` (what ``FastText`` indexes), every other indexed
@@ -35,27 +36,28 @@ from __future__ import annotations
 
 import os
 import pickle
-import struct
 import zlib
 from array import array
 from collections import Counter
 from collections.abc import Iterable
-from itertools import chain
+from itertools import chain, pairwise
 from pathlib import Path
 
 import numpy as np
 from whoosh import columns
-from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3TermInfo, _lenfield
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3Codec, W3TermInfo
 from whoosh.filedb.filestore import FileStorage
 from whoosh.filedb.filetables import OrderedHashWriter
 from whoosh.filedb.filetables import _lengths as _ENTRY_LENGTHS
-from whoosh.index import TOC, clean_files
 from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
-from whoosh.util.numeric import _length_byte_cache
 
-from .schema import TEXT_FIELDS, TOKEN_PATTERN, term_of, token_parts, tokens
+from ..schema import TEXT_FIELDS, TOKEN_PATTERN, term_of, token_parts, tokens
+from .columns import VarBytesWriter, bytes_column, column_path, length_codes, length_column, write_numeric
+from .postings import read_postings
 
-INDEX_NAME = "MAIN"  # Whoosh's default index name: open_dir() finds it
+# The table of contents, for the indexer: it creates, reads and publishes generations through here.
+from .toc import INDEX_NAME, commit, create, open_whoosh, read  # noqa: F401
+
 BLOCK_SIZE = 128  # postings per block, as Whoosh's W3 codec writes them
 # Posting blocks are stored uncompressed (their header says so) unless larger
 # than this: compressing every block cost a tenth of the build, for a third
@@ -72,8 +74,6 @@ BLOCK_PICKLE = 4
 _findall = TOKEN_PATTERN.findall
 _dumps = pickle.dumps
 _TERMINFO = W3TermInfo._struct
-# Whoosh keeps each field length as a one-byte code (``length_to_byte``).
-_LENGTH_CACHE = np.array(_length_byte_cache, dtype=np.int64)
 
 
 def _deflate(data: bytes) -> bytes:
@@ -98,7 +98,7 @@ def _store(data: bytes) -> bytes:
 
 def _encode_positions(positions: list[int]) -> bytes:
     """Whoosh's ``Positions.encode``: a count, then the pickled position deltas."""
-    deltas = [positions[0]] + [b - a for a, b in zip(positions, positions[1:])]
+    deltas = [positions[0]] + [b - a for a, b in pairwise(positions)]
     return pack_uint(len(deltas)) + _dumps(deltas, 2)
 
 
@@ -220,8 +220,18 @@ def stored_payloads(folder: str | os.PathLike[str], schema, segment, docnums: It
 class _Postings:
     """One field's postings in arrival order: flat arrays, one element per posting."""
 
-    __slots__ = ("term_ids", "token_ids", "token_term", "token_counts", "separator_token", "split", "tids", "docs",
-                 "freqs", "values")
+    __slots__ = (
+        "docs",
+        "freqs",
+        "separator_token",
+        "split",
+        "term_ids",
+        "tids",
+        "token_counts",
+        "token_ids",
+        "token_term",
+        "values",
+    )
 
     def __init__(self) -> None:
         # Term (str in text fields, else bytes) to its id, in order of arrival.
@@ -239,36 +249,6 @@ class _Postings:
         self.values: list[bytes] = []
 
 
-class _VarBytesFile:
-    """A ``VarBytesColumn`` file written as values arrive: the values, then their
-    lengths, then (past 32,768 documents) their offsets, then the typecodes."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.file = open(path, "wb")  # noqa: SIM115 - closed by finish() or discard()
-        self.lengths = array("I")
-
-    def add(self, value: bytes) -> None:
-        self.file.write(value)
-        self.lengths.append(len(value))
-
-    def finish(self) -> None:
-        lengths = np.frombuffer(self.lengths, dtype=np.uint32)
-        trailer = b"I"
-        self.file.write(lengths.astype(">u4").tobytes())
-        if len(lengths) > 2**15:  # Whoosh's reader then takes offsets instead of summing lengths
-            offsets = np.cumsum(lengths, dtype=np.int64) - lengths
-            code = "I" if len(offsets) == 0 or offsets[-1] < 2**32 else "q"
-            self.file.write(offsets.astype(">u4" if code == "I" else ">i8").tobytes())
-            trailer = b"I" + code.encode() + b"X"
-        self.file.write(trailer)
-        self.file.close()
-
-    def discard(self) -> None:
-        self.file.close()
-        self.path.unlink(missing_ok=True)
-
-
 class SegmentBuilder:
     """Builds one new segment of the index in ``folder``, a batch of documents at a time.
 
@@ -284,7 +264,7 @@ class SegmentBuilder:
         if boosted:  # weights are stored as plain frequencies
             raise ValueError(f"field boosts are not supported: {boosted}")
         self._numeric: dict[str, tuple[object, np.dtype, array]] = {}
-        self._bytes: dict[str, _VarBytesFile] = {}
+        self._bytes: dict[str, VarBytesWriter] = {}
         self.schema = schema
         self.folder = Path(folder)
         self.storage = FileStorage(os.fspath(folder))
@@ -316,8 +296,8 @@ class SegmentBuilder:
         # Filled by finish(): how often each raw token occurred, for the spelling vocabulary.
         self.token_counts: Counter[str] = Counter()
 
-    def _column_file(self, name: str) -> _VarBytesFile:
-        return _VarBytesFile(self.folder / W3Codec.column_filename(self.segment, name))
+    def _column_file(self, name: str) -> VarBytesWriter:
+        return VarBytesWriter(column_path(self.folder, self.segment, name))
 
     def _analysed(self, name: str, value) -> list[tuple[bytes, int, bytes]]:
         """(term bytes, frequency, encoded value) of a non-text field, by Whoosh's own field type.
@@ -352,38 +332,49 @@ class SegmentBuilder:
         operations.
         """
         base = self.doc_count
-        count = len(documents)
+        added = sum(self._add_text(postings, documents, base, name) for name, postings in self._text.items())
+        added += self._add_other(documents, base)
+        self._add_stored(documents)
+        self._add_columns(documents)
+        self.doc_count += len(documents)
+        self.postings += added
+        return range(base, base + len(documents))
+
+    def _add_text(self, postings: _Postings, documents: list[dict], base: int, name: str) -> int:
+        """Add a text field's postings for a batch, with positions; returns their number."""
+        lengths, tok = _tokenize(postings, [d.get(name) or "" for d in documents])
+        self._lengths[name].frombytes(lengths.astype(np.uint32).tobytes())
+        total = len(tok)
+        if not total:
+            return 0
+        term_ids = postings.term_ids
+        tids = np.frombuffer(postings.token_term, dtype=np.int64)[tok]
+        doc_of = np.repeat(np.arange(len(documents), dtype=np.int64), lengths)
+        position = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
+        # One posting per (document, term); a stable sort keeps its positions in order.
+        key = doc_of * len(term_ids) + tids
+        order = np.argsort(key, kind="stable")
+        key = key[order]
+        starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
+        freqs = np.diff(np.append(starts, total))
+        first = position[order[starts]]
+        values = np.empty(len(starts), dtype=object)
+        single = (freqs == 1) & (first < len(_ONE_POSITION))
+        values[single] = _ONE_POSITIONS[first[single]]
+        several = np.flatnonzero(~single)
+        if len(several):
+            sorted_positions = position[order].tolist()
+            spans = zip(starts[several].tolist(), freqs[several].tolist())
+            values[several] = [_encode_positions(sorted_positions[s : s + n]) for s, n in spans]
+        postings.tids.frombytes(tids[order[starts]].astype(np.uint32).tobytes())
+        postings.docs.frombytes((doc_of[order[starts]] + base).astype(np.uint32).tobytes())
+        postings.freqs.frombytes(freqs.astype(np.uint32).tobytes())
+        postings.values.extend(values.tolist())
+        return len(starts)
+
+    def _add_other(self, documents: list[dict], base: int) -> int:
+        """Add the postings of the fields that are not text (ids, keywords); returns their number."""
         added = 0
-        for name, postings in self._text.items():
-            lengths, tok = _tokenize(postings, [d.get(name) or "" for d in documents])
-            self._lengths[name].frombytes(lengths.astype(np.uint32).tobytes())
-            total = len(tok)
-            if not total:
-                continue
-            term_ids = postings.term_ids
-            tids = np.frombuffer(postings.token_term, dtype=np.int64)[tok]
-            doc_of = np.repeat(np.arange(count, dtype=np.int64), lengths)
-            position = np.arange(total, dtype=np.int64) - np.repeat(np.cumsum(lengths) - lengths, lengths)
-            # One posting per (document, term); a stable sort keeps its positions in order.
-            key = doc_of * len(term_ids) + tids
-            order = np.argsort(key, kind="stable")
-            key = key[order]
-            starts = np.flatnonzero(np.concatenate(([True], key[1:] != key[:-1])))
-            freqs = np.diff(np.append(starts, total))
-            first = position[order[starts]]
-            values = np.empty(len(starts), dtype=object)
-            single = (freqs == 1) & (first < len(_ONE_POSITION))
-            values[single] = _ONE_POSITIONS[first[single]]
-            several = np.flatnonzero(~single)
-            if len(several):
-                sorted_positions = position[order].tolist()
-                spans = zip(starts[several].tolist(), freqs[several].tolist())
-                values[several] = [_encode_positions(sorted_positions[s : s + n]) for s, n in spans]
-            postings.tids.frombytes(tids[order[starts]].astype(np.uint32).tobytes())
-            postings.docs.frombytes((doc_of[order[starts]] + base).astype(np.uint32).tobytes())
-            postings.freqs.frombytes(freqs.astype(np.uint32).tobytes())
-            postings.values.extend(values.tolist())
-            added += len(starts)
         for name, postings in self._other.items():
             term_ids = postings.term_ids
             for i, document in enumerate(documents):
@@ -396,9 +387,16 @@ class SegmentBuilder:
                     postings.freqs.append(freq)
                     postings.values.append(vbytes)
                     added += 1
+        return added
+
+    def _add_stored(self, documents: list[dict]) -> None:
+        """Each document's stored fields, one record in the stored-fields column."""
         for document in documents:
             stored = {name: document[name] for name in self._stored if document.get(name) is not None}
             self._stored_file.add(_store(_dumps(stored, BLOCK_PICKLE)) if stored else b"")
+
+    def _add_columns(self, documents: list[dict]) -> None:
+        """Each document's value (or the default) in every column of the schema."""
         for name, (default, _dtype, column_values) in self._numeric.items():
             field = self.schema[name]
             for document in documents:
@@ -409,9 +407,6 @@ class SegmentBuilder:
             for document in documents:
                 value = document.get(name)
                 column.add(b"" if value is None else field.to_column_value(value))
-        self.doc_count += count
-        self.postings += added
-        return range(base, base + count)
 
     def discard(self) -> None:
         """Give up the segment: remove what was written of it."""
@@ -434,10 +429,10 @@ class SegmentBuilder:
         totals = {}
         codes = {}  # each document's length code per text field, for the column and the block headers
         for name, lengths in self._lengths.items():
-            codes[name] = _length_bytes(lengths)
+            codes[name] = length_codes(lengths)
             total = int(np.frombuffer(lengths, dtype=np.uint32).sum())
             if total:  # as Whoosh, no length column for a field no document has words in
-                self._write_numeric(_lenfield(name), codes[name])
+                self._write_numeric(length_column(name), codes[name])
                 totals[name] = total
         segment._fieldlengths = totals  # what Whoosh's per-document writer records
         terms_file = segment.create_file(self.storage, W3Codec.TERMS_EXT)
@@ -460,14 +455,7 @@ class SegmentBuilder:
 
     def _write_numeric(self, name: str, values: np.ndarray) -> None:
         """A ``NumericColumn`` file: every document's value, big-endian."""
-        path = self.folder / W3Codec.column_filename(self.segment, name)
-        path.write_bytes(values.astype(values.dtype.newbyteorder(">")).tobytes())
-
-
-def _length_bytes(lengths: array) -> np.ndarray:
-    """Whoosh's one-byte code of each field length (``length_to_byte``)."""
-    codes = np.searchsorted(_LENGTH_CACHE, np.frombuffer(lengths, dtype=np.uint32), side="left")
-    return np.minimum(codes, 255).astype(np.uint8)
+        write_numeric(column_path(self.folder, self.segment, name), values)
 
 
 def _write_field(
@@ -477,52 +465,74 @@ def _write_field(
 
     ``length_codes`` are the documents' one-byte field lengths (None for a field without lengths).
     """
-    btexts = [t.encode("utf-8") if isinstance(t, str) else t for t in postings.term_ids]
-    by_text = sorted(range(len(btexts)), key=btexts.__getitem__)
-    rank = np.empty(len(btexts), dtype=np.int64)
-    rank[by_text] = np.arange(len(btexts))
-    posting_rank = rank[np.frombuffer(postings.tids, dtype=np.uint32)]
-    order = np.argsort(posting_rank, kind="stable")  # by term, then docnum (arrival order)
-    # Narrow types: this runs at a worker's peak memory, once per field.
-    docs = np.frombuffer(postings.docs, dtype=np.int32)[order]
-    weights = np.frombuffer(postings.freqs, dtype=np.uint32)[order].astype(np.float32)
-    values = np.empty(len(postings.values), dtype=object)
-    values[:] = postings.values
-    postings.values = []
-    values = values[order]
-    del order
+    field = _SortedField(postings)
+    layout = _BlockLayout(field, length_codes)
+    return _write_terms(pack_ushort(fieldnum), fmt.fixed_value_size(), field, layout, postfile, offset, tindex)
 
-    df = np.bincount(posting_rank, minlength=len(btexts))
-    term_ends = np.cumsum(df)
-    term_starts = term_ends - df
-    blocks = (df + BLOCK_SIZE - 1) // BLOCK_SIZE
-    first_block = np.cumsum(blocks) - blocks
-    block_term = np.repeat(np.arange(len(df)), blocks)
-    block_starts = term_starts[block_term] + (np.arange(len(block_term)) - first_block[block_term]) * BLOCK_SIZE
-    block_ends = np.minimum(block_starts + BLOCK_SIZE, term_ends[block_term])
 
-    deltas = docs.copy()
-    deltas[1:] -= docs[:-1]
-    deltas[block_starts] = docs[block_starts]  # each block's ids are delta-coded from 0
-    if length_codes is not None:
-        length_codes = length_codes[docs]
-    else:
-        length_codes = np.zeros(len(docs), dtype=np.uint8)
-    block_max_w = np.maximum.reduceat(weights, block_starts).tolist()
-    block_min_w = np.minimum.reduceat(weights, block_starts).tolist()
-    block_min_l = np.minimum.reduceat(length_codes, block_starts).tolist()
-    block_max_l = np.maximum.reduceat(length_codes, block_starts).tolist()
-    term_weight = np.add.reduceat(weights.astype(np.float64), term_starts).tolist()
-    term_max_w = np.maximum.reduceat(weights, term_starts).tolist()
-    term_min_l = np.minimum.reduceat(length_codes, term_starts).tolist()
-    term_max_l = np.maximum.reduceat(length_codes, term_starts).tolist()
+class _SortedField:
+    """A field's postings sorted by term (in term bytes order), then docnum (arrival order)."""
 
-    fixed = fmt.fixed_value_size()
+    def __init__(self, postings: _Postings) -> None:
+        self.btexts = [t.encode("utf-8") if isinstance(t, str) else t for t in postings.term_ids]
+        self.by_text = sorted(range(len(self.btexts)), key=self.btexts.__getitem__)
+        rank = np.empty(len(self.btexts), dtype=np.int64)
+        rank[self.by_text] = np.arange(len(self.btexts))
+        self.posting_rank = rank[np.frombuffer(postings.tids, dtype=np.uint32)]
+        order = np.argsort(self.posting_rank, kind="stable")
+        # Narrow types: this runs at a worker's peak memory, once per field.
+        self.docs = np.frombuffer(postings.docs, dtype=np.int32)[order]
+        self.weights = np.frombuffer(postings.freqs, dtype=np.uint32)[order].astype(np.float32)
+        values = np.empty(len(postings.values), dtype=object)
+        values[:] = postings.values
+        postings.values = []
+        self.values = values[order]
+
+
+class _BlockLayout:
+    """Where each term's postings and each 128-posting block start and end, and the statistics
+    Whoosh keeps of each block (its header) and each term (its term info), computed on whole arrays."""
+
+    def __init__(self, field: _SortedField, length_codes: np.ndarray | None) -> None:
+        docs, weights = field.docs, field.weights
+        df = np.bincount(field.posting_rank, minlength=len(field.btexts))
+        self.term_ends = term_ends = np.cumsum(df)
+        term_starts = term_ends - df
+        blocks = (df + BLOCK_SIZE - 1) // BLOCK_SIZE
+        first_block = np.cumsum(blocks) - blocks
+        block_term = np.repeat(np.arange(len(df)), blocks)
+        block_starts = term_starts[block_term] + (np.arange(len(block_term)) - first_block[block_term]) * BLOCK_SIZE
+        block_ends = np.minimum(block_starts + BLOCK_SIZE, term_ends[block_term])
+
+        self.deltas = deltas = docs.copy()
+        deltas[1:] -= docs[:-1]
+        deltas[block_starts] = docs[block_starts]  # each block's ids are delta-coded from 0
+        codes = length_codes[docs] if length_codes is not None else np.zeros(len(docs), dtype=np.uint8)
+        self.block_max_w = np.maximum.reduceat(weights, block_starts).tolist()
+        self.block_min_w = np.minimum.reduceat(weights, block_starts).tolist()
+        self.block_min_l = np.minimum.reduceat(codes, block_starts).tolist()
+        self.block_max_l = np.maximum.reduceat(codes, block_starts).tolist()
+        self.term_weight = np.add.reduceat(weights.astype(np.float64), term_starts).tolist()
+        self.term_max_w = np.maximum.reduceat(weights, term_starts).tolist()
+        self.term_min_l = np.minimum.reduceat(codes, term_starts).tolist()
+        self.term_max_l = np.maximum.reduceat(codes, term_starts).tolist()
+        self.block_starts, self.block_ends = block_starts.tolist(), block_ends.tolist()
+        self.blocks = blocks.tolist()
+        self.term_starts, self.term_end_list = term_starts.tolist(), term_ends.tolist()
+
+
+def _write_terms(field_prefix: bytes, fixed: int | None, field: _SortedField, layout: _BlockLayout, postfile,
+                 offset: int, tindex) -> int:
+    """Write every term's posting blocks and term info; returns the new end offset of the posting file."""
     dumps, compress, join = _dumps, _deflate, b"".join
-    field_prefix = pack_ushort(fieldnum)
-    starts_all, ends_all = block_starts.tolist(), block_ends.tolist()
-    blocks_of = blocks.tolist()
-    term_start_list, term_end_list = term_starts.tolist(), term_ends.tolist()
+    docs, weights, values, deltas = field.docs, field.weights, field.values, layout.deltas
+    btexts, by_text = field.btexts, field.by_text
+    starts_all, ends_all, blocks_of = layout.block_starts, layout.block_ends, layout.blocks
+    block_max_w, block_min_w, block_min_l, block_max_l = (
+        layout.block_max_w, layout.block_min_w, layout.block_min_l, layout.block_max_l)
+    term_weight, term_max_w, term_min_l, term_max_l = (
+        layout.term_weight, layout.term_max_w, layout.term_min_l, layout.term_max_l)
+    term_start_list, term_end_list, term_ends = layout.term_starts, layout.term_end_list, layout.term_ends
     block = 0
     t = 0
     while t < len(blocks_of):
@@ -535,8 +545,8 @@ def _write_field(
         doc_list = docs[base:end].tolist()
         weight_list = weights[base:end].tolist()
         value_list = values[base:end].tolist()
-        for t in range(t, upto):
-            count = blocks_of[t]
+        for term in range(t, upto):
+            count = blocks_of[term]
             parts = [WHOOSH3_HEADER_MAGIC]
             for b in range(block, block + count):
                 s, e = starts_all[b] - base, ends_all[b] - base
@@ -561,20 +571,15 @@ def _write_field(
             block += count
             blob = join(parts)
             postfile.write(blob)
-            s, e = term_start_list[t] - base, term_end_list[t] - base
+            s, e = term_start_list[term] - base, term_end_list[term] - base
             info = _TERMINFO.pack(
-                0, term_weight[t], e - s, term_min_l[t], term_max_l[t], term_max_w[t], doc_list[s], doc_list[e - 1]
+                0, term_weight[term], e - s, term_min_l[term], term_max_l[term], term_max_w[term], doc_list[s],
+                doc_list[e - 1],
             )
-            tindex.add(field_prefix + btexts[by_text[t]], info + pack_long(offset) + pack_int(len(blob)))
+            tindex.add(field_prefix + btexts[by_text[term]], info + pack_long(offset) + pack_int(len(blob)))
             offset += len(blob)
         t = upto
     return offset
-
-
-def read(folder: str | os.PathLike[str], schema) -> tuple[list, int]:
-    """The segments of the index in ``folder`` and its generation number (Whoosh's ``TOC``)."""
-    toc = TOC.read(FileStorage(os.fspath(folder)), INDEX_NAME, schema=schema)
-    return list(toc.segments), toc.generation
 
 
 def delete_urls(folder: str | os.PathLike[str], schema, segments: list, urls: set[str]) -> list:
@@ -585,8 +590,6 @@ def delete_urls(folder: str | os.PathLike[str], schema, segments: list, urls: se
     against a scan of the segment's url column.
     """
     from whoosh.reading import SegmentReader
-
-    from .scoring import read_postings
 
     if not urls:
         return segments
@@ -650,51 +653,3 @@ def merge_small(folder: str | os.PathLike[str], schema, segments: list, rebuild)
         builder.discard()
         return kept
     return kept + [builder.finish()]
-
-
-def numeric_column(folder: str | os.PathLike[str], segment, fieldname: str, typecode: str, default) -> np.ndarray:
-    """Every document's value in a ``NumericColumn`` of one segment, read in one go.
-
-    The column file holds big-endian values for the first documents; the
-    documents after the last one given a value take the default. (Whoosh's
-    reader returns them one Python call at a time.)
-    """
-    count = segment.doc_count_all()
-    values = np.full(count, default, dtype=np.dtype(typecode).newbyteorder("="))
-    path = Path(folder) / W3Codec.column_filename(segment, fieldname)
-    try:
-        data = np.fromfile(path, dtype=np.dtype(typecode).newbyteorder(">"))
-    except FileNotFoundError:
-        return values  # no document had a value
-    values[: len(data)] = data[:count]
-    return values
-
-
-def bytes_column(folder: str | os.PathLike[str], segment, fieldname: str) -> list[bytes]:
-    """Every document's value in a ``VarBytesColumn`` of one segment (the url column), read in one go."""
-    count = segment.doc_count_all()
-    path = Path(folder) / W3Codec.column_filename(segment, fieldname)
-    try:
-        data = path.read_bytes()
-    except FileNotFoundError:
-        return [b""] * count
-    # Layout: the values, the array of their lengths, optionally an array of
-    # offsets, then the typecodes (see whoosh.columns.VarBytesColumn).
-    end = len(data) - 1
-    lengths_code = chr(data[end])
-    if lengths_code == "X":
-        lengths_code, offsets_code = chr(data[end - 2]), chr(data[end - 1])
-        end = end - 2 - count * struct.calcsize(offsets_code)
-    size = struct.calcsize(lengths_code)
-    lengths = np.frombuffer(data, dtype=np.dtype(lengths_code).newbyteorder(">"), count=count, offset=end - size * count)
-    ends = np.cumsum(lengths).tolist()
-    starts = [0, *ends[:-1]]
-    return [data[a:b] for a, b in zip(starts, ends)]
-
-
-def commit(folder: str | os.PathLike[str], schema, segments: Iterable, generation: int) -> None:
-    """Publish ``segments`` as the index's generation ``generation``, removing files no segment uses."""
-    storage = FileStorage(os.fspath(folder))
-    segments = list(segments)
-    TOC(schema, segments, generation).write(storage, INDEX_NAME)
-    clean_files(storage, INDEX_NAME, generation, segments)

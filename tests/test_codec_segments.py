@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from whoosh import index as whoosh_index
-
+from newssearch.codec import columns, segments
+from newssearch.codec.segments import SegmentBuilder, commit
 from newssearch.schema import build_schema
-from newssearch import segments
-from newssearch.segments import SegmentBuilder, commit
+from whoosh import index as whoosh_index
 
 
 def contents(folder: Path) -> dict:
@@ -139,3 +139,94 @@ def test_the_builder_counts_every_raw_token_for_the_vocabulary(tmp_path):
             expected.update(tokens(document[field]))
     assert builder.token_counts == expected
     assert builder.token_counts[segments._SEPARATOR_WORD] == 1
+
+
+def test_a_segment_past_32768_documents_reads_back_like_whooshs(tmp_path):
+    # Past 2**15 documents a VarBytesColumn (the url and stored-fields columns) also holds
+    # every value's offset; few documents carry words, so Whoosh's writer takes a second.
+    count = columns.OFFSETS_ABOVE + 232
+
+    def sparse(n: int) -> dict:
+        document = {"published": 1_600_000_000 + n, "payload": {"n": n}}
+        if n % 500 == 0 or n == count - 1:
+            document.update(url=f"https://example.com/{n}", kind="seed", title=f"word{n % 3} common")
+        return document
+
+    documents = [sparse(n) for n in range(count)]
+    whoosh_made, ours = build_both(tmp_path, documents, batch=4096)
+    assert ours == whoosh_made
+    (url_column,) = (tmp_path / "ours").glob("*.url.col")
+    assert url_column.read_bytes().endswith(b"IIX")  # the layout with offsets was written
+    segment = segments.read(tmp_path / "ours")[0][0]
+    urls = columns.bytes_column(tmp_path / "ours", segment, "url")
+    assert [u.decode() for u in urls] == [d.get("url", "") for d in documents]
+    published = columns.numeric_column(tmp_path / "ours", segment, "published", "q", 0)
+    assert published.tolist() == [d["published"] for d in documents]
+
+
+def test_deleting_by_url_looks_few_urls_up_and_scans_for_many_with_the_same_result(tmp_path):
+    schema = build_schema()
+    segments.create(tmp_path, schema)
+    builder = SegmentBuilder(tmp_path, schema)
+    builder.add_batch([doc(n) for n in range(200)])
+    segment = builder.finish()
+    segments.commit(tmp_path, schema, [segment], 1)
+    wanted = {f"https://example.com/{n}" for n in (0, 7, 150, 199)}
+
+    def deleted(urls: set[str]) -> list[int]:
+        (fresh,), _ = segments.read(tmp_path, schema)  # an undeleted copy of the segment each time
+        segments.delete_urls(tmp_path, schema, [fresh], urls)
+        return sorted(fresh.deleted_docs())
+
+    looked_up = deleted(wanted)  # 4 urls * 8 < 200 documents: each is looked up in the term table
+    absent = {f"https://example.com/absent/{n}" for n in range(100)}
+    scanned = deleted(wanted | absent)  # 104 * 8 >= 200: the url column is scanned
+    assert looked_up == scanned == [0, 7, 150, 199]
+
+
+def test_a_missing_or_short_column_file_reads_as_the_default_for_the_documents_it_lacks(tmp_path):
+    # Whoosh's own writer writes a numeric column only up to the last document given a value,
+    # and no file at all when none was: the fallbacks for segments it wrote.
+    schema = build_schema()
+    builder = SegmentBuilder(tmp_path, schema)
+    builder.add_batch([{"kind": "seed", "payload": {}} for _ in range(3)])  # no url, no date, no words
+    segment = builder.finish()
+    (published,) = tmp_path.glob("*.published.col")
+    columns.write_numeric(published, np.array([42], dtype="q"))
+    assert columns.numeric_column(tmp_path, segment, "published", "q", -5).tolist() == [42, -5, -5]
+    published.unlink()
+    assert columns.numeric_column(tmp_path, segment, "published", "q", -5).tolist() == [-5, -5, -5]
+    assert columns.numeric_column(tmp_path, segment, columns.length_column("body"), "B", 0).tolist() == [0, 0, 0]
+    for path in tmp_path.glob("*.url.col"):
+        path.unlink()
+    assert columns.bytes_column(tmp_path, segment, "url") == [b"", b"", b""]
+
+
+def test_unique_values_go_through_whooshs_field_type_when_it_does_not_index_them_as_they_are(tmp_path):
+    # The builder asks the url field once whether it indexes a value verbatim; a Whoosh whose ID
+    # field changed would answer no, and every value then goes through the field type itself.
+    schema = build_schema()
+    documents = [doc(n, url=f"https://example.com/Ç/{n}") for n in range(150)]
+    built = {}
+    for name, verbatim in (("verbatim", True), ("analysed", False)):
+        folder = tmp_path / name
+        folder.mkdir()
+        segments.create(folder, schema)
+        builder = SegmentBuilder(folder, schema)
+        assert builder._verbatim == {"url"}
+        if not verbatim:
+            builder._verbatim = set()
+        builder.add_batch(documents)
+        commit(folder, schema, [builder.finish()], 1)
+        built[name] = contents(folder)
+    assert built["analysed"] == built["verbatim"]
+
+
+def test_the_builder_refuses_what_its_format_cannot_write(tmp_path):
+    from whoosh import columns as whoosh_columns
+    from whoosh import fields
+
+    with pytest.raises(ValueError, match="field boosts are not supported"):
+        SegmentBuilder(tmp_path, fields.Schema(title=fields.TEXT(field_boost=2.0)))
+    with pytest.raises(ValueError, match="column type of tags is not supported"):
+        SegmentBuilder(tmp_path, fields.Schema(tags=fields.COLUMN(whoosh_columns.RefBytesColumn())))
