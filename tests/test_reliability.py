@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner
 
 from newssearch import IndexCorruptError, index_seeds, open_index
-from newssearch import facets, indexing, store
+from newssearch import facets, indexing, store, workers
 from newssearch.cli import cli
 from newssearch.schema import SCHEMA_VERSION
 
@@ -150,7 +150,7 @@ def test_interrupting_the_cli_leaves_the_old_index(seeds, index_dir, monkeypatch
     index_seeds([seeds], index_dir)
     before = fingerprint(index_dir)
     make_corpus(seeds, 10, start=10)
-    monkeypatch.setattr(indexing, "seed_document", lambda article: (_ for _ in ()).throw(KeyboardInterrupt()))
+    monkeypatch.setattr(workers, "seed_document", lambda article: (_ for _ in ()).throw(KeyboardInterrupt()))
     result = CliRunner().invoke(cli, ["index", str(seeds)], catch_exceptions=False)
     assert result.exit_code == 130
     assert result.stderr == "Error: interrupted; the index is as it was before this run\n"
@@ -285,7 +285,7 @@ def test_a_seeds_folder_that_vanishes_mid_run(seeds, index_dir, monkeypatch):
 
 def test_files_deleted_or_truncated_while_being_read(seeds, index_dir, monkeypatch):
     make_corpus(seeds, 6)
-    real = indexing._parse
+    real = workers._parse
 
     def meddle(path):
         name = os.path.basename(path)
@@ -296,7 +296,7 @@ def test_files_deleted_or_truncated_while_being_read(seeds, index_dir, monkeypat
                 f.truncate(40)
         return real(path)
 
-    monkeypatch.setattr(indexing, "_parse", meddle)
+    monkeypatch.setattr(workers, "_parse", meddle)
     report = index_seeds([seeds], index_dir)
     assert report.added == 4
     reasons = {os.path.basename(s.path): s.reason for s in report.skipped}

@@ -242,6 +242,17 @@ def iso(dt: datetime) -> str:
     return f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}Z"
 
 
+def from_iso(text: str | None) -> datetime | None:
+    """The aware datetime :func:`iso` wrote (None for None or ""): the index's stored dates."""
+    # Python 3.11's fromisoformat reads "Z" itself; the replace keeps older spellings working.
+    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+def now_iso() -> str:
+    """The present moment as :func:`iso` writes it."""
+    return iso(datetime.now(UTC))
+
+
 def parse_bound(value: object, *, end: bool, now: datetime | None = None) -> datetime:
     """Read a ``--since`` (``end=False``) or ``--until`` (``end=True``) bound.
 

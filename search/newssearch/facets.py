@@ -14,15 +14,15 @@ built from, which is why they live in that generation's folder.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
+from . import store
 from .schema import KIND_RELATED, NO_DATE, TEXT_FIELDS
+from .store import DOC_VALUES as FACETS_FILE
 
-FACETS_FILE = "facets.npz"
 FORMAT = 2
 MAX_BUCKETS = 1000  # the most buckets a date histogram holds (see Columns.histogram)
 
@@ -229,9 +229,7 @@ def build(reader, gen: Path) -> tuple[int, int]:
     length_of_code = np.array([byte_to_length(b) for b in range(256)], dtype=np.float32)
     for field in TEXT_FIELDS:
         arrays[f"length_{field}"] = length_of_code[column(_lenfield(field), "B", 0)]
-    tmp = gen / (FACETS_FILE + ".tmp")
-    with open(tmp, "wb") as handle:
+    with store.atomic_write(gen / FACETS_FILE) as handle:
         np.savez(handle, allow_pickle=False, **arrays)
-    os.replace(tmp, gen / FACETS_FILE)
     return int(live.sum()), int((live & related).sum())
 

@@ -324,8 +324,8 @@ class IndexSearcher:
                 topics=c.topics.counts(live, limit),
                 provider=c.provider.counts(live, limit),
                 size_bytes=store.folder_size(self._gen),
-                updated=str(self._meta.get("updated", "")),
-                schema_version=int(self._meta.get("schema_version", 0)),
+                updated=self._meta.updated,
+                schema_version=self._meta.schema_version,
             )
 
     # -- the steps ---------------------------------------------------------
