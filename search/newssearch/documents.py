@@ -13,11 +13,13 @@ never need Whoosh at all.
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, NotRequired, TypedDict
+from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 from .dates import from_iso, iso, to_timestamp
-from .seeds import Article, RelatedArticle
 from .store import KIND_RELATED, KIND_SEED, NO_DATE
+
+if TYPE_CHECKING:  # the searcher reads payloads without importing the seed reader (and YAML)
+    from .seeds import Article, RelatedArticle
 
 # A seed's related entries, as stored: [url, title, excerpt, provider, domain, published].
 StoredRelated = list[Any]
@@ -140,6 +142,8 @@ def document_from_payload(payload: Payload) -> dict[str, Any]:
 
 def related_from_payload(payload: Payload) -> list[RelatedArticle]:
     """The related entries a seed's stored payload lists, in file order."""
+    from .seeds import RelatedArticle
+
     return [
         RelatedArticle(url=url, title=title, excerpt=excerpt, provider=provider, domain=domain, published=from_iso(published))
         for url, title, excerpt, provider, domain, published in payload.get("related", ())
