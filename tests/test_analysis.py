@@ -12,7 +12,7 @@ from hypothesis import strategies as st
 from newssearch import index_seeds, open_index
 from newssearch import schema
 from newssearch.highlight import fragment, matches
-from newssearch.schema import TOKEN_PATTERN, fold_word, terms, text_analyzer, tokens
+from newssearch.schema import fold_word, terms, text_analyzer, tokens
 from newssearch.vocab import fold, fold_counts
 
 from .conftest import write_seed

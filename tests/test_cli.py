@@ -193,7 +193,7 @@ def test_readme_python_examples_run(tmp_path, monkeypatch):
 
 def test_the_cli_defers_imports_without_breaking_them():
     code = (
-        "import sys; from newssearch.cli import _defer_unused_imports; _defer_unused_imports()\n"
+        "import sys; from newssearch._coldstart import defer_unused_imports; defer_unused_imports()\n"
         "import newssearch.searching, whoosh.compat\n"
         "assert 'urllib.request' not in sys.modules and 'asyncio.base_events' not in sys.modules\n"
         "from cached_property import cached_property\n"

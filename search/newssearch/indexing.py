@@ -230,7 +230,7 @@ def _usable_base(index_dir: Path) -> tuple[Path | None, str | None, dict[str, _E
     except IndexCorruptError as exc:
         return None, exc.detail, {}
     except Exception as exc:  # noqa: BLE001 - a damaged manifest can fail its parse in any way
-        return None, f"{base.name}: {type(exc).__name__}: {exc}", {}
+        return None, store.damaged(index_dir, base, exc).detail, {}
     return base, None, manifest
 
 

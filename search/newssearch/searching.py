@@ -27,11 +27,8 @@ the search runs again; the corrected query is returned as ``suggestion``.
 
 from __future__ import annotations
 
-import pickle
-import struct
 import threading
 import time
-import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
@@ -47,7 +44,7 @@ from . import highlight, store
 from . import query as query_language
 from .dates import from_timestamp, to_timestamp
 from .documents import Payload, shown_fields
-from .errors import IndexCorruptError, NewssearchError, QueryError, SearcherClosedError
+from .errors import NewssearchError, QueryError, SearcherClosedError
 from .facets import Columns, Facets, FacetValue
 from .query import (  # noqa: F401 - Sort to MAX_QUERY_CHARS: the search options, public here as before
     DATE_FACETS,
@@ -64,8 +61,6 @@ from .scoring import Evaluation, HasField, Nothing, QueryScorer
 from .schema import NO_DATE, TEXT_FIELDS
 from .spelling import Speller, term_text
 
-# What Whoosh raises on a truncated or garbled file; its own failures are bare Exceptions.
-_DAMAGE_TYPES = (OSError, EOFError, ValueError, KeyError, IndexError, struct.error, pickle.UnpicklingError, zlib.error)
 
 
 
@@ -170,7 +165,7 @@ class IndexSearcher:
                 # generation collected later cannot pull a file from under a search.
                 searcher.stored_fields(int(live[0]))
         except Exception as exc:  # noqa: BLE001 - a damaged file can fail Whoosh in any way
-            raise IndexCorruptError(str(self.index_dir), f"{gen.name}: {type(exc).__name__}: {exc}") from None
+            raise store.damaged(self.index_dir, gen, exc) from None
         old = self._searcher
         self._gen, self._searcher, self._columns = gen, searcher, columns
         self._meta = store.read_meta(gen)
@@ -188,10 +183,9 @@ class IndexSearcher:
         except NewssearchError:
             raise
         except Exception as exc:
-            if type(exc) is not Exception and not isinstance(exc, _DAMAGE_TYPES):
+            if type(exc) is not Exception and not isinstance(exc, store.READ_FAILURES):
                 raise  # a bug of ours: let the CLI report it as unexpected
-            detail = f"{self._gen.name}: {type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}"
-            raise IndexCorruptError(str(self.index_dir), detail) from None
+            raise store.damaged(self.index_dir, self._gen, exc) from None
 
     def refresh(self) -> bool:
         """Switch to the newest generation if the index changed. Returns whether it did.
@@ -315,15 +309,15 @@ class IndexSearcher:
             self.refresh()
             c = self._columns
             live = c.live
-            dated = c.published[live & c.dated()]
+            oldest, newest = _span(c.published[live & c.dated()])
             return IndexStats(
                 index_dir=str(self.index_dir),
                 generation=self._gen.name,
                 articles=int(live.sum()),
                 seeds=int((live & ~c.related).sum()),
                 related=int((live & c.related).sum()),
-                oldest=from_timestamp(int(dated.min())) if len(dated) else None,
-                newest=from_timestamp(int(dated.max())) if len(dated) else None,
+                oldest=oldest,
+                newest=newest,
                 topics=c.topics.counts(live, limit),
                 provider=c.provider.counts(live, limit),
                 size_bytes=store.folder_size(self._gen),
@@ -373,7 +367,7 @@ class IndexSearcher:
             provider=columns.provider.counts(all_but("provider"), options.facet_limit),
             published=columns.histogram(all_but("published"), options.date_facet, options.facet_limit),
         )
-        dated = columns.published[final & columns.dated()]
+        oldest, newest = _span(columns.published[final & columns.dated()])
         first = (options.page - 1) * options.limit
         sort = options.sort
         if sort == "relevance" and (q is None or (total and not found.score[final].any())):
@@ -400,8 +394,8 @@ class IndexSearcher:
             sort=sort,
             hits=hits,
             facets=facets,
-            oldest=from_timestamp(int(dated.min())) if len(dated) else None,
-            newest=from_timestamp(int(dated.max())) if len(dated) else None,
+            oldest=oldest,
+            newest=newest,
             suggestion=suggestion,
             took_ms=0.0,
             notes=notes,
@@ -509,6 +503,13 @@ def _highlight(payload: Payload, marks: _Marks) -> str:
     if best or marks.any():
         return best
     return highlight.plain(payload.get("excerpt") or "")
+
+
+def _span(published: np.ndarray) -> tuple[datetime | None, datetime | None]:
+    """The oldest and newest of some dates (seconds since the epoch), or (None, None) for none."""
+    if not len(published):
+        return None, None
+    return from_timestamp(int(published.min())), from_timestamp(int(published.max()))
 
 
 def _replace_took(results: SearchResults, started: float) -> SearchResults:

@@ -64,7 +64,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import IO, Any
 
-from .errors import IndexCorruptError, IndexLockedError, IndexNotFoundError, SchemaVersionError
+from .errors import IndexCorruptError, IndexLockedError, IndexNotFoundError, SchemaVersionError, first_line
 
 INDEX_ENV = "NEWSSEARCH_INDEX"
 DEFAULT_INDEX_DIR = "index"
@@ -143,6 +143,32 @@ class GenerationMeta:
             files=dict(raw.get("files") or {}),
             crc32=dict(raw.get("crc32") or {}),
         )
+
+
+def damaged(index_dir: Path, gen: Path, exc: BaseException) -> IndexCorruptError:
+    """The error for a generation whose files fail to read: which one, what failed, in one line.
+
+    The one rule for "the index is damaged": a file recorded in ``meta.json``
+    is missing or of another size, or one with a checksum changed
+    (:func:`verify_files`); a manifest or side file does not parse; or reading
+    the generation raises (opening it: anything; a search: one of
+    :data:`READ_FAILURES`, since any other exception there is a bug of ours).
+    The seeds are the source of truth: the indexer rebuilds a damaged index,
+    a searcher reports it with this error.
+    """
+    return IndexCorruptError(str(index_dir), f"{gen.name}: {type(exc).__name__}: {first_line(exc)}")
+
+
+def _read_failures() -> tuple[type[BaseException], ...]:
+    import pickle
+    import struct
+    import zlib
+
+    # What Whoosh raises on a truncated or garbled file (its own failures are bare Exceptions).
+    return (OSError, EOFError, ValueError, KeyError, IndexError, struct.error, pickle.UnpicklingError, zlib.error)
+
+
+READ_FAILURES = _read_failures()
 
 
 def resolve_index_dir(index_dir: str | os.PathLike[str] | None) -> Path:

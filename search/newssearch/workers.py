@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from . import store
 from .documents import related_document, seed_document
-from .errors import IndexingError, SeedError
+from .errors import IndexingError, SeedError, first_line
 from .seeds import Article, read_seed
 
 # The writing modules (Whoosh, NumPy) are imported when there is something to write.
@@ -69,7 +69,7 @@ def _parse(path: str) -> Article | SeedError:
     except SeedError as exc:
         return exc
     except Exception as exc:  # noqa: BLE001 - one odd file must never stop the run
-        return SeedError(path, f"unreadable: {type(exc).__name__}: {exc}".splitlines()[0])
+        return SeedError(path, first_line(f"unreadable: {type(exc).__name__}: {exc}"))
 
 
 class SegmentWriter:
