@@ -7,9 +7,8 @@ import shutil
 import pytest
 
 import newssearch
+from newssearch import IndexLockedError, SchemaVersionError, index_seeds, open_index, store, workers
 from newssearch.indexing import SkippedFile
-from newssearch import IndexLockedError, SchemaVersionError, index_seeds, open_index
-from newssearch import store, workers
 from newssearch.schema import SCHEMA_VERSION
 
 from .conftest import REAL_SEED, related, write_seed

@@ -8,8 +8,7 @@ from datetime import datetime, timezone
 
 import pytest
 
-from newssearch import IndexingError, index_seeds, open_index
-from newssearch import segments, store
+from newssearch import IndexingError, index_seeds, open_index, segments, store
 from newssearch import workers as processes
 from newssearch.facets import FacetValue
 from newssearch.indexing import SkippedFile

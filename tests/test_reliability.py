@@ -21,8 +21,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from newssearch import IndexCorruptError, index_seeds, open_index
-from newssearch import facets, indexing, store, workers
+from newssearch import IndexCorruptError, facets, index_seeds, indexing, open_index, store, workers
 from newssearch.cli import cli
 from newssearch.schema import SCHEMA_VERSION
 

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 from whoosh import index as whoosh_index
 
-from newssearch import index_seeds, open_index
-from newssearch import store
+from newssearch import index_seeds, open_index, store
 from newssearch.facets import Columns
 from newssearch.scoring import QueryScorer
 
@@ -45,7 +44,8 @@ def whoosh_docs(searcher, q):
 
 @pytest.mark.parametrize(
     "query",
-    ["alpha", "alpha beta", "alpha OR late", "alpha -beta", "NOT alpha", "alp*", '"delta beta"', '"beta theta"~3', '"beta theta"', '"beta delta theta"', '"alpha alpha"', '"gamma late"',
+    ["alpha", "alpha beta", "alpha OR late", "alpha -beta", "NOT alpha", "alp*", '"delta beta"', '"beta theta"~3',
+     '"beta theta"', '"beta delta theta"', '"alpha alpha"', '"gamma late"',
      "title:gamma common", "(alpha OR beta) AND NOT late", "lat*", "zzz", "common"],
 )
 def test_matches_agree_with_whoosh(scorer, query):

@@ -9,8 +9,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from whoosh import index as whoosh_index
 
-from newssearch.schema import build_schema
 from newssearch import segments
+from newssearch.schema import build_schema
 from newssearch.segments import SegmentBuilder, commit
 
 

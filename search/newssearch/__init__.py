@@ -26,11 +26,42 @@ from .errors import (
     SeedError,
 )
 
-if TYPE_CHECKING:
-    from .facets import Facets, FacetValue
-    from .indexing import IndexReport, SkippedFile, index_seeds
-    from .searching import Hit, IndexSearcher, IndexStats, SearchResults, open_index
-    from .seeds import Article, Image, RelatedArticle, find_seed_files, read_seed
+if TYPE_CHECKING:  # "X as X": re-exported, for type checkers
+    from .facets import Facets as Facets
+    from .facets import FacetValue as FacetValue
+    from .indexing import IndexReport as IndexReport
+    from .indexing import SkippedFile as SkippedFile
+    from .indexing import index_seeds as index_seeds
+    from .searching import (
+        Hit as Hit,
+    )
+    from .searching import (
+        IndexSearcher as IndexSearcher,
+    )
+    from .searching import (
+        IndexStats as IndexStats,
+    )
+    from .searching import (
+        SearchResults as SearchResults,
+    )
+    from .searching import (
+        open_index as open_index,
+    )
+    from .seeds import (
+        Article as Article,
+    )
+    from .seeds import (
+        Image as Image,
+    )
+    from .seeds import (
+        RelatedArticle as RelatedArticle,
+    )
+    from .seeds import (
+        find_seed_files as find_seed_files,
+    )
+    from .seeds import (
+        read_seed as read_seed,
+    )
 
 # The public names, once. Those of the modules below are imported on first use:
 # "newssearch query" should not pay for YAML and the indexer, nor "newssearch index"

@@ -53,7 +53,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from itertools import repeat
 from pathlib import Path
-from typing import Any, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from . import store
 from . import workers as processes
@@ -255,7 +255,7 @@ def _load_related(gen: Path) -> dict[str, list[str]]:
     return dict(zip(*columns))
 
 
-def _load_kept(gen: Path | None) -> dict[str, dict]:
+def _load_kept(gen: Path | None) -> dict[str, Payload]:
     """The stored payload of each kept file's last version (see ``KEPT``)."""
     if gen is None:
         return {}
@@ -310,7 +310,7 @@ class _Run:
         self.to_parse: list[SeedFile] = []
         self.parsed: dict[str, Parsed] = {}  # files that parsed in this run: their documents are in new segments
         self.newly_kept: list[str] = []  # files that turned bad in this run while the index held them
-        self.kept: dict[str, dict] = {}  # the payload of each kept file's last version
+        self.kept: dict[str, Payload] = {}  # the payload of each kept file's last version
         self.skipped: list[SkippedFile] = []
         self.warnings: list[SkippedFile] = []
         self.duplicates = 0
@@ -375,7 +375,7 @@ class _Run:
         self.parsed[path] = result
         self.warnings.extend(SkippedFile(path, w) for w in result.warnings)
 
-    def keep_versions(self, payloads: dict[str, dict]) -> None:
+    def keep_versions(self, payloads: dict[str, Payload]) -> None:
         """The payloads of the files that turned bad in this run, read from the base generation.
 
         A file whose last version cannot be found there (it never made it in)
@@ -655,7 +655,7 @@ def _forget_words(gen: Path, schema, removed: list[tuple[object, list[int]]], vo
 
     for segment, docnums in removed:
         for start in range(0, len(docnums), FORGET_BATCH):
-            payloads = segments.stored_payloads(gen, schema, segment, docnums[start : start + FORGET_BATCH])
+            payloads = cast("list[Payload]", segments.stored_payloads(gen, schema, segment, docnums[start : start + FORGET_BATCH]))
             counts = segments.token_counts([document_from_payload(p) for p in payloads])
             vocabulary.update(fold_counts(counts), sign=-1)
 

@@ -34,7 +34,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from whoosh import index as whoosh_index
@@ -57,11 +57,9 @@ from .query import (  # noqa: F401 - Sort to MAX_QUERY_CHARS: the search options
     QueryReader,
     Sort,
 )
-from .scoring import Evaluation, HasField, Nothing, QueryScorer
 from .schema import NO_DATE, TEXT_FIELDS
+from .scoring import Evaluation, HasField, Nothing, QueryScorer
 from .spelling import Speller, term_text
-
-
 
 
 @dataclass(frozen=True)
@@ -485,6 +483,9 @@ class _Marks:
                 self.terms.setdefault(field, set()).add(term_text(text))
 
 
+_FRAGMENT_FIELDS: tuple[Literal["excerpt"], Literal["body"]] = ("excerpt", "body")
+
+
 def _highlight(payload: Payload, marks: _Marks) -> str:
     """A fragment of the excerpt or body, whichever shows more matched words.
 
@@ -494,7 +495,7 @@ def _highlight(payload: Payload, marks: _Marks) -> str:
     marks nothing (an empty query, only negations or filters).
     """
     best, best_count = "", 0
-    for field in ("excerpt", "body"):
+    for field in _FRAGMENT_FIELDS:
         terms, phrases = marks.of(field)
         if terms or phrases:
             text, count = highlight.fragment(payload.get(field) or "", terms, phrases=phrases)
