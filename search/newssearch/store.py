@@ -450,28 +450,6 @@ def write_lock(index_dir: Path, timeout: float) -> Iterator[bool]:
         thread_lock.release()
 
 
-def die_with_parent(parent: int) -> None:
-    """In a worker process: be killed when ``parent``, the process that started it, dies.
-
-    A SIGKILLed indexer cannot stop its workers; without this they would run
-    on (or wait forever on a queue) as orphans. ``parent`` must be the pid
-    the parent had *before* forking: a child that reads its parent's pid for
-    itself may read that of init, if the parent died in between, and then
-    survive. The kill-on-death request is Linux only; elsewhere a worker
-    still exits at once if its parent is already gone.
-    """
-    try:
-        import ctypes
-        import signal
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-    if os.getppid() != parent:  # the parent died before the request was made
-        os._exit(1)
-
-
 def load_json(path: Path, default: dict) -> dict:
     try:
         return json.loads(path.read_text(encoding="utf-8"))

@@ -20,7 +20,6 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from . import store
 from .documents import related_document, seed_document
 from .errors import IndexingError, SeedError, first_line
 from .seeds import Article, read_seed
@@ -243,7 +242,7 @@ def _work(writer: SegmentWriter, tasks, results, parent: int) -> None:
     import gc
     import signal
 
-    store.die_with_parent(parent)
+    die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the indexer decides what an interrupt stops
     # The builder allocates millions of objects and makes no reference cycles worth
     # collecting: the cyclic collector's full passes over a growing heap cost about
@@ -267,3 +266,25 @@ def start(folder: Path, schema: Any, files: int, count: int) -> Workers | None:
     if files >= PARALLEL_THRESHOLD and count > 1:
         return Workers(folder, schema, count)
     return None
+
+
+def die_with_parent(parent: int) -> None:
+    """In a worker process: be killed when ``parent``, the process that started it, dies.
+
+    A SIGKILLed indexer cannot stop its workers; without this they would run
+    on (or wait forever on a queue) as orphans. ``parent`` must be the pid
+    the parent had *before* forking: a child that reads its parent's pid for
+    itself may read that of init, if the parent died in between, and then
+    survive. The kill-on-death request is Linux only; elsewhere a worker
+    still exits at once if its parent is already gone.
+    """
+    try:
+        import ctypes
+        import signal
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        pass
+    if os.getppid() != parent:  # the parent died before the request was made
+        os._exit(1)

@@ -449,3 +449,10 @@ def test_stats_checks_its_limit_too(ix):
         with pytest.raises(QueryError, match="^limit must be a whole number from 0"):
             ix.stats(bad)  # type: ignore[arg-type]
     assert ix.stats(0).topics == ()
+
+
+@pytest.mark.parametrize("query", ["facial", "facial recognition", "Zürich heatwave", "the new rules 2020"])
+def test_plain_words_skip_the_parser_but_read_the_same(ix, query):
+    from newssearch.query import _plain_words_query
+
+    assert str(_plain_words_query(query)) == str(ix._query_reader.parser.parse(query))
