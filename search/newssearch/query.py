@@ -129,8 +129,33 @@ def _plain_words_query(text: str) -> wq.Query | None:
 
 
 def _make_parser(schema, speller: Speller):
+    """Whoosh's parser as newssearch reads queries: all words required, in every text field,
+    with field aliases, ``+``/``-`` at word starts, and wildcard and fuzzy terms from ``speller``."""
     from whoosh import qparser
-    from whoosh.qparser import syntax
+
+    # What qparser.MultifieldParser builds (it is a function, not a class to extend).
+    parser = _parser_class(speller)(None, schema, group=qparser.AndGroup)
+    parser.add_plugin(qparser.MultifieldPlugin(list(TEXT_FIELDS), fieldboosts=FIELD_BOOSTS))
+    parser.expansions = []
+    # "+word" and "-word" only at the start of a word: "follow-up" is one hyphenated term.
+    parser.add_plugin(_plus_minus_plugin_class()(
+        plusexpr=r"(?:(?<=\s)|(?<=^)|(?<=\())\+", minusexpr=r"(?:(?<=\s)|(?<=^)|(?<=\())-"
+    ))
+    aliases: dict[str, list[str]] = {}
+    for alias, field in FIELD_ALIASES.items():
+        if alias != field:
+            aliases.setdefault(field, []).append(alias)
+    parser.add_plugin(qparser.FieldAliasPlugin(aliases))
+    parser.add_plugin(_fuzzy_plugin_class(speller)())
+    return parser
+
+
+# The classes below extend Whoosh's parser, imported only when a query needs it: each is
+# made by a function.
+
+
+def _parser_class(speller: Speller):
+    from whoosh import qparser
 
     class Parser(qparser.QueryParser):
         """Whoosh's parser, with wildcards and fuzzy terms read from the typed text.
@@ -164,6 +189,13 @@ def _make_parser(schema, speller: Speller):
             expansion = _Expansion(fieldname, label, candidates, boost)
             self.expansions.append(expansion)
             return expansion
+
+    return Parser
+
+
+def _fuzzy_plugin_class(speller: Speller):
+    from whoosh import qparser
+    from whoosh.qparser import syntax
 
     class FuzzyNode(syntax.TextNode):
         qclass = wq.FuzzyTerm
@@ -229,11 +261,13 @@ def _make_parser(schema, speller: Speller):
                 i += 1
             return newgroup
 
-    # What qparser.MultifieldParser builds (it is a function, not a class to extend).
-    parser = Parser(None, schema, group=qparser.AndGroup)
-    parser.add_plugin(qparser.MultifieldPlugin(list(TEXT_FIELDS), fieldboosts=FIELD_BOOSTS))
-    parser.expansions = []
-    # "+word" and "-word" only at the start of a word: "follow-up" is one hyphenated term.
+    return FuzzyPlugin
+
+
+def _plus_minus_plugin_class():
+    from whoosh import qparser
+    from whoosh.qparser import syntax
+
     class PlusMinusPlugin(qparser.PlusMinusPlugin):
         # Whoosh sorts "+" and "-" only in the outermost group: "council (-police)"
         # failed to parse. Sort each bracketed group the same way.
@@ -243,14 +277,8 @@ def _make_parser(schema, speller: Speller):
                 inner.append(self.do_plusminus(parser, node) if isinstance(node, syntax.GroupNode) else node)
             return super().do_plusminus(parser, inner)
 
-    parser.add_plugin(PlusMinusPlugin(plusexpr=r"(?:(?<=\s)|(?<=^)|(?<=\())\+", minusexpr=r"(?:(?<=\s)|(?<=^)|(?<=\())-"))
-    aliases: dict[str, list[str]] = {}
-    for alias, field in FIELD_ALIASES.items():
-        if alias != field:
-            aliases.setdefault(field, []).append(alias)
-    parser.add_plugin(qparser.FieldAliasPlugin(aliases))
-    parser.add_plugin(FuzzyPlugin())
-    return parser
+
+    return PlusMinusPlugin
 
 
 class _Expansion(wq.Or):
@@ -326,6 +354,11 @@ def _fill_expansions(q: wq.Query, expansions: list[_Expansion], speller: Speller
             postings -= df
             still.append(e)
         active = still
+    return _filled(q, chosen), capped
+
+
+def _filled(q: wq.Query, chosen: dict[int, list[str]]) -> wq.Query:
+    """``q`` with each expansion replaced by its chosen terms (``{id(expansion): terms}``)."""
 
     def fill(node: wq.Query) -> wq.Query:
         if isinstance(node, _Expansion):
@@ -346,7 +379,7 @@ def _fill_expansions(q: wq.Query, expansions: list[_Expansion], speller: Speller
                 node = node.__class__(found, boost=node.boost)
         return node
 
-    return fill(q), capped
+    return fill(q)
 
 
 def _negations_alone(q: wq.Query) -> wq.Query:

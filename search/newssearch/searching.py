@@ -271,24 +271,32 @@ class IndexSearcher:
             self.refresh()
             columns = self._columns
             filters = self._filters(columns, options)
-            q, text, capped = self._parse(query)
-            with self._reading():
-                found = self._match(q)
-            suggestion = None
-            if fuzzy and q is not None and not found.match.any():
-                corrected = self._speller.correct(query)
-                if corrected is not None:
-                    # Offered even when the corrected query finds nothing either (a word
-                    # that cannot be corrected keeps it empty): the others were still typos.
-                    suggestion = corrected
-                    q2, text2, capped2 = self._parse(corrected)
-                    with self._reading():
-                        found2 = self._match(q2)
-                    if found2.match.any():
-                        q, text, capped, found = q2, text2, capped2, found2
+            q, text, capped, found, suggestion = self._match_or_correct(query, fuzzy)
             with self._reading():
                 results = self._results(query, q, text, found, filters, options, suggestion, capped)
         return _replace_took(results, started)
+
+    def _match_or_correct(self, query: str, fuzzy: bool) -> tuple[wq.Query | None, str, bool, Evaluation, str | None]:
+        """Parse and match ``query``; if it finds nothing (and ``fuzzy``), its typos corrected.
+
+        Returns the query that ran, its readable form, whether its expansions were
+        capped, its matches, and the corrected query if one was made (offered even
+        when it finds nothing either: a word that cannot be corrected keeps it
+        empty, but the others were still typos).
+        """
+        q, text, capped = self._parse(query)
+        with self._reading():
+            found = self._match(q)
+        suggestion = None
+        if fuzzy and q is not None and not found.match.any():
+            suggestion = self._speller.correct(query)
+            if suggestion is not None:
+                q2, text2, capped2 = self._parse(suggestion)
+                with self._reading():
+                    found2 = self._match(q2)
+                if found2.match.any():
+                    q, text, capped, found = q2, text2, capped2, found2
+        return q, text, capped, found, suggestion
 
     def explain(self, query: str) -> str:
         """How ``query`` is read: the Whoosh query it becomes."""
