@@ -193,8 +193,7 @@ def _parser_class(speller: Speller):
     return Parser
 
 
-def _fuzzy_plugin_class(speller: Speller):
-    from whoosh import qparser
+def _fuzzy_node_class(speller: Speller):
     from whoosh.qparser import syntax
 
     class FuzzyNode(syntax.TextNode):
@@ -225,6 +224,15 @@ def _fuzzy_plugin_class(speller: Speller):
                 return parser.term_query(fieldname, self.text, wq.Term, boost=self.boost)
             suffix = "~" if self.maxdist is None else f"~{self.maxdist}"
             return parser.expand(candidates, fieldname, self.text + suffix, self.boost)
+
+    return FuzzyNode
+
+
+def _fuzzy_plugin_class(speller: Speller):
+    from whoosh import qparser
+    from whoosh.qparser import syntax
+
+    FuzzyNode = _fuzzy_node_class(speller)
 
     class FuzzyPlugin(qparser.FuzzyTermPlugin):
         # Whatever follows the "~" up to a space or bracket is its suffix: "~", "~1"
