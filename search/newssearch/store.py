@@ -33,7 +33,7 @@ Words used with one meaning across the package:
 generation
     One complete state of the index: a folder ``gen-NNNNNN`` of Whoosh files
     and side files. A variable ``gen`` is a generation's folder (a ``Path``);
-    :class:`NewGeneration` is the one being written; its ``number`` is the
+    :class:`NewGeneration` is the one being written; its number is the
     NNNNNN. Whoosh's own counter of tables of contents inside a folder is a
     ``toc_number``, never a "generation".
 segment
@@ -282,7 +282,7 @@ class NewGeneration:
     """A generation being written; made by :func:`new_generation`, used as a ``with`` block.
 
     The block writes Whoosh's files into :attr:`folder` and the side files
-    with :meth:`write_json` or :meth:`open_side_file`, and ends with
+    with :meth:`write_json` (or :func:`atomic_write` for binary ones), and ends with
     :meth:`seal`, which records the metadata. When the block ends, the
     generation is published (see :func:`publish`); if it raises, or ends
     without :meth:`seal`, the folder is removed and ``CURRENT`` still names
@@ -294,17 +294,9 @@ class NewGeneration:
         self.folder = folder
         self.meta: GenerationMeta | None = None
 
-    @property
-    def number(self) -> int:
-        return _number(self.folder)
-
     def write_json(self, name: str, data: dict, *, ascii: bool = True) -> None:
         """Write the side file ``name`` (one of this module's constants) as compact JSON."""
         write_json(self.folder / name, data, ascii=ascii)
-
-    def open_side_file(self, name: str) -> Any:
-        """A context manager giving a binary file that becomes the side file ``name`` when it closes."""
-        return atomic_write(self.folder / name)
 
     def seal(self, *, created: str, updated: str, documents: int, seeds: int, related: int) -> GenerationMeta:
         """Record the sizes and checksums of every file written and write ``meta.json``: call last."""
