@@ -42,3 +42,11 @@ def test_importing_the_package_imports_neither_the_indexer_nor_the_searcher():
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "['newssearch.errors']"
+
+
+def test_an_exception_is_shown_by_its_first_line():
+    from newssearch.errors import first_line
+
+    assert first_line(ValueError("bad block\nat offset 12")) == "bad block"
+    assert first_line(ValueError()) == ""
+    assert first_line("one line") == "one line"

@@ -399,9 +399,19 @@ class _Run:
         back), and :attr:`expected` is the number of articles the index holds.
         """
         self.seeds, self.related_owners = owners(self.new, self.related)
+        stable = self._split_stable_and_remake()
+        self._count_outcomes()
+        self.expected = len(self.seeds) + len(self.related_owners)
+        keep = {url for url, path in self.seeds.items() if path in stable}
+        keep.update(url for url, path in self.related_owners.items() if path in stable)
+        return (set(self.old_seeds) | set(self.old_related_owners)) - keep
+
+    def _split_stable_and_remake(self) -> set[str]:
+        """The owning files not read in this run whose documents stay as they are in the base
+        segments; the others go to :attr:`remake` (they take over a url or a related entry)."""
         owned_now = _by_owner(self.related_owners)
         owned_before = _by_owner(self.old_related_owners)
-        stable: set[str] = set()  # files whose documents stay as they are in the base segments
+        stable: set[str] = set()
         self.remake: list[str] = []
         for url, path in self.seeds.items():
             if path in self.parsed:
@@ -411,8 +421,10 @@ class _Run:
             else:
                 self.remake.append(path)
         self.remake.sort()
-        keep = {url for url, path in self.seeds.items() if path in stable}
-        keep.update(url for url, path in self.related_owners.items() if path in stable)
+        return stable
+
+    def _count_outcomes(self) -> None:
+        """Count the files added, updated and duplicate, and list the duplicates to report."""
         for path, entry in self.new.items():
             if entry.state != BAD and self.seeds.get(entry.url) != path:
                 self.duplicates += 1
@@ -424,8 +436,6 @@ class _Run:
                     self.updated += 1
                 else:
                     self.added += 1
-        self.expected = len(self.seeds) + len(self.related_owners)
-        return (set(self.old_seeds) | set(self.old_related_owners)) - keep
 
     def owned(self, path: str) -> set[str]:
         """The related urls ``path`` holds after the run."""
