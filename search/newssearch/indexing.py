@@ -6,16 +6,18 @@ bad or duplicate, so a run only stats the files, parses the new and changed
 ones and writes what differs; an unchanged corpus costs a walk and a JSON
 load, and writes nothing at all.
 
-Worker processes parse batches of files (round-robin, a bounded window ahead
-of the main process, so memory stays flat however large the corpus) and add
-each seed and its related entries straight to their own new segment
-(:mod:`newssearch.segments`). The main process reads the results back in
-path order and decides: a document it does not keep (a losing duplicate, a
-related entry another seed owns) is only marked deleted, which costs
-nothing. Who holds each url is decided at the end, from the manifest alone;
-the few files that take a url over without having changed are read again,
-and kept versions written from their payloads, by the main process. Replaced documents are deleted in the old segments, small
-segments are merged, and one ``TOC`` lists the result.
+Worker processes (:mod:`newssearch.workers`) parse batches of files
+(round-robin, a bounded window ahead of the main process, so memory stays
+flat however large the corpus) and add each seed and its related entries
+straight to their own new segment (:mod:`newssearch.segments`). The main
+process reads the results back in path order and decides: a document it
+does not keep (a losing duplicate, a related entry another seed owns) is
+only marked deleted, which costs nothing. Who holds each url is decided at
+the end, from the manifest alone; the few files that take a url over without
+having changed are read again, and kept versions written from their payloads
+(:mod:`newssearch.documents`), by the main process. Replaced documents are
+deleted in the old segments, small segments are merged, and one ``TOC``
+lists the result; the whole is one generation (:func:`newssearch.store.new_generation`).
 
 A parsed seed's words are counted in the spelling vocabulary as it is
 written, even if it then loses as a duplicate. The words of every document a run
