@@ -3,7 +3,7 @@
 A search runs in three steps:
 
 1. **Match and score.** The query string is parsed (Lucene-like syntax, all
-   words required) into a Whoosh query, which :mod:`newssearch.scoring`
+   words required; :mod:`newssearch.query`) into a Whoosh query, which :mod:`newssearch.scoring`
    evaluates over whole posting blocks into a boolean mask of matches and
    their BM25F scores.
 2. **Filter and count.** Filters (topics, providers, category, date range)
@@ -18,11 +18,11 @@ A search runs in three steps:
    and fragments highlighted, only for the hits shown.
 
 Wildcards and fuzzy terms are expanded after parsing, from the index's own
-vocabulary of unstemmed words (:mod:`newssearch.vocab`), into the terms they
-stand for, within a budget shared by the whole query (:data:`MAX_CLAUSES`,
-:data:`MAX_POSTINGS`, :data:`MAX_FUZZY_TERMS`). When the query finds nothing
-at all, misspelled words are corrected one by one from that vocabulary and
-the search runs again; the corrected query is returned as ``suggestion``.
+vocabulary of unstemmed words (:mod:`newssearch.spelling`), into the terms they
+stand for, within a budget shared by the whole query (see :mod:`newssearch.query`).
+When the query finds nothing at all, misspelled words are corrected one by one
+from that vocabulary and the search runs again; the corrected query is returned
+as ``suggestion``.
 """
 
 from __future__ import annotations
