@@ -9,10 +9,9 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from newssearch import index_seeds, open_index
-from newssearch import schema
+from newssearch import index_seeds, open_index, schema
 from newssearch.highlight import fragment, matches
-from newssearch.schema import TOKEN_PATTERN, fold_word, terms, text_analyzer, tokens
+from newssearch.schema import fold_word, terms, text_analyzer, tokens
 from newssearch.vocab import fold
 
 from .conftest import write_seed

@@ -191,34 +191,6 @@ def test_readme_python_examples_run(tmp_path, monkeypatch):
     assert (Path(tmp_path) / "index" / "CURRENT").exists()
 
 
-def test_the_cli_defers_imports_without_breaking_them():
-    code = (
-        "import sys; from newssearch.cli import _defer_unused_imports; _defer_unused_imports()\n"
-        "import newssearch.searching, whoosh.compat\n"
-        "assert 'urllib.request' not in sys.modules and 'asyncio.base_events' not in sys.modules\n"
-        "from cached_property import cached_property\n"
-        "class C:\n"
-        "    calls = 0\n"
-        "    @cached_property\n"
-        "    def value(self):\n"
-        "        C.calls += 1\n"
-        "        return 42\n"
-        "    @cached_property\n"
-        "    async def later(self):\n"
-        "        return 7\n"
-        "c = C()\n"
-        "assert (c.value, c.value, C.calls) == (42, 42, 1)\n"
-        "import urllib.request, asyncio\n"
-        "assert callable(urllib.request.urlopen) and asyncio.run(asyncio.sleep(0, 'ok')) == 'ok'\n"
-        "async def main():\n"
-        "    return await C().later\n"
-        "assert asyncio.run(main()) == 7\n"
-        "print('fine')\n"
-    )
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert run.stdout.strip() == "fine", run.stderr
-
-
 # -- options and words ------------------------------------------------------------------
 
 

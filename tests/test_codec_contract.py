@@ -14,11 +14,12 @@ from importlib import metadata
 from pathlib import Path
 
 import pytest
+from whoosh import index as whoosh_index
+from whoosh.filedb.filestore import FileStorage
+
 from newssearch import codec
 from newssearch.codec import columns, postings, segments
 from newssearch.schema import build_schema
-from whoosh import index as whoosh_index
-from whoosh.filedb.filestore import FileStorage
 
 from .conftest import REPO
 

@@ -6,10 +6,11 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from whoosh import formats
+
 from newssearch.codec import postings, segments
 from newssearch.codec.postings import position_decoder, read_postings
 from newssearch.schema import build_schema
-from whoosh import formats
 
 # (field, term): a word in every document (several blocks), a rarer one, repeated words, a keyword value
 TERMS = [("body", "common"), ("body", "rare"), ("title", "twice"), ("topic_facet", "AI"), ("url", "https://x/7")]

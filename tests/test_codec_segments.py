@@ -8,10 +8,11 @@ import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from whoosh import index as whoosh_index
+
 from newssearch.codec import columns, segments
 from newssearch.codec.segments import SegmentBuilder, commit
 from newssearch.schema import build_schema
-from whoosh import index as whoosh_index
 
 
 def contents(folder: Path) -> dict:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
 import importlib.util
 from pathlib import Path
 
 import pytest
+from whoosh import index as whoosh_index
+from whoosh.filedb.structfile import StructFile
+
 from newssearch import index_seeds, open_index, store
 from newssearch.codec import toc
 from newssearch.schema import build_schema
-from whoosh import index as whoosh_index
-from whoosh.filedb.structfile import StructFile
 
 from .conftest import write_seed
 
@@ -25,8 +27,8 @@ def move_schema_module(gen: Path) -> None:
     assert OLD in data  # the schema pickle names our classes by module path
     path.write_bytes(data.replace(OLD, MOVED))
     meta = store.read_meta(gen)
-    meta["crc32"] = store.file_checksums(gen, meta["files"])
-    store.write_json(gen / store.META, meta)
+    meta = dataclasses.replace(meta, crc32=store.file_checksums(gen, meta.files))
+    store.write_json(gen / store.META, meta.to_json())
 
 
 @pytest.fixture

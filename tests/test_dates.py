@@ -8,7 +8,19 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from newssearch import frontmatter
-from newssearch.dates import NO_DATE_MOMENTS, Moment, add_months, from_timestamp, iso, parse_bound, read_moment, to_timestamp, to_utc
+from newssearch.dates import (
+    NO_DATE_MOMENTS,
+    Moment,
+    add_months,
+    from_iso,
+    from_timestamp,
+    iso,
+    now_iso,
+    parse_bound,
+    read_moment,
+    to_timestamp,
+    to_utc,
+)
 
 UTC = timezone.utc
 NOW = datetime(2024, 3, 31, 12, 0, tzinfo=UTC)
@@ -309,3 +321,21 @@ def test_iso_dates_read_as_pythons_fromisoformat_reads_them(text):
         return
     moment, note = read_moment(text)
     assert moment == (None if expected in NO_DATE_MOMENTS else expected), text
+
+
+@pytest.mark.parametrize("moment", [datetime(1, 1, 1, tzinfo=UTC), datetime(999, 12, 31, 23, 59, 59, tzinfo=UTC),
+                                    datetime(2020, 6, 12, 11, 6, tzinfo=UTC), datetime(9999, 12, 31, 23, 59, 59, tzinfo=UTC)])
+def test_a_stored_moment_reads_back_as_the_same_aware_utc_datetime(moment):
+    assert from_iso(iso(moment)) == moment
+    assert from_iso(iso(moment)).utcoffset() == timedelta(0)
+
+
+def test_a_missing_stored_moment_is_none():
+    assert from_iso(None) is None
+    assert from_iso("") is None
+
+
+def test_now_is_written_as_iso_writes_it():
+    before = datetime.now(UTC).replace(microsecond=0)
+    written = now_iso()
+    assert written == iso(from_iso(written)) and before <= from_iso(written) <= datetime.now(UTC)

@@ -27,7 +27,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from newssearch import index_seeds, indexing, open_index, store
+from newssearch import index_seeds, open_index, store, workers
 from newssearch.schema import build_schema
 from newssearch.vocab import Vocabulary
 
@@ -252,8 +252,8 @@ def snapshot(index_dir: Path, root: Path) -> dict:
 
 
 def test_the_incremental_index_equals_a_fresh_build(tmp_path_factory, monkeypatch):
-    monkeypatch.setattr(indexing, "PARALLEL_THRESHOLD", 2)
-    monkeypatch.setattr(indexing, "PARSE_BATCH", 2)
+    monkeypatch.setattr(workers, "PARALLEL_THRESHOLD", 2)
+    monkeypatch.setattr(workers, "PARSE_BATCH", 2)
     FeedFolder.tmp = tmp_path_factory
     run = FeedFolder.TestCase
     run.settings = settings(

@@ -5,8 +5,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from newssearch.highlight import fragment, marked, matches, plain
-from newssearch.schema import TOKEN_PATTERN, term_of
-from newssearch.schema import text_analyzer
+from newssearch.schema import TOKEN_PATTERN, term_of, text_analyzer
 
 
 @pytest.mark.parametrize("word", ["Recognition", "recognize", "Zürich", "Sony", "U.S", "don't", "Café", "RUNNING", "2020"])

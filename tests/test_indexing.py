@@ -7,9 +7,8 @@ import shutil
 import pytest
 
 import newssearch
+from newssearch import IndexLockedError, SchemaVersionError, index_seeds, open_index, store, workers
 from newssearch.indexing import SkippedFile
-from newssearch import IndexLockedError, SchemaVersionError, index_seeds, open_index
-from newssearch import indexing, store
 from newssearch.schema import SCHEMA_VERSION
 
 from .conftest import REAL_SEED, related, write_seed
@@ -207,7 +206,7 @@ def test_parallel_parsing_gives_the_same_index_as_serial(seeds, tmp_path, monkey
     for i in range(40):
         write_seed(seeds, f"{i:03d}.txt", title=f"Story number {i}", url=f"https://x/{i}", topics=["AI"])
     (seeds / "bad.txt").write_text("---\n: : :\n")
-    monkeypatch.setattr(indexing, "PARALLEL_THRESHOLD", 10)
+    monkeypatch.setattr(workers, "PARALLEL_THRESHOLD", 10)
     parallel = index_seeds([seeds], tmp_path / "p", workers=2)
     serial = index_seeds([seeds], tmp_path / "s", workers=1)
     assert (parallel.added, len(parallel.skipped)) == (serial.added, len(serial.skipped)) == (40, 1)
@@ -240,7 +239,7 @@ def test_a_failure_while_writing_leaves_the_previous_index_live(seeds, index_dir
     def explode(article):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(indexing, "seed_document", explode)
+    monkeypatch.setattr(workers, "seed_document", explode)
     with pytest.raises(RuntimeError):
         index_seeds([seeds], index_dir)
     assert urls(index_dir) == ["https://x/a"]

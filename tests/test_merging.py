@@ -8,8 +8,8 @@ from datetime import datetime, timezone
 
 import pytest
 
-from newssearch import IndexingError, index_seeds, open_index
-from newssearch import indexing, store
+from newssearch import IndexingError, index_seeds, open_index, store
+from newssearch import workers as processes
 from newssearch.codec import segments
 from newssearch.facets import FacetValue
 from newssearch.indexing import SkippedFile
@@ -184,9 +184,9 @@ QUERIES = [
 def test_small_segments_from_two_workers_search_like_one_serial_build(seeds, tmp_path, monkeypatch):
     write_corpus(seeds)
     serial = index_seeds([seeds], tmp_path / "serial", workers=1)
-    monkeypatch.setattr(indexing, "PARALLEL_THRESHOLD", 10)
-    monkeypatch.setattr(indexing, "PARSE_BATCH", 8)
-    monkeypatch.setattr(indexing, "SEGMENT_POSTINGS", 300)
+    monkeypatch.setattr(processes, "PARALLEL_THRESHOLD", 10)
+    monkeypatch.setattr(processes, "PARSE_BATCH", 8)
+    monkeypatch.setattr(processes, "SEGMENT_POSTINGS", 300)
     parallel = index_seeds([seeds], tmp_path / "parallel", workers=2)
 
     assert len(live_segments(tmp_path / "serial")) == 1
@@ -226,8 +226,8 @@ def test_a_worker_that_dies_fails_the_run_and_leaves_the_index_as_it_was(seeds, 
     def die(self, paths):
         os._exit(3)
 
-    monkeypatch.setattr(indexing, "PARALLEL_THRESHOLD", 10)
-    monkeypatch.setattr(indexing._SegmentWriter, "parse", die)
+    monkeypatch.setattr(processes, "PARALLEL_THRESHOLD", 10)
+    monkeypatch.setattr(processes.SegmentWriter, "parse", die)
     with pytest.raises(IndexingError, match=r"index: an indexing worker died \(exit code 3\); the index is as it was"):
         index_seeds([seeds], index_dir, workers=2)
     assert indexer_children() == []
@@ -248,8 +248,8 @@ def test_a_worker_that_dies_fails_the_run_and_leaves_the_index_as_it_was(seeds, 
 
 @pytest.mark.parametrize("workers", [1, 2])
 def test_a_losing_duplicate_leaves_no_trace(seeds, index_dir, monkeypatch, workers):
-    monkeypatch.setattr(indexing, "PARALLEL_THRESHOLD", 10)
-    monkeypatch.setattr(indexing, "PARSE_BATCH", 1)  # with workers: winner and loser in different processes
+    monkeypatch.setattr(processes, "PARALLEL_THRESHOLD", 10)
+    monkeypatch.setattr(processes, "PARSE_BATCH", 1)  # with workers: winner and loser in different processes
     shared_url = "https://r/shared"
     winner = write_seed(
         seeds,

@@ -21,8 +21,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from newssearch import IndexCorruptError, index_seeds, open_index
-from newssearch import docvalues, indexing, store
+from newssearch import IndexCorruptError, docvalues, index_seeds, indexing, open_index, store, workers
 from newssearch.cli import cli
 from newssearch.schema import SCHEMA_VERSION
 
@@ -150,7 +149,7 @@ def test_interrupting_the_cli_leaves_the_old_index(seeds, index_dir, monkeypatch
     index_seeds([seeds], index_dir)
     before = fingerprint(index_dir)
     make_corpus(seeds, 10, start=10)
-    monkeypatch.setattr(indexing, "seed_document", lambda article: (_ for _ in ()).throw(KeyboardInterrupt()))
+    monkeypatch.setattr(workers, "seed_document", lambda article: (_ for _ in ()).throw(KeyboardInterrupt()))
     result = CliRunner().invoke(cli, ["index", str(seeds)], catch_exceptions=False)
     assert result.exit_code == 130
     assert result.stderr == "Error: interrupted; the index is as it was before this run\n"
@@ -204,23 +203,6 @@ def test_two_indexers_at_once_one_waits_or_reports_the_lock(tmp_path):
         if code == 1:
             assert err.startswith(f"Error: the index at {index_dir}/ is being written by another process")
     assert index_seeds([seeds], index_dir).unchanged == 400  # consistent and complete
-
-
-def test_a_lock_left_by_a_killed_indexer_does_not_block(tmp_path):
-    index_dir = tmp_path / "index"
-    index_dir.mkdir()
-    holder = subprocess.Popen([sys.executable, "-c", (
-        "import sys, time; from pathlib import Path; from newssearch import store\n"
-        "with store.write_lock(Path(sys.argv[1]), 0):\n    print('locked', flush=True); time.sleep(60)"
-    ), str(index_dir)], stdout=subprocess.PIPE, text=True)
-    assert holder.stdout.readline().strip() == "locked"
-    with pytest.raises(Exception, match="being written by another process"):
-        with store.write_lock(index_dir, 0.1):
-            pass
-    holder.kill()
-    holder.communicate()
-    with store.write_lock(index_dir, 0.5):
-        pass
 
 
 def test_one_searcher_shared_by_threads_during_updates(seeds, index_dir):
@@ -285,7 +267,7 @@ def test_a_seeds_folder_that_vanishes_mid_run(seeds, index_dir, monkeypatch):
 
 def test_files_deleted_or_truncated_while_being_read(seeds, index_dir, monkeypatch):
     make_corpus(seeds, 6)
-    real = indexing._parse
+    real = workers._parse
 
     def meddle(path):
         name = os.path.basename(path)
@@ -296,7 +278,7 @@ def test_files_deleted_or_truncated_while_being_read(seeds, index_dir, monkeypat
                 f.truncate(40)
         return real(path)
 
-    monkeypatch.setattr(indexing, "_parse", meddle)
+    monkeypatch.setattr(workers, "_parse", meddle)
     report = index_seeds([seeds], index_dir)
     assert report.added == 4
     reasons = {os.path.basename(s.path): s.reason for s in report.skipped}
@@ -489,10 +471,3 @@ def test_a_real_write_failure_midway_leaves_the_old_index(tmp_path):
     assert fingerprint(index_dir) == before
     assert [p.name for p in index_dir.iterdir() if p.name.startswith("gen-")] == ["gen-000001"]
     assert index_seeds([seeds], index_dir).added == 200  # with room again, the next run completes
-
-
-def test_a_worker_whose_parent_already_died_exits():
-    """The race the kill test found: the parent dies between fork and the worker's kill-on-death request."""
-    code = "from newssearch import store; store.die_with_parent(2**22 + 12345); print('alive')"
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert (run.returncode, run.stdout) == (1, "")

@@ -6,8 +6,7 @@ import numpy as np
 import pytest
 from whoosh import index as whoosh_index
 
-from newssearch import index_seeds, open_index
-from newssearch import store
+from newssearch import index_seeds, open_index, store
 from newssearch.docvalues import DocValues
 from newssearch.scoring import QueryScorer
 
@@ -45,7 +44,8 @@ def whoosh_docs(searcher, q):
 
 @pytest.mark.parametrize(
     "query",
-    ["alpha", "alpha beta", "alpha OR late", "alpha -beta", "NOT alpha", "alp*", '"delta beta"', '"beta theta"~3', '"beta theta"', '"beta delta theta"', '"alpha alpha"', '"gamma late"',
+    ["alpha", "alpha beta", "alpha OR late", "alpha -beta", "NOT alpha", "alp*", '"delta beta"', '"beta theta"~3',
+     '"beta theta"', '"beta delta theta"', '"alpha alpha"', '"gamma late"',
      "title:gamma common", "(alpha OR beta) AND NOT late", "lat*", "zzz", "common"],
 )
 def test_matches_agree_with_whoosh(scorer, query):
@@ -92,7 +92,7 @@ def test_scores_are_bm25f_computed_from_term_and_length_statistics(tmp_path):
     from whoosh.util.numeric import byte_to_length, length_to_byte
 
     from newssearch.schema import FIELD_BOOSTS, terms
-    from newssearch.scoring import B, K1
+    from newssearch.scoring import K1, B
 
     rng = random.Random(5)
     vocabulary = ["alpha", "beta", "gamma", "delta", "harbour", "storm"] + [f"filler{i}" for i in range(40)]

@@ -357,13 +357,6 @@ def test_searcher_can_be_shared_between_threads(corpus):
         assert list(pool.map(lambda q: corpus.search(q).total, queries)) == expected
 
 
-@pytest.mark.parametrize("query", ["facial", "facial recognition", "Zürich heatwave", "the new rules 2020"])
-def test_plain_words_skip_the_parser_but_read_the_same(corpus, query):
-    from newssearch.searching import _plain_words_query
-
-    assert str(_plain_words_query(query)) == str(corpus._parser.parse(query))
-
-
 def test_possessives_are_found_by_the_bare_word(seeds, index_dir):
     write_seed(seeds, "s.txt", title="Sony’s new console", url="https://x/s", excerpt="Apple's answer")
     index_seeds([seeds], index_dir)

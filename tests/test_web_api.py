@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
 import subprocess
 import sys
 import threading
@@ -23,7 +22,6 @@ import newssearch
 from newssearch import export
 from newssearch.cli import cli
 from newssearch.render import to_data
-from newssearch.web import app as web_app
 from newssearch.web import params
 from newssearch.web.app import CSP, create_app
 
@@ -34,7 +32,6 @@ from .web_corpus import (
     FORMULA_TITLE,
     HOSTILE_TITLE,
     HOSTILE_URL,
-    POLICE_SEEDS,
     RELATED_URL,
     build,
 )
@@ -302,7 +299,7 @@ def assert_valid_atom(schema: etree.RelaxNG, body: bytes) -> etree._Element:
     feed_author = root.find(f"{ATOM_NS}author") is not None
     for entry in root.findall(f"{ATOM_NS}entry"):
         assert feed_author or entry.find(f"{ATOM_NS}author") is not None
-        alternate = [l for l in entry.findall(f"{ATOM_NS}link") if l.get("rel", "alternate") == "alternate"]
+        alternate = [link for link in entry.findall(f"{ATOM_NS}link") if link.get("rel", "alternate") == "alternate"]
         assert alternate or entry.find(f"{ATOM_NS}content") is not None
     ids = [e.findtext(f"{ATOM_NS}id") for e in root.findall(f"{ATOM_NS}entry")]
     assert len(ids) == len(set(ids))
@@ -319,7 +316,7 @@ def test_feed_is_valid_atom_of_the_newest_matches(client, corpus, atom_schema):
         newest = ix.search("police", topics=["AI"], sort="newest", limit=5).hits
     assert [e.findtext(f"{ATOM_NS}id") for e in entries] == [h.url for h in newest]
     assert root.findtext(f"{ATOM_NS}updated") == entries[0].findtext(f"{ATOM_NS}published")
-    self_link = [l.get("href") for l in root.findall(f"{ATOM_NS}link") if l.get("rel") == "self"]
+    self_link = [link.get("href") for link in root.findall(f"{ATOM_NS}link") if link.get("rel") == "self"]
     assert self_link and "q=police" in self_link[0] and "topic=AI" in self_link[0]
 
 
@@ -450,7 +447,8 @@ def test_newssearch_query_does_not_import_the_web_stack(corpus):
         "from newssearch.cli import main\n"
         f"sys.argv = ['newssearch', 'query', 'police', '--index-dir', {str(corpus[1])!r}]\n"
         "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
-        "web = sorted(m for m in sys.modules if m.split('.')[0] in {'starlette', 'jinja2', 'uvicorn', 'watchfiles', 'anyio', 'newssearch'} and not m.startswith('newssearch.') or m.startswith('newssearch.web') or m == 'newssearch.export')\n"
+        "web = sorted(m for m in sys.modules if m.split('.')[0] in {'starlette', 'jinja2', 'uvicorn', 'watchfiles', 'anyio', 'newssearch'}"
+        " and not m.startswith('newssearch.') or m.startswith('newssearch.web') or m == 'newssearch.export')\n"
         "print('WEB', [m for m in web if m != 'newssearch'])\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60, check=True).stdout

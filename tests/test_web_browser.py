@@ -33,7 +33,6 @@ if not Path(CHROMIUM).exists():
 
 from playwright.sync_api import Page, expect, sync_playwright  # noqa: E402
 
-
 _PRCTL = ctypes.CDLL(None).prctl  # resolved here: the child of a fork must not load libraries
 
 

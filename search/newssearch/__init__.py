@@ -26,32 +26,47 @@ from .errors import (
     SeedError,
 )
 
-if TYPE_CHECKING:
-    from .facets import Facets, FacetValue
-    from .indexing import IndexReport, SkippedFile, index_seeds
-    from .searching import Hit, IndexSearcher, IndexStats, SearchResults, StoredArticle, open_index
-    from .seeds import Article, Image, RelatedArticle, find_seed_files, read_seed
+if TYPE_CHECKING:  # "X as X": re-exported, for type checkers
+    from .facets import Facets as Facets
+    from .facets import FacetValue as FacetValue
+    from .indexing import IndexReport as IndexReport
+    from .indexing import SkippedFile as SkippedFile
+    from .indexing import index_seeds as index_seeds
+    from .searching import Hit as Hit
+    from .searching import IndexSearcher as IndexSearcher
+    from .searching import IndexStats as IndexStats
+    from .searching import SearchResults as SearchResults
+    from .searching import StoredArticle as StoredArticle
+    from .searching import open_index as open_index
+    from .seeds import Article as Article
+    from .seeds import Image as Image
+    from .seeds import RelatedArticle as RelatedArticle
+    from .seeds import find_seed_files as find_seed_files
+    from .seeds import read_seed as read_seed
 
-# Names are imported on first use: "newssearch query" should not pay for YAML
-# and the indexer, nor "newssearch index" for the searcher.
-_LAZY = {
-    "Facets": "facets",
-    "FacetValue": "facets",
-    "IndexReport": "indexing",
-    "SkippedFile": "indexing",
-    "index_seeds": "indexing",
-    "Hit": "searching",
-    "IndexSearcher": "searching",
-    "IndexStats": "searching",
-    "SearchResults": "searching",
-    "StoredArticle": "searching",
-    "open_index": "searching",
-    "Article": "seeds",
-    "Image": "seeds",
-    "RelatedArticle": "seeds",
-    "find_seed_files": "seeds",
-    "read_seed": "seeds",
+# The public names, once. Those of the modules below are imported on first use:
+# "newssearch query" should not pay for YAML and the indexer, nor "newssearch index"
+# for the searcher. (The TYPE_CHECKING imports above give type checkers the same
+# names; tests/test_package.py checks that they agree.)
+_LAZY_MODULES: dict[str, tuple[str, ...]] = {
+    "facets": ("Facets", "FacetValue"),
+    "indexing": ("IndexReport", "SkippedFile", "index_seeds"),
+    "searching": ("Hit", "IndexSearcher", "IndexStats", "SearchResults", "StoredArticle", "open_index"),
+    "seeds": ("Article", "Image", "RelatedArticle", "find_seed_files", "read_seed"),
 }
+_ERRORS = (
+    IndexCorruptError,
+    IndexingError,
+    IndexLockedError,
+    IndexNotFoundError,
+    InputPathError,
+    NewssearchError,
+    QueryError,
+    SchemaVersionError,
+    SearcherClosedError,
+    SeedError,
+)
+_LAZY = {name: module for module, names in _LAZY_MODULES.items() for name in names}
 
 
 def __getattr__(name: str):
@@ -71,31 +86,4 @@ def __dir__() -> list[str]:
 
 __version__ = "0.1.0"
 
-__all__ = [
-    "Article",
-    "FacetValue",
-    "Facets",
-    "Hit",
-    "Image",
-    "IndexCorruptError",
-    "IndexingError",
-    "IndexLockedError",
-    "IndexNotFoundError",
-    "IndexReport",
-    "IndexSearcher",
-    "IndexStats",
-    "InputPathError",
-    "NewssearchError",
-    "QueryError",
-    "RelatedArticle",
-    "SchemaVersionError",
-    "SearcherClosedError",
-    "SearchResults",
-    "SeedError",
-    "SkippedFile",
-    "StoredArticle",
-    "find_seed_files",
-    "index_seeds",
-    "open_index",
-    "read_seed",
-]
+__all__ = sorted([*(error.__name__ for error in _ERRORS), *_LAZY], key=lambda name: (name[0].islower(), name))

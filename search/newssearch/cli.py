@@ -20,7 +20,8 @@ from contextlib import contextmanager
 import click
 
 from . import __version__
-from .errors import NewssearchError, QueryError
+from ._coldstart import defer_unused_imports
+from .errors import NewssearchError, QueryError, first_line
 from .store import INDEX_ENV
 
 FORMATS = click.Choice(["text", "json"])
@@ -413,7 +414,7 @@ def _errors(index_dir: str, *, writing: bool = False) -> Iterator[None]:
         # A bug, or a failure nobody foresaw: still one line, the traceback on request.
         if os.environ.get("NEWSSEARCH_DEBUG"):
             raise
-        detail = (str(exc).splitlines() or [""])[0][:300]
+        detail = first_line(exc)[:300]
         raise click.ClickException(
             f"unexpected {type(exc).__name__}: {detail} (set NEWSSEARCH_DEBUG=1 to see where; please report it)"
         ) from None
@@ -492,7 +493,7 @@ def _progress(enabled: bool) -> Iterator[Callable[[int, int], None] | None]:
 
 def main() -> None:
     """The console script."""
-    _defer_unused_imports()
+    defer_unused_imports()
     _stop_on_termination()
     sys.exit(run(sys.argv[1:]))
 
@@ -620,53 +621,6 @@ def _stop_on_termination() -> None:
     for signum in (signal.SIGTERM, signal.SIGHUP):
         if signal.getsignal(signum) == signal.SIG_DFL:  # not if the caller chose to ignore it (nohup)
             signal.signal(signum, stop)
-
-
-def _defer_unused_imports() -> None:
-    """Spare a command-line run two imports Whoosh makes and newssearch never uses.
-
-    ``whoosh.compat`` imports ``urllib.request`` (HTTP and e-mail parsing,
-    about 25 ms) for a download helper, and ``cached_property`` imports
-    ``asyncio`` (about 20 ms) for coroutine support: together about a fifth
-    of a cold ``newssearch query``. Each is replaced by a stub only while the
-    module that imports it loads; the stub's functions import the real module
-    when first called, so ``urlretrieve`` and async cached properties still
-    work. Only this process is touched: the library never does this to its
-    host. (A ``LazyLoader`` does not help on Python 3.11: ``import asyncio``
-    touches the module and loads it at once.)
-    """
-    import importlib
-    import inspect  # already loaded (dataclasses imports it)
-    import types
-
-    def real(name: str, attribute: str):
-        return getattr(importlib.import_module(name), attribute)
-
-    def iscoroutinefunction(func) -> bool:
-        if isinstance(sys.modules.get("asyncio"), types.ModuleType) and "asyncio.base_events" in sys.modules:
-            return real("asyncio", "iscoroutinefunction")(func)
-        return inspect.iscoroutinefunction(func)  # what asyncio's answers on Python 3.11+
-
-    stubs = {
-        ("urllib.request", "whoosh.compat"): {"urlretrieve": lambda *a, **k: real("urllib.request", "urlretrieve")(*a, **k)},
-        ("asyncio", "cached_property"): {
-            "iscoroutinefunction": iscoroutinefunction,
-            "ensure_future": lambda *a, **k: real("asyncio", "ensure_future")(*a, **k),
-        },
-    }
-    for (name, importer), functions in stubs.items():
-        if name in sys.modules or importer in sys.modules:
-            continue
-        stub = types.ModuleType(name)
-        stub.__dict__.update(functions)
-        sys.modules[name] = stub
-        try:
-            importlib.import_module(importer)
-        except ImportError:
-            pass  # not installed: nothing to spare
-        finally:
-            if sys.modules.get(name) is stub:
-                del sys.modules[name]
 
 
 if __name__ == "__main__":

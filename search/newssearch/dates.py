@@ -209,7 +209,7 @@ def _parse(text: str) -> tuple[datetime, bool]:
         day, parts[0] = day + timedelta(days=1), 0
     if parts[2] == 60:  # a leap second: the last instant of the second before it
         parts[2], micro = 59, 999_999
-    dt = datetime.combine(day, time(*parts)) + timedelta(microseconds=micro)
+    dt = datetime.combine(day, time(parts[0], parts[1], parts[2])) + timedelta(microseconds=micro)
     if g["utc"]:
         return dt.replace(tzinfo=UTC), False
     if g["sign"]:
@@ -240,6 +240,17 @@ def iso(dt: datetime) -> str:
     u = dt.astimezone(UTC)
     # Not strftime: it writes the year 999 as "999", which fromisoformat cannot read back.
     return f"{u.year:04d}-{u.month:02d}-{u.day:02d}T{u.hour:02d}:{u.minute:02d}:{u.second:02d}Z"
+
+
+def from_iso(text: str | None) -> datetime | None:
+    """The aware datetime :func:`iso` wrote (None for None or ""): the index's stored dates."""
+    # Python 3.11's fromisoformat reads "Z" itself; the replace keeps older spellings working.
+    return datetime.fromisoformat(text.replace("Z", "+00:00")) if text else None
+
+
+def now_iso() -> str:
+    """The present moment as :func:`iso` writes it."""
+    return iso(datetime.now(UTC))
 
 
 def parse_bound(value: object, *, end: bool, now: datetime | None = None) -> datetime:
@@ -280,7 +291,8 @@ def _bound(value: object, *, end: bool, now: datetime | None) -> datetime:
     text = str(value).strip()
     match = _PERIOD.match(text)
     if match:
-        year, month, day, week, ordinal = (int(g) if g else None for g in match.groups())
+        _, month, day, week, ordinal = (int(g) if g else None for g in match.groups())
+        year = int(match.group(1))  # always there: the pattern starts with it
         try:
             if week is not None:
                 start = datetime.combine(date.fromisocalendar(year, week, 1), time(), UTC)

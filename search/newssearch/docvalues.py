@@ -19,17 +19,17 @@ built from, which is why they live in that generation's folder.
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import numpy as np
 
+from . import store
 from .codec.columns import bytes_column, field_lengths, numeric_column
 from .codec.postings import read_postings
 from .facets import FacetValue, top_values
 from .schema import KIND_RELATED, NO_DATE, TEXT_FIELDS, fold_word
+from .store import DOC_VALUES as FACETS_FILE  # noqa: E402 - the one place a side file is named
 
-FACETS_FILE = "facets.npz"
 FORMAT = 2
 MAX_BUCKETS = 1000  # the most buckets a date histogram holds (see DocValues.histogram)
 
@@ -189,10 +189,8 @@ def build(reader, gen: Path) -> tuple[int, int]:
     for field in TEXT_FIELDS:
         parts = [field_lengths(gen, segment, field) for segment in segments]
         arrays[f"length_{field}"] = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
-    tmp = gen / (FACETS_FILE + ".tmp")
-    with open(tmp, "wb") as handle:
+    with store.atomic_write(gen / FACETS_FILE) as handle:
         np.savez(handle, allow_pickle=False, **arrays)
-    os.replace(tmp, gen / FACETS_FILE)
     return int(live.sum()), int((live & related).sum())
 
 

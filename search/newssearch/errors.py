@@ -22,6 +22,11 @@ def readable(text: str) -> str:
         return text.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
+def first_line(message: object) -> str:
+    """The first line of ``str(message)`` ("" if it has none): what a one-line report shows of an exception."""
+    return (str(message).splitlines() or [""])[0]
+
+
 class NewssearchError(Exception):
     """Base class: anything newssearch reports on purpose."""
 

@@ -177,7 +177,7 @@ def atom_feed(results: SearchResults, *, feed_url: str, page_url: str, title: st
 
 
 def _text(parent: ET.Element, tag: str, text: str, **attributes: str) -> ET.Element:
-    element = ET.SubElement(parent, f"{{{ATOM}}}{tag}", **attributes)
+    element = ET.SubElement(parent, f"{{{ATOM}}}{tag}", attributes)
     element.text = _xml(text)
     return element
 

@@ -53,7 +53,6 @@ for _kind in ("bool", "int", "float", "timestamp"):
     Loader.add_constructor(_tag, _lenient(yaml.constructor.SafeConstructor.yaml_constructors[_tag]))
 _Loader = Loader
 
-_KEY = re.compile(r"([A-Za-z_][A-Za-z0-9_]*):(?: +(.*))?$")
 # What a plain scalar may not start with (YAML indicators), or hold anywhere.
 _INDICATORS = frozenset("?:,[]{}#&*!|>'\"%@`")
 _STR = "tag:yaml.org,2002:str"

@@ -14,6 +14,7 @@ and ``…`` where text was cut: safe to place in a page as it is.
 from __future__ import annotations
 
 import html
+
 from .schema import TOKEN_PATTERN, term_of, token_parts
 
 FRAGMENT_CHARS = 220

@@ -6,16 +6,18 @@ bad or duplicate, so a run only stats the files, parses the new and changed
 ones and writes what differs; an unchanged corpus costs a walk and a JSON
 load, and writes nothing at all.
 
-Worker processes parse batches of files (round-robin, a bounded window ahead
-of the main process, so memory stays flat however large the corpus) and add
-each seed and its related entries straight to their own new segment
-(:mod:`newssearch.segments`). The main process reads the results back in
-path order and decides: a document it does not keep (a losing duplicate, a
-related entry another seed owns) is only marked deleted, which costs
-nothing. Who holds each url is decided at the end, from the manifest alone;
-the few files that take a url over without having changed are read again,
-and kept versions written from their payloads, by the main process. Replaced documents are deleted in the old segments, small
-segments are merged, and one ``TOC`` lists the result.
+Worker processes (:mod:`newssearch.workers`) parse batches of files
+(round-robin, a bounded window ahead of the main process, so memory stays
+flat however large the corpus) and add each seed and its related entries
+straight to their own new segment (:mod:`newssearch.codec.segments`). The main
+process reads the results back in path order and decides: a document it
+does not keep (a losing duplicate, a related entry another seed owns) is
+only marked deleted, which costs nothing. Who holds each url is decided at
+the end, from the manifest alone; the few files that take a url over without
+having changed are read again, and kept versions written from their payloads
+(:mod:`newssearch.documents`), by the main process. Replaced documents are
+deleted in the old segments, small segments are merged, and one ``TOC``
+lists the result; the whole is one generation (:func:`newssearch.store.new_generation`).
 
 A parsed seed's words are counted in the spelling vocabulary as it is
 written, even if it then loses as a duplicate. The words of every document a run
@@ -48,41 +50,27 @@ from __future__ import annotations
 
 import errno
 import os
-import pickle
-import queue
 import time
-from collections import Counter
-from collections.abc import Callable, Iterable, Iterator, Sequence
-from itertools import repeat
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
-from datetime import datetime
-from multiprocessing import get_context
+from itertools import repeat
 from pathlib import Path
-from typing import TYPE_CHECKING, NamedTuple
+from typing import Any, NamedTuple, cast
 
 from . import store
-from .dates import iso, to_timestamp
-from .errors import IndexCorruptError, IndexingError, InputPathError, SeedError
-from .seeds import Article, RelatedArticle, SeedFile, find_seed_files, read_seed
-from .store import KIND_RELATED, KIND_SEED, NO_DATE, SCHEMA_VERSION
+from . import workers as processes
+from .dates import now_iso
+from .documents import Payload, document_from_payload, related_document, related_from_payload
+from .errors import IndexCorruptError, InputPathError, SeedError
+from .seeds import SeedFile, find_seed_files
+from .store import KIND_SEED, GenerationMeta
+from .workers import Parsed, SegmentWriter
 
 # The writing modules (Whoosh, NumPy) are imported when there is something to
 # write: a run that finds nothing changed costs a walk and a manifest load.
-if TYPE_CHECKING:
-    from .codec.segments import SegmentBuilder
 
 DEFAULT_SEEDS = "seeds"
 LOCK_TIMEOUT = 3.0  # seconds a second indexer waits for the first
-# Below this many files to parse, starting worker processes costs more than it saves.
-PARALLEL_THRESHOLD = 200
-PARSE_BATCH = 256  # files per task: the batch builder pays a fixed cost per call
-# A worker finishes its segment and starts another at this many postings (a
-# seed makes about 200). A worker then holds about 300 MB at its peak; fewer,
-# larger segments make queries faster (each term is looked up per segment):
-# at 6 million, 50,000 seeds make one segment per worker, and queries were
-# 6-10 % faster than with the 4 segments of 4 million, for 805 MB of memory
-# at the build's peak (all processes) instead of 693.
-SEGMENT_POSTINGS = 6_000_000
 
 Progress = Callable[[int, int], None]
 
@@ -183,13 +171,9 @@ def index_seeds(
             return run.report(started, index_dir, store.read_meta(base), written=False)
         if not writable:
             raise PermissionError(errno.EACCES, "the index folder is read-only", str(index_dir))
-        gen = store.new_generation(index_dir, base)
-        try:
+        # Published when the block ends; discarded if it raises (CURRENT still names the previous one).
+        with store.new_generation(index_dir, base) as gen:
             meta = _write_generation(gen, base, run, workers, progress)
-            store.publish(index_dir, gen)
-        except BaseException:
-            store.discard(gen)  # CURRENT still names the previous, complete generation
-            raise
         return run.report(started, index_dir, meta, written=True)
 
 
@@ -248,7 +232,7 @@ def _usable_base(index_dir: Path) -> tuple[Path | None, str | None, dict[str, _E
     except IndexCorruptError as exc:
         return None, exc.detail, {}
     except Exception as exc:  # noqa: BLE001 - a damaged manifest can fail its parse in any way
-        return None, f"{base.name}: {type(exc).__name__}: {exc}", {}
+        return None, store.damaged(index_dir, base, exc).detail, {}
     return base, None, manifest
 
 
@@ -266,20 +250,20 @@ def _load_manifest(gen: Path) -> dict[str, _Entry]:
 
 def _load_related(gen: Path) -> dict[str, list[str]]:
     """The related urls of each file of a generation's manifest."""
-    raw = store.load_json(gen / RELATED_FILE, {})
+    raw = store.load_json(gen / store.RELATED_URLS, {})
     columns = [raw.get("paths", []), raw.get("related", [])]
     if not _columns_of(columns, (str, list)):
-        raise IndexCorruptError(str(gen.parent), f"{gen.name}/{RELATED_FILE} is not a list of related urls")
+        raise IndexCorruptError(str(gen.parent), f"{gen.name}/{store.RELATED_URLS} is not a list of related urls")
     return dict(zip(*columns))
 
 
-def _load_kept(gen: Path | None) -> dict[str, dict]:
+def _load_kept(gen: Path | None) -> dict[str, Payload]:
     """The stored payload of each kept file's last version (see ``KEPT``)."""
     if gen is None:
         return {}
-    raw = store.load_json(gen / KEPT_FILE, {})
+    raw = store.load_json(gen / store.KEPT_VERSIONS, {})
     if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
-        raise IndexCorruptError(str(gen.parent), f"{gen.name}/{KEPT_FILE} is not a map of kept articles")
+        raise IndexCorruptError(str(gen.parent), f"{gen.name}/{store.KEPT_VERSIONS} is not a map of kept articles")
     return raw
 
 
@@ -289,8 +273,6 @@ def _columns_of(columns: list[list], types: tuple[type, ...]) -> bool:
 
 
 _MANIFEST_COLUMNS = ("paths", "mtime_ns", "sizes", "urls", "states", "notes")
-RELATED_FILE = "related.json"
-KEPT_FILE = "kept.json"
 
 
 def owners(entries: dict[str, _Entry], related_of: Callable[[str, _Entry], list[str]]) -> tuple[dict[str, str], dict[str, str]]:
@@ -328,9 +310,9 @@ class _Run:
         self._old_related: dict[str, list[str]] | None = None
         self.new: dict[str, _Entry] = {}  # the manifest after the run
         self.to_parse: list[SeedFile] = []
-        self.parsed: dict[str, _Parsed] = {}  # files that parsed in this run: their documents are in new segments
+        self.parsed: dict[str, Parsed] = {}  # files that parsed in this run: their documents are in new segments
         self.newly_kept: list[str] = []  # files that turned bad in this run while the index held them
-        self.kept: dict[str, dict] = {}  # the payload of each kept file's last version
+        self.kept: dict[str, Payload] = {}  # the payload of each kept file's last version
         self.skipped: list[SkippedFile] = []
         self.warnings: list[SkippedFile] = []
         self.duplicates = 0
@@ -371,7 +353,7 @@ class _Run:
         # (The manifest keeps the payloads of the files still kept at the end of the run.)
         self.kept = _load_kept(self.base)
 
-    def take(self, result: _Parsed | SeedError) -> None:
+    def take(self, result: Parsed | SeedError) -> None:
         """Record one file read in this run."""
         path = result.path
         st = self.stats[path]
@@ -395,7 +377,7 @@ class _Run:
         self.parsed[path] = result
         self.warnings.extend(SkippedFile(path, w) for w in result.warnings)
 
-    def keep_versions(self, payloads: dict[str, dict]) -> None:
+    def keep_versions(self, payloads: dict[str, Payload]) -> None:
         """The payloads of the files that turned bad in this run, read from the base generation.
 
         A file whose last version cannot be found there (it never made it in)
@@ -419,9 +401,19 @@ class _Run:
         back), and :attr:`expected` is the number of articles the index holds.
         """
         self.seeds, self.related_owners = owners(self.new, self.related)
+        stable = self._split_stable_and_remake()
+        self._count_outcomes()
+        self.expected = len(self.seeds) + len(self.related_owners)
+        keep = {url for url, path in self.seeds.items() if path in stable}
+        keep.update(url for url, path in self.related_owners.items() if path in stable)
+        return (set(self.old_seeds) | set(self.old_related_owners)) - keep
+
+    def _split_stable_and_remake(self) -> set[str]:
+        """The owning files not read in this run whose documents stay as they are in the base
+        segments; the others go to :attr:`remake` (they take over a url or a related entry)."""
         owned_now = _by_owner(self.related_owners)
         owned_before = _by_owner(self.old_related_owners)
-        stable: set[str] = set()  # files whose documents stay as they are in the base segments
+        stable: set[str] = set()
         self.remake: list[str] = []
         for url, path in self.seeds.items():
             if path in self.parsed:
@@ -431,8 +423,10 @@ class _Run:
             else:
                 self.remake.append(path)
         self.remake.sort()
-        keep = {url for url, path in self.seeds.items() if path in stable}
-        keep.update(url for url, path in self.related_owners.items() if path in stable)
+        return stable
+
+    def _count_outcomes(self) -> None:
+        """Count the files added, updated and duplicate, and list the duplicates to report."""
         for path, entry in self.new.items():
             if entry.state != BAD and self.seeds.get(entry.url) != path:
                 self.duplicates += 1
@@ -444,8 +438,6 @@ class _Run:
                     self.updated += 1
                 else:
                     self.added += 1
-        self.expected = len(self.seeds) + len(self.related_owners)
-        return (set(self.old_seeds) | set(self.old_related_owners)) - keep
 
     def owned(self, path: str) -> set[str]:
         """The related urls ``path`` holds after the run."""
@@ -472,7 +464,7 @@ class _Run:
         kept = {path: self.kept[path] for path in paths if self.new[path].state == KEPT}
         return dict(zip(_MANIFEST_COLUMNS, columns)), related, kept
 
-    def report(self, started: float, index_dir: Path, meta: dict, *, written: bool) -> IndexReport:
+    def report(self, started: float, index_dir: Path, meta: GenerationMeta, *, written: bool) -> IndexReport:
         return IndexReport(
             added=self.added,
             updated=self.updated,
@@ -480,9 +472,9 @@ class _Run:
             unchanged=self.unchanged,
             skipped=tuple(sorted(self.skipped, key=lambda s: s.path)),
             warnings=tuple(self.warnings),
-            total_documents=int(meta.get("documents", 0)),
-            seeds=int(meta.get("seeds", 0)),
-            related=int(meta.get("related", 0)),
+            total_documents=meta.documents,
+            seeds=meta.seeds,
+            related=meta.related,
             seconds=time.perf_counter() - started,
             index_dir=str(index_dir),
             written=written,
@@ -512,236 +504,68 @@ def _count_duplicates(entries: dict[str, _Entry]) -> int:
     return count
 
 
-class _Parsed(NamedTuple):
-    """A parsed seed, as the main process sees it: its documents are already in a new segment.
+def _write_generation(
+    gen: store.NewGeneration, base: Path | None, run: _Run, workers: int, progress: Progress | None
+) -> GenerationMeta:
+    """Write the run's changes into the new generation ``gen`` and seal it; returns its metadata.
 
-    A named tuple: 50,000 of them cross from the workers, and a tuple unpickles
-    in C where a dataclass runs a Python ``__setstate__``.
+    The steps: the files to read go into new segments and every decision is
+    made (:func:`_write_new_segments`); what the run replaces or does not keep
+    is deleted (:func:`_delete_replaced`); small segments are merged and one
+    table of contents lists the result; then the side files computed from the
+    whole index (the per-document arrays, the vocabulary) and the metadata.
     """
-
-    path: str
-    url: str
-    related: tuple[str, ...]  # the urls of its related entries, in file order
-    warnings: tuple[str, ...]
-    segment: str  # the id of the segment holding its documents
-    docnum: int  # the seed's document in that segment
-    related_docnums: tuple[int, ...]  # one per related entry
-
-
-def _batches(paths: list[str]) -> list[list[str]]:
-    return [paths[i : i + PARSE_BATCH] for i in range(0, len(paths), PARSE_BATCH)]
-
-
-class _SegmentWriter:
-    """Parses seed files and adds their documents to new segments.
-
-    Runs in each worker process (or inline, for small runs). Every parsed
-    seed is written together with all its related entries; the main process
-    decides afterwards which of them the index keeps (duplicate urls, related
-    entries listed by several seeds) and marks the others deleted, which
-    costs nothing. A segment is finished when it holds ``SEGMENT_POSTINGS``
-    postings, which bounds each worker's memory.
-    """
-
-    def __init__(self, folder: Path, schema) -> None:
-        self.folder = folder
-        self.schema = schema
-        self.builder: SegmentBuilder | None = None  # while a segment is open
-        self.segments: list = []
-        self.tokens: Counter[str] = Counter()  # every raw token parsed, for the spelling vocabulary
-
-    def parse(self, paths: Sequence[str]) -> list[_Parsed | SeedError]:
-        """Parse a batch of files and add the documents of those that parse, in one batch."""
-        results = [_parse(path) for path in paths]
-        articles = [r for r in results if not isinstance(r, SeedError)]
-        if not articles:
-            return results  # type: ignore[return-value]
-        builder = self._open()
-        documents: list[dict] = []
-        for article in articles:
-            documents.append(seed_document(article))
-            documents += [related_document(r, article.path, article.url) for r in article.related]
-        docnums = iter(builder.add_batch(documents))
-        parsed: dict[str, _Parsed] = {}
-        for article in articles:
-            docnum = next(docnums)
-            related = tuple(next(docnums) for _ in article.related)
-            parsed[article.path] = _Parsed(
-                article.path,
-                article.url,
-                tuple(r.url for r in article.related),
-                tuple(article.warnings),
-                builder.segment.segid,
-                docnum,
-                related,
-            )
-        if builder.postings >= SEGMENT_POSTINGS:
-            self._finish_segment()
-        return [r if isinstance(r, SeedError) else parsed[r.path] for r in results]
-
-    def add_document(self, document: dict) -> tuple[str, int]:
-        """Add one document as is; returns (segment id, docnum)."""
-        builder = self._open()
-        return builder.segment.segid, builder.add(document)
-
-    def _open(self) -> SegmentBuilder:
-        """The open segment, started if there is none."""
-        if self.builder is None:
-            from .codec.segments import SegmentBuilder
-
-            self.builder = SegmentBuilder(self.folder, self.schema)
-        return self.builder
-
-    def _finish_segment(self) -> None:
-        assert self.builder is not None
-        self.segments.append(self.builder.finish())
-        self.tokens.update(self.builder.token_counts)
-        self.builder = None
-
-    def abandon(self) -> None:
-        if self.builder is not None:
-            self.builder.discard()
-            self.builder = None
-
-    def finish(self) -> tuple[list, dict[str, int]]:
-        """The finished segments and the vocabulary words of every parsed seed, with their counts."""
-        if self.builder is not None:
-            if self.builder.doc_count:
-                self._finish_segment()
-            else:
-                self.abandon()
-        from .vocab import fold_counts
-
-        return self.segments, fold_counts(self.tokens)
-
-
-class _Workers:
-    """Worker processes that each parse batches of files into their own segments.
-
-    Batches go round-robin, at most ``WINDOW`` per worker ahead of the main
-    process, which reads the results back in path order, so memory stays flat
-    however large the corpus. Workers are forked (they start in milliseconds
-    with the modules already imported) and die with the indexer.
-    """
-
-    WINDOW = 2
-
-    def __init__(self, folder: Path, schema, count: int) -> None:
-        ctx = get_context("fork")
-        parent = os.getpid()
-        self.folder = folder
-        self._stopping = False
-        self.tasks = [ctx.Queue() for _ in range(count)]
-        self.results = [ctx.Queue() for _ in range(count)]
-        self.procs = [
-            ctx.Process(
-                target=_work,
-                args=(_SegmentWriter(folder, schema), self.tasks[i], self.results[i], parent),
-                daemon=True,
-                name=f"newssearch-indexer-{i}",
-            )
-            for i in range(count)
-        ]
-        for proc in self.procs:
-            proc.start()
-
-    def run(self, paths: list[str]) -> Iterator[_Parsed | SeedError]:
-        batches = _batches(paths)
-        count = len(self.procs)
-        sent = 0
-        for received in range(len(batches)):
-            while sent < len(batches) and sent < received + self.WINDOW * count:
-                self.tasks[sent % count].put(batches[sent])
-                sent += 1
-                if sent == len(batches):
-                    self._stop_after_queued()
-            yield from self._receive(received % count)
-        self._stop_after_queued()
-
-    def _stop_after_queued(self) -> None:
-        """Tell every worker to finish its segments once its queued batches are done.
-
-        Sent as soon as the last batch is queued, so that a worker writes its
-        last segment while the main process still reads the other's results.
-        """
-        if not self._stopping:
-            self._stopping = True
-            for task in self.tasks:
-                task.put(None)
-
-    def finish(self) -> list[tuple[list, dict[str, int]]]:
-        """Each worker's finished segments and vocabulary counts (see ``_SegmentWriter.finish``)."""
-        self._stop_after_queued()
-        finished = [self._receive(i) for i in range(len(self.procs))]
-        for proc in self.procs:
-            proc.join()
-        return finished
-
-    def stop(self) -> None:
-        for proc in self.procs:
-            if proc.is_alive():
-                proc.kill()
-            proc.join()
-
-    def _receive(self, i: int):
-        while True:
-            try:
-                kind, value = self.results[i].get(timeout=0.5)
-            except queue.Empty:
-                if not self.procs[i].is_alive():
-                    reason = f"an indexing worker died (exit code {self.procs[i].exitcode})"
-                    raise IndexingError(str(self.folder.parent), reason) from None
-                continue
-            if kind == "error":
-                raise value
-            return value
-
-
-def _work(writer: _SegmentWriter, tasks, results, parent: int) -> None:
-    """A worker process: parse each batch into segments; on ``None``, finish them."""
-    import gc
-    import signal
-
-    store.die_with_parent(parent)
-    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the indexer decides what an interrupt stops
-    # The builder allocates millions of objects and makes no reference cycles worth
-    # collecting: the cyclic collector's full passes over a growing heap cost about
-    # 5 % of a worker's time. The process is ours and short-lived.
-    gc.disable()
-    try:
-        while (batch := tasks.get()) is not None:
-            results.put(("ok", writer.parse(batch)))
-        results.put(("ok", writer.finish()))
-    except BaseException as exc:  # noqa: BLE001 - reported to the indexer, which raises it
-        try:
-            pickle.dumps(exc)
-        except Exception:  # noqa: BLE001
-            exc = RuntimeError(f"{type(exc).__name__}: {exc}")
-        results.put(("error", exc))
-
-
-def _write_generation(gen: Path, base: Path | None, run: _Run, workers: int, progress: Progress | None) -> dict:
-    """Write the run's changes into the new generation ``gen``; returns its metadata."""
-    from . import docvalues
     from .codec import segments
     from .schema import build_schema
     from .vocab import Vocabulary
 
+    folder = gen.folder
     schema = build_schema()
     if base is None:
-        segments.create(gen, schema)
-    old_segments, generation = segments.read(gen, schema)
+        segments.create(folder, schema)
+    old_segments, toc_number = segments.read(folder, schema)
     vocabulary = Vocabulary.load(base)
-    paths = [f.path for f in run.to_parse]
-    inline = _SegmentWriter(gen, schema)  # also writes what the main process adds itself
-    pool = _Workers(gen, schema, workers) if len(paths) >= PARALLEL_THRESHOLD and workers > 1 else None
     dropped: dict[str, set[int]] = {}  # documents of new segments the index does not keep
+    finished, stale = _write_new_segments(gen, base, run, schema, workers, progress, dropped)
+    final = _delete_replaced(folder, schema, old_segments, finished, stale, dropped, vocabulary)
+    del finished, stale, dropped  # hundreds of MB at 200,000 seeds: gone before the facet arrays
+    final = segments.merge_small(folder, schema, [s for s in final if s.doc_count()], document_from_payload)
+    segments.commit(folder, schema, final, toc_number + 1)
+    documents, related = _build_doc_values(folder)
+    if documents != run.expected:
+        raise IndexCorruptError(
+            str(folder.parent), f"the new generation holds {documents} articles where {run.expected} were expected"
+        )
+    vocabulary.save(folder)
+    now = now_iso()
+    created = (store.read_meta(base).created if base is not None else "") or now
+    return gen.seal(created=created, updated=now, documents=documents, seeds=documents - related, related=related)
+
+
+def _write_new_segments(
+    gen: store.NewGeneration,
+    base: Path | None,
+    run: _Run,
+    schema: Any,
+    workers: int,
+    progress: Progress | None,
+    dropped: dict[str, set[int]],
+) -> tuple[list[tuple[list, dict[str, int]]], set[str]]:
+    """Read the files of the run into new segments, decide who holds each url and write the manifest.
+
+    Returns the finished segments with their vocabulary counts, per process,
+    and the urls to delete from the base generation's segments; adds to
+    ``dropped`` the documents of the new segments that the index does not keep.
+    """
+    paths = [f.path for f in run.to_parse]
+    inline = SegmentWriter(gen.folder, schema)  # also writes what the main process adds itself
+    pool = processes.start(gen.folder, schema, len(paths), workers)
     try:
         run.start()
         if pool is not None:
-            results: Iterable[_Parsed | SeedError] = pool.run(paths)
+            results: Iterable[Parsed | SeedError] = pool.run(paths)
         else:  # in batches too: the builder's cost per call is mostly fixed
-            results = (r for batch in _batches(paths) for r in inline.parse(batch))
+            results = (r for batch in processes.batches(paths) for r in inline.parse(batch))
         for done, result in enumerate(results, start=1):
             if progress is not None:
                 progress(done, len(paths))
@@ -753,35 +577,57 @@ def _write_generation(gen: Path, base: Path | None, run: _Run, workers: int, pro
         stale = run.finish()
         for parsed in run.parsed.values():
             _keep_owned(run, parsed, dropped)
-        for path in run.remake:
-            entry = run.new[path]
-            if entry.state == KEPT:
-                payload = run.kept[path]
-                inline.add_document(document_from_payload(payload))
-                owned = run.owned(path)
-                for entry in related_from_payload(payload):
-                    if entry.url in owned:
-                        owned.discard(entry.url)  # the first entry of a url listed twice
-                        inline.add_document(related_document(entry, payload["path"], payload["url"]))
-                continue
-            (result,) = inline.parse([path])
-            if isinstance(result, SeedError) or result.url != entry.url:
-                run.lost(path, result.reason if isinstance(result, SeedError) else "its webUrl changed while it was read")
-                if not isinstance(result, SeedError):
-                    dropped.setdefault(result.segment, set()).update((result.docnum, *result.related_docnums))
-                continue
-            _keep_owned(run, result, dropped)
+        _remake(run, inline, dropped)
         more, inline_words = inline.finish()
         manifest, related_urls, kept = run.manifest()
-        store.write_json(gen / store.MANIFEST, manifest)
-        store.write_json(gen / RELATED_FILE, related_urls)
-        store.write_json(gen / KEPT_FILE, kept)
+        gen.write_json(store.MANIFEST, manifest)
+        gen.write_json(store.RELATED_URLS, related_urls)
+        gen.write_json(store.KEPT_VERSIONS, kept)
         finished = [*(pool.finish() if pool is not None else []), (more, inline_words)]
     except BaseException:
         if pool is not None:
             pool.stop()
         inline.abandon()
         raise
+    return finished, stale
+
+
+def _remake(run: _Run, inline: SegmentWriter, dropped: dict[str, set[int]]) -> None:
+    """Write the documents of the files that take a url over without having changed
+    (read again), or whose kept version comes back (from its payload)."""
+    for path in run.remake:
+        entry = run.new[path]
+        if entry.state == KEPT:
+            payload = run.kept[path]
+            inline.add_document(document_from_payload(payload))
+            owned = run.owned(path)
+            for related in related_from_payload(payload):
+                if related.url in owned:
+                    owned.discard(related.url)  # the first entry of a url listed twice
+                    inline.add_document(related_document(related, payload["path"], payload["url"]))
+            continue
+        (result,) = inline.parse([path])
+        if isinstance(result, SeedError) or result.url != entry.url:
+            run.lost(path, result.reason if isinstance(result, SeedError) else "its webUrl changed while it was read")
+            if not isinstance(result, SeedError):
+                dropped.setdefault(result.segid, set()).update((result.docnum, *result.related_docnums))
+            continue
+        _keep_owned(run, result, dropped)
+
+
+def _delete_replaced(
+    folder: Path,
+    schema: Any,
+    old_segments: list,
+    finished: list[tuple[list, dict[str, int]]],
+    stale: set[str],
+    dropped: dict[str, set[int]],
+    vocabulary: Any,
+) -> list:
+    """Delete the ``stale`` urls from the old segments and the ``dropped`` documents from the
+    new ones; returns every segment. The vocabulary ends counting what the live documents hold."""
+    from .codec import segments
+
     new_segments = []
     for found, counts in finished:
         new_segments += found
@@ -790,39 +636,25 @@ def _write_generation(gen: Path, base: Path | None, run: _Run, workers: int, pro
         for docnum in dropped.get(segment.segid, ()):
             segment.delete_document(docnum)
     deleted_before = [set(s.deleted_docs()) for s in old_segments]
-    final = segments.delete_urls(gen, schema, old_segments, stale) + new_segments
-    # The vocabulary counts what the live documents hold, as a fresh build would: the words
-    # of every document this run removed (replaced, gone, or written by a worker and then
-    # not kept) are taken away again.
+    final = segments.delete_urls(folder, schema, old_segments, stale) + new_segments
+    # As a fresh build would count: the words of every document this run removed (replaced,
+    # gone, or written by a worker and then not kept) are taken away again.
     removed = [(s, sorted(set(s.deleted_docs()) - b)) for s, b in zip(old_segments, deleted_before)]
     removed += [(s, sorted(dropped[s.segid])) for s in new_segments if dropped.get(s.segid)]
-    _forget_words(gen, schema, removed, vocabulary)
-    del stale, dropped, removed  # hundreds of MB at 200,000 seeds: gone before the facet arrays
-    final = segments.merge_small(gen, schema, [s for s in final if s.doc_count()], document_from_payload)
-    segments.commit(gen, schema, final, generation + 1)
-    ix = segments.open_whoosh(gen, schema)
+    _forget_words(folder, schema, removed, vocabulary)
+    return final
+
+
+def _build_doc_values(folder: Path) -> tuple[int, int]:
+    """Write the per-document arrays of the committed index; returns (articles, related articles)."""
+    from . import docvalues
+    from .codec import segments
+
+    ix = segments.open_whoosh(folder)
     with ix.reader() as reader:
-        documents, related = docvalues.build(reader, gen)
+        documents, related = docvalues.build(reader, folder)
     ix.close()
-    if documents != run.expected:
-        raise IndexCorruptError(
-            str(gen.parent), f"the new generation holds {documents} articles where {run.expected} were expected"
-        )
-    before = store.read_meta(base) if base is not None else {}
-    meta = {
-        "schema_version": SCHEMA_VERSION,
-        "created": before.get("created") or _now(),
-        "updated": _now(),
-        "documents": documents,
-        "seeds": documents - related,
-        "related": related,
-    }
-    vocabulary.save(gen)
-    sizes = store.file_sizes(gen)
-    meta["files"] = sizes
-    meta["crc32"] = store.file_checksums(gen, sizes)
-    store.write_json(gen / store.META, meta)
-    return meta
+    return documents, related
 
 
 def _forget_words(gen: Path, schema, removed: list[tuple[object, list[int]]], vocabulary) -> None:
@@ -832,7 +664,7 @@ def _forget_words(gen: Path, schema, removed: list[tuple[object, list[int]]], vo
 
     for segment, docnums in removed:
         for start in range(0, len(docnums), FORGET_BATCH):
-            payloads = segments.stored_payloads(gen, schema, segment, docnums[start : start + FORGET_BATCH])
+            payloads = cast("list[Payload]", segments.stored_payloads(gen, schema, segment, docnums[start : start + FORGET_BATCH]))
             counts = segments.token_counts([document_from_payload(p) for p in payloads])
             vocabulary.update(fold_counts(counts), sign=-1)
 
@@ -840,11 +672,11 @@ def _forget_words(gen: Path, schema, removed: list[tuple[object, list[int]]], vo
 FORGET_BATCH = 1024  # removed documents read back at a time
 
 
-def _keep_owned(run: _Run, parsed: _Parsed, dropped: dict[str, set[int]]) -> None:
+def _keep_owned(run: _Run, parsed: Parsed, dropped: dict[str, set[int]]) -> None:
     """Mark deleted the documents of a file read in this run that the index does not keep:
     all of them for a losing duplicate, else the related entries another file holds."""
     owner = run.seeds.get(parsed.url) == parsed.path
-    gone = dropped.setdefault(parsed.segment, set())
+    gone = dropped.setdefault(parsed.segid, set())
     if not owner:
         gone.update((parsed.docnum, *parsed.related_docnums))
         return
@@ -859,12 +691,12 @@ def _keep_owned(run: _Run, parsed: _Parsed, dropped: dict[str, set[int]]) -> Non
         seen.add(url)
 
 
-def _seed_payloads(base: Path, urls: dict[str, str]) -> dict[str, dict]:
+def _seed_payloads(base: Path, urls: dict[str, str]) -> dict[str, Payload]:
     """The stored payload of each file's seed article in the base generation: ``{path: payload}``
     for the files of ``urls`` (``{path: url}``) whose article is there."""
     from .codec.toc import open_whoosh
 
-    found: dict[str, dict] = {}
+    found: dict[str, Payload] = {}
     ix = open_whoosh(base)
     try:
         with ix.searcher() as searcher:
@@ -878,128 +710,8 @@ def _seed_payloads(base: Path, urls: dict[str, str]) -> dict[str, dict]:
     return found
 
 
-def seed_document(article: Article) -> dict:
-    """The Whoosh document of a seed."""
-    return _document(
-        kind=KIND_SEED,
-        url=article.url,
-        title=article.title,
-        excerpt=article.excerpt,
-        body=article.body,
-        topics=article.topics,
-        provider=article.provider,
-        domain=article.domain,
-        published=article.published,
-        category=article.category,
-        path=article.path,
-        related_to="",
-        related=[
-            [r.url, r.title, r.excerpt, r.provider, r.domain, iso(r.published) if r.published else None]
-            for r in article.related
-        ],
-    )
-
-
-def related_document(entry: RelatedArticle, seed_path: str, seed_url: str) -> dict:
-    """The Whoosh document of a related article; it names the seed that listed it."""
-    return _document(
-        kind=KIND_RELATED,
-        url=entry.url,
-        title=entry.title,
-        excerpt=entry.excerpt,
-        body="",
-        topics=(),
-        provider=entry.provider,
-        domain=entry.domain,
-        published=entry.published,
-        category="",
-        path=seed_path,
-        related_to=seed_url,
-        related=(),
-    )
-
-
-def _document(*, kind, url, title, excerpt, body, topics, provider, domain, published, category, path, related_to, related):
-    topics_text = " ; ".join(topics)
-    return {
-        "url": url,
-        "kind": kind,
-        "title": title,
-        "excerpt": excerpt,
-        "body": body,
-        "topics": topics_text,
-        "provider": provider,
-        "topic_facet": ",".join(topics),
-        "provider_facet": provider,
-        "category": category,
-        "published": to_timestamp(published) if published is not None else NO_DATE,
-        "payload": {
-            "kind": kind,
-            "url": url,
-            "title": title,
-            "excerpt": excerpt,
-            "body": body,
-            "topics": list(topics),
-            "provider": provider,
-            "domain": domain,
-            "published": iso(published) if published is not None else None,
-            "category": category,
-            "path": path,
-            "related_to": related_to,
-            # A seed's related entries, as [url, title, excerpt, provider, domain, published]:
-            # what a kept version of a file that no longer parses needs to stand in for it
-            # (see ``KEPT``). Lists, not payloads: they add a tenth to the stored fields, not a fifth.
-            **({"related": list(related)} if related else {}),
-        },
-    }
-
-
-def document_from_payload(payload: dict) -> dict:
-    """The Whoosh document of an article, rebuilt from its stored payload (to merge segments)."""
-    published = payload.get("published")
-    return _document(
-        kind=payload["kind"],
-        url=payload["url"],
-        title=payload["title"],
-        excerpt=payload["excerpt"],
-        body=payload["body"],
-        topics=tuple(payload["topics"]),
-        provider=payload["provider"],
-        domain=payload["domain"],
-        published=datetime.fromisoformat(published.replace("Z", "+00:00")) if published else None,
-        category=payload["category"],
-        path=payload["path"],
-        related_to=payload["related_to"],
-        related=payload.get("related", ()),
-    )
-
-
-def related_from_payload(payload: dict) -> list[RelatedArticle]:
-    """The related entries a seed's stored payload lists, in file order."""
-    return [
-        RelatedArticle(url=url, title=title, excerpt=excerpt, provider=provider, domain=domain,
-                       published=datetime.fromisoformat(published.replace("Z", "+00:00")) if published else None)
-        for url, title, excerpt, provider, domain, published in payload.get("related", ())
-    ]
-
-
-def _parse(path: str) -> Article | SeedError:
-    try:
-        return read_seed(path)
-    except SeedError as exc:
-        return exc
-    except Exception as exc:  # noqa: BLE001 - one odd file must never stop the run
-        return SeedError(path, f"unreadable: {type(exc).__name__}: {exc}".splitlines()[0])
-
-
 def _gone(path: str, roots: Sequence[str]) -> bool:
     """Whether an indexed file should leave the index: deleted, or no longer found under a walked root."""
     if not os.path.isfile(path):
         return True
     return any(path == root or path.startswith(root.rstrip(os.sep) + os.sep) for root in roots)
-
-
-def _now() -> str:
-    from datetime import timezone
-
-    return iso(datetime.now(timezone.utc))

@@ -17,10 +17,9 @@ import html
 import os
 import re
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 import click
-
-from typing import TYPE_CHECKING
 
 from .dates import iso
 from .errors import readable

@@ -29,7 +29,6 @@ from whoosh.support.charset import accent_map
 # Values stored in the index, kept in newssearch.store, which the indexer reads without Whoosh.
 from .store import KIND_RELATED, KIND_SEED, NO_DATE, SCHEMA_VERSION  # noqa: F401
 
-
 # Query-time weights of the text fields, for BM25F: a word in the title counts
 # most, then the topics (an editor's summary of the article), then excerpt and
 # provider, then the body.

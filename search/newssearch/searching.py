@@ -3,7 +3,7 @@
 A search runs in three steps:
 
 1. **Match and score.** The query string is parsed (Lucene-like syntax, all
-   words required) into a Whoosh query, which :mod:`newssearch.scoring`
+   words required; :mod:`newssearch.query`) into a Whoosh query, which :mod:`newssearch.scoring`
    evaluates over whole posting blocks into a boolean mask of matches and
    their BM25F scores.
 2. **Filter and count.** Filters (topics, providers, category, date range)
@@ -18,52 +18,49 @@ A search runs in three steps:
    and fragments highlighted, only for the hits shown.
 
 Wildcards and fuzzy terms are expanded after parsing, from the index's own
-vocabulary of unstemmed words (:mod:`newssearch.vocab`), into the terms they
-stand for, within a budget shared by the whole query (:data:`MAX_CLAUSES`,
-:data:`MAX_POSTINGS`, :data:`MAX_FUZZY_TERMS`). When the query finds nothing
-at all, misspelled words are corrected one by one from that vocabulary and
-the search runs again; the corrected query is returned as ``suggestion``.
+vocabulary of unstemmed words (:mod:`newssearch.spelling`), into the terms they
+stand for, within a budget shared by the whole query (see :mod:`newssearch.query`).
+When the query finds nothing at all, misspelled words are corrected one by one
+from that vocabulary and the search runs again; the corrected query is returned
+as ``suggestion``.
 """
 
 from __future__ import annotations
 
-import pickle
-import re
-import struct
 import threading
 import time
-import zlib
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import date, datetime
+from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, get_args
+from typing import Any, Literal
 
 import numpy as np
 from whoosh import query as wq
 
 from . import highlight, store
-from .dates import from_timestamp, parse_bound, to_timestamp
-from .errors import IndexCorruptError, NewssearchError, QueryError, SearcherClosedError
+from . import query as query_language
 from .codec.toc import open_whoosh
-from .docvalues import DocValues as Columns  # (to be renamed in this module)
+from .dates import from_timestamp, to_timestamp
+from .documents import Payload, shown_fields
+from .docvalues import DocValues
+from .errors import NewssearchError, QueryError, SearcherClosedError
 from .facets import Facets, FacetValue
+from .query import (  # noqa: F401 - Sort to MAX_QUERY_CHARS: the search options, public here as before
+    DATE_FACETS,
+    MAX_FACET_LIMIT,
+    MAX_LIMIT,
+    MAX_QUERY_CHARS,
+    SORTS,
+    DateFacet,
+    Options,
+    QueryReader,
+    Sort,
+)
+from .schema import NO_DATE, TEXT_FIELDS
 from .scoring import Evaluation, HasField, Nothing, QueryScorer
-from .schema import FIELD_ALIASES, FIELD_BOOSTS, NO_DATE, TEXT_FIELDS, fold_word, term_of
-from .schema import terms as analysed_terms
-from .vocab import Vocabulary, fold, wildcard_regex
-
-# What Whoosh raises on a truncated or garbled file; its own failures are bare Exceptions.
-_DAMAGE_TYPES = (OSError, EOFError, ValueError, KeyError, IndexError, struct.error, pickle.UnpicklingError, zlib.error)
-
-Sort = Literal["relevance", "newest", "oldest"]
-DateFacet = Literal["year", "month", "day"]
-SORTS: tuple[Sort, ...] = get_args(Sort)
-DATE_FACETS: tuple[DateFacet, ...] = get_args(DateFacet)
-MAX_LIMIT = 1000
-MAX_FACET_LIMIT = 1000
-MAX_QUERY_CHARS = 2000
+from .spelling import Speller, term_text
 
 
 @dataclass(frozen=True)
@@ -182,7 +179,7 @@ class IndexSearcher:
         try:
             ix = open_whoosh(gen)
             searcher = ix.searcher()
-            columns = Columns.load(gen)
+            columns = DocValues.load(gen)
             if columns.size != searcher.reader().doc_count_all():
                 raise ValueError("facet arrays do not match the index")
             live = np.flatnonzero(columns.live)
@@ -191,13 +188,12 @@ class IndexSearcher:
                 # generation collected later cannot pull a file from under a search.
                 searcher.stored_fields(int(live[0]))
         except Exception as exc:  # noqa: BLE001 - a damaged file can fail Whoosh in any way
-            raise IndexCorruptError(str(self.index_dir), f"{gen.name}: {type(exc).__name__}: {exc}") from None
+            raise store.damaged(self.index_dir, gen, exc) from None
         old = self._searcher
         self._gen, self._searcher, self._columns = gen, searcher, columns
         self._meta = store.read_meta(gen)
-        self._schema = ix.schema
-        self._parser_instance = None
-        self._speller = _Speller(searcher.reader(), gen, columns)
+        self._speller = Speller(searcher.reader(), gen, columns)
+        self._query_reader = QueryReader(ix.schema, self._speller)
         self._scorer = QueryScorer(searcher, columns)
         if old is not None:
             old.close()
@@ -210,10 +206,9 @@ class IndexSearcher:
         except NewssearchError:
             raise
         except Exception as exc:
-            if type(exc) is not Exception and not isinstance(exc, _DAMAGE_TYPES):
+            if type(exc) is not Exception and not isinstance(exc, store.READ_FAILURES):
                 raise  # a bug of ours: let the CLI report it as unexpected
-            detail = f"{self._gen.name}: {type(exc).__name__}: {(str(exc).splitlines() or [''])[0]}"
-            raise IndexCorruptError(str(self.index_dir), detail) from None
+            raise store.damaged(self.index_dir, self._gen, exc) from None
 
     def refresh(self) -> bool:
         """Switch to the newest generation if the index changed. Returns whether it did.
@@ -291,7 +286,7 @@ class IndexSearcher:
         and :class:`SearcherClosedError` after :meth:`close`.
         """
         started = time.perf_counter()
-        options = _Options.check(
+        options = Options.check(
             query=query, topics=topics, providers=providers, category=category, since=since, until=until,
             now=now, sort=sort, limit=limit, page=page, facet_limit=facet_limit, date_facet=date_facet, fuzzy=fuzzy,
         )
@@ -301,24 +296,32 @@ class IndexSearcher:
             self.refresh()
             columns = self._columns
             filters = self._filters(columns, options)
-            q, text, capped = self._parse(query)
-            with self._reading():
-                found = self._match(q)
-            suggestion = None
-            if fuzzy and q is not None and not found.match.any():
-                corrected = self._speller.correct(query)
-                if corrected is not None:
-                    # Offered even when the corrected query finds nothing either (a word
-                    # that cannot be corrected keeps it empty): the others were still typos.
-                    suggestion = corrected
-                    q2, text2, capped2 = self._parse(corrected)
-                    with self._reading():
-                        found2 = self._match(q2)
-                    if found2.match.any():
-                        q, text, capped, found = q2, text2, capped2, found2
+            q, text, capped, found, suggestion = self._match_or_correct(query, fuzzy)
             with self._reading():
                 results = self._results(query, q, text, found, filters, options, suggestion, capped)
         return _replace_took(results, started)
+
+    def _match_or_correct(self, query: str, fuzzy: bool) -> tuple[wq.Query | None, str, bool, Evaluation, str | None]:
+        """Parse and match ``query``; if it finds nothing (and ``fuzzy``), its typos corrected.
+
+        Returns the query that ran, its readable form, whether its expansions were
+        capped, its matches, and the corrected query if one was made (offered even
+        when it finds nothing either: a word that cannot be corrected keeps it
+        empty, but the others were still typos).
+        """
+        q, text, capped = self._parse(query)
+        with self._reading():
+            found = self._match(q)
+        suggestion = None
+        if fuzzy and q is not None and not found.match.any():
+            suggestion = self._speller.correct(query)
+            if suggestion is not None:
+                q2, text2, capped2 = self._parse(suggestion)
+                with self._reading():
+                    found2 = self._match(q2)
+                if found2.match.any():
+                    q, text, capped, found = q2, text2, capped2, found2
+        return q, text, capped, found, suggestion
 
     def explain(self, query: str) -> str:
         """How ``query`` is read: the Whoosh query it becomes."""
@@ -337,20 +340,20 @@ class IndexSearcher:
             self.refresh()
             c = self._columns
             live = c.live
-            dated = c.published[live & c.dated()]
+            oldest, newest = _span(c.published[live & c.dated()])
             return IndexStats(
                 index_dir=str(self.index_dir),
                 generation=self._gen.name,
                 articles=int(live.sum()),
                 seeds=int((live & ~c.related).sum()),
                 related=int((live & c.related).sum()),
-                oldest=from_timestamp(int(dated.min())) if len(dated) else None,
-                newest=from_timestamp(int(dated.max())) if len(dated) else None,
+                oldest=oldest,
+                newest=newest,
                 topics=c.topics.counts(live, limit),
                 provider=c.provider.counts(live, limit),
                 size_bytes=store.folder_size(self._gen),
-                updated=str(self._meta.get("updated", "")),
-                schema_version=int(self._meta.get("schema_version", 0)),
+                updated=self._meta.updated,
+                schema_version=self._meta.schema_version,
             )
 
     def article(self, url: str) -> StoredArticle | None:
@@ -408,54 +411,16 @@ class IndexSearcher:
 
     # -- the steps ---------------------------------------------------------
 
-    @property
-    def _parser(self):
-        # Whoosh's query parser compiles dozens of regexes on import: a cold
-        # "newssearch query" of plain words never needs it (see _plain_words_query).
-        if self._parser_instance is None:
-            self._parser_instance = _make_parser(self._schema, self._speller)
-        return self._parser_instance
-
     def _parse(self, query: str) -> tuple[wq.Query | None, str, bool]:
-        """The Whoosh query for ``query`` (None: match everything), its readable form,
-        and whether wildcard or fuzzy terms were cut to :data:`MAX_CLAUSES`."""
-        text = _unknown_fields_to_words(query)
-        if not text.strip():
-            return None, "<every article>", False
-        q = _plain_words_query(text)
-        if q is not None:
-            return q, str(q), False
-        # A dangling AND/OR (or a trailing NOT) joins nothing: ignore it rather
-        # than search for the word "or". An operator alone is still a word.
-        text = _DANGLING.sub(" ", text).strip() or text
-        parser = self._parser
-        parser.expansions, parser.fuzzy_words, parser.fuzzy_capped = [], set(), False
-        try:
-            q = parser.parse(text, normalize=False)
-        except Exception:  # noqa: BLE001 - Whoosh's parser has many failure modes; fall back to words
-            q = None
-        if q is None or _is_broken(q):
-            # The words alone, operators included as words ("NOT NOT police" fails
-            # Whoosh's parser): plain words cannot fail.
-            q = _plain_words_query(" ".join(w.lower() for w in _PLAIN_WORD.findall(text)))
-            if q is None:
-                return None, "<every article>", False
-            return q, str(q), False
-        q = _negations_alone(q)
-        with self._reading():  # the expansions read the index
-            q, capped = _fill_expansions(q, parser.expansions, self._speller)
-        capped = capped or parser.fuzzy_capped
-        q = q.normalize()
-        if q is wq.NullQuery:
-            return None, "<every article>", False
-        return q, str(q), capped
+        """The Whoosh query for ``query`` (see :meth:`QueryReader.read`)."""
+        return self._query_reader.read(query, self._reading)
 
     def _match(self, q: wq.Query | None) -> Evaluation:
         if q is None:
             return Evaluation(self._columns.live.copy(), np.zeros(self._columns.size, dtype=np.float32))
         return self._scorer.evaluate(q)
 
-    def _filters(self, columns: Columns, options: _Options) -> dict[str, np.ndarray]:
+    def _filters(self, columns: DocValues, options: Options) -> dict[str, np.ndarray]:
         filters: dict[str, np.ndarray] = {}
         if options.topics:
             filters["topics"] = columns.topics.mask(options.topics, columns.size)
@@ -469,7 +434,7 @@ class IndexSearcher:
             filters["published"] = (columns.published >= low) & (columns.published <= high)
         return filters
 
-    def _results(self, query, q, parsed, found: Evaluation, filters, options: _Options, suggestion, capped) -> SearchResults:
+    def _results(self, query, q, parsed, found: Evaluation, filters, options: Options, suggestion, capped) -> SearchResults:
         columns = self._columns
 
         def all_but(name: str | None) -> np.ndarray:
@@ -491,7 +456,7 @@ class IndexSearcher:
                 until=to_timestamp(options.until) if options.until is not None else None,
             ),
         )
-        dated = columns.published[final & columns.dated()]
+        oldest, newest = _span(columns.published[final & columns.dated()])
         first = (options.page - 1) * options.limit
         sort = options.sort
         if sort == "relevance" and (q is None or (total and not found.score[final].any())):
@@ -505,7 +470,8 @@ class IndexSearcher:
         if capped:
             notes = (
                 "wildcard and fuzzy terms stood for more than a query may search "
-                f"({MAX_CLAUSES:,} index terms, {MAX_POSTINGS:,} postings, {MAX_FUZZY_TERMS} fuzzy words): "
+                f"({query_language.MAX_CLAUSES:,} index terms, {query_language.MAX_POSTINGS:,} postings, "
+                f"{query_language.MAX_FUZZY_TERMS} fuzzy words): "
                 "only the most common words (for fuzzy terms, the closest) were searched",
             )
         return SearchResults(
@@ -517,8 +483,8 @@ class IndexSearcher:
             sort=sort,
             hits=hits,
             facets=facets,
-            oldest=from_timestamp(int(dated.min())) if len(dated) else None,
-            newest=from_timestamp(int(dated.max())) if len(dated) else None,
+            oldest=oldest,
+            newest=newest,
             suggestion=suggestion,
             took_ms=0.0,
             notes=notes,
@@ -549,24 +515,14 @@ class IndexSearcher:
         return [(int(d), None) for d in docs[order]]
 
     def _hit(self, rank: int, docnum: int, score: float | None, marks: _Marks) -> Hit:
-        payload = self._searcher.stored_fields(docnum)["payload"]
-        published = payload.get("published")
-        title = payload["title"]
+        payload: Payload = self._searcher.stored_fields(docnum)["payload"]
+        shown = shown_fields(payload)
         return Hit(
             rank=rank,
             score=round(float(score), 4) if score is not None else None,
-            title=title,
-            url=payload["url"],
-            provider=payload.get("provider", ""),
-            domain=payload.get("domain", ""),
-            published=datetime.fromisoformat(published.replace("Z", "+00:00")) if published else None,
-            topics=tuple(payload.get("topics", ())),
-            category=payload.get("category", ""),
-            path=payload.get("path", ""),
             highlight=_highlight(payload, marks),
-            kind=payload.get("kind", ""),
-            related_to=payload.get("related_to", ""),
-            title_highlight=highlight.marked(title, *marks.of("title")),
+            title_highlight=highlight.marked(shown["title"], *marks.of("title")),
+            **shown,
         )
 
     def _marks(self, q) -> _Marks:
@@ -597,7 +553,7 @@ class _Marks:
             self.collect(q.a, reader)
             return
         if isinstance(q, wq.Phrase):
-            words = tuple(_text(w) for w in q.words)
+            words = tuple(term_text(w) for w in q.words)
             if q.fieldname in TEXT_FIELDS and words:
                 if len(words) == 1:
                     self.terms.setdefault(q.fieldname, set()).add(words[0])
@@ -606,7 +562,7 @@ class _Marks:
             return
         if isinstance(q, wq.Term):
             if q.fieldname in TEXT_FIELDS:
-                self.terms.setdefault(q.fieldname, set()).add(_text(q.text))
+                self.terms.setdefault(q.fieldname, set()).add(term_text(q.text))
             return
         if not q.is_leaf():
             for child in q.children():
@@ -615,10 +571,13 @@ class _Marks:
         # Anything else Whoosh can expand (a range): the terms it stands for.
         for field, text in q.expanded_terms(reader, phrases=True):
             if field in TEXT_FIELDS:
-                self.terms.setdefault(field, set()).add(_text(text))
+                self.terms.setdefault(field, set()).add(term_text(text))
 
 
-def _highlight(payload: dict, marks: _Marks) -> str:
+_FRAGMENT_FIELDS: tuple[Literal["excerpt"], Literal["body"]] = ("excerpt", "body")
+
+
+def _highlight(payload: Payload, marks: _Marks) -> str:
     """A fragment of the excerpt or body, whichever shows more matched words.
 
     When neither holds a match the fragment is empty if the query matched in
@@ -627,7 +586,7 @@ def _highlight(payload: dict, marks: _Marks) -> str:
     marks nothing (an empty query, only negations or filters).
     """
     best, best_count = "", 0
-    for field in ("excerpt", "body"):
+    for field in _FRAGMENT_FIELDS:
         terms, phrases = marks.of(field)
         if terms or phrases:
             text, count = highlight.fragment(payload.get(field) or "", terms, phrases=phrases)
@@ -638,639 +597,11 @@ def _highlight(payload: dict, marks: _Marks) -> str:
     return highlight.plain(payload.get("excerpt") or "")
 
 
-# -- query parsing -------------------------------------------------------------
-
-
-def _plain_words_query(text: str) -> wq.Query | None:
-    """The query Whoosh's parser would build for plain words (each word in any
-    text field, all words required), built directly; None for anything else."""
-    words = text.split()
-    if not words or any(w in _OPERATORS or not _PLAIN_WORD.fullmatch(w) for w in words):
-        return None
-    clauses = []
-    for word in words:
-        found = analysed_terms(word)
-        if len(found) != 1:  # a CJK run is several terms: a phrase, which the parser builds
-            return None
-        term = found[0]
-        clauses.append(wq.Or([wq.Term(f, term, boost=FIELD_BOOSTS[f]) for f in _PARSER_FIELD_ORDER]))
-    return clauses[0] if len(clauses) == 1 else wq.And(clauses)
-
-
-def _make_parser(schema, speller: _Speller):
-    from whoosh import qparser
-    from whoosh.qparser import syntax
-
-    class Parser(qparser.QueryParser):
-        """Whoosh's parser, with wildcards and fuzzy terms read from the typed text.
-
-        Whoosh stems a prefix before expanding it (``police*`` became ``polic*``,
-        which finds "policy" and "political"); here every wildcard and fuzzy
-        term becomes an :class:`_Expansion`, filled in after parsing.
-        """
-
-        expansions: list[_Expansion]
-        fuzzy_words: set[tuple[str, int | None]]
-        fuzzy_capped: bool
-
-        def term_query(self, fieldname, text, termclass, boost=1.0, tokenize=True, removestops=True):
-            if termclass in (wq.Prefix, wq.Wildcard):
-                pattern = text + "*" if termclass is wq.Prefix else text
-                return self.expand(speller.pattern_terms(fieldname, pattern), fieldname, pattern, boost)
-            if fieldname == "category" and termclass is wq.Term:
-                # Categories are stored as written (lowercased): "category:economie"
-                # finds "économie", as the category filter does.
-                terms = speller.category_terms(text)
-                if not terms:
-                    return Nothing(f"category:{text}", "category")
-                clauses = [wq.Term("category", t, boost=boost) for t in terms]
-                return clauses[0] if len(clauses) == 1 else wq.Or(clauses)
-            return super().term_query(fieldname, text, termclass, boost, tokenize, removestops)
-
-        def expand(self, candidates, fieldname, label, boost):
-            if candidates is _EVERYTHING:
-                return HasField(fieldname, boost=boost)
-            expansion = _Expansion(fieldname, label, candidates, boost)
-            self.expansions.append(expansion)
-            return expansion
-
-    class FuzzyNode(syntax.TextNode):
-        qclass = wq.FuzzyTerm
-
-        def __init__(self, wordnode, maxdist):
-            self.fieldname = wordnode.fieldname
-            self.text = wordnode.text
-            self.boost = wordnode.boost
-            self.startchar = wordnode.startchar
-            self.endchar = wordnode.endchar
-            self.maxdist = maxdist
-
-        def r(self):
-            return f"{self.text!r}~{self.maxdist}"
-
-        def query(self, parser):
-            fieldname = self.fieldname or parser.fieldname
-            if self.maxdist is not None and self.maxdist < 0:  # a malformed suffix: the plain word
-                return parser.term_query(fieldname, self.text, wq.Term, boost=self.boost)
-            key = (self.text, self.maxdist)
-            if key not in parser.fuzzy_words and len(parser.fuzzy_words) >= MAX_FUZZY_TERMS:
-                parser.fuzzy_capped = True  # finding a word's neighbours costs ~50 ms: bounded
-                return parser.term_query(fieldname, self.text, wq.Term, boost=self.boost)
-            parser.fuzzy_words.add(key)
-            candidates = speller.fuzzy_terms(fieldname, self.text, self.maxdist)
-            if candidates is None:  # not one word (or not a text field): the plain word
-                return parser.term_query(fieldname, self.text, wq.Term, boost=self.boost)
-            suffix = "~" if self.maxdist is None else f"~{self.maxdist}"
-            return parser.expand(candidates, fieldname, self.text + suffix, self.boost)
-
-    class FuzzyPlugin(qparser.FuzzyTermPlugin):
-        # Whatever follows the "~" up to a space or bracket is its suffix: "~", "~1"
-        # and "~2" are fuzzy (more than 2 counts as 2); anything else ("~-1",
-        # "~1.5") is malformed and the word is searched as it is.
-        expr = qparser.plugins.rcompile(r"(?<=\S)~(?P<maxdist>[^\s()\"^~]*)")
-
-        def create(self, parser, match):
-            suffix = match.group("maxdist")
-            if not suffix:
-                maxdist = None
-            elif suffix.isdecimal() and suffix.isascii():
-                maxdist = min(int(suffix), 2)
-            else:
-                maxdist = -1
-            return self.FuzzinessNode(maxdist, 0, match.group(0))
-
-        def do_fuzzyterms(self, parser, group):
-            newgroup = group.empty_copy()
-            i = 0
-            while i < len(group):
-                node = group[i]
-                if i < len(group) - 1 and isinstance(node, syntax.WordNode):
-                    following = group[i + 1]
-                    if isinstance(following, self.FuzzinessNode):
-                        node = FuzzyNode(node, following.maxdist)
-                        i += 1
-                if isinstance(node, self.FuzzinessNode):
-                    node = None  # a "~" after nothing: punctuation
-                elif isinstance(node, syntax.GroupNode):
-                    node = self.do_fuzzyterms(parser, node)
-                if node is not None:
-                    newgroup.append(node)
-                i += 1
-            return newgroup
-
-    # What qparser.MultifieldParser builds (it is a function, not a class to extend).
-    parser = Parser(None, schema, group=qparser.AndGroup)
-    parser.add_plugin(qparser.MultifieldPlugin(list(TEXT_FIELDS), fieldboosts=FIELD_BOOSTS))
-    parser.expansions = []
-    # "+word" and "-word" only at the start of a word: "follow-up" is one hyphenated term.
-    class PlusMinusPlugin(qparser.PlusMinusPlugin):
-        # Whoosh sorts "+" and "-" only in the outermost group: "council (-police)"
-        # failed to parse. Sort each bracketed group the same way.
-        def do_plusminus(self, parser, group):
-            inner = group.empty_copy()
-            for node in group:
-                inner.append(self.do_plusminus(parser, node) if isinstance(node, syntax.GroupNode) else node)
-            return super().do_plusminus(parser, inner)
-
-    parser.add_plugin(PlusMinusPlugin(plusexpr=r"(?:(?<=\s)|(?<=^)|(?<=\())\+", minusexpr=r"(?:(?<=\s)|(?<=^)|(?<=\())-"))
-    aliases: dict[str, list[str]] = {}
-    for alias, field in FIELD_ALIASES.items():
-        if alias != field:
-            aliases.setdefault(field, []).append(alias)
-    parser.add_plugin(qparser.FieldAliasPlugin(aliases))
-    parser.add_plugin(FuzzyPlugin())
-    return parser
-
-
-class _Expansion(wq.Or):
-    """A wildcard or fuzzy term in one field, before the clause budget gives it its terms.
-
-    ``candidates`` are the index terms it may stand for, best first; after
-    :func:`_fill_expansions` it is an ``Or`` of the chosen ones.
-    """
-
-    def __init__(self, fieldname: str, label: str, candidates: list[str] | _LazyTerms, boost: float) -> None:
-        super().__init__([], boost=1.0)
-        self.fieldname = fieldname
-        self.label = label
-        self.candidates = candidates
-        self.term_boost = boost
-
-    def is_leaf(self) -> bool:  # to rewrites of the tree, until it is filled
-        return True
-
-    def apply(self, fn):
-        return self
-
-    def __str__(self) -> str:
-        return f"{self.fieldname}:{self.label}"
-
-
-def _fill_expansions(q: wq.Query, expansions: list[_Expansion], speller: _Speller) -> tuple[wq.Query, bool]:
-    """Give each expansion its terms within :data:`MAX_CLAUSES` for the whole query.
-
-    The budget is shared out in turns, one term per expansion per turn, so
-    ``police* a*`` keeps the words of ``police*`` whatever ``a*`` would take.
-    A term whose postings would overrun :data:`MAX_POSTINGS` ends its
-    expansion; a smaller term of another expansion may still fit.
-    Each expansion takes its candidates in order (most common words first for
-    wildcards, the closest then most common for fuzzy terms), skipping terms
-    its field does not hold. Returns the query and whether the budget cut in.
-    """
-    chosen: dict[int, list[str]] = {id(e): [] for e in expansions}
-    positions = {id(e): 0 for e in expansions}
-
-    def next_term(e: _Expansion) -> tuple[str, int] | None:
-        i = positions[id(e)]
-        while True:
-            term = _candidate(e.candidates, i)
-            if term is None:
-                break
-            i += 1
-            df = speller.doc_frequency(e.fieldname, term)
-            if df:
-                positions[id(e)] = i
-                return term, df
-        positions[id(e)] = i
-        return None
-
-    clauses, postings = MAX_CLAUSES, MAX_POSTINGS
-    active = list(expansions)
-    capped = False
-    while active:
-        still = []
-        for e in active:
-            found = next_term(e)
-            if found is None:
-                continue
-            term, df = found
-            if clauses == 0 or df > postings:
-                # Past either budget this expansion takes no more terms (none at
-                # all if the budget ran out before its turn: it then matches
-                # nothing, and the note says why).
-                capped = True
-                continue
-            chosen[id(e)].append(term)
-            clauses -= 1
-            postings -= df
-            still.append(e)
-        active = still
-
-    def fill(node: wq.Query) -> wq.Query:
-        if isinstance(node, _Expansion):
-            terms = chosen[id(node)]
-            if not terms:
-                return Nothing(f"{node.fieldname}:{node.label}", node.fieldname)
-            clauses = [wq.Term(node.fieldname, t, boost=node.term_boost) for t in terms]
-            return clauses[0] if len(clauses) == 1 else wq.Or(clauses)
-        if node.is_leaf():
-            return node
-        node = node.apply(fill)
-        if isinstance(node, wq.Or) and not isinstance(node, _Expansion):
-            # "police*" in a field without such words adds nothing to an Or.
-            found = [c for c in node.subqueries if not isinstance(c, Nothing)]
-            if not found and node.subqueries:
-                return Nothing(node.subqueries[0].label.split(":", 1)[-1])
-            if len(found) < len(node.subqueries):
-                node = node.__class__(found, boost=node.boost)
-        return node
-
-    return fill(q), capped
-
-
-def _negations_alone(q: wq.Query) -> wq.Query:
-    """Read a group of only negations (``-police``, ``(-a -b)``) as "every article but".
-
-    Whoosh's ``+``/``-`` filter builds ``AndNot(<empty group>, banned)``,
-    which normalises to nothing: ``-police`` found every article.
-    """
-    if not q.is_leaf():
-        q = q.apply(_negations_alone)
-    if isinstance(q, wq.AndNot) and isinstance(q.a, wq.CompoundQuery) and not q.a.subqueries:
-        return wq.Not(q.b)
-    return q
-
-
-def _is_broken(q: wq.Query) -> bool:
-    """Whether Whoosh read the string into terms of fields a user cannot have meant."""
-    return any(isinstance(leaf, wq.Term) and leaf.fieldname not in _QUERY_FIELDS for leaf in q.leaves())
-
-
-_QUERY_FIELDS = frozenset(TEXT_FIELDS) | {"category", "url"}
-
-
-_FIELD_PREFIX = re.compile(r"(?<![\w\"])(\w+):", re.UNICODE)
-
-
-_URL_VALUE = re.compile(r"(?<![\w\"])url:(?!\")([^\s()\"]+)", re.IGNORECASE)
-
-
-def _url_values(query: str) -> str:
-    """``url:https://x/a`` as one value: quoted, or with its colons as ``?`` when it holds a
-    wildcard (``url:https://x/*``); Whoosh's parser would read "https" as a field name."""
-
-    def quote(match: re.Match) -> str:
-        value = match.group(1)
-        if "*" in value or "?" in value:
-            return "url:" + value.replace(":", "?")
-        return f'url:"{value}"'
-
-    return _URL_VALUE.sub(quote, query)
-
-
-def _unknown_fields_to_words(query: str) -> str:
-    """Field names are case-insensitive; ``nosuchfield:value`` means the words "nosuchfield value"."""
-    def fix(match: re.Match) -> str:
-        name = match.group(1).lower()
-        return name + ":" if name in FIELD_ALIASES else match.group(1) + " "
-
-    return _FIELD_PREFIX.sub(fix, _url_values(query))
-
-
-_DANGLING = re.compile(r"^\s*(?:(?:AND|OR)\s+)+|(?:\s+(?:AND|OR|NOT))+\s*$")
-_PLAIN_WORD = re.compile(r"[^\W_]+", re.UNICODE)
-# MultifieldParser orders a word's fields by boost, highest first; so do we.
-_PARSER_FIELD_ORDER = tuple(sorted(TEXT_FIELDS, key=lambda f: -FIELD_BOOSTS[f]))
-_OPERATORS = frozenset({"AND", "OR", "NOT", "ANDNOT", "ANDMAYBE", "TO"})
-# Terms all the wildcard and fuzzy terms of one query may stand for together,
-# counted per field (``polic*`` in five fields with 3 words each is 15): Lucene's
-# default limit on a query's clauses. Past it the least common words are left out
-# and the results say so (``SearchResults.notes``).
-MAX_CLAUSES = 1024
-# Postings (one per document and field holding a term) those terms may read
-# together: the cost of a query grows with them, and a few hundred common words
-# (``a*``) hold millions. About half a second of reading at most, at 200,000 seeds.
-MAX_POSTINGS = 1_000_000
-# Fuzzy terms one query may hold; the others are searched as plain words. Finding
-# a word's neighbours takes tens of milliseconds (an automaton over the vocabulary).
-MAX_FUZZY_TERMS = 16
-# Words one fuzzy term may stand for: Lucene's FuzzyQuery default (maxExpansions).
-MAX_FUZZY_WORDS = 50
-_SHORT = 4  # words shorter than this were left out of older vocabularies (Vocabulary.min_chars)
-_SMALL_FIELD = 4096  # a field with fewer terms keeps them in memory: see _Speller.doc_frequency
-_UNREAD: Any = object()
-_EVERYTHING: Any = object()  # pattern_terms' answer for "*": every article with the field
-
-
-class _Speller:
-    """Typo tolerance and wildcards over the index's own words (see :mod:`newssearch.vocab`)."""
-
-    def __init__(self, reader, gen: Path, columns: Columns | None = None) -> None:
-        self._reader = reader
-        self._gen = gen
-        self._columns = columns
-        self._vocabulary: Vocabulary | None = None
-        self._matching: dict[str, Any] = {}  # wildcard or fuzzy word -> its terms, for this generation
-        self._short: dict[str, list[str]] = {}  # field -> its terms of under four letters
-        self._small: dict[str, Any] = {}  # field -> its terms, if it has few (else None)
-
-    @property
-    def vocabulary(self) -> Vocabulary:
-        if self._vocabulary is None:  # loaded on the first typo, not on every start
-            self._vocabulary = Vocabulary.load(self._gen)
-        return self._vocabulary
-
-    def known(self, word: str) -> bool:
-        """Whether the index holds ``word`` (stemmed) in any text field."""
-        terms = analysed_terms(word)
-        return bool(terms) and all(any(self._live(f, t) for f in TEXT_FIELDS) for t in terms)
-
-    def doc_frequency(self, field: str, term: str) -> int:
-        """Documents holding ``term`` in ``field`` (deleted ones too, until a merge).
-
-        A field of few terms (topics, provider) keeps them in a set: a wildcard
-        offers it hundreds of words it does not hold, each a file lookup.
-        """
-        small = self._small.get(field, _UNREAD)
-        if small is _UNREAD:
-            # One segment's list tells whether the field is small; merging the
-            # lists of all segments would cost seconds for the body.
-            small = set()
-            for leaf, _ in self._reader.leaf_readers():
-                for raw in leaf.lexicon(field):
-                    small.add(_text(raw))
-                    if len(small) > _SMALL_FIELD:
-                        break
-                if len(small) > _SMALL_FIELD:
-                    small = None
-                    break
-            self._small[field] = small
-        if small is not None and term not in small:
-            return 0
-        return self._reader.doc_frequency(field, term)
-
-    def _live(self, field: str, term: str) -> bool:
-        """Whether a live document holds ``term``: the index keeps deleted documents' terms until a merge."""
-        reader = self._reader
-        return bool(reader.doc_frequency(field, term)) and reader.postings(field, term).is_active()
-
-    def candidates(self, word: str, maxdist: int) -> list[str]:
-        """Index words within ``maxdist`` edits of ``word`` (a swap of two letters is one edit):
-        closest, then most common, first."""
-        folded = fold(word)
-        if len(folded) != 1:
-            return []
-        if maxdist <= 0:
-            return folded
-        return [w for w in self.vocabulary.within(folded[0], maxdist) if w != folded[0] and self.known(w)]
-
-    def fuzzy_terms(self, field: str, text: str, maxdist: int | None) -> list[str] | None:
-        """The index terms ``text~maxdist`` stands for, best first; None when ``text`` is not one word.
-
-        The word's own term comes first (the vocabulary leaves out words of
-        under four letters, so ``cat~`` must still find "cat"), then the
-        vocabulary's words within reach, closest and most common first, at
-        most :data:`MAX_FUZZY_WORDS`. ``maxdist`` None is the word's own budget
-        (:meth:`Vocabulary.budget`, at least 1).
-        """
-        folded = fold(text)
-        if len(folded) != 1 or field not in TEXT_FIELDS:
-            return None
-        word = folded[0]
-        if maxdist is None:
-            maxdist = max(1, Vocabulary.budget(word))
-        key = f"{word}~{maxdist}"
-        terms = self._matching.get(key)
-        if terms is None:  # the same for every field: asked once per field
-            words = [word] + [w for w in self.vocabulary.within(word, maxdist) if w != word][: MAX_FUZZY_WORDS - 1]
-            terms = dict.fromkeys(term_of(w) for w in words)
-            self._remember(key, terms)
-        return list(terms)
-
-    def pattern_terms(self, field: str, pattern: str) -> Any:
-        """The index terms of the words a wildcard ``pattern`` matches, most common first.
-
-        The pattern is matched against words as typed (folded, not stemmed):
-        ``police*`` is "police", "policeman"..., never "policy". Each matching
-        word stands for its stem, so ``police*`` also finds "policing", as
-        ``police`` does. Words of four letters or more come from the
-        vocabulary, shorter ones from the field's own terms. A pattern of only
-        ``*`` is every article with some text in the field (:data:`_EVERYTHING`).
-        """
-        if pattern.strip("*") == "":
-            return _EVERYTHING
-        if field == "category":  # few values: match them all, folded as the filter folds them
-            regex = re.compile(wildcard_regex(fold_word(pattern)))
-            return [t for t in map(_text, self._reader.lexicon(field)) if regex.fullmatch(fold_word(t))]
-        if field not in TEXT_FIELDS:  # urls: match them as stored
-            regex = re.compile(wildcard_regex(pattern))
-            literal = re.split(r"[*?]", pattern, maxsplit=1)[0]
-            return [t for t in map(_text, self._reader.expand_prefix(field, literal)) if regex.fullmatch(t)]
-        folded = fold_word(pattern)
-        labels = self._label_words(field)
-        if labels is not None:
-            regex = re.compile(wildcard_regex(folded))
-            return list(dict.fromkeys(term_of(w) for w in sorted(labels, key=lambda w: (-labels[w], w)) if regex.fullmatch(w)))
-        if len(folded.replace("*", "")) < self.vocabulary.min_chars:
-            # A vocabulary written before short words were kept (until a rebuild):
-            # add those from the field's own terms, by their occurrences.
-            counts = {w: self.vocabulary.counts[w] for w in self.vocabulary.matching(folded)}
-            regex = re.compile(wildcard_regex(folded))
-            for term in self._short_terms(field):
-                if regex.fullmatch(term):
-                    counts[term] = max(counts.get(term, 0), self._reader.frequency(field, term))
-            return _LazyTerms(sorted(counts, key=lambda w: (-counts[w], w)))
-        return self._vocabulary_terms(folded)
-
-    def category_terms(self, text: str) -> list[str]:
-        """The stored categories equal to ``text`` once case and accents are folded."""
-        wanted = fold_word(text.strip())
-        return [t for t in map(_text, self._reader.lexicon("category")) if fold_word(t) == wanted]
-
-    def _label_words(self, field: str) -> dict[str, int] | None:
-        """The words of the ``topics`` or ``provider`` field, with the articles holding each:
-        that field is indexed from the topic and provider names the facet arrays keep.
-        Matching a wildcard against them spares walking the whole vocabulary for a field
-        of a few hundred words."""
-        labels = {"topics": "topics", "provider": "provider"}.get(field)
-        if labels is None or self._columns is None:
-            return None
-        key = "\0labels:" + field
-        words = self._matching.get(key)
-        if words is None:
-            facet = getattr(self._columns, labels)
-            per_name = np.bincount(facet.ids, minlength=len(facet.names)) if len(facet.ids) else np.zeros(len(facet.names), np.int64)
-            words = {}
-            for name, n in zip(facet.names.tolist(), list(per_name)):
-                for word in fold(name):
-                    words[word] = words.get(word, 0) + int(n)
-            self._matching[key] = words
-        return words
-
-    def _vocabulary_terms(self, folded: str) -> _LazyTerms:
-        """The stems of the vocabulary words a folded pattern matches, the commonest word's first."""
-        terms = self._matching.get(folded)
-        if not isinstance(terms, _LazyTerms):
-            terms = _LazyTerms(self.vocabulary.matching(folded))
-            self._remember(folded, terms)
-        return terms
-
-    def _remember(self, key: str, value: Any) -> None:
-        if len(self._matching) > 256:
-            self._matching.clear()
-        self._matching[key] = value
-
-    def _short_terms(self, field: str) -> list[str]:
-        """A field's terms of under four letters, read once per generation and field."""
-        short = self._short.get(field)
-        if short is None:
-            found: set[str] = set()
-            for leaf, _ in self._reader.leaf_readers():  # each segment's list: faster than merging them
-                found.update(t for t in map(_text, leaf.lexicon(field)) if len(t) < _SHORT)
-            short = self._short[field] = sorted(found)
-        return short
-
-    def correct(self, query: str) -> str | None:
-        """``query`` with each word the index does not know replaced by its closest known word.
-
-        Each word is corrected on its own: a word that cannot be corrected stays
-        as it is, and the others are still corrected.
-        """
-        changed = False
-        out, last = [], 0
-        for match in _CORRECTABLE.finditer(query):
-            word = match.group(1)
-            end = match.end(1)
-            if word in _OPERATORS or query[end : end + 1] in (":", "*", "?", "~") or self.known(word):
-                continue
-            options = self.candidates(word, Vocabulary.budget(word))
-            if not options:
-                continue
-            out.append(query[last : match.start(1)])
-            out.append(options[0])
-            last = end
-            changed = True
-        if not changed:
-            return None
-        out.append(query[last:])
-        return "".join(out)
-
-
-class _LazyTerms:
-    """The stems of words given most common first, each stemmed only when asked for.
-
-    ``a*`` matches thousands of words but the clause budget searches at most
-    1,024 terms: stemming them all would cost more than the search.
-    """
-
-    def __init__(self, words: list[str]) -> None:
-        self._words = iter(words)
-        self._terms: list[str] = []
-        self._seen: set[str] = set()
-
-    def get(self, i: int) -> str | None:
-        while len(self._terms) <= i:
-            word = next(self._words, None)
-            if word is None:
-                return None
-            term = term_of(word)
-            if term not in self._seen:
-                self._seen.add(term)
-                self._terms.append(term)
-        return self._terms[i]
-
-
-def _candidate(candidates: Any, i: int) -> str | None:
-    """The ``i``-th candidate of an expansion (a list, or :class:`_LazyTerms`), None past the end."""
-    if isinstance(candidates, _LazyTerms):
-        return candidates.get(i)
-    return candidates[i] if i < len(candidates) else None
-
-
-# A word that is not a field name's value, a wildcard or inside nothing special.
-_CORRECTABLE = re.compile(r"(?<![\w*?~])(\w+)", re.UNICODE)
-
-
-def _text(term: str | bytes) -> str:
-    return term.decode("utf-8") if isinstance(term, bytes) else term
-
-
-# -- options -------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Options:
-    """The arguments of :meth:`IndexSearcher.search`, checked: each wrong one is a one-line QueryError."""
-
-    sort: str
-    limit: int
-    page: int
-    facet_limit: int
-    date_facet: str
-    since: datetime | None
-    until: datetime | None
-    topics: tuple[str, ...]
-    providers: tuple[str, ...]
-    category: str
-
-    @classmethod
-    def check(cls, *, query, topics, providers, category, since, until, now, sort, limit, page, facet_limit, date_facet, fuzzy) -> _Options:
-        if query is not None and not isinstance(query, str):
-            raise QueryError(f"query must be a string, not {type(query).__name__}")
-        if query and len(query) > MAX_QUERY_CHARS:
-            raise QueryError(f"the query is {len(query):,} characters long; the limit is {MAX_QUERY_CHARS:,}")
-        if not isinstance(sort, str) or sort not in SORTS:
-            raise QueryError(f"sort must be one of {', '.join(SORTS)}, not {sort!r}")
-        if not isinstance(date_facet, str) or date_facet not in DATE_FACETS:
-            raise QueryError(f"date_facet must be one of {', '.join(DATE_FACETS)}, not {date_facet!r}")
-        _whole("limit", limit, 1, MAX_LIMIT)
-        _whole("page", page, 1, None)
-        _whole("facet_limit", facet_limit, 0, MAX_FACET_LIMIT)
-        if not isinstance(fuzzy, bool):
-            raise QueryError(f"fuzzy must be True or False, not {fuzzy!r}")
-        if category is not None and not isinstance(category, str):
-            raise QueryError(f"category must be a string, not {type(category).__name__}")
-        values = {"topics": _values("topics", topics), "providers": _values("providers", providers)}
-        try:
-            base = _bound("now", now, end=False, base=None)
-        except QueryError:
-            raise
-        except ValueError as exc:
-            raise QueryError(f"now: {exc}") from None
-        bounds: list[datetime | None] = []
-        for name, value, end in (("since", since, False), ("until", until, True)):
-            try:
-                bounds.append(_bound(name, value, end=end, base=base))
-            except QueryError:
-                raise
-            except ValueError as exc:
-                raise QueryError(f"{name}: {exc}") from None
-        if bounds[0] and bounds[1] and bounds[0] > bounds[1]:
-            raise QueryError(f"since ({since}) is after until ({until})")
-        return cls(sort, limit, page, facet_limit, date_facet, bounds[0], bounds[1],
-                   values["topics"], values["providers"], (category or "").strip())
-
-
-def _whole(name: str, value: object, low: int, high: int | None) -> None:
-    """Refuse anything but a whole number (not a bool) from ``low`` to ``high``."""
-    if isinstance(value, bool) or not isinstance(value, int) or value < low or (high is not None and value > high):
-        span = f"from {low} to {high:,}" if high is not None else f"from {low}"
-        raise QueryError(f"{name} must be a whole number {span}, not {value!r}")
-
-
-def _bound(name: str, value: object, *, end: bool, base: datetime | None) -> datetime | None:
-    if value is None or value == "":
-        return None
-    if not isinstance(value, (str, date)):
-        raise QueryError(f"{name} must be a date string, a date or a datetime, not {type(value).__name__}")
-    return parse_bound(value, end=end, now=base) if name != "now" else parse_bound(value, end=False)
-
-
-def _values(name: str, values: object) -> tuple[str, ...]:
-    """Filter values as a tuple: one string is one value, blanks are dropped."""
-    if values is None:
-        return ()
-    if isinstance(values, str):
-        values = [values]
-    if not isinstance(values, Iterable) or isinstance(values, (bytes, dict)):
-        raise QueryError(f"{name} must be a string or a list of strings, not {type(values).__name__}")
-    out = []
-    for value in values:
-        if not isinstance(value, str):
-            raise QueryError(f"{name} must be a string or a list of strings, not a list holding {type(value).__name__}")
-        if value.strip():
-            out.append(value.strip())
-    return tuple(out)
+def _span(published: np.ndarray) -> tuple[datetime | None, datetime | None]:
+    """The oldest and newest of some dates (seconds since the epoch), or (None, None) for none."""
+    if not len(published):
+        return None, None
+    return from_timestamp(int(published.min())), from_timestamp(int(published.max()))
 
 
 def _replace_took(results: SearchResults, started: float) -> SearchResults:

@@ -26,7 +26,7 @@ import yaml
 
 from . import frontmatter
 from .dates import read_moment
-from .errors import InputPathError, SeedError, readable
+from .errors import InputPathError, SeedError, first_line, readable
 
 SEED_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".yaml", ".yml"})
 MAX_SEED_BYTES = 10 * 1024 * 1024
@@ -600,7 +600,7 @@ def _yaml_reason(exc: yaml.YAMLError) -> str:
     ):
         if text:
             parts.append(f"{text} at line {mark.line + 2}" if mark is not None else text)
-    reason = ": ".join(parts) or str(exc).splitlines()[0]
+    reason = ": ".join(parts) or first_line(exc)
     return " ".join(reason.split())
 
 

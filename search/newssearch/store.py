@@ -7,8 +7,9 @@ readers use. An index folder holds generations::
     index/
       CURRENT            the name of the live generation, replaced atomically
       write.lock         held (flock) by the one process writing
-      gen-000007/        a complete Whoosh index, plus manifest.json,
-                         meta.json and facets.npz
+      gen-000007/        a complete Whoosh index, plus the side files
+                         (manifest.json, related.json, kept.json,
+                         facets.npz, vocab.json) and meta.json
 
 An update hard-links the live generation's files into a new folder (Whoosh
 never rewrites a segment file, it only adds new ones), commits there, writes
@@ -17,6 +18,34 @@ it. A crash at any moment leaves ``CURRENT`` naming a complete generation;
 the half-written folder is removed by the next writer. The two previous
 generations are kept (they share most files through the links) so that a
 reader that opened one just before a switch can finish.
+
+A new generation is written in one block, as Whoosh's own writer is::
+
+    with store.new_generation(index_dir, base) as gen:
+        ...                      # Whoosh files, then side files via gen.write_json()
+        gen.seal(documents=..., seeds=..., related=...)
+
+It is published when the block ends and discarded if it raises. Every side
+file is named here, once, and written by :func:`atomic_write`.
+
+Words used with one meaning across the package:
+
+generation
+    One complete state of the index: a folder ``gen-NNNNNN`` of Whoosh files
+    and side files. A variable ``gen`` is a generation's folder (a ``Path``);
+    :class:`NewGeneration` is the one being written; its number is the
+    NNNNNN. Whoosh's own counter of tables of contents inside a folder is a
+    ``toc_number``, never a "generation".
+segment
+    A Whoosh segment object; its id (a string) is a ``segid``.
+article
+    A document of the index: a seed or a related entry (``IndexStats.articles``
+    counts both). A *seed* is the article a seed file describes (the parsed
+    file is a :class:`newssearch.seeds.Article`); a *related* article is an
+    entry of a seed's related list.
+side file
+    A file of a generation that is not Whoosh's: its name is one of the
+    constants below.
 """
 
 from __future__ import annotations
@@ -31,16 +60,23 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import IO, Any
 
-from .errors import IndexCorruptError, IndexLockedError, IndexNotFoundError, SchemaVersionError
+from .errors import IndexCorruptError, IndexLockedError, IndexNotFoundError, SchemaVersionError, first_line
 
 INDEX_ENV = "NEWSSEARCH_INDEX"
 DEFAULT_INDEX_DIR = "index"
 CURRENT = "CURRENT"
 LOCK = "write.lock"
-MANIFEST = "manifest.json"
-META = "meta.json"
+# The side files of a generation, each named only here.
+MANIFEST = "manifest.json"  # every seed file seen: path, mtime, size, url, state (indexing)
+RELATED_URLS = "related.json"  # the related urls each file of the manifest lists (indexing)
+KEPT_VERSIONS = "kept.json"  # the payload of the last good version of files that stopped parsing (indexing)
+DOC_VALUES = "facets.npz"  # per-document arrays: filters, sorts, facet counts, BM25 lengths (facets)
+VOCABULARY = "vocab.json"  # the words for typo correction and wildcards (vocab)
+META = "meta.json"  # GenerationMeta: written last, it records the sizes of all the others
 _GEN = re.compile(r"^gen-(\d{6,})$")
 KEEP_GENERATIONS = 3  # the live one and the two before it
 # The version of everything in a generation: the Whoosh schema (newssearch.schema)
@@ -58,7 +94,81 @@ NO_DATE = -(2**62)
 # Files that get a checksum as well as a size: Whoosh's table of contents and the
 # side files read whole, or later in a run. (The manifest is checked as it is
 # parsed; segment files, hundreds of megabytes, by size.)
-_CHECKSUMMED = re.compile(r"^(_MAIN_\d+\.toc|facets\.npz|vocab\.json|related\.json|kept\.json)$")
+_CHECKSUMMED = re.compile(
+    r"^(_MAIN_\d+\.toc|" + "|".join(re.escape(name) for name in (DOC_VALUES, VOCABULARY, RELATED_URLS, KEPT_VERSIONS)) + ")$"
+)
+
+
+@dataclass(frozen=True)
+class GenerationMeta:
+    """What ``meta.json`` records about a generation.
+
+    ``files`` is the size of every file but ``meta.json`` itself, ``crc32``
+    the checksum of the table of contents and of the side files read whole
+    (see :func:`verify_files`). ``created`` is when the index was first
+    built, ``updated`` when this generation was written (ISO UTC strings).
+    """
+
+    schema_version: int
+    created: str
+    updated: str
+    documents: int  # articles: seeds plus related
+    seeds: int
+    related: int
+    files: dict[str, int] = field(default_factory=dict)
+    crc32: dict[str, int] = field(default_factory=dict)
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "schema_version": self.schema_version,
+            "created": self.created,
+            "updated": self.updated,
+            "documents": self.documents,
+            "seeds": self.seeds,
+            "related": self.related,
+            "files": self.files,
+            "crc32": self.crc32,
+        }
+
+    @classmethod
+    def from_json(cls, raw: dict[str, Any]) -> GenerationMeta:
+        """Read leniently: a missing count is 0, as the report always showed it."""
+        return cls(
+            schema_version=int(raw.get("schema_version") or 0),
+            created=str(raw.get("created") or ""),
+            updated=str(raw.get("updated") or ""),
+            documents=int(raw.get("documents", 0)),
+            seeds=int(raw.get("seeds", 0)),
+            related=int(raw.get("related", 0)),
+            files=dict(raw.get("files") or {}),
+            crc32=dict(raw.get("crc32") or {}),
+        )
+
+
+def damaged(index_dir: Path, gen: Path, exc: BaseException) -> IndexCorruptError:
+    """The error for a generation whose files fail to read: which one, what failed, in one line.
+
+    The one rule for "the index is damaged": a file recorded in ``meta.json``
+    is missing or of another size, or one with a checksum changed
+    (:func:`verify_files`); a manifest or side file does not parse; or reading
+    the generation raises (opening it: anything; a search: one of
+    :data:`READ_FAILURES`, since any other exception there is a bug of ours).
+    The seeds are the source of truth: the indexer rebuilds a damaged index,
+    a searcher reports it with this error.
+    """
+    return IndexCorruptError(str(index_dir), f"{gen.name}: {type(exc).__name__}: {first_line(exc)}")
+
+
+def _read_failures() -> tuple[type[BaseException], ...]:
+    import pickle
+    import struct
+    import zlib
+
+    # What Whoosh raises on a truncated or garbled file (its own failures are bare Exceptions).
+    return (OSError, EOFError, ValueError, KeyError, IndexError, struct.error, pickle.UnpicklingError, zlib.error)
+
+
+READ_FAILURES = _read_failures()
 
 
 def resolve_index_dir(index_dir: str | os.PathLike[str] | None) -> Path:
@@ -101,19 +211,31 @@ def live_generation(index_dir: Path) -> Path:
     return gen
 
 
-def read_meta(gen: Path) -> dict:
+def read_meta(gen: Path) -> GenerationMeta:
+    """A generation's metadata. Check its schema first (:func:`check_schema`)."""
+    return GenerationMeta.from_json(_read_meta_json(gen))
+
+
+def _read_meta_json(gen: Path) -> dict[str, Any]:
     try:
-        return json.loads((gen / META).read_text(encoding="utf-8"))
+        raw = json.loads((gen / META).read_text(encoding="utf-8"))
+        if not isinstance(raw, dict):
+            raise ValueError("not a JSON object")
+        return raw
     except (OSError, ValueError) as exc:
         raise IndexCorruptError(str(gen.parent), f"cannot read {gen.name}/{META}: {exc}") from None
 
 
-def check_schema(index_dir: Path, gen: Path) -> dict:
-    meta = read_meta(gen)
-    found = meta.get("schema_version")
+def check_schema(index_dir: Path, gen: Path) -> GenerationMeta:
+    """The generation's metadata; raises :class:`SchemaVersionError` for another schema version."""
+    raw = _read_meta_json(gen)
+    found = raw.get("schema_version")
     if found != SCHEMA_VERSION:
         raise SchemaVersionError(str(index_dir), found, SCHEMA_VERSION)
-    return meta
+    try:
+        return GenerationMeta.from_json(raw)
+    except (TypeError, ValueError) as exc:
+        raise IndexCorruptError(str(index_dir), f"cannot read {gen.name}/{META}: {exc}") from None
 
 
 def file_sizes(gen: Path) -> dict[str, int]:
@@ -133,7 +255,7 @@ def _crc32(path: Path) -> int:
     return zlib.crc32(path.read_bytes())
 
 
-def verify_files(index_dir: Path, gen: Path, meta: dict, *, checksums: bool = False) -> None:
+def verify_files(index_dir: Path, gen: Path, meta: GenerationMeta, *, checksums: bool = False) -> None:
     """Raise :class:`IndexCorruptError` if a file recorded at publish time is missing or changed.
 
     Whoosh keeps no checksums; sizes catch the damage a crash, a full disk or a
@@ -143,7 +265,7 @@ def verify_files(index_dir: Path, gen: Path, meta: dict, *, checksums: bool = Fa
     vocabulary and related-url files are read and their CRC-32 compared too,
     which catches a same-size overwrite of them.
     """
-    for name, size in (meta.get("files") or {}).items():
+    for name, size in meta.files.items():
         try:
             actual = (gen / name).stat().st_size
         except FileNotFoundError:
@@ -151,13 +273,62 @@ def verify_files(index_dir: Path, gen: Path, meta: dict, *, checksums: bool = Fa
         if actual != size:
             raise IndexCorruptError(str(index_dir), f"{gen.name}/{name} has {actual:,} bytes, expected {size:,}")
     if checksums:
-        for name, crc in (meta.get("crc32") or {}).items():
+        for name, crc in meta.crc32.items():
             if _crc32(gen / name) != crc:
                 raise IndexCorruptError(str(index_dir), f"{gen.name}/{name} changed since it was written")
 
 
-def new_generation(index_dir: Path, base: Path | None) -> Path:
-    """Create the next generation's folder, holding links to ``base``'s files if given.
+class NewGeneration:
+    """A generation being written; made by :func:`new_generation`, used as a ``with`` block.
+
+    The block writes Whoosh's files into :attr:`folder` and the side files
+    with :meth:`write_json` (or :func:`atomic_write` for binary ones), and ends with
+    :meth:`seal`, which records the metadata. When the block ends, the
+    generation is published (see :func:`publish`); if it raises, or ends
+    without :meth:`seal`, the folder is removed and ``CURRENT`` still names
+    the previous, complete generation.
+    """
+
+    def __init__(self, index_dir: Path, folder: Path) -> None:
+        self.index_dir = index_dir
+        self.folder = folder
+        self.meta: GenerationMeta | None = None
+
+    def write_json(self, name: str, data: dict, *, ascii: bool = True) -> None:
+        """Write the side file ``name`` (one of this module's constants) as compact JSON."""
+        write_json(self.folder / name, data, ascii=ascii)
+
+    def seal(self, *, created: str, updated: str, documents: int, seeds: int, related: int) -> GenerationMeta:
+        """Record the sizes and checksums of every file written and write ``meta.json``: call last."""
+        sizes = file_sizes(self.folder)
+        meta = GenerationMeta(
+            schema_version=SCHEMA_VERSION,
+            created=created,
+            updated=updated,
+            documents=documents,
+            seeds=seeds,
+            related=related,
+            files=sizes,
+            crc32=file_checksums(self.folder, sizes),
+        )
+        write_json(self.folder / META, meta.to_json())
+        self.meta = meta
+        return meta
+
+    def __enter__(self) -> NewGeneration:
+        return self
+
+    def __exit__(self, exc_type: object, exc: object, tb: object) -> None:
+        if exc_type is None and self.meta is not None:
+            publish(self.index_dir, self.folder)
+            return
+        discard(self.folder)  # CURRENT still names the previous, complete generation
+        if exc_type is None:
+            raise RuntimeError(f"{self.folder.name} was not sealed: nothing published")
+
+
+def new_generation(index_dir: Path, base: Path | None) -> NewGeneration:
+    """Start the next generation, its folder holding links to ``base``'s Whoosh files if given.
 
     Folders numbered above the live generation are the remains of runs that
     died before publishing: they are removed first. Call with the lock held.
@@ -166,13 +337,17 @@ def new_generation(index_dir: Path, base: Path | None) -> Path:
     numbers = [int(m.group(1)) for p in index_dir.iterdir() if (m := _GEN.match(p.name))]
     gen = index_dir / f"gen-{max(numbers, default=0) + 1:06d}"
     gen.mkdir()
-    if base is not None:
-        for entry in base.iterdir():
-            # Only Whoosh's own files, which it never rewrites. Side files are
-            # written anew: writing through a link would change the live generation.
-            if entry.is_file() and entry.name.startswith(("_MAIN_", "MAIN_")) and "WRITELOCK" not in entry.name:
-                _link_or_copy(entry, gen / entry.name)
-    return gen
+    try:
+        if base is not None:
+            for entry in base.iterdir():
+                # Only Whoosh's own files, which it never rewrites. Side files are
+                # written anew: writing through a link would change the live generation.
+                if entry.is_file() and entry.name.startswith(("_MAIN_", "MAIN_")) and "WRITELOCK" not in entry.name:
+                    _link_or_copy(entry, gen / entry.name)
+    except BaseException:
+        discard(gen)
+        raise
+    return NewGeneration(index_dir, gen)
 
 
 def remove_unpublished(index_dir: Path) -> None:
@@ -189,10 +364,8 @@ def publish(index_dir: Path, gen: Path) -> None:
     for entry in gen.iterdir():
         _fsync(entry)
     _fsync(gen)
-    tmp = index_dir / f"{CURRENT}.tmp"
-    tmp.write_text(gen.name + "\n", encoding="utf-8")
-    _fsync(tmp)
-    os.replace(tmp, index_dir / CURRENT)
+    with atomic_write(index_dir / CURRENT) as handle:
+        handle.write((gen.name + "\n").encode("utf-8"))
     _fsync(index_dir)
     collect_garbage(index_dir, gen)
 
@@ -269,28 +442,6 @@ def write_lock(index_dir: Path, timeout: float) -> Iterator[bool]:
         thread_lock.release()
 
 
-def die_with_parent(parent: int) -> None:
-    """In a worker process: be killed when ``parent``, the process that started it, dies.
-
-    A SIGKILLed indexer cannot stop its workers; without this they would run
-    on (or wait forever on a queue) as orphans. ``parent`` must be the pid
-    the parent had *before* forking: a child that reads its parent's pid for
-    itself may read that of init, if the parent died in between, and then
-    survive. The kill-on-death request is Linux only; elsewhere a worker
-    still exits at once if its parent is already gone.
-    """
-    try:
-        import ctypes
-        import signal
-
-        libc = ctypes.CDLL(None, use_errno=True)
-        libc.prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
-    except (OSError, AttributeError):
-        pass
-    if os.getppid() != parent:  # the parent died before the request was made
-        os._exit(1)
-
-
 def load_json(path: Path, default: dict) -> dict:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
@@ -300,13 +451,37 @@ def load_json(path: Path, default: dict) -> dict:
         raise IndexCorruptError(str(path.parent.parent), f"cannot read {path.name}: {exc}") from None
 
 
-def write_json(path: Path, data: dict) -> None:
-    """Write a side file as a new file (never through an existing link)."""
+def write_json(path: Path, data: dict, *, ascii: bool = True) -> None:
+    """Write ``data`` to ``path`` as compact JSON, atomically (see :func:`atomic_write`).
+
+    ASCII by default: a path that is not UTF-8 (a str with surrogate escapes) is
+    written as a \\udcXX escape, which reads back as the same str. ``ascii=False``
+    writes UTF-8, smaller for text of many languages.
+    """
+    text = json.dumps(data, ensure_ascii=ascii, separators=(",", ":"))
+    with atomic_write(path) as handle:
+        handle.write(text.encode("ascii" if ascii else "utf-8"))
+
+
+@contextmanager
+def atomic_write(path: Path) -> Iterator[IO[bytes]]:
+    """A binary file that replaces ``path`` whole when the block ends, or not at all.
+
+    Written beside it as ``<name>.tmp``, synced to disk, then renamed over it:
+    a reader sees the old file or the new one, never a part. Always a new file,
+    never written through an existing one, which may be a hard link into the
+    live generation. The temporary file is removed if the block raises.
+    """
     tmp = path.with_name(path.name + ".tmp")
-    # ASCII: a path that is not UTF-8 (a str with surrogate escapes) is written as a
-    # \udcXX escape, which reads back as the same str.
-    tmp.write_text(json.dumps(data, separators=(",", ":")), encoding="ascii")
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as handle:
+            yield handle
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
 
 
 def folder_size(gen: Path) -> int:

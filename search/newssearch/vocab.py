@@ -24,13 +24,13 @@ from __future__ import annotations
 
 import bisect
 import json
-import os
 import re
 from pathlib import Path
 
+from . import store
 from .schema import fold_word, is_cjk, tokens
+from .store import VOCABULARY as VOCAB_FILE
 
-VOCAB_FILE = "vocab.json"
 # Words of every length are kept, so wildcards can match short words ("ai*"
 # finds "ai"); longer ones are rarely words at all (urls, hashes). Vocabularies
 # written before short words were kept say MIN_CHARS 4 (see Vocabulary.min_chars).
@@ -102,9 +102,7 @@ class Vocabulary:
     def save(self, gen: Path) -> None:
         words = sorted(self.counts)
         data = {"words": words, "counts": [self.counts[w] for w in words], "min_chars": self.min_chars}
-        tmp = gen / (VOCAB_FILE + ".tmp")
-        tmp.write_text(json.dumps(data, ensure_ascii=False, separators=(",", ":")), encoding="utf-8")
-        os.replace(tmp, gen / VOCAB_FILE)
+        store.write_json(gen / VOCAB_FILE, data, ascii=False)
 
     @staticmethod
     def budget(word: str) -> int:

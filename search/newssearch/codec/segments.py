@@ -437,7 +437,8 @@ class SegmentBuilder:
         segment._fieldlengths = totals  # what Whoosh's per-document writer records
         terms_file = segment.create_file(self.storage, W3Codec.TERMS_EXT)
         tindex = _TermTable(terms_file)
-        fieldmap = tindex.extras["fieldmap"] = {}
+        fieldmap: dict[str, int] = {}
+        tindex.extras["fieldmap"] = fieldmap
         postfile = segment.create_file(self.storage, W3Codec.POSTS_EXT)
         offset = 0
         for name in sorted([*self._text, *self._other]):

@@ -260,7 +260,7 @@ def create_app(index_dir: str | Path, *, request_seconds: float = REQUEST_SECOND
             # "More like this" is not in the library yet: the page shows the
             # section as soon as IndexSearcher.more_like_this(url) exists.
             if article is not None and hasattr(IndexSearcher, "more_like_this"):
-                context["more"] = await call(lambda: index.use(lambda ix: ix.more_like_this(url)))
+                context["more"] = await call(lambda: index.use(lambda ix: ix.more_like_this(url)))  # type: ignore[attr-defined]  # not yet
             else:
                 context["more"] = None
             if article is None:

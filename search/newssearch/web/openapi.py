@@ -30,7 +30,7 @@ def _schema_of(tp: Any) -> dict[str, Any]:
         return {**inner, "type": [inner["type"], "null"]}
     if origin in (tuple, list):
         return {"type": "array", "items": _schema_of(typing.get_args(tp)[0])}
-    if dataclasses.is_dataclass(tp):
+    if isinstance(tp, type) and dataclasses.is_dataclass(tp):
         return {"$ref": f"#/components/schemas/{tp.__name__}"}
     if tp is datetime:
         return {"type": "string", "format": "date-time"}
@@ -91,7 +91,9 @@ def openapi_document(version: str) -> dict[str, Any]:
                 params.EXPORT,
                 {"text/csv": {"schema": {"type": "string"}}, "application/x-ndjson": {"schema": {"$ref": "#/components/schemas/Hit"}}},
             ),
-            "/feed.atom": _operation("The newest matches of a search as an Atom feed", params.FEED, {"application/atom+xml": {"schema": {"type": "string"}}}),
+            "/feed.atom": _operation(
+                "The newest matches of a search as an Atom feed", params.FEED, {"application/atom+xml": {"schema": {"type": "string"}}}
+            ),
         },
         "components": {"schemas": schemas},
     }

@@ -7,9 +7,9 @@ level), so every link here is the current state with one change.
 from __future__ import annotations
 
 import html
-from datetime import datetime
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Any
 from urllib.parse import urlencode
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from newssearch import QueryError, SearcherClosedError, index_seeds, open_index
-from newssearch import searching
+from newssearch import query as query_language
 
 from .conftest import write_seed
 
@@ -207,7 +207,7 @@ def test_each_word_is_corrected_on_its_own(ix):
 
 def test_the_expansion_budget_keeps_the_commonest_words_and_says_so(ix, monkeypatch):
     assert ix.search("poli*").notes == ()
-    monkeypatch.setattr(searching, "MAX_CLAUSES", 2)
+    monkeypatch.setattr(query_language, "MAX_CLAUSES", 2)
     results = ix.search("title:poli*")
     assert results.notes and "(2 index terms" in results.notes[0]
     # Two of the four title words were searched.
@@ -215,16 +215,16 @@ def test_the_expansion_budget_keeps_the_commonest_words_and_says_so(ix, monkeypa
 
 
 def test_the_budget_is_shared_between_expansions(ix, monkeypatch):
-    monkeypatch.setattr(searching, "MAX_CLAUSES", 2)
+    monkeypatch.setattr(query_language, "MAX_CLAUSES", 2)
     # Each expansion gets its first term before any gets a second.
     assert ix.explain("title:poli* title:coun*") == "(title:polic AND title:council)"
 
 
 def test_the_postings_budget_stops_an_expansion_at_the_term_that_would_overrun_it(ix, monkeypatch):
-    monkeypatch.setattr(searching, "MAX_POSTINGS", 2)  # "polic" is in two titles, the others in one
+    monkeypatch.setattr(query_language, "MAX_POSTINGS", 2)  # "polic" is in two titles, the others in one
     results = ix.search("title:poli*")
     assert results.notes and results.parsed == "title:polic" and results.total == 2
-    monkeypatch.setattr(searching, "MAX_POSTINGS", 1)
+    monkeypatch.setattr(query_language, "MAX_POSTINGS", 1)
     nothing = ix.search("title:poli*")
     assert nothing.notes and nothing.total == 0 and nothing.parsed == "<nothing: title:poli*>"
 
@@ -283,7 +283,7 @@ def test_a_closed_searcher_says_it_is_closed(tmp_path, seeds, index_dir):
 def test_text_output_prints_notes_marked_titles_and_an_empty_correction(ix, monkeypatch):
     from newssearch.render import results_text
 
-    monkeypatch.setattr(searching, "MAX_CLAUSES", 1)
+    monkeypatch.setattr(query_language, "MAX_CLAUSES", 1)
     text = "\n".join(results_text(ix.search("poli*")))
     assert "note: wildcard and fuzzy terms stood for more than a query may search" in text
     assert "Police" in text
@@ -344,7 +344,7 @@ def test_refresh_says_whether_it_switched_to_a_new_generation(seeds, index_dir):
 
 
 def test_fuzzy_terms_past_the_limit_are_searched_as_plain_words(ix, monkeypatch):
-    monkeypatch.setattr(searching, "MAX_FUZZY_TERMS", 1)
+    monkeypatch.setattr(query_language, "MAX_FUZZY_TERMS", 1)
     results = ix.search("polcie~ OR cuoncil~")
     assert results.notes
     assert urls(results) == ["p1", "p6"]  # "cuoncil" as typed finds nothing
@@ -387,3 +387,10 @@ def test_stats_checks_its_limit_too(ix):
         with pytest.raises(QueryError, match="^limit must be a whole number from 0"):
             ix.stats(bad)  # type: ignore[arg-type]
     assert ix.stats(0).topics == ()
+
+
+@pytest.mark.parametrize("query", ["facial", "facial recognition", "Zürich heatwave", "the new rules 2020"])
+def test_plain_words_skip_the_parser_but_read_the_same(ix, query):
+    from newssearch.query import _plain_words_query
+
+    assert str(_plain_words_query(query)) == str(ix._query_reader.parser.parse(query))
