@@ -135,3 +135,17 @@ def test_scores_are_bm25f_computed_from_term_and_length_statistics(tmp_path):
             want = expected(words)
             assert results.total == len(want) == len(found)
             assert found == pytest.approx(want, rel=1e-4, abs=1e-4)
+
+
+@pytest.mark.parametrize("query", ["alpha alpha", "alpha beta alpha beta alpha", "alpha OR alpha OR late", "(alpha beta) (alpha beta) common"])
+def test_a_repeated_part_is_read_once_and_counts_as_often_as_written(scorer, monkeypatch, query):
+    qs, _, index_dir = scorer
+    with open_index(index_dir) as ix:
+        q = ix._parse(query)[0]
+    once = qs.evaluate(q)
+    from newssearch import scoring
+
+    monkeypatch.setattr(scoring, "_multiplicities", lambda subqueries: [(sub, 1) for sub in subqueries])
+    every_time = qs.evaluate(q)  # the reference: each part read as often as it is written
+    assert np.array_equal(once.match, every_time.match) and once.match.any()
+    np.testing.assert_allclose(once.score, every_time.score, rtol=1e-6)

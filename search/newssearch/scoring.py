@@ -205,10 +205,10 @@ class QueryScorer:
         self._add_term(result, q)
         return result
 
-    def _add_term(self, result: Evaluation, q: wq.Term) -> None:
-        """Add a term's documents and scores to ``result`` in place (no array of the index's size)."""
+    def _add_term(self, result: Evaluation, q: wq.Term, times: int = 1) -> None:
+        """Add a term's documents and scores (``times`` over) to ``result`` in place (no array of the index's size)."""
         ids, tf = self.postings(q.fieldname, q.text)
-        self._add_scored(result, q.fieldname, ids, tf, q.boost)
+        self._add_scored(result, q.fieldname, ids, tf, q.boost * times)
 
     def _scored(self, field: str, ids: np.ndarray, tf: np.ndarray, boost: float) -> Evaluation:
         """The documents of one posting list, with their BM25 scores in a text field."""
@@ -285,20 +285,25 @@ class QueryScorer:
         """
         if not subqueries:
             return self._empty()
-        if every and len(subqueries) > 1:
+        # A part written k times (a pasted text repeats its common words) is read once
+        # and counts k times, as k readings would: the same matches, k times the score.
+        parts = _multiplicities(subqueries)
+        if every and len(parts) > 1:
             # Rarest first, as Lucene orders a conjunction: once nothing is left the
             # other parts (often the commonest words) need not be read at all.
-            subqueries = sorted(subqueries, key=self._cost)
+            parts = sorted(parts, key=lambda part: self._cost(part[0]))
         result: Evaluation | None = None
-        for sub in subqueries:
+        for sub, times in parts:
             if every and result is not None and not result.match.any():
                 return self._empty()
             if not every and isinstance(sub, wq.Term):
                 if result is None:
                     result = self._empty()
-                self._add_term(result, sub)
+                self._add_term(result, sub, times)
                 continue
             part = self._eval(sub)
+            if times != 1:
+                part.score *= times
             if result is None:
                 result = part
                 continue
@@ -335,3 +340,28 @@ class QueryScorer:
         if boost != 1.0:
             result.score *= boost
         return result
+
+
+
+def _multiplicities(subqueries) -> list[tuple[wq.Query, int]]:
+    """Each distinct part of a compound query, in first-seen order, with how often it occurs."""
+    seen: dict[wq.Query, int] = {}
+    order: list[wq.Query] = []
+    for sub in subqueries:
+        try:
+            if sub in seen:
+                seen[sub] += 1
+                continue
+            seen[sub] = 1
+        except TypeError:  # a query type that cannot be hashed: kept apart, as written
+            pass
+        order.append(sub)
+    return [(sub, seen.get(sub, 1) if _hashable(sub) else 1) for sub in order]
+
+
+def _hashable(query: wq.Query) -> bool:
+    try:
+        hash(query)
+    except TypeError:
+        return False
+    return True
