@@ -134,6 +134,23 @@ def test_known_items_and_decoys(corpus):
             assert f"{w1} {w2}" not in doc["title"].lower()
 
 
+def test_query_set_keeps_one_object_per_distinct_title_word_and_topic(corpus):
+    # What the queries are drawn from is held for every document (a million at
+    # full size): repeated words and topics must share one string each.
+    import queries
+
+    _df, docs = queries.corpus_stats(corpus)
+    assert len(docs) == N
+    words, topics = {}, {}
+    for doc in docs:
+        assert not hasattr(doc, "__dict__")  # slots: no per-document dict either
+        for w in doc.title_words:
+            assert words.setdefault(w, w) is w, w
+        for t in doc.topics:
+            assert topics.setdefault(t, t) is t, t
+    assert len(words) < sum(len(d.title_words) for d in docs)  # there were repeats to share
+
+
 def test_sqlite_baseline_counts_exactly(corpus, tmp_path):
     db = tmp_path / "b.db"
     stats = sqlite_baseline.build(db, [corpus])
