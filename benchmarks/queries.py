@@ -70,8 +70,9 @@ def corpus_stats(corpus: Path) -> tuple[Counter, list[Doc]]:
             if seed is None:
                 continue
             df.update(set(words_of(f"{seed.title} {seed.excerpt} {seed.body}")))
-            # One object per distinct word or topic, not one per occurrence: a
-            # million documents' titles then cost ~250 MB here, not a gigabyte.
+            # One object per distinct word or topic, not one per occurrence:
+            # 0.5 KB per document instead of 1.15 KB (tracemalloc, 10,000
+            # seeds), under 0.5 GB at a million instead of over 1.1 GB.
             docs.append(Doc(tuple(map(sys.intern, words_of(seed.title))),
                             tuple(map(sys.intern, seed.topics)), seed.published))
     return df, docs
