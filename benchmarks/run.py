@@ -33,10 +33,10 @@ import platform
 import shutil
 import sqlite3
 import statistics
-from importlib import metadata
 import sys
 import time
 from datetime import datetime, timezone
+from importlib import metadata
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
