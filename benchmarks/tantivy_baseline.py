@@ -44,13 +44,11 @@ import sys
 import time
 from dataclasses import dataclass, field
 from datetime import datetime, timezone
-from multiprocessing import Pool
 from pathlib import Path
 
 import tantivy
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from seedfile import find_seeds, parse_seed  # noqa: E402
 from sqlite_baseline import BM25_WEIGHTS, FTS_COLUMNS, day_start  # noqa: E402  (same weights, same bounds)
 
 TOKENIZER = "en_stem"
@@ -98,6 +96,12 @@ def build(index_dir: str | Path, paths, processes: int | None = None) -> dict:
     tmp_dir = index_dir.with_name(index_dir.name + ".building")
     shutil.rmtree(tmp_dir, ignore_errors=True)
     tmp_dir.mkdir(parents=True)
+
+    # Build-only imports: the query command (the cold CLI figure) is a Python
+    # process that opens the index and answers, without YAML or process pools.
+    from multiprocessing import Pool
+
+    from seedfile import find_seeds, parse_seed
 
     files = find_seeds(paths)
     index = tantivy.Index(make_schema(), path=str(tmp_dir))

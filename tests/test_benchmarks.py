@@ -278,6 +278,22 @@ def test_where_the_engines_stemmers_differ(three_engines):
     assert total("sqlite", "universe") == total("sqlite", "university") == total("sqlite", "universal")
 
 
+def test_the_peers_query_commands_import_only_what_a_query_needs(corpus, tmp_path):
+    # The cold CLI figure is "a Python process that opens the index and answers
+    # one query": the YAML reader and the process pool are the build's, not its.
+    targets = {"sqlite_baseline": tmp_path / "s.db", "tantivy_baseline": tmp_path / "t"}
+    for module, target in targets.items():
+        subprocess.run([sys.executable, str(BENCH / f"{module}.py"), "build", str(target), str(corpus)],
+                       check=True, capture_output=True)
+        code = (f"import sys; sys.path.insert(0, {str(BENCH)!r}); import {module} as m; "
+                f"m.main(['query', {str(target)!r}, 'the', '--json']); "
+                "print(sorted({'yaml', 'multiprocessing', 'seedfile'} & set(sys.modules)))")
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        *answer, imported = out.stdout.strip().splitlines()
+        assert json.loads(answer[-1])["total"] > 0
+        assert imported == "[]", (module, imported)
+
+
 def test_whole_suite_at_tiny_size(tmp_path):
     out, md = tmp_path / "results.json", tmp_path / "RESULTS.md"
     md.write_text("# kept\n\n<!-- benchmark-results:start -->\nSTALE-TABLE\n<!-- benchmark-results:end -->\n\ntail\n")
