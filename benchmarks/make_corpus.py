@@ -125,7 +125,7 @@ class Vocabulary:
     known: frozenset[str] = field(default_factory=frozenset)
 
     @classmethod
-    def english(cls) -> "Vocabulary":
+    def english(cls) -> Vocabulary:
         # wordfreq ships its data; nothing is downloaded.
         from wordfreq import top_n_list, word_frequency
 
@@ -299,7 +299,7 @@ class CorpusGenerator:
     def image(self, domain: str, dt: datetime, slug: str, title: str | None) -> dict:
         w, h = self.rng.choice(IMAGE_SIZES)
         d = dt.astimezone(timezone.utc)
-        tag = "%08x" % self.rng.getrandbits(32)
+        tag = f"{self.rng.getrandbits(32):08x}"
         img = {
             "url": f"https://images.{domain}/uploads/{d.year}/{d.month:02d}/{slug}-{tag}.jpg",
             "width": w,

@@ -122,7 +122,7 @@ def build_queries(corpus: Path, per_kind: int, seed: int = 0,
         elif kind == "phrase":
             _doc, pairs = doc_with(lambda d: [(a, b) for a, b in zip(d.title_words, d.title_words[1:])
                                               if usable(a) and usable(b)])
-            q["query"] = '"%s %s"' % rng.choice(pairs)
+            q["query"] = '"{} {}"'.format(*rng.choice(pairs))
         elif kind == "rare":
             q["query"] = rng.choice(rare)
         elif kind == "topic":
