@@ -1,11 +1,11 @@
-"""The two engines under test, behind one small interface.
+"""The three engines under test, behind one small interface.
 
 Each engine can build an index from a corpus folder, optionally re-index it,
 open it for warm queries through its library, and name the command line that
 answers one query in a fresh process (the "cold CLI" figure).  Answers are
 normalised to ``{"total", "urls", "facets": {"topics", "provider", "published"}}``
 with facets as ``[[value, count], ...]`` so that the orchestrator can compare
-them without knowing either library.
+them without knowing any of the libraries.
 """
 
 from __future__ import annotations
@@ -126,4 +126,39 @@ class Sqlite:
                 q["query"], "--json"] + cli_filters(q)
 
 
-ENGINES = {"newssearch": Newssearch(), "sqlite": Sqlite()}
+class Tantivy:
+    name = "tantivy"
+    target_name = "tantivy-index"      # a folder
+    supports_reindex = False           # the peer, like SQLite's, only rebuilds
+
+    def build(self, corpus: Path, target: Path) -> dict:
+        import tantivy_baseline
+
+        started = time.perf_counter()
+        stats = tantivy_baseline.build(target, [corpus])
+        return {**stats, "seconds": time.perf_counter() - started}
+
+    def reindex(self, corpus: Path, target: Path) -> dict:
+        raise NotImplementedError("the Tantivy peer only rebuilds")
+
+    @contextmanager
+    def open(self, target: Path):
+        import tantivy_baseline
+
+        reader = tantivy_baseline.Reader(target)
+
+        def search(q: dict) -> dict:
+            r = tantivy_baseline.search(reader, q["query"], q.get("topic"), q.get("since"),
+                                        q.get("until"), LIMIT, FACET_LIMIT)
+            return {"total": r.total, "urls": [u for u, _t, _s in r.hits],
+                    "facets": {"topics": [list(p) for p in r.topics],
+                               "provider": [list(p) for p in r.providers],
+                               "published": [list(p) for p in r.years]}}
+        yield search
+
+    def cold_argv(self, target: Path, q: dict) -> list[str]:
+        return [sys.executable, str(HERE / "tantivy_baseline.py"), "query", str(target),
+                q["query"], "--json"] + cli_filters(q)
+
+
+ENGINES = {"newssearch": Newssearch(), "sqlite": Sqlite(), "tantivy": Tantivy()}

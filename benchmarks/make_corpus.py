@@ -36,6 +36,7 @@ import base64
 import hashlib
 import itertools
 import json
+import os
 import random
 import re
 import sys
@@ -124,7 +125,7 @@ class Vocabulary:
     known: frozenset[str] = field(default_factory=frozenset)
 
     @classmethod
-    def english(cls) -> "Vocabulary":
+    def english(cls) -> Vocabulary:
         # wordfreq ships its data; nothing is downloaded.
         from wordfreq import top_n_list, word_frequency
 
@@ -298,7 +299,7 @@ class CorpusGenerator:
     def image(self, domain: str, dt: datetime, slug: str, title: str | None) -> dict:
         w, h = self.rng.choice(IMAGE_SIZES)
         d = dt.astimezone(timezone.utc)
-        tag = "%08x" % self.rng.getrandbits(32)
+        tag = f"{self.rng.getrandbits(32):08x}"
         img = {
             "url": f"https://images.{domain}/uploads/{d.year}/{d.month:02d}/{slug}-{tag}.jpg",
             "width": w,
@@ -406,8 +407,13 @@ class CorpusGenerator:
 
     # -- the corpus -----------------------------------------------------------
 
-    def plan(self, n: int, known: int) -> tuple[list[Plan], list[dict]]:
-        plans = [Plan() for _ in range(n)]
+    def plan(self, n: int, known: int) -> tuple[dict[int, Plan], list[dict]]:
+        """The special articles by index (known items and decoys); every other one is plain.
+
+        Only those few are held: a million seeds must not mean a million
+        objects (the random draws are the same as they always were).
+        """
+        plans: dict[int, Plan] = {}
         if known <= 0:
             return plans, []
         phrases = made_up_phrases(self.rng, known, self.vocabulary)
@@ -417,10 +423,10 @@ class CorpusGenerator:
         items = []
         for phrase, nd in zip(phrases, n_decoys):
             target = next(it)
-            plans[target].title_phrase = phrase
+            plans[target] = Plan(title_phrase=phrase)
             decoys = [next(it) for _ in range(nd)]
             for style, d in enumerate(decoys):
-                plans[d].decoy, plans[d].decoy_style = phrase, style
+                plans[d] = Plan(decoy=phrase, decoy_style=style)
             items.append({"query": " ".join(phrase), "target": target, "decoys": decoys})
         return plans, items
 
@@ -504,21 +510,31 @@ def generate(out: Path, n: int, seed: int = 0, known: int | None = None, force: 
     if known * 4 > n:
         raise ValueError(f"{known} known items need at least {known * 4} articles (got {n})")
     out.mkdir(parents=True, exist_ok=True)
-    existing = [p for p in out.iterdir()]
-    if existing:
+    # Two passes over the folder rather than a list of it: a million names.
+    with os.scandir(out) as entries:
+        first = next(entries, None)
+    if first is not None:
         if not force:
             raise FileExistsError(f"{out} is not empty (use --force to replace generated seeds)")
-        strangers = [p for p in existing if not FILENAME_RE.fullmatch(p.name)]
-        if strangers:
-            raise FileExistsError(f"{out} holds files this tool did not write, e.g. {strangers[0]}")
-        for p in existing:
-            p.unlink()
+        with os.scandir(out) as entries:
+            stranger = next((e for e in entries if not FILENAME_RE.fullmatch(e.name)), None)
+        if stranger is not None:
+            raise FileExistsError(f"{out} holds files this tool did not write, e.g. {stranger.path}")
+        with os.scandir(out) as entries:
+            for e in entries:
+                os.unlink(e.path)
 
     gen = CorpusGenerator(seed, vocabulary)
     plans, items = gen.plan(n, known)
+    plain = Plan()
+    # Only the known items' and decoys' urls are needed afterwards: keeping
+    # every url would hold ~150 MB at a million seeds.
     urls: dict[int, str] = {}
     for i in range(n):
-        name, urls[i], text = gen.article(i, plans[i])
+        plan = plans.get(i, plain)
+        name, url, text = gen.article(i, plan)
+        if plan is not plain:
+            urls[i] = url
         # newline="" keeps "\n" on every platform: byte-identical output.
         with open(out / name, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)

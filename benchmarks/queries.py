@@ -20,6 +20,7 @@ from __future__ import annotations
 import json
 import random
 import re
+import sys
 from collections import Counter
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -53,7 +54,7 @@ def content(word: str) -> bool:
     return len(word) >= 3 and word not in STOP_WORDS
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Doc:
     title_words: tuple[str, ...]
     topics: tuple[str, ...]
@@ -69,7 +70,11 @@ def corpus_stats(corpus: Path) -> tuple[Counter, list[Doc]]:
             if seed is None:
                 continue
             df.update(set(words_of(f"{seed.title} {seed.excerpt} {seed.body}")))
-            docs.append(Doc(tuple(words_of(seed.title)), seed.topics, seed.published))
+            # One object per distinct word or topic, not one per occurrence:
+            # 0.5 KB per document instead of 1.15 KB (tracemalloc, 10,000
+            # seeds), under 0.5 GB at a million instead of over 1.1 GB.
+            docs.append(Doc(tuple(map(sys.intern, words_of(seed.title))),
+                            tuple(map(sys.intern, seed.topics)), seed.published))
     return df, docs
 
 
@@ -117,7 +122,7 @@ def build_queries(corpus: Path, per_kind: int, seed: int = 0,
         elif kind == "phrase":
             _doc, pairs = doc_with(lambda d: [(a, b) for a, b in zip(d.title_words, d.title_words[1:])
                                               if usable(a) and usable(b)])
-            q["query"] = '"%s %s"' % rng.choice(pairs)
+            q["query"] = '"{} {}"'.format(*rng.choice(pairs))
         elif kind == "rare":
             q["query"] = rng.choice(rare)
         elif kind == "topic":

@@ -1,7 +1,8 @@
-"""Run the newssearch benchmark suite against the SQLite FTS5 baseline.
+"""Run the newssearch benchmark suite against its peers, SQLite FTS5 and Tantivy.
 
     python benchmarks/run.py [--size N | --corpus DIR] [--workdir DIR]
                              [--queries-per-kind K] [--repeats R] [--cold-queries C]
+                             [--engines newssearch,sqlite,tantivy]
                              [--out RESULTS.json] [--markdown FILE]
 
 Steps, all on the same corpus and the same query set:
@@ -11,15 +12,16 @@ Steps, all on the same corpus and the same query set:
 2. draw the query set (``queries.py``);
 3. per engine, each phase in a fresh child process (for its own peak RSS):
    full build into an empty target, no-op re-index (newssearch only; the
-   baseline can only rebuild), warm queries through the library;
+   peers can only rebuild), warm queries through the library;
 4. cold CLI queries: one new process per query, engines interleaved;
-5. report every figure with the ratio newssearch / SQLite, as a table on
+5. report every figure with the ratios newssearch / SQLite and newssearch /
+   Tantivy (those of the engines that ran), as a table on
    stdout, as JSON (``--out``) and optionally as markdown (``--markdown``: the
    table between the result markers of that file is replaced, or the file is
    written).
 
 Nothing is cached between the measured runs except what the OS page cache and
-each engine's own open index hold, the same for both.
+each engine's own open index hold, the same for all.
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ import statistics
 import sys
 import time
 from datetime import datetime, timezone
+from importlib import metadata
 from pathlib import Path
 
 HERE = Path(__file__).resolve().parent
@@ -46,6 +49,9 @@ from queries import KINDS, build_queries, write_queries  # noqa: E402
 
 MARK_START = "<!-- benchmark-results:start -->"
 MARK_END = "<!-- benchmark-results:end -->"
+# The engines of a run in table order, and the peers newssearch gets a ratio against.
+TITLES = {"newssearch": "newssearch", "sqlite": "SQLite FTS5", "tantivy": "Tantivy"}
+PEERS = {"sqlite": ("ratios", "SQLite"), "tantivy": ("ratios_tantivy", "Tantivy")}
 PHASE_TIMEOUT = 3 * 3600  # a hung phase must not hang the suite forever
 
 
@@ -71,7 +77,7 @@ def prepare_corpus(args) -> tuple[Path, list[dict]]:
 
 
 def warm_page_cache(corpus: Path) -> int:
-    """Read every file once, so that neither build pays for disk reads the other does not."""
+    """Read every file once, so that no build pays for disk reads another does not."""
     total = 0
     for p in corpus.rglob("*"):
         if p.is_file():
@@ -152,7 +158,8 @@ def measure_cold(engines, workdir: Path, queries: list[dict], n: int) -> dict:
     times: dict[str, list[float]] = {e.name: [] for e in engines}
     totals: dict[str, list[int]] = {e.name: [] for e in engines}
     for i, q in enumerate(pick_cold_queries(queries, n)):
-        order = engines if i % 2 == 0 else engines[::-1]  # neither engine always goes first
+        shift = i % len(engines)  # every engine goes first in turn
+        order = engines[shift:] + engines[:shift]
         for engine in order:
             run = run_child(engine.cold_argv(workdir / engine.target_name, q), timeout=600)
             answer = run.json()
@@ -203,48 +210,65 @@ def fmt(value, unit: str) -> str:
     return f"{value:.3f}" if value < 10 else f"{value:.1f}"
 
 
+def columns(results: dict) -> tuple[list[str], list[str]]:
+    """The engines that ran, in table order, and the peers newssearch has ratios against."""
+    engines = [name for name in TITLES if name in results["engines"]]
+    peers = [name for name in PEERS if name in engines and "newssearch" in engines]
+    return engines, peers
+
+
 def table_rows(results: dict) -> list[list[str]]:
-    ns, sq = results["engines"].get("newssearch", {}), results["engines"].get("sqlite", {})
+    engines, peers = columns(results)
     rows = []
     for label, path, unit in figures(results):
-        a, b = lookup(ns, path), lookup(sq, path)
-        if a is None and b is None:
+        values = [lookup(results["engines"][name], path) for name in engines]
+        if all(v is None for v in values):
             continue
-        r = results["ratios"].get(path)
-        rows.append([label + (f" ({unit})" if unit else ""), fmt(a, unit), fmt(b, unit),
-                     "n/a" if r is None else f"{r:.2f}"])
+        ratios = [results.get(PEERS[peer][0], {}).get(path) for peer in peers]
+        rows.append([label + (f" ({unit})" if unit else ""), *(fmt(v, unit) for v in values),
+                     *("n/a" if r is None else f"{r:.2f}" for r in ratios)])
     return rows
+
+
+def header(results: dict, ratio_word: str) -> list[str]:
+    engines, peers = columns(results)
+    return (["figure"] + [TITLES[name] for name in engines]
+            + [f"{ratio_word}{PEERS[peer][1]}" for peer in peers])
 
 
 def summary_line(results: dict) -> str:
     m = results["meta"]
     c = m["corpus"]
+    versions = f"SQLite {m['sqlite_version']}"
+    if m.get("tantivy_version"):
+        versions += f", tantivy {m['tantivy_version']}"
     return (f"{c['files']:,} seeds ({c['bytes'] / 1e6:.1f} MB), {m['queries']} queries "
             f"({m['queries_per_kind']} per kind + {c['known_items']} known items, "
             f"{m['repeats']} timed rounds), {m['cold_queries']} cold CLI queries; "
-            f"{m['cpu_count']} CPUs, Python {m['python']}, SQLite {m['sqlite_version']}")
+            f"{m['cpu_count']} CPUs, Python {m['python']}, {versions}")
 
 
 def print_table(results: dict) -> None:
-    header = ["figure", "newssearch", "SQLite FTS5", "ratio ns/sqlite"]
+    head = header(results, "ratio ns/")
     rows = table_rows(results)
-    widths = [max(len(r[i]) for r in [header, *rows]) for i in range(4)]
+    widths = [max(len(r[i]) for r in [head, *rows]) for i in range(len(head))]
     line = lambda r: "  ".join(  # noqa: E731
         c.ljust(widths[i]) if i == 0 else c.rjust(widths[i]) for i, c in enumerate(r))
     print()
     print(summary_line(results))
-    print(line(header))
+    print(line(head))
     print("  ".join("-" * w for w in widths))
     for r in rows:
         print(line(r))
 
 
 def markdown(results: dict) -> str:
+    head = header(results, "ratio newssearch/")
     rows = table_rows(results)
     out = [MARK_START, "",
            f"Run {results['meta']['date']}: {summary_line(results)}.", "",
-           "| figure | newssearch | SQLite FTS5 | ratio newssearch/SQLite |",
-           "| --- | ---: | ---: | ---: |"]
+           "| " + " | ".join(head) + " |",
+           "| --- |" + " ---: |" * (len(head) - 1)]
     out += [f"| {' | '.join(r)} |" for r in rows]
     out += ["", MARK_END]
     return "\n".join(out)
@@ -260,6 +284,13 @@ def write_markdown(path: Path, results: dict) -> None:
             path.write_text(head + block + tail, encoding="utf-8")
             return
     path.write_text("# newssearch benchmark results\n\n" + block + "\n", encoding="utf-8")
+
+
+def tantivy_version() -> str | None:
+    try:
+        return metadata.version("tantivy")
+    except metadata.PackageNotFoundError:
+        return None
 
 
 def log(msg: str) -> None:
@@ -280,7 +311,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--queries-per-kind", type=int, default=20)
     ap.add_argument("--repeats", type=int, default=3, help="timed rounds over the query set")
     ap.add_argument("--cold-queries", type=int, default=10, help="fresh-process CLI queries")
-    ap.add_argument("--engines", default="newssearch,sqlite",
+    ap.add_argument("--engines", default=",".join(ENGINES),
                     help="comma-separated subset of: " + ", ".join(ENGINES))
     ap.add_argument("--out", type=Path, help="results JSON (default WORKDIR/results.json)")
     ap.add_argument("--markdown", type=Path, help="write or refresh a markdown table here")
@@ -288,7 +319,11 @@ def main(argv: list[str] | None = None) -> int:
 
     args.workdir = args.workdir.resolve()
     args.workdir.mkdir(parents=True, exist_ok=True)
-    engines = [ENGINES[name.strip()] for name in args.engines.split(",") if name.strip()]
+    names = [name.strip() for name in args.engines.split(",") if name.strip()]
+    unknown = [name for name in names if name not in ENGINES]
+    if unknown or not names:
+        ap.error(f"--engines: unknown engine {unknown[0]!r}" if unknown else "--engines: none given")
+    engines = [ENGINES[name] for name in dict.fromkeys(names)]
 
     corpus, known = prepare_corpus(args)
     corpus_bytes = warm_page_cache(corpus)
@@ -300,6 +335,7 @@ def main(argv: list[str] | None = None) -> int:
     results = {"meta": {
         "date": datetime.now(timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "python": platform.python_version(), "sqlite_version": sqlite3.sqlite_version,
+        "tantivy_version": tantivy_version() if "tantivy" in names else None,
         "platform": platform.platform(), "cpu_count": os.cpu_count(),
         "corpus": {"path": str(corpus), "files": sum(1 for p in corpus.rglob("*") if p.is_file()),
                    "bytes": corpus_bytes, "known_items": len(known)},
@@ -324,10 +360,12 @@ def main(argv: list[str] | None = None) -> int:
          **{f"{name}_top": a[i]["urls"][:3] for name, a in answers.items()}}
         for i, q in enumerate(queries)]
 
-    ns, sq = results["engines"].get("newssearch"), results["engines"].get("sqlite")
-    if ns and sq:
-        results["ratios"] = {path: ratio(lookup(ns, path), lookup(sq, path))
-                             for _label, path, _unit in figures(results)}
+    # newssearch ÷ each peer: "ratios" (SQLite, the name earlier results use) and "ratios_tantivy".
+    ns = results["engines"].get("newssearch")
+    for peer, (key, _title) in PEERS.items():
+        other = results["engines"].get(peer)
+        results[key] = ({path: ratio(lookup(ns, path), lookup(other, path))
+                         for _label, path, _unit in figures(results)} if ns and other else {})
 
     out = args.out or args.workdir / "results.json"
     out.write_text(json.dumps(results, indent=1) + "\n", encoding="utf-8")

@@ -39,11 +39,9 @@ import time
 from contextlib import closing
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta, timezone
-from multiprocessing import Pool
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from seedfile import find_seeds, parse_seed  # noqa: E402
 
 # bm25() takes one weight per FTS column, in column order.
 FTS_COLUMNS = ("title", "excerpt", "body", "topics", "provider")
@@ -85,6 +83,12 @@ def build(db_path: str | Path, paths, processes: int | None = None) -> dict:
     db_path.parent.mkdir(parents=True, exist_ok=True)
     tmp_path = db_path.with_name(db_path.name + ".building")
     tmp_path.unlink(missing_ok=True)
+
+    # Build-only imports: the query command (the cold CLI figure) is a Python
+    # process that opens the index and answers, without YAML or process pools.
+    from multiprocessing import Pool
+
+    from seedfile import find_seeds, parse_seed
 
     files = find_seeds(paths)
     con = sqlite3.connect(tmp_path)

@@ -1,4 +1,4 @@
-"""The benchmark suite, at a tiny size: the generator, the baseline, and run.py end to end."""
+"""The benchmark suite, at a tiny size: the generator, the two peers, and run.py end to end."""
 
 from __future__ import annotations
 
@@ -6,7 +6,8 @@ import json
 import re
 import subprocess
 import sys
-from contextlib import closing
+import tracemalloc
+from contextlib import ExitStack, closing
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,8 @@ sys.path.insert(0, str(BENCH))
 
 import make_corpus  # noqa: E402
 import sqlite_baseline  # noqa: E402
+import tantivy_baseline  # noqa: E402
+from engines import ENGINES  # noqa: E402
 
 REAL_SEED = ROOT / "seeds" / "000_f5098144ecc78018.txt"
 FIELDS = ["category", "title", "excerpt", "publishedDateTime", "webUrl", "type", "quality",
@@ -54,6 +57,38 @@ def test_generator_is_deterministic(corpus, tmp_path):
     other = tmp_path / "other"  # another seed, another corpus
     make_corpus.generate(other, 20, seed=8, known=2)
     assert not {p.name for p in other.iterdir()} & set(names)
+
+
+def _generation_peak_bytes(out: Path, n: int, vocabulary) -> int:
+    tracemalloc.start()
+    try:
+        make_corpus.generate(out, n, seed=5, known=2, vocabulary=vocabulary)
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_generator_memory_does_not_grow_with_the_number_of_seeds(tmp_path):
+    # A million seeds must fit: nothing may be kept per article written.
+    # Ten times the articles, and the peak may grow by far less than the
+    # ~300 bytes an article's kept url and plan would cost (~800 KB here).
+    vocabulary = make_corpus.Vocabulary.english()
+    small = _generation_peak_bytes(tmp_path / "small", 300, vocabulary)
+    large = _generation_peak_bytes(tmp_path / "large", 3000, vocabulary)
+    assert large - small < 150_000, (small, large)
+
+
+def test_generator_refuses_a_folder_with_other_files_and_replaces_its_own(tmp_path):
+    out = tmp_path / "c"
+    make_corpus.generate(out, 8, seed=1, known=1)
+    with pytest.raises(FileExistsError, match="not empty"):
+        make_corpus.generate(out, 8, seed=1, known=1)
+    make_corpus.generate(out, 4, seed=2, known=1, force=True)  # the old seeds go
+    assert len(list(out.iterdir())) == 4
+    (out / "notes.md").write_text("mine")
+    with pytest.raises(FileExistsError, match="notes.md"):
+        make_corpus.generate(out, 4, seed=2, known=1, force=True)
+    assert (out / "notes.md").read_text() == "mine" and len(list(out.iterdir())) == 5
 
 
 def test_seeds_have_the_real_seeds_shape(corpus):
@@ -99,6 +134,23 @@ def test_known_items_and_decoys(corpus):
             assert f"{w1} {w2}" not in doc["title"].lower()
 
 
+def test_query_set_keeps_one_object_per_distinct_title_word_and_topic(corpus):
+    # What the queries are drawn from is held for every document (a million at
+    # full size): repeated words and topics must share one string each.
+    import queries
+
+    _df, docs = queries.corpus_stats(corpus)
+    assert len(docs) == N
+    words, topics = {}, {}
+    for doc in docs:
+        assert not hasattr(doc, "__dict__")  # slots: no per-document dict either
+        for w in doc.title_words:
+            assert words.setdefault(w, w) is w, w
+        for t in doc.topics:
+            assert topics.setdefault(t, t) is t, t
+    assert len(words) < sum(len(d.title_words) for d in docs)  # there were repeats to share
+
+
 def test_sqlite_baseline_counts_exactly(corpus, tmp_path):
     db = tmp_path / "b.db"
     stats = sqlite_baseline.build(db, [corpus])
@@ -121,6 +173,127 @@ def test_sqlite_baseline_counts_exactly(corpus, tmp_path):
     assert answer["total"] == 1 + len(known[0]["decoys"]) and answer["hits"][0]["url"] == known[0]["url"]
 
 
+def test_tantivy_peer_counts_exactly(corpus, tmp_path):
+    index = tmp_path / "t"
+    stats = tantivy_baseline.build(index, [corpus])
+    assert stats["seeds"] == N and stats["skipped"] == 0 and stats["related"] > N
+    assert stats["total_documents"] == stats["seeds"] + stats["related"]
+    reader = tantivy_baseline.Reader(index)
+    assert reader.searcher.num_docs == stats["total_documents"]
+    known = json.loads(make_corpus.known_path(corpus).read_text())
+    for item in known:
+        r = tantivy_baseline.search(reader, item["query"])
+        assert r.total == 1 + len(item["decoys"])  # made-up words: only these documents
+        assert r.hits[0][0] == item["url"]          # the title boost puts the title match first
+        assert sum(c for _, c in r.providers) == r.total == sum(c for _, c in r.years)
+        w1, w2 = item["query"].split()
+        assert tantivy_baseline.search(reader, f'"{w1} {w2}"').total == 1  # a phrase is a phrase
+        assert tantivy_baseline.search(reader, f'"{w2} {w1}"').total == 0
+    everything = tantivy_baseline.search(reader, "the", facet_limit=100)
+    assert len(everything.years) >= 8 and len(everything.topics) > 10  # beyond the 10 shown by default
+    in_2020 = tantivy_baseline.search(reader, "the", since="2020-01-01", until="2020-12-31")
+    assert in_2020.total == dict(everything.years)["2020"]
+    # Until a day includes that whole day, and since/until are inclusive: one year
+    # split at a day boundary adds up.
+    first = tantivy_baseline.search(reader, "the", since="2020-01-01", until="2020-06-30")
+    second = tantivy_baseline.search(reader, "the", since="2020-07-01", until="2020-12-31")
+    assert first.total + second.total == in_2020.total
+    for topic, count in everything.topics:
+        assert tantivy_baseline.search(reader, "the", topic=topic).total == count
+    assert tantivy_baseline.search(reader, "the", topic="No Such Topic").total == 0
+    # Punctuation and query syntax are searched as words, never interpreted.
+    assert tantivy_baseline.search(reader, "the OR -world AND").total == \
+        tantivy_baseline.search(reader, "the or world and").total
+    assert tantivy_baseline.search(reader, "*:* ( ]").total == 0
+
+    out = subprocess.run([sys.executable, str(BENCH / "tantivy_baseline.py"), "query", str(index),
+                          known[0]["query"], "--json"], capture_output=True, text=True, check=True)
+    answer = json.loads(out.stdout)
+    assert answer["total"] == 1 + len(known[0]["decoys"]) and answer["hits"][0]["url"] == known[0]["url"]
+    missing = subprocess.run([sys.executable, str(BENCH / "tantivy_baseline.py"), "query",
+                              str(tmp_path / "nowhere"), "x"], capture_output=True, text=True)
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and "nowhere" in missing.stderr
+
+
+@pytest.fixture(scope="module")
+def three_engines(corpus, tmp_path_factory):
+    """The tiny corpus built by each engine; yields {name: search(q)} over the open indexes."""
+    work = tmp_path_factory.mktemp("engines")
+    with ExitStack() as stack:
+        searches = {}
+        for name, engine in ENGINES.items():
+            target = work / engine.target_name
+            engine.build(corpus, target)
+            searches[name] = stack.enter_context(engine.open(target))
+        yield searches
+
+
+def _facets(answer: dict, name: str) -> list:
+    return [pair for pair in answer["facets"][name] if pair[1]]  # newssearch lists empty years as 0
+
+
+AGREEING = [  # words every engine's stemmer maps alike, with and without filters
+    {"query": "never"}, {"query": "people"}, {"query": "world"}, {"query": "the"},
+    {"query": "said number"}, {"query": '"the world"'},
+    {"query": "the", "topic": "AI"}, {"query": "the", "since": "2020-01-01", "until": "2020-12-31"},
+    {"query": "and", "topic": "Climate", "since": "2018-03-01", "until": "2019-06-30"},
+]
+
+
+@pytest.mark.parametrize("q", AGREEING, ids=lambda q: " ".join(str(v) for v in q.values() if v))
+def test_the_three_engines_agree_where_their_semantics_do(three_engines, q):
+    answers = {name: search(q) for name, search in three_engines.items()}
+    assert len({a["total"] for a in answers.values()}) == 1, {n: a["total"] for n, a in answers.items()}
+    assert answers["sqlite"]["total"] > 0
+    # newssearch counts a facet without that facet's own filter (drill-sideways:
+    # the other topics and years a user could switch to); the peers count the
+    # filtered match set.  The facets not being filtered on must agree.
+    compared = [f for f, flag in (("topics", "topic"), ("published", "since")) if not q.get(flag)]
+    for facet in compared + ["provider"]:
+        values = {name: _facets(a, facet) for name, a in answers.items()}
+        assert values["newssearch"] == values["sqlite"] == values["tantivy"], (facet, values)
+
+
+def test_known_items_agree_across_the_three_engines(corpus, three_engines):
+    for item in json.loads(make_corpus.known_path(corpus).read_text()):
+        answers = {name: search({"query": item["query"]}) for name, search in three_engines.items()}
+        assert {a["total"] for a in answers.values()} == {1 + len(item["decoys"])}
+        assert {a["urls"][0] for a in answers.values()} == {item["url"]}
+        assert len({str(_facets(a, "published")) for a in answers.values()}) == 1
+
+
+def test_where_the_engines_stemmers_differ(three_engines):
+    total = lambda name, words: three_engines[name]({"query": words})["total"]  # noqa: E731
+    # SQLite's Porter (1980) stems "one" to "on" and keeps "weekly" apart from
+    # "week"; newssearch's Porter2 and tantivy's Snowball English do neither.
+    assert total("sqlite", "one") == total("sqlite", "on")
+    for name in ("newssearch", "tantivy"):
+        assert total(name, "one") < total(name, "on")
+        assert total(name, "weekly") == total(name, "week")
+    assert total("sqlite", "weekly") != total("sqlite", "week")
+    assert total("newssearch", "one") == total("tantivy", "one") < total("sqlite", "one")
+    # Tantivy's stemmer keeps "universe" apart from "university" and "universal";
+    # the other two merge the three.
+    assert total("tantivy", "universe") < total("sqlite", "universe") == total("newssearch", "universe")
+    assert total("sqlite", "universe") == total("sqlite", "university") == total("sqlite", "universal")
+
+
+def test_the_peers_query_commands_import_only_what_a_query_needs(corpus, tmp_path):
+    # The cold CLI figure is "a Python process that opens the index and answers
+    # one query": the YAML reader and the process pool are the build's, not its.
+    targets = {"sqlite_baseline": tmp_path / "s.db", "tantivy_baseline": tmp_path / "t"}
+    for module, target in targets.items():
+        subprocess.run([sys.executable, str(BENCH / f"{module}.py"), "build", str(target), str(corpus)],
+                       check=True, capture_output=True)
+        code = (f"import sys; sys.path.insert(0, {str(BENCH)!r}); import {module} as m; "
+                f"m.main(['query', {str(target)!r}, 'the', '--json']); "
+                "print(sorted({'yaml', 'multiprocessing', 'seedfile'} & set(sys.modules)))")
+        out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+        *answer, imported = out.stdout.strip().splitlines()
+        assert json.loads(answer[-1])["total"] > 0
+        assert imported == "[]", (module, imported)
+
+
 def test_whole_suite_at_tiny_size(tmp_path):
     out, md = tmp_path / "results.json", tmp_path / "RESULTS.md"
     md.write_text("# kept\n\n<!-- benchmark-results:start -->\nSTALE-TABLE\n<!-- benchmark-results:end -->\n\ntail\n")
@@ -134,7 +307,8 @@ def test_whole_suite_at_tiny_size(tmp_path):
 
     results = json.loads(out.read_text())
     assert results["meta"]["corpus"]["files"] == N
-    for name in ("newssearch", "sqlite"):
+    assert set(results["engines"]) == {"newssearch", "sqlite", "tantivy"}  # all three by default
+    for name in ("newssearch", "sqlite", "tantivy"):
         e = results["engines"][name]
         assert e["build_s"] > 0 and e["index_bytes"] > 0
         assert e["build_peak_rss_bytes"] > 1e6 and e["query_peak_rss_bytes"] > 1e6
@@ -143,23 +317,54 @@ def test_whole_suite_at_tiny_size(tmp_path):
         for kind in ("overall", "common", "two", "phrase", "rare", "topic", "date", "known"):
             assert 0 < e["warm_ms"][kind]["p50"] <= e["warm_ms"][kind]["p95"]
         assert 0 <= e["mrr10"] <= 1
-        assert e["known_total"] == 24 and e["known_found"] == 24  # both engines find every known item
+        assert e["known_total"] == 24 and e["known_found"] == 24  # every engine finds every known item
     assert results["engines"]["newssearch"]["noop_reindex_s"] > 0
     assert results["engines"]["newssearch"]["reindex"]["unchanged"] == N
     assert results["engines"]["sqlite"]["noop_reindex_s"] is None
-    assert results["ratios"]["build_s"] > 0 and results["ratios"]["noop_reindex_s"] is None
+    assert results["engines"]["tantivy"]["noop_reindex_s"] is None
+    for key, peer in (("ratios", "sqlite"), ("ratios_tantivy", "tantivy")):
+        ns, other = results["engines"]["newssearch"], results["engines"][peer]
+        assert results[key]["build_s"] == pytest.approx(ns["build_s"] / other["build_s"])
+        assert results[key]["index_bytes"] == pytest.approx(ns["index_bytes"] / other["index_bytes"])
+        assert results[key]["noop_reindex_s"] is None
 
     queries = results["queries"]
     assert {q["kind"] for q in queries} == {"common", "two", "phrase", "rare", "topic", "date", "known"}
     for q in queries:
         # Queries are drawn from the corpus, so both engines match something.
-        assert q["sqlite_total"] >= 1 and q["newssearch_total"] >= 1, q
-        if q["kind"] == "known":
-            assert q["sqlite_total"] == q["newssearch_total"]  # made-up words: no stemming doubt
+        assert q["sqlite_total"] >= 1 and q["newssearch_total"] >= 1 and q["tantivy_total"] >= 1, q
+        if q["kind"] == "known":  # made-up words: no stemming doubt
+            assert q["sqlite_total"] == q["newssearch_total"] == q["tantivy_total"]
 
     text = md.read_text()
     assert text.startswith("# kept") and text.rstrip().endswith("tail") and "STALE-TABLE" not in text
     assert "| known-item MRR@10 |" in text
+    assert "| figure | newssearch | SQLite FTS5 | Tantivy | ratio newssearch/SQLite | ratio newssearch/Tantivy |" in text
+    assert "tantivy 0." in text  # the peer's version goes with its figures
+    for line in text.splitlines():
+        if line.startswith("| build (s) |") or line.startswith("| known-item MRR@10 |"):
+            assert line.count("|") == 7, line
+
+
+def test_engines_picks_a_subset_and_rejects_unknown_names(tmp_path):
+    out, md = tmp_path / "results.json", tmp_path / "RESULTS.md"
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "run.py"), "--size", "40", "--workdir", str(tmp_path / "w"),
+         "--queries-per-kind", "1", "--repeats", "1", "--cold-queries", "2",
+         "--engines", "newssearch,tantivy", "--out", str(out), "--markdown", str(md)],
+        capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    results = json.loads(out.read_text())
+    assert set(results["engines"]) == {"newssearch", "tantivy"}
+    assert results["ratios"] == {} and results["ratios_tantivy"]["build_s"] > 0
+    assert "| figure | newssearch | Tantivy | ratio newssearch/Tantivy |" in md.read_text()
+    assert "SQLite FTS5 |" not in md.read_text()
+    assert "ratio ns/Tantivy" in proc.stdout and "ratio ns/SQLite" not in proc.stdout
+
+    bad = subprocess.run([sys.executable, str(BENCH / "run.py"), "--engines", "newssearch,lucene",
+                          "--workdir", str(tmp_path / "w")], capture_output=True, text=True)
+    assert bad.returncode == 2 and "unknown engine 'lucene'" in bad.stderr
+    assert "Traceback" not in bad.stderr
 
 
 def test_build_pairs_reports_every_round_and_the_median(corpus):
