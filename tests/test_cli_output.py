@@ -386,13 +386,16 @@ def started_writing(index_dir: Path, process: subprocess.Popen) -> None:
 
 @pytest.fixture
 def indexing(tmp_path, seeds):
-    """Start ``newssearch index`` over 3,000 new seeds once an index exists; returns it once writing started."""
+    """Start ``newssearch index`` over 10,000 new seeds once an index exists; returns it once writing started.
+
+    Enough work (several seconds) that the signal, sent as soon as the new generation's folder
+    appears, arrives while the run is under way even on a loaded machine."""
     index_dir = tmp_path / "index"
     write_seed(seeds, "first.txt", title="First story", url="https://x/first")
     index_seeds([seeds], index_dir)
     template = seed_text(title="Story NUMBER", url="https://x/NUMBER", body="words of the body " * 50)
-    for i in range(3000):
-        (seeds / f"{i:04d}.txt").write_text(template.replace("NUMBER", str(i)))
+    for i in range(10_000):
+        (seeds / f"{i:05d}.txt").write_text(template.replace("NUMBER", str(i)))
     env = {**os.environ, "NEWSSEARCH_INDEX": str(index_dir)}
 
     def start(**popen) -> subprocess.Popen:
@@ -432,7 +435,7 @@ def test_a_hangup_ignored_by_the_caller_stays_ignored(indexing):
     os.killpg(proc.pid, signal.SIGHUP)
     out, err = proc.communicate(timeout=300)
     assert (proc.returncode, err) == (0, b"")
-    assert out.startswith(b"indexed 3,001 articles: 3,000 added")
+    assert out.startswith(b"indexed 10,001 articles: 10,000 added")
 
 
 def test_a_terminal_that_stops_taking_the_progress_bar_does_not_stop_the_run(monkeypatch):
