@@ -32,3 +32,22 @@ def test_the_cli_defers_imports_without_breaking_them():
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert run.stdout.strip() == "fine", run.stderr
+
+
+def test_a_cold_query_loads_no_module_it_does_not_need(tmp_path):
+    """``email`` (RFC 2822 dates, only when indexing such a seed) and ``numpy.ma`` (which
+    ``np.unique`` pulls in) cost a tenth of a cold ``newssearch query`` between them."""
+    from newssearch import index_seeds
+
+    from .conftest import REAL_SEED
+
+    index_seeds([REAL_SEED.parent], tmp_path / "index")
+    code = (
+        "import sys\n"
+        "from newssearch.cli import main\n"
+        f"sys.argv = ['newssearch', 'query', 'facial recognition', '--topic', 'AI', '--index-dir', {str(tmp_path / 'index')!r}]\n"
+        "try:\n    main()\nexcept SystemExit as exc:\n    assert not exc.code, exc.code\n"
+        "print('LOADED', sorted(m for m in ('email', 'email.utils', 'numpy.ma', 'socket') if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60).stdout
+    assert "LOADED []" in out, out

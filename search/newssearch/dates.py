@@ -37,7 +37,6 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime, time, timedelta, timezone
-from email.utils import parsedate_to_datetime
 from typing import NamedTuple
 
 UTC = timezone.utc
@@ -178,6 +177,8 @@ def _parse(text: str) -> tuple[datetime, bool]:
         zone = rfc.group("zone")
         if zone is not None and zone.upper() not in _RFC2822_ZONES and not re.fullmatch(r"[-+]\d{4}", zone):
             raise _Unknown(zone)
+        from email.utils import parsedate_to_datetime  # only for RFC 2822 dates: email loads socket
+
         dt = parsedate_to_datetime(text)  # "-0000" (UTC, RFC 2822 says) comes back naive
         if dt.year != int(rfc.group("year")):
             raise ValueError(text)  # it reads 0000 to 0099 as two-digit years: 2000, 1999
