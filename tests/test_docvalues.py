@@ -74,3 +74,16 @@ def test_doc_values_of_another_format_are_refused(generation):
     np.savez(generation / FACETS_FILE, **arrays)
     with pytest.raises(ValueError, match="facet arrays of format"):
         DocValues.load(generation)
+
+
+def test_label_groups_saved_with_the_generation_equal_those_computed_from_the_pairs(generation):
+    from newssearch.docvalues import Labels
+
+    values = DocValues.load(generation)
+    for saved in (values.topics, values.provider, values.category):
+        computed = Labels(saved.names, saved.docs, saved.ids)  # the reference: computed on open, as before
+        everyone = np.ones(values.size, dtype=bool)
+        assert saved.counts(everyone, 100) == computed.counts(everyone, 100) != ()
+        assert saved.counts(values.live, 2) == computed.counts(values.live, 2)
+        for value in [*saved.names.tolist(), "AI", "ai", "no such value"]:
+            assert np.array_equal(saved.mask([value], values.size), computed.mask([value], values.size))
