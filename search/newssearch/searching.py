@@ -404,7 +404,7 @@ class IndexSearcher:
         """Each seed file's related urls, as the indexer recorded them (read once per generation)."""
         cached = getattr(self, "_related_cache", None)
         if cached is None or cached[0] != self._gen:
-            raw = store.load_json(self._gen / "related.json", {})  # indexing.RELATED_FILE: not imported, it is the indexer
+            raw = store.load_json(self._gen / store.RELATED_URLS, {})
             cached = (self._gen, dict(zip(raw.get("paths", []), raw.get("related", []))))
             self._related_cache = cached
         return cached[1]
