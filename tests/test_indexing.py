@@ -249,19 +249,36 @@ def test_a_failure_while_writing_leaves_the_previous_index_live(seeds, index_dir
     assert index_seeds([seeds], index_dir).added == 1
 
 
-def test_an_index_of_another_schema_version_asks_for_a_rebuild(seeds, index_dir):
+def test_an_index_of_a_newer_schema_version_asks_for_a_rebuild(seeds, index_dir):
     write_seed(seeds, "a.txt", title="Alpha")
     index_seeds([seeds], index_dir)
     meta_path = store.current_generation(index_dir) / store.META
     meta = json.loads(meta_path.read_text())
-    meta["schema_version"] = 0
+    meta["schema_version"] = SCHEMA_VERSION + 1
     meta_path.write_text(json.dumps(meta))
-    message = f'schema version 0, this newssearch uses version {SCHEMA_VERSION}: run "newssearch index --rebuild"'
+    message = f'schema version {SCHEMA_VERSION + 1}, this newssearch uses version {SCHEMA_VERSION}: run "newssearch index --rebuild"'
     with pytest.raises(SchemaVersionError, match=message):
         index_seeds([seeds], index_dir)
     with pytest.raises(SchemaVersionError):
         open_index(index_dir)
     assert index_seeds([seeds], index_dir, rebuild=True).added == 1
+    assert len(urls(index_dir)) == 1
+
+
+def test_an_index_of_an_older_schema_version_is_rebuilt_with_a_notice(seeds, index_dir):
+    write_seed(seeds, "a.txt", title="Alpha")
+    index_seeds([seeds], index_dir)
+    meta_path = store.current_generation(index_dir) / store.META
+    meta = json.loads(meta_path.read_text())
+    meta["schema_version"] = SCHEMA_VERSION - 1
+    meta_path.write_text(json.dumps(meta))
+    with pytest.raises(SchemaVersionError, match=f'uses version {SCHEMA_VERSION}: run "newssearch index"$'):
+        open_index(index_dir)
+    report = index_seeds([seeds], index_dir)  # no --rebuild needed: the seeds are the source of truth
+    assert report.added == 1
+    assert [w.reason for w in report.warnings] == [
+        f"the index was built with schema version {SCHEMA_VERSION - 1}; rebuilt it with version {SCHEMA_VERSION}"
+    ]
     assert len(urls(index_dir)) == 1
 
 

@@ -59,11 +59,20 @@ class SchemaVersionError(NewssearchError):
     """The index was built by another version of newssearch's schema."""
 
     def __init__(self, index_dir: str, found: object, expected: int) -> None:
+        # "newssearch index" rebuilds an older index by itself; a newer one (or an unknown
+        # one) is only replaced when asked, since a newer newssearch may still be using it.
+        how = "newssearch index" if self.is_older(found, expected) else "newssearch index --rebuild"
         super().__init__(
             f"the index at {_slash(index_dir)} was built with schema version {found}, "
-            f'this newssearch uses version {expected}: run "newssearch index --rebuild"'
+            f'this newssearch uses version {expected}: run "{how}"'
         )
         self.index_dir = index_dir
+        self.found = found
+        self.expected = expected
+
+    @staticmethod
+    def is_older(found: object, expected: int) -> bool:
+        return isinstance(found, int) and not isinstance(found, bool) and found < expected
 
 
 class IndexCorruptError(NewssearchError):

@@ -61,7 +61,7 @@ from . import store
 from . import workers as processes
 from .dates import now_iso
 from .documents import Payload, document_from_payload, related_document, related_from_payload
-from .errors import IndexCorruptError, InputPathError, SeedError
+from .errors import IndexCorruptError, InputPathError, SchemaVersionError, SeedError
 from .seeds import SeedFile, find_seed_files
 from .store import KIND_SEED, GenerationMeta
 from .workers import Parsed, SegmentWriter
@@ -161,10 +161,10 @@ def index_seeds(
     if not index_dir.is_dir():
         index_dir.mkdir(parents=True, exist_ok=True)
     with store.write_lock(index_dir, lock_timeout) as writable:
-        base, damage, manifest = (None, None, {}) if rebuild else _usable_base(index_dir)
+        base, rebuilt, manifest = (None, None, {}) if rebuild else _usable_base(index_dir)
         run = _Run(manifest, files, [os.path.abspath(p) for p in paths], base)
-        if damage is not None:
-            run.warnings.append(SkippedFile(str(index_dir), f"the index was damaged ({damage}); rebuilt it from the seeds"))
+        if rebuilt is not None:
+            run.warnings.append(SkippedFile(str(index_dir), rebuilt))
         if base is not None and not run.to_parse and not run.removed:
             if writable:
                 store.remove_unpublished(index_dir)  # what a killed run left behind
@@ -210,19 +210,26 @@ def _seconds(name: str, value: object) -> float:
 
 
 def _usable_base(index_dir: Path) -> tuple[Path | None, str | None, dict[str, _Entry]]:
-    """The live generation to update and its manifest, or (None, why, {}) when it is damaged.
+    """The live generation to update and its manifest, or (None, notice, {}) when the run must
+    build from scratch and say why.
 
-    A damaged index is rebuilt from the seeds rather than refused: the seeds
-    are the source of truth. An index of another schema version is refused
-    (``SchemaVersionError``): rebuilding it is the user's call.
+    A damaged index, or one of an older schema version, is rebuilt from the
+    seeds rather than refused: the seeds are the source of truth. An index of
+    a newer (or unknown) schema version is refused (``SchemaVersionError``): a
+    newer newssearch may still be using it, so replacing it is the user's call.
     """
     try:
         base = store.current_generation(index_dir)
     except IndexCorruptError as exc:
-        return None, exc.detail, {}
+        return None, _damaged(exc.detail), {}
     if base is None:
         return None, None, {}
-    meta = store.check_schema(index_dir, base)
+    try:
+        meta = store.check_schema(index_dir, base)
+    except SchemaVersionError as exc:
+        if not exc.is_older(exc.found, exc.expected):
+            raise
+        return None, f"the index was built with schema version {exc.found}; rebuilt it with version {exc.expected}", {}
     try:
         # Sizes of every file and checksums of the small ones (the table of contents,
         # the facet arrays, the vocabulary, the related urls): the base is then sound
@@ -230,10 +237,14 @@ def _usable_base(index_dir: Path) -> tuple[Path | None, str | None, dict[str, _E
         store.verify_files(index_dir, base, meta, checksums=True)
         manifest = _load_manifest(base)
     except IndexCorruptError as exc:
-        return None, exc.detail, {}
+        return None, _damaged(exc.detail), {}
     except Exception as exc:  # noqa: BLE001 - a damaged manifest can fail its parse in any way
-        return None, store.damaged(index_dir, base, exc).detail, {}
+        return None, _damaged(store.damaged(index_dir, base, exc).detail), {}
     return base, None, manifest
+
+
+def _damaged(detail: str) -> str:
+    return f"the index was damaged ({detail}); rebuilt it from the seeds"
 
 
 def _load_manifest(gen: Path) -> dict[str, _Entry]:
