@@ -326,7 +326,6 @@ class _Run:
         self.kept: dict[str, Payload] = {}  # the payload of each kept file's last version
         self.skipped: list[SkippedFile] = []
         self.warnings: list[SkippedFile] = []
-        self.duplicates = 0
         self.added = self.updated = 0
         on_disk = {f.path for f in files}
         new, get, to_parse = self.new, old.get, self.to_parse
@@ -437,10 +436,9 @@ class _Run:
         return stable
 
     def _count_outcomes(self) -> None:
-        """Count the files added, updated and duplicate, and list the duplicates to report."""
+        """Count the files added and updated, and list the duplicates to report."""
         for path, entry in self.new.items():
             if entry.state != BAD and self.seeds.get(entry.url) != path:
-                self.duplicates += 1
                 # Listed when it is read, or when it loses its url; not on every run.
                 if path in self.parsed or self.old_seeds.get(entry.url) == path:
                     self.skipped.append(SkippedFile(path, f"duplicate webUrl, already indexed from {self.seeds[entry.url]}"))
@@ -489,7 +487,7 @@ class _Run:
             seconds=time.perf_counter() - started,
             index_dir=str(index_dir),
             written=written,
-            duplicates=self.duplicates if written or not self.old else _count_duplicates(self.new),
+            duplicates=_count_duplicates(self.new),
         )
 
 
@@ -505,7 +503,7 @@ def _by_owner(owners: dict[str, str]) -> dict[str, set[str]]:
 
 
 def _count_duplicates(entries: dict[str, _Entry]) -> int:
-    """Files that parse but whose url an earlier file holds (for a run that decided nothing)."""
+    """Files that parse but whose url an earlier file holds: all but one of each url's files."""
     seen: set[str] = set()
     count = 0
     for entry in entries.values():
