@@ -252,20 +252,11 @@ def _load_manifest(gen: Path) -> dict[str, _Entry]:
     50,000 entries is a few C-level passes, not Python work per entry."""
     raw = store.load_json(gen / store.MANIFEST, {})
     columns = [raw.get(name, []) for name in _MANIFEST_COLUMNS]
-    if not _columns_of(columns, (str, int, int, str, str, str)) or not set(columns[4]) <= {OK, BAD, KEPT}:
+    if not store.columns_of(columns, (str, int, int, str, str, str)) or not set(columns[4]) <= {OK, BAD, KEPT}:
         raise ValueError(f"{gen.name}/{store.MANIFEST} is not a manifest of this version")
     paths, *values = columns
     # tuple.__new__ makes each _Entry in C (a named tuple's own __new__ is Python code).
     return dict(zip(paths, map(tuple.__new__, repeat(_Entry), zip(*values, repeat(None)))))
-
-
-def _load_related(gen: Path) -> dict[str, list[str]]:
-    """The related urls of each file of a generation's manifest."""
-    raw = store.load_json(gen / store.RELATED_URLS, {})
-    columns = [raw.get("paths", []), raw.get("related", [])]
-    if not _columns_of(columns, (str, list)):
-        raise IndexCorruptError(str(gen.parent), f"{gen.name}/{store.RELATED_URLS} is not a list of related urls")
-    return dict(zip(*columns))
 
 
 def _load_kept(gen: Path | None) -> dict[str, Payload]:
@@ -276,11 +267,6 @@ def _load_kept(gen: Path | None) -> dict[str, Payload]:
     if not isinstance(raw, dict) or not all(isinstance(v, dict) for v in raw.values()):
         raise IndexCorruptError(str(gen.parent), f"{gen.name}/{store.KEPT_VERSIONS} is not a map of kept articles")
     return raw
-
-
-def _columns_of(columns: list[list], types: tuple[type, ...]) -> bool:
-    """Whether ``columns`` have one length and each holds values of one type."""
-    return len({len(c) for c in columns}) <= 1 and all(set(map(type, c)) <= {t} for c, t in zip(columns, types))
 
 
 _MANIFEST_COLUMNS = ("paths", "mtime_ns", "sizes", "urls", "states", "notes")
@@ -354,7 +340,7 @@ class _Run:
             return entry.related
         if self._old_related is None:
             assert self.base is not None
-            self._old_related = _load_related(self.base)
+            self._old_related = store.load_related(self.base)
         return self._old_related.get(path, [])
 
     def start(self) -> None:

@@ -404,8 +404,7 @@ class IndexSearcher:
         """Each seed file's related urls, as the indexer recorded them (read once per generation)."""
         cached = getattr(self, "_related_cache", None)
         if cached is None or cached[0] != self._gen:
-            raw = store.load_json(self._gen / store.RELATED_URLS, {})
-            cached = (self._gen, dict(zip(raw.get("paths", []), raw.get("related", []))))
+            cached = (self._gen, store.load_related(self._gen))
             self._related_cache = cached
         return cached[1]
 

@@ -451,6 +451,20 @@ def load_json(path: Path, default: dict) -> dict:
         raise IndexCorruptError(str(path.parent.parent), f"cannot read {path.name}: {exc}") from None
 
 
+def columns_of(columns: list[list], types: tuple[type, ...]) -> bool:
+    """Whether ``columns`` (a side file stored by column) have one length and each holds values of one type."""
+    return len({len(c) for c in columns}) <= 1 and all(set(map(type, c)) <= {t} for c, t in zip(columns, types))
+
+
+def load_related(gen: Path) -> dict[str, list[str]]:
+    """The related urls each file of a generation's manifest lists (``related.json``)."""
+    raw = load_json(gen / RELATED_URLS, {})
+    columns = [raw.get("paths", []), raw.get("related", [])]
+    if not columns_of(columns, (str, list)):
+        raise IndexCorruptError(str(gen.parent), f"{gen.name}/{RELATED_URLS} is not a list of related urls")
+    return dict(zip(*columns))
+
+
 def write_json(path: Path, data: dict, *, ascii: bool = True) -> None:
     """Write ``data`` to ``path`` as compact JSON, atomically (see :func:`atomic_write`).
 
