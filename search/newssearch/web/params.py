@@ -14,9 +14,8 @@ from datetime import datetime
 from typing import Any
 
 from ..dates import parse_bound
-from ..searching import DATE_FACETS, MAX_LIMIT, SORTS
+from ..searching import DATE_FACETS, MAX_FACET_LIMIT, MAX_LIMIT, SORTS
 
-MAX_FACET_LIMIT = 1000
 MAX_FEED_ENTRIES = 100
 EXPORT_FORMATS = ("csv", "ndjson")
 
