@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import itertools
+import pickle
+import random
 from pathlib import Path
 
 import numpy as np
@@ -138,3 +141,142 @@ def test_a_format_other_than_positions_is_decoded_by_whoosh(tmp_path: Path):
     fmt = formats.Characters()
     value = fmt.encode([(0, 0, 5), (3, 10, 15)])
     assert position_decoder(fmt)(value) == fmt.decode_positions(value) == [0, 3]
+
+
+# -- the NumPy parsers, against unpickling ---------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+
+@st.composite
+def posting_block(draw):
+    """A block's data as Whoosh or the segment builder pickles it: id gaps, minified weights, values.
+
+    Hypothesis picks the shape (size, widest gap, weights kind, protocol); a seeded generator fills it.
+    """
+    count = draw(st.integers(1, 130))
+    widest = draw(st.sampled_from([255, 70_000, 2**31 - 1]))
+    kind = draw(st.sampled_from(["none", "one", "many"]))
+    values = draw(st.sampled_from(["tuple", "none", "fixed"]))
+    protocol = draw(st.sampled_from([2, 4]))
+    rng = random.Random(draw(st.integers(0, 2**32)))
+    ids = (rng.randint(0, 2**31 - 1), *[rng.randint(1, widest) for _ in range(count - 1)])
+    as_float32 = [float(np.float32(rng.uniform(0, 1000))) for _ in range(count)]
+    weights = None if kind == "none" else as_float32[0] if kind == "one" else tuple(as_float32)
+    stored = {"tuple": tuple(b"v%d" % i for i in range(count)), "none": None, "fixed": b"ab" * count}[values]
+    return count, pickle.dumps((ids, weights, stored), protocol)
+
+
+def unpickled(counts, pickles):
+    ids, weights = [], []
+    for count, data in zip(counts, pickles):
+        block_ids, block_weights, _ = pickle.loads(data)
+        ids += list(itertools.accumulate(block_ids))
+        weights += [1.0] * count if block_weights is None else (
+            [block_weights] * count if isinstance(block_weights, float) else list(block_weights))
+    return ids, np.array(weights, dtype=np.float32).tolist()
+
+
+@settings(max_examples=150, deadline=None)
+@given(st.lists(posting_block(), min_size=1, max_size=12))
+def test_ids_and_weights_parsed_with_numpy_equal_unpickling(blocks):
+    counts, pickles = [c for c, _ in blocks], [d for _, d in blocks]
+    ids, weights = postings._decode_ids_weights(postings._Blocks.of(counts, pickles))
+    assert (ids.tolist(), weights.tolist()) == unpickled(counts, pickles)
+
+
+def test_blocks_of_the_common_shape_are_not_unpickled(monkeypatch):
+    """The fast path is not a fallback in disguise: dense blocks never reach pickle.loads."""
+    counts = [128, 128, 5]
+    pickles = [pickle.dumps(((7 + 1000 * b, *[1] * (c - 1)), tuple(float(i % 3 + 1) for i in range(c)),
+                             tuple(b"x" for _ in range(c))), 4) for b, c in enumerate(counts)]
+    expected = unpickled(counts, pickles)
+    monkeypatch.setattr(postings.pickle, "loads", None)
+    ids, weights = postings._decode_ids_weights(postings._Blocks.of(counts, pickles))
+    assert (ids.tolist(), weights.tolist()) == expected
+
+
+@st.composite
+def positions(draw):
+    """A sorted position list: its length and widest gap picked by Hypothesis, filled by a seeded generator."""
+    count = draw(st.sampled_from([1, 2, 3, 50, 999, 1000, 1001, 1200]))
+    widest = draw(st.sampled_from([255, 70_000, 2**24]))
+    rng = random.Random(draw(st.integers(0, 2**32)))
+    return list(itertools.accumulate(rng.randint(1, widest) for _ in range(count)))
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(positions(), st.booleans()), min_size=1, max_size=12))
+def test_positions_parsed_with_numpy_equal_whooshs_decoding(lists):
+    fmt = formats.Positions()
+    # Whoosh's decoder takes a value with or without the pickle's final STOP: so does this one.
+    values = [fmt.encode(found)[:-1] if cut else fmt.encode(found) for found, cut in lists]
+    counts, flat = postings.positions_of(values, fmt)
+    expected = [fmt.decode_positions(v) for v in values]
+    assert counts.tolist() == [len(e) for e in expected]
+    assert flat.tolist() == [p for e in expected for p in e]
+
+
+def test_positions_of_another_format_are_decoded_by_whoosh():
+    fmt = formats.Characters()
+    values = [fmt.encode([(0, 0, 5), (3, 10, 15)]), fmt.encode([(7, 30, 34)])]
+    counts, flat = postings.positions_of(values, fmt)
+    assert (counts.tolist(), flat.tolist()) == ([2, 1], [0, 3, 7])
+
+
+@pytest.fixture(scope="module")
+def varied(tmp_path_factory):
+    """A segment from the builder and one from Whoosh's own writer (protocol 2, zlib), with deletions:
+    dense terms (gaps of 1), sparse ones (gaps past 255), a term in two documents, long position lists."""
+    from whoosh import index as whoosh_index
+
+    folder = tmp_path_factory.mktemp("varied")
+    schema = build_schema()
+    segments.create(folder, schema)
+
+    def article(n: int) -> dict:
+        words = ["dense"] + (["sparse"] if n % 300 == 0 else []) + (["pair"] if n in (5, 2900) else [])
+        return {"url": f"https://x/{n}", "kind": "seed", "title": " ".join(words),
+                "body": ("dense filler " * (n % 9)) + ("sparse " if n % 300 == 0 else "") + "dense " * (n % 200),
+                "payload": {"n": n}}
+
+    builder = segments.SegmentBuilder(folder, schema)
+    builder.add_batch([article(n) for n in range(3000)])
+    ours = builder.finish()
+    for docnum in range(0, 3000, 11):
+        ours.delete_document(docnum)
+    segments.commit(folder, schema, [ours], 1)
+    ix = segments.open_whoosh(folder, schema)
+    with ix.writer() as writer:  # Whoosh's own writer adds a second segment
+        writer.merge = False
+        for n in range(3000, 3600):
+            doc = article(n)
+            doc["payload"] = {"n": n}
+            writer.add_document(**doc)
+    ix.close()
+    ix = whoosh_index.open_dir(str(folder), schema=schema)
+    reader = ix.reader()
+    assert len(reader.leaf_readers()) == 2
+    yield reader, list(reader.leaf_readers()), schema
+    reader.close()
+    ix.close()
+
+
+@pytest.mark.parametrize("values", [False, True])
+@pytest.mark.parametrize("numpy_from", [8192, 0])
+def test_every_term_of_both_writers_reads_as_whooshs_matchers_give_it(varied, values, numpy_from, monkeypatch):
+    monkeypatch.setattr(postings, "NUMPY_POSTINGS", numpy_from)
+    reader, leaves, schema = varied
+    checked = 0
+    for field in ("title", "body", "url"):
+        for btext in reader.lexicon(field):
+            ids, weights, encoded = read_postings(leaves, schema, field, btext, values=values)
+            kept = live(reader, ids)
+            expected_ids, expected_weights, expected_values = whooshs(reader, schema, field, btext)
+            assert ids[kept].tolist() == expected_ids, (field, btext)
+            assert weights[kept].tolist() == pytest.approx(expected_weights)
+            if values:
+                assert [v for v, k in zip(encoded, kept.tolist()) if k] == expected_values
+            checked += 1
+    assert checked > 3000

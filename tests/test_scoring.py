@@ -7,6 +7,7 @@ import pytest
 from whoosh import index as whoosh_index
 
 from newssearch import index_seeds, open_index, store
+from newssearch.codec import postings
 from newssearch.docvalues import DocValues
 from newssearch.scoring import QueryScorer
 
@@ -48,7 +49,9 @@ def whoosh_docs(searcher, q):
      '"beta theta"', '"beta delta theta"', '"alpha alpha"', '"gamma late"',
      "title:gamma common", "(alpha OR beta) AND NOT late", "lat*", "zzz", "common"],
 )
-def test_matches_agree_with_whoosh(scorer, query):
+@pytest.mark.parametrize("numpy_from", [8192, 0])  # the library's threshold, and every list parsed with NumPy
+def test_matches_agree_with_whoosh(scorer, query, numpy_from, monkeypatch):
+    monkeypatch.setattr(postings, "NUMPY_POSTINGS", numpy_from)
     qs, searcher, index_dir = scorer
     with open_index(index_dir) as ix:
         q = ix._parse(query)[0]
@@ -149,3 +152,33 @@ def test_a_repeated_part_is_read_once_and_counts_as_often_as_written(scorer, mon
     every_time = qs.evaluate(q)  # the reference: each part read as often as it is written
     assert np.array_equal(once.match, every_time.match) and once.match.any()
     np.testing.assert_allclose(once.score, every_time.score, rtol=1e-6)
+
+
+def test_phrases_over_long_texts_match_as_whooshs_matchers_do(tmp_path, monkeypatch):
+    """Positions past 255 and gaps of every width, slops of 1 to 4, words repeated in a phrase: the
+    vectorised phrase matcher (all positions decoded at once) agrees with Whoosh's."""
+    import random
+
+    monkeypatch.setattr(postings, "NUMPY_POSTINGS", 0)
+    rng = random.Random(11)
+    vocabulary = ["the", "of", "storm", "harbour", "council", "vote"] + [f"filler{i}" for i in range(30)]
+    seeds, index_dir = tmp_path / "seeds", tmp_path / "index"
+    for i in range(120):
+        weights = [40, 30, 3, 2, 2, 1] + [1] * 30
+        body = " ".join(rng.choices(vocabulary, weights=weights, k=rng.choice([5, 60, 400, 1500])))
+        write_seed(seeds, f"{i:03d}.txt", url=f"https://x/{i}", title=f"article {i}", body=body)
+    index_seeds([seeds], index_dir)
+    gen = store.live_generation(index_dir)
+    ix = whoosh_index.open_dir(str(gen))
+    with ix.searcher() as searcher, open_index(index_dir) as mine:
+        qs = QueryScorer(searcher, DocValues.load(gen))
+        found = 0
+        for phrase in ["the of", "of the", "the the", "storm harbour", "the storm of", "council vote the",
+                       "filler1 filler2", "of of of"]:
+            for slop in (1, 2, 4):
+                q = mine._parse(f'body:"{phrase}"~{slop}' if slop > 1 else f'body:"{phrase}"')[0]
+                got = np.flatnonzero(qs.evaluate(q).match).tolist()
+                assert got == whoosh_docs(searcher, q), (phrase, slop)
+                found += len(got)
+        assert found > 100  # the phrases do match, in many documents
+    ix.close()

@@ -31,7 +31,7 @@ import math
 import numpy as np
 from whoosh import query as wq
 
-from .codec.postings import position_decoder, read_postings
+from .codec.postings import positions_of, read_postings
 from .docvalues import DocValues
 from .schema import TEXT_FIELDS
 
@@ -231,8 +231,12 @@ class QueryScorer:
         """Documents holding the words in order, at most ``slop`` positions apart each.
 
         Candidates are the intersection of the words' posting lists, computed on
-        whole arrays; positions are decoded only for those. A match scores as
-        the sum of its words.
+        whole arrays; positions are decoded only for those, all at once
+        (:func:`~newssearch.codec.postings.positions_of`), and matched as sorted
+        ``(candidate, position)`` keys: a word's position continues the phrase
+        when the nearest earlier position of the phrase so far, in the same
+        document, is at most ``slop`` before it. A match scores as the sum of
+        its words.
         """
         field, words = q.fieldname, list(q.words)
         result = self._empty()
@@ -247,22 +251,24 @@ class QueryScorer:
         candidates = candidates[self.live[candidates]]
         if not len(candidates):
             return result
-        decode = position_decoder(self.reader.schema[field].format)
-        encoded = [[values[i] for i in np.searchsorted(ids, candidates).tolist()] for ids, _, values in lists]
+        fmt = self.reader.schema[field].format
         slop = max(1, int(q.slop))
-        for j, doc in enumerate(candidates.tolist()):
-            current = decode(encoded[0][j])
-            for w in range(1, len(words)):
-                following = decode(encoded[w][j])
-                if slop == 1:
-                    before = set(current)
-                    current = [p for p in following if p - 1 in before]
-                else:
-                    current = [p for p in following if any(0 < p - c <= slop for c in current)]
-                if not current:
-                    break
-            if current:
-                result.match[doc] = True
+        spread = np.int64(1 << 32)  # above any position: keys of different candidates never come within slop
+        keys = np.zeros(0, dtype=np.int64)
+        for w, (ids, _, values) in enumerate(lists):
+            chosen = np.searchsorted(ids, candidates).tolist()
+            counts, positions = positions_of([values[i] for i in chosen], fmt)
+            following = np.repeat(np.arange(len(candidates), dtype=np.int64), counts) * spread + positions
+            if w == 0:
+                keys = following
+                continue
+            before = np.searchsorted(keys, following, side="left") - 1
+            near = before >= 0
+            near[near] = following[near] - keys[before[near]] <= slop
+            keys = following[near]
+            if not len(keys):
+                return result
+        result.match[candidates[np.unique(keys // spread)]] = True
         for ids, tf, _ in lists:
             result.score += self._scored(field, ids, tf, q.boost).score
         result.score[~result.match] = 0

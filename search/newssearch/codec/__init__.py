@@ -39,6 +39,8 @@ Private or internal names
   gives postings without Whoosh's deleted-document filter) and
   ``FilterMatcher.child``.
   ``W3LeafMatcher``'s ``_postfile``, ``_baseoffset``, ``_byteids``,
+  ``_fixedsize``, ``_startoffset`` and ``_length`` (the posting list's
+  extent; Whoosh 2.7 keeps the length as a 1-tuple), and
   ``_data``, ``_read_data``, ``_blocklength``, ``_read_values``,
   ``_values``, ``_lastblock``, ``_goto``, ``_nextoffset`` (the block walk).
 
@@ -48,6 +50,9 @@ Layouts (written here, read by Whoosh; read here, written by Whoosh)
   weight, compression, min length code, max length code)``, then the pickled
   ``(id deltas, weights, values)``; weights minified to ``None`` (all 1) or
   one float (all equal); zlib when the info says so (see :mod:`.postings`).
+  The pickles' opcodes themselves are parsed for long lists: protocol 2
+  infos ending in TUPLE, BINPUT 0, STOP; data of protocol 2 or 4 whose ids
+  are K/M/J ints and weights ``G`` floats (anything else is unpickled).
   Positions values: a 4-byte count, then the pickled position deltas
   (``formats.Positions.encode``).
   Column files: see :mod:`.columns` (``NumericColumn``, ``VarBytesColumn``
@@ -113,7 +118,8 @@ INVENTORY = (
 )
 # Instance attributes, checked on live objects by the contract test.
 MATCHER_ATTRIBUTES = (
-    "_postfile", "_baseoffset", "_byteids", "_data", "_blocklength", "_values", "_lastblock", "_nextoffset",
+    "_postfile", "_baseoffset", "_byteids", "_fixedsize", "_startoffset", "_length", "_data", "_blocklength",
+    "_values", "_lastblock", "_nextoffset",
 )
 ORDERED_HASH_ATTRIBUTES = ("index", "hashfn", "buckets", "lastkey", "extras")
 SEGMENT_READER_ATTRIBUTES = ("_terms",)

@@ -1,10 +1,19 @@
-"""The read side of posting lists: whole blocks of Whoosh's W3 posting file at a time.
+"""The read side of posting lists: whole posting lists of Whoosh's W3 posting file at a time.
 
 Whoosh's matchers walk postings one document at a time in Python: about
-1.2 µs to decode a posting. Here a term's posting list is read a whole block
-(up to 128 postings) at a time into NumPy arrays, for the scorer
-(:mod:`newssearch.scoring`), the doc values (:mod:`newssearch.docvalues`)
-and the deletion of documents by url (:mod:`newssearch.codec.segments`).
+1.2 µs to decode a posting. Here a term's posting list is read whole into
+NumPy arrays, for the scorer (:mod:`newssearch.scoring`), the doc values
+(:mod:`newssearch.docvalues`) and the deletion of documents by url
+(:mod:`newssearch.codec.segments`):
+
+* a long list (:data:`NUMPY_POSTINGS` postings or more in a segment) is read
+  with one call and its ids and weights parsed from the pickles' bytes with
+  NumPy, never unpickling the positions it holds (about 3 times faster than
+  unpickling at a common word, see the comment above :class:`_Blocks`);
+* a short one is unpickled block by block, which costs less than setting the
+  NumPy parse up;
+* positions, for phrases, are parsed for all the documents a phrase needs at
+  once (:func:`positions_of`).
 
 The W3 layout of a term's postings (``whoosh.codec.whoosh3``): the
 ``WHOOSH3_HEADER_MAGIC``, then blocks, each an int length (negative for the
@@ -12,7 +21,9 @@ last block), a pickled info tuple (length, max id, max weight, compression,
 min and max length codes), then the pickled ``(ids, weights, values)``
 tuple, zlib-compressed if the info says so. Ids are delta-coded from 0 in
 each block; weights are ``None`` (all 1), one float (all equal) or one per
-posting.
+posting. Every fast path falls back to unpickling on anything it does not
+expect, and ``tests/test_codec_postings.py`` checks each against Whoosh's
+own matchers and decoders.
 """
 
 from __future__ import annotations
@@ -24,7 +35,7 @@ import zlib
 
 import numpy as np
 from whoosh import formats
-from whoosh.codec.whoosh3 import W3LeafMatcher
+from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3LeafMatcher
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import TermNotFound
 
@@ -62,13 +73,18 @@ def read_postings(leaves, schema, field: str, text: str | bytes, *, values: bool
         # the segment's deleted documents and filter every posting through it;
         # the live mask does that here, on whole arrays.
         terms = getattr(leaf, "_terms", None)
+        count = None
         try:
-            matcher = terms.matcher(field, btext, fmt) if terms is not None else leaf.postings(field, btext)
+            if terms is not None:
+                count = terms.term_info(field, btext).doc_frequency()
+                matcher = terms.matcher(field, btext, fmt)
+            else:
+                matcher = leaf.postings(field, btext)
         except TermNotFound:
             continue
         if isinstance(matcher, FilterMatcher):
             matcher = matcher.child
-        ids, weights, encoded = _read_all(matcher, values)
+        ids, weights, encoded = _read_all(matcher, values, count)
         ids_parts.append(ids + offset)
         weight_parts.append(weights)
         value_parts.extend(encoded)
@@ -77,8 +93,12 @@ def read_postings(leaves, schema, field: str, text: str | bytes, *, values: bool
     return np.concatenate(ids_parts), np.concatenate(weight_parts), value_parts
 
 
-def _read_all(matcher, values: bool = False) -> tuple[np.ndarray, np.ndarray, list]:
-    """Every posting of a leaf matcher, a block at a time: ids, weights and, if asked, encoded values."""
+def _read_all(matcher, values: bool = False, count: int | None = None) -> tuple[np.ndarray, np.ndarray, list]:
+    """Every posting of a leaf matcher, a block at a time: ids, weights and, if asked, encoded values.
+
+    ``count``, the number of postings when known, picks the way: NumPy parses
+    long lists faster than unpickling them, but costs a millisecond to set up.
+    """
     if not isinstance(matcher, W3LeafMatcher):  # inlined or in-memory postings: few, read one by one
         id_list, weight_list, value_list = [], [], []
         while matcher.is_active():
@@ -88,15 +108,236 @@ def _read_all(matcher, values: bool = False) -> tuple[np.ndarray, np.ndarray, li
                 value_list.append(matcher.value())
             matcher.next()
         return np.array(id_list, dtype=np.int64), np.array(weight_list, dtype=np.float32), value_list
+    if values:  # phrases: the values (positions) are unpickled, the ids and weights parsed as below
+        if not matcher._byteids and (count is None or count >= NUMPY_POSTINGS):
+            blocks = _blocks(matcher)
+            decoded = _decode_ids_weights(blocks) if blocks is not None else None
+            if blocks is not None and decoded is not None:
+                return decoded[0], decoded[1], _values(blocks, matcher._fixedsize)
+        return _read_all_values(matcher)
+    if not matcher._byteids and (count is None or count >= NUMPY_POSTINGS):
+        blocks = _blocks(matcher)
+        if blocks is not None:
+            decoded = _decode_ids_weights(blocks)
+            if decoded is not None:
+                return decoded[0], decoded[1], []
+    return _read_all_unpickled(matcher)
+
+
+# -- the fast path: a posting list's ids and weights parsed from the pickles with NumPy ------------
+#
+# A block's data is the pickle of ``(ids, weights, values)``; unpickling it makes a
+# Python object of every id, weight and (for text fields) position list, most of
+# which a query that only scores throws away. The pickle of a tuple of small ints
+# is regular: MARK, then ``K x`` for an int below 256 (``M xx`` below 65,536,
+# ``J xxxx`` a signed 32-bit int), then TUPLE; floats are ``G`` and 8 big-endian
+# bytes. A block's first id is a docnum, its others are gaps, below 256 in every
+# block of a term that is in many documents: exactly the terms whose reading is
+# slow. So the ids and weights of all such blocks of a term are parsed at once
+# with NumPy, and their values are never unpickled. A block of any other shape
+# (a wider gap, another protocol's opcodes) is unpickled on its own, and
+# ``tests/test_codec_postings.py`` checks both against Whoosh's matchers.
+
+NUMPY_POSTINGS = 8192  # posting lists at least this long are parsed with NumPy (measured break-even: ~60 blocks)
+
+_K, _M, _J, _G, _N = ord("K"), ord("M"), ord("J"), ord("G"), ord("N")
+_MARK, _TUPLE, _TUPLE1 = ord("("), ord("t"), 0x85  # TUPLE1..TUPLE3 are 0x85..0x87
+_BINPUT, _LONG_BINPUT, _MEMOIZE, _FRAME = ord("q"), ord("r"), 0x94, 0x95
+_INFO_TAIL = b"tq\x00."  # a block info tuple's end: TUPLE, memo 0, STOP (protocol 2, as Whoosh writes it)
+
+
+class _Blocks:
+    """The blocks of one posting list: posting counts, where each data pickle starts in ``buf``, and each whole pickle."""
+
+    __slots__ = ("counts", "buf", "starts", "data")
+
+    def __init__(self, counts: np.ndarray, buf: np.ndarray, starts: np.ndarray, data) -> None:
+        self.counts, self.buf, self.starts, self.data = counts, buf, starts, data
+
+    @classmethod
+    def of(cls, counts: list[int], pickles: list[bytes]) -> _Blocks:
+        """Blocks from their posting counts and uncompressed data pickles (the tests' way in)."""
+        sizes = np.fromiter(map(len, pickles), dtype=np.int64, count=len(pickles))
+        padding = bytes(_HEAD + _HEAD_PER_POSTING * max(counts, default=0) + 16)
+        buf = np.frombuffer(b"".join([*pickles, padding]), dtype=np.uint8)
+        return cls(np.array(counts, dtype=np.int64), buf, np.cumsum(sizes) - sizes, pickles.__getitem__)
+
+
+def _blocks(m) -> _Blocks | None:
+    """The blocks of a W3 posting list, from one read of it; None when a block info is not as Whoosh writes it.
+
+    Only the length of each block is read in Python. The info tuples (protocol 2
+    pickles of six numbers, ending in TUPLE, memo 0, STOP) are parsed with NumPy;
+    the data of compressed blocks is inflated and appended after the list.
+    """
+    extent = m._length[0] if isinstance(m._length, tuple) else m._length  # Whoosh 2.7 keeps a 1-tuple
+    raw = m._postfile.get(m._startoffset, extent)
+    unpack_from, find = _INT.unpack_from, raw.find
+    info_starts: list[int] = []
+    info_tails: list[int] = []
+    ends: list[int] = []
+    position = len(WHOOSH3_HEADER_MAGIC)
+    while position < len(raw):
+        length = unpack_from(raw, position)[0]
+        start = position + 4
+        # The info pickle ends at the first TUPLE, memo 0, STOP: no item's bytes hold
+        # that sequence (checked below against the items themselves).
+        tail = find(_INFO_TAIL, start, start + 64)
+        if tail < 0:
+            return None
+        info_starts.append(start)
+        info_tails.append(tail)
+        position = start + abs(length)
+        ends.append(position)
+        if length < 0:
+            break
+    buf = np.frombuffer(raw + bytes(16), dtype=np.uint8)
+    cursor = np.array(info_starts, dtype=np.int64)
+    if not len(cursor) or (buf[cursor] != 0x80).any() or (buf[cursor + 1] != 2).any():
+        return None
+    if (buf[cursor + 2] != _MARK).any():
+        return None
+    cursor += 3
+    items = []
+    for i in range(6):  # count, last id, max weight (a float), compression, min and max length codes
+        item = _float_items(buf, cursor) if i == 2 else _int_items(buf, cursor)
+        if item is None:
+            return None
+        items.append(item[0])
+        cursor = item[1]
+    if (cursor != np.array(info_tails)).any():
+        return None
+    counts, compressed = items[0], items[3] != 0
+    data_starts = cursor + len(_INFO_TAIL)
+    whole = data_starts.tolist()
+    heads = []
+    extra = len(raw)
+    inflated: dict[int, bytes] = {}
+    for b in np.flatnonzero(compressed).tolist():
+        inflated[b] = zlib.decompress(raw[whole[b]:ends[b]])
+        heads.append(inflated[b][:_HEAD + _HEAD_PER_POSTING * int(counts[b])])
+        data_starts[b] = extra
+        extra += len(heads[-1])
+
+    def pickled(b: int) -> bytes:
+        return inflated[b] if b in inflated else raw[whole[b]:ends[b]]
+
+    # Zeros after the last block: a block of another shape may send offsets up to
+    # this far past its start before it is refused.
+    padding = bytes(_HEAD + _HEAD_PER_POSTING * int(counts.max()) + 16)
+    buf = np.frombuffer(b"".join([raw, *heads, padding]), dtype=np.uint8)
+    return _Blocks(counts, buf, data_starts, pickled)
+
+
+# A block's ids take at most 5 bytes each and its weights 9, after a few bytes of
+# framing: the rest of its pickle, the values, is never looked at.
+_HEAD, _HEAD_PER_POSTING = 32, 14
+
+
+def _int_items(buf: np.ndarray, cursor: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The non-negative ints pickled at each offset ``cursor`` (K, M or J), and the offsets after them."""
+    op = buf[cursor]
+    b1, b2, b3, b4 = (buf[cursor + i].astype(np.int64) for i in (1, 2, 3, 4))
+    value = np.where(op == _K, b1, np.where(op == _M, b1 | b2 << 8, b1 | b2 << 8 | b3 << 16 | b4 << 24))
+    if not (((op == _K) | (op == _M) | (op == _J)) & (value < 1 << 31)).all():
+        return None
+    return value, cursor + np.where(op == _K, 2, np.where(op == _M, 3, 5))
+
+
+def _float_items(buf: np.ndarray, cursor: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """The floats pickled at each offset ``cursor`` (G and 8 bytes), and the offsets after them."""
+    if (buf[cursor] != _G).any():
+        return None
+    return _floats(buf, cursor + 1), cursor + 9
+
+
+def _decode_ids_weights(blocks: _Blocks) -> tuple[np.ndarray, np.ndarray] | None:
+    """The docnums and weights of ``blocks``; None when they hold no postings."""
+    n, buf, starts = blocks.counts, blocks.buf, blocks.starts
+    if not len(n) or n.min() < 1:
+        return None
+    at = buf.__getitem__
+    good = (at(starts) == 0x80) & (at(starts + 2) != 0)
+    cursor = starts + 2
+    cursor += np.where((at(starts + 1) >= 4) & (at(cursor) == _FRAME), 9, 0)  # protocol 4's 8-byte FRAME
+    marked = n >= 4  # MARK, items, TUPLE for 4 or more; items, then TUPLE1..3 for fewer
+    good &= ~marked | (at(cursor) == _MARK)
+    cursor += marked
+    # The first id, a docnum: any width.
+    op = at(cursor)
+    b1, b2, b3, b4 = (at(cursor + i).astype(np.int64) for i in (1, 2, 3, 4))
+    first_id = np.where(op == _K, b1, np.where(op == _M, b1 | b2 << 8, b1 | b2 << 8 | b3 << 16 | b4 << 24))
+    good &= ((op == _K) | (op == _M) | (op == _J)) & (first_id < 1 << 31)
+    cursor += np.where(op == _K, 2, np.where(op == _M, 3, 5))
+    # The gaps: K and one byte each, when the block is of the common shape.
+    total = int(n.sum())
+    first = np.cumsum(n) - n
+    gaps = n - 1
+    within = np.arange(total - len(n)) - np.repeat(np.cumsum(gaps) - gaps, gaps)
+    gap_at = np.repeat(cursor, gaps) + 2 * within
+    shaped = at(gap_at) == _K
+    good &= _every(shaped, gaps)
+    ids = np.empty(total, dtype=np.int64)
+    ids[first] = first_id
+    gap_slots = np.ones(total, dtype=bool)
+    gap_slots[first] = False
+    ids[gap_slots] = at(gap_at + 1)
+    cursor += 2 * gaps
+    good &= at(cursor) == np.where(marked, _TUPLE, _TUPLE1 + n - 1)
+    cursor += 1
+    memo = at(cursor)
+    good &= (memo == _BINPUT) | (memo == _MEMOIZE) | (memo == _LONG_BINPUT)
+    cursor += np.where(memo == _BINPUT, 2, np.where(memo == _MEMOIZE, 1, 5))
+    # Weights: None (all 1), one float (all equal), or a tuple of floats.
+    op = at(cursor)
+    tupled = ((op == _MARK) & marked) | ((op == _G) & (at(cursor + 9) == _G) & (n >= 2) & ~marked)
+    single = (op == _G) & ~tupled
+    good &= (op == _N) | single | tupled
+    per_block = np.ones(len(n), dtype=np.float32)
+    per_block[single] = _floats(buf, cursor[single] + 1)
+    weights = np.repeat(per_block, n)
+    if tupled.any():
+        block = np.flatnonzero(tupled)
+        count = n[block]
+        offset = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
+        where = np.repeat(cursor[block] + marked[block], count) + 9 * offset
+        good[block] &= _every(at(where) == _G, count)
+        weights[np.repeat(first[block], count) + offset] = _floats(buf, where + 1)
+    # Ids are delta-coded from 0 in each block: a running sum that restarts per block.
+    for b in np.flatnonzero(~good).tolist():  # blocks of another shape: unpickled
+        data = pickle.loads(blocks.data(b))
+        block_ids, block_weights = data[0], data[1]
+        span = slice(first[b], first[b] + n[b])
+        ids[span] = block_ids
+        weights[span] = 1.0 if block_weights is None else block_weights
+    ids = np.cumsum(ids)
+    if len(n) > 1:
+        restart = np.zeros(total, dtype=np.int64)
+        restart[first[1:]] = ids[first[1:] - 1]
+        ids -= np.maximum.accumulate(restart)
+    return ids, weights
+
+
+def _every(flags: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Per group of ``counts`` consecutive ``flags``: are they all true (an empty group is)."""
+    every = np.ones(len(counts), dtype=bool)
+    every[np.repeat(np.arange(len(counts)), counts)[~flags]] = False
+    return every
+
+
+def _floats(buf: np.ndarray, where: np.ndarray) -> np.ndarray:
+    """The big-endian doubles that start at each offset ``where`` of ``buf``, as float32."""
+    windows = np.lib.stride_tricks.as_strided(buf, shape=(len(buf) - 7, 8), strides=(1, 1))
+    raw = np.ascontiguousarray(windows[where])
+    with np.errstate(over="ignore", invalid="ignore"):  # bytes of a refused block, overwritten later
+        return raw.view(">f8").ravel().astype(np.float32)
+
+
+def _read_all_unpickled(m) -> tuple[np.ndarray, np.ndarray, list]:
+    """Ids and weights of every block, by unpickling each block: the reference the fast path is checked against."""
     # The blocks are walked here rather than with the matcher's _goto/_read_data,
     # which set a dozen attributes per block; ids and weights of all blocks are
-    # turned into arrays once at the end. Whoosh 2.7's W3 block layout: an int
-    # length (negative for the last block), a pickled info tuple (length, max id,
-    # max weight, compression, min and max length codes), then the pickled
-    # (ids, weights, values) tuple, zlib-compressed if asked.
-    m = matcher
-    if values:  # phrases: few terms, and the values need the matcher's own decoding
-        return _read_all_values(m)
+    # turned into arrays once at the end.
     postfile = m._postfile
     file = postfile.file
     unpack_int = _INT.unpack
@@ -117,9 +358,14 @@ def _read_all(matcher, values: bool = False) -> tuple[np.ndarray, np.ndarray, li
         if last:
             break
         position = following
+    return *_arrays(id_blocks, weight_blocks, lengths, m._byteids), []
+
+
+def _arrays(id_blocks: list, weight_blocks: list, lengths: list[int], byteids: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Ids and weights of unpickled blocks as arrays: ids delta-decoded, minified weights restored."""
     total = sum(lengths)
     ids = np.fromiter(itertools.chain.from_iterable(id_blocks), dtype=np.int64, count=total)
-    if not m._byteids:  # delta-encoded within each block: a running sum that restarts per block
+    if not byteids:  # delta-encoded within each block: a running sum that restarts per block
         ids = np.cumsum(ids)
         if len(lengths) > 1:
             ends = np.cumsum(lengths)[:-1]
@@ -135,30 +381,136 @@ def _read_all(matcher, values: bool = False) -> tuple[np.ndarray, np.ndarray, li
             else np.asarray(w, dtype=np.float32)
             for w, n in zip(weight_blocks, lengths)
         ])
-    return ids, weights, []
+    return ids, weights
 
 
 def _read_all_values(m) -> tuple[np.ndarray, np.ndarray, list]:
-    """Like :func:`_read_all`, with each posting's encoded value (positions), through the matcher."""
-    id_parts, weight_parts, encoded = [], [], []
+    """Like :func:`_read_all_unpickled`, with each posting's encoded value (its positions)."""
+    fixed = m._fixedsize
+    postfile = m._postfile
+    file = postfile.file
+    unpack_int = _INT.unpack
+    load = pickle.load
+    position = m._baseoffset
+    id_blocks, weight_blocks, lengths, encoded = [], [], [], []
     while True:
-        if m._data is None:
-            m._read_data()
-        ids = np.asarray(m._data[0], dtype=np.int64)
-        if not m._byteids:  # delta-encoded
-            ids = np.cumsum(ids)
-        id_parts.append(ids)
-        raw_weights = m._data[1]
-        if raw_weights is None:
-            weights = np.ones(m._blocklength, dtype=np.float32)
-        elif isinstance(raw_weights, float):
-            weights = np.full(m._blocklength, raw_weights, dtype=np.float32)
+        file.seek(position)
+        length = unpack_int(file.read(4))[0]
+        following = position + 4 + abs(length)
+        count, _, _, compression, _, _ = load(file)
+        raw = file.read(following - file.tell())
+        ids, weights, values = pickle.loads(zlib.decompress(raw) if compression else raw)
+        id_blocks.append(ids)
+        weight_blocks.append(weights)
+        lengths.append(count)
+        # Whoosh's minified values, as W3LeafMatcher._read_values restores them.
+        if fixed is None or fixed < 0:
+            encoded.extend(values)
+        elif fixed == 0:
+            encoded.extend([None] * count)
         else:
-            weights = np.asarray(raw_weights, dtype=np.float32)
-        weight_parts.append(weights)
-        m._read_values()
-        encoded.extend(m._values)
-        if m._lastblock:
+            encoded.extend(values[i:i + fixed] for i in range(0, len(values), fixed))
+        if length < 0:
             break
-        m._goto(m._nextoffset)
-    return np.concatenate(id_parts), np.concatenate(weight_parts), encoded
+        position = following
+    return *_arrays(id_blocks, weight_blocks, lengths, m._byteids), encoded
+
+
+def _values(blocks: _Blocks, fixed: int | None) -> list:
+    """The encoded values of every posting of ``blocks``, as ``W3LeafMatcher._read_values`` restores them."""
+    encoded: list = []
+    loads, data = pickle.loads, blocks.data
+    for b, count in enumerate(blocks.counts.tolist()):
+        values = loads(data(b))[2]
+        if fixed is None or fixed < 0:
+            encoded.extend(values)
+        elif fixed == 0:
+            encoded.extend([None] * count)
+        else:
+            encoded.extend(values[i:i + fixed] for i in range(0, len(values), fixed))
+    return encoded
+
+
+def positions_of(values: list[bytes], fmt) -> tuple[np.ndarray, np.ndarray]:
+    """The positions of each encoded value, flattened: how many each value holds, and all of them in order.
+
+    For Whoosh's ``Positions`` format (a 4-byte count, then the protocol 2
+    pickle of the list of position gaps) every value of the common shape is
+    parsed at once with NumPy: a first position of any width, then gaps below
+    256 (``K`` and one byte each), at most 1,000 of them (the pickler's batch).
+    Values of any other shape, and other formats, are decoded one by one as
+    Whoosh decodes them; ``tests/test_codec_postings.py`` checks both.
+    """
+    if not values:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    if type(fmt) is not formats.Positions:
+        return _positions_one_by_one(values, fmt.decode_positions)
+    sizes = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+    n_max_bytes = int(sizes.max())
+    buf = np.frombuffer(b"".join(values) + bytes(n_max_bytes + 16), dtype=np.uint8)
+    starts = np.cumsum(sizes) - sizes
+    head = buf[starts[:, None] + np.arange(4)].astype(np.int64)
+    n = head[:, 0] << 24 | head[:, 1] << 16 | head[:, 2] << 8 | head[:, 3]
+    good = (n >= 1) & (n <= 1000) & (sizes >= 11)
+    n = np.where(good, n, 1)  # shapes refused here are decoded one by one below
+    good &= (buf[starts[:, None] + np.arange(4, 9)] == np.frombuffer(b"\x80\x02]q\x00", dtype=np.uint8)).all(axis=1)
+    cursor = starts + 9
+    marked = n >= 2  # MARK, items, APPENDS for 2 or more; the item, then APPEND for one
+    good &= ~marked | (buf[cursor] == _MARK)
+    cursor += marked
+    first_item = _int_items_lenient(buf, cursor)
+    good &= first_item[2]
+    cursor = first_item[1]
+    total = int(n.sum())
+    first = np.cumsum(n) - n
+    gaps = n - 1
+    within = np.arange(total - len(n)) - np.repeat(np.cumsum(gaps) - gaps, gaps)
+    gap_at = np.repeat(cursor, gaps) + 2 * within
+    good &= _every(buf[gap_at] == _K, gaps)
+    deltas = np.empty(total, dtype=np.int64)
+    deltas[first] = first_item[0]
+    gap_slots = np.ones(total, dtype=bool)
+    gap_slots[first] = False
+    deltas[gap_slots] = buf[gap_at + 1]
+    cursor += 2 * gaps
+    good &= buf[cursor] == np.where(marked, _APPENDS, _APPEND)
+    end = cursor + 1 - starts  # then the value ends, or ends with STOP (Whoosh reads both)
+    good &= (end == sizes) | ((end + 1 == sizes) & (buf[cursor + 1] == _STOP))
+    positions = np.cumsum(deltas)
+    if len(n) > 1:  # a running sum that restarts at each value
+        restart = np.zeros(total, dtype=np.int64)
+        restart[first[1:]] = positions[first[1:] - 1]
+        positions -= np.maximum.accumulate(restart)
+    if good.all():
+        return n, positions
+    # Values of another shape: decoded by Whoosh's rules, then spliced in.
+    decode = position_decoder(fmt)
+    others = {b: decode(values[b]) for b in np.flatnonzero(~good).tolist()}
+    counts = n.copy()
+    for b, found in others.items():
+        counts[b] = len(found)
+    out = np.empty(int(counts.sum()), dtype=np.int64)
+    out_first = np.cumsum(counts) - counts
+    kept = np.repeat(good, n)
+    out[np.repeat(out_first[good], n[good]) + (np.arange(total) - np.repeat(first, n))[kept]] = positions[kept]
+    for b, found in others.items():
+        out[out_first[b]:out_first[b] + counts[b]] = found
+    return counts, out
+
+
+_APPEND, _APPENDS, _STOP = ord("a"), ord("e"), ord(".")
+
+
+def _int_items_lenient(buf: np.ndarray, cursor: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Like :func:`_int_items`, with a flag per item instead of refusing all: (values, offsets after, valid)."""
+    op = buf[cursor]
+    b1, b2, b3, b4 = (buf[cursor + i].astype(np.int64) for i in (1, 2, 3, 4))
+    value = np.where(op == _K, b1, np.where(op == _M, b1 | b2 << 8, b1 | b2 << 8 | b3 << 16 | b4 << 24))
+    valid = ((op == _K) | (op == _M) | (op == _J)) & (value < 1 << 31)
+    return value, cursor + np.where(op == _K, 2, np.where(op == _M, 3, 5)), valid
+
+
+def _positions_one_by_one(values: list[bytes], decode) -> tuple[np.ndarray, np.ndarray]:
+    decoded = [decode(v) for v in values]
+    counts = np.fromiter(map(len, decoded), dtype=np.int64, count=len(decoded))
+    return counts, np.fromiter(itertools.chain.from_iterable(decoded), dtype=np.int64, count=int(counts.sum()))
