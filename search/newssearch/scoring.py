@@ -39,14 +39,26 @@ K1 = 1.2
 B = 0.75
 
 
+# Postings the plain words of one query may read together (a word counts its
+# postings in every field, deleted articles included until a merge). Past it, the
+# commonest words are left out, as stop words are elsewhere, and the results say
+# which (``Evaluation.left_out``): a pasted paragraph ORs a hundred words found in
+# most articles, millions of postings, seconds of reading. About a quarter of a
+# second of reading; at 200,000 seeds "the" alone holds 1.3 million. The rarest
+# word of a query is always searched, and phrases and negations are never cut.
+MAX_WORD_POSTINGS = 4_000_000
+
+
 class Evaluation:
-    """The documents a query matches and their scores, both indexed by docnum."""
+    """The documents a query matches and their scores, both indexed by docnum,
+    and the words left out to stay within :data:`MAX_WORD_POSTINGS`."""
 
-    __slots__ = ("match", "score")
+    __slots__ = ("match", "score", "left_out")
 
-    def __init__(self, match: np.ndarray, score: np.ndarray) -> None:
+    def __init__(self, match: np.ndarray, score: np.ndarray, left_out: tuple[str, ...] = ()) -> None:
         self.match = match
         self.score = score
+        self.left_out = left_out
 
 
 class Nothing(wq.Query):
@@ -126,6 +138,9 @@ class QueryScorer:
         self.deleted = np.flatnonzero(~doc_values.live)
         self.doc_count = max(1, int(self.live.sum()))
         self._norms: dict[str, np.ndarray] = {}
+        self._budget = MAX_WORD_POSTINGS  # postings left for the words of the query being evaluated
+        self._left_out: list[str] = []
+        self._frequencies: dict[tuple[str, str], int] = {}
 
     # -- postings --------------------------------------------------------------
 
@@ -135,7 +150,9 @@ class QueryScorer:
         return ids, weights
 
     def _postings(self, field: str, text: str | bytes, *, values: bool) -> tuple[np.ndarray, np.ndarray, list]:
-        return read_postings(self.leaves, self.reader.schema, field, text, values=values)
+        found = read_postings(self.leaves, self.reader.schema, field, text, values=values)
+        self._budget -= len(found[0])
+        return found
 
     def _norm(self, field: str) -> np.ndarray:
         """``k1 * (1 - b + b * len / avglen)`` per document: the length part of BM25."""
@@ -154,9 +171,11 @@ class QueryScorer:
     # -- evaluation ------------------------------------------------------------
 
     def evaluate(self, q: wq.Query) -> Evaluation:
+        self._budget, self._left_out = MAX_WORD_POSTINGS, []
         result = self._eval(q)
         result.match &= self.live
         result.score[self.deleted] = 0  # postings are read with deleted documents in them
+        result.left_out = tuple(dict.fromkeys(self._left_out))
         return result
 
     def _empty(self) -> Evaluation:
@@ -298,10 +317,17 @@ class QueryScorer:
             # Rarest first, as Lucene orders a conjunction: once nothing is left the
             # other parts (often the commonest words) need not be read at all.
             parts = sorted(parts, key=lambda part: self._cost(part[0]))
+        elif not every:
+            parts = self._within_budget(parts)
         result: Evaluation | None = None
         for sub, times in parts:
             if every and result is not None and not result.match.any():
                 return self._empty()
+            if every and result is not None:
+                word = _word_of(sub)
+                if word is not None and self._cost(sub) > self._budget:
+                    self._left_out.append(word)  # and the commoner words after it
+                    continue
             if not every and isinstance(sub, wq.Term):
                 if result is None:
                     result = self._empty()
@@ -323,12 +349,34 @@ class QueryScorer:
             result.score[~result.match] = 0
         return self._boosted(result, boost)
 
+    def _within_budget(self, parts: list[tuple[wq.Query, int]]) -> list[tuple[wq.Query, int]]:
+        """The parts of an ``Or`` to read: its words rarest first while they fit the budget, the rest as they are.
+
+        A word is all the terms of one text (a word in five fields is one word).
+        The rarest word is always kept: a query of one common word is answered.
+        """
+        costs: dict[str, int] = {}
+        for sub, _ in parts:
+            if isinstance(sub, wq.Term):
+                costs[sub.text] = costs.get(sub.text, 0) + self._cost(sub)
+        if sum(costs.values()) <= self._budget:
+            return parts
+        kept: set[str] = set()
+        budget = self._budget
+        for text in sorted(costs, key=costs.__getitem__):
+            if not kept or costs[text] <= budget:
+                kept.add(text)
+                budget -= costs[text]
+            else:
+                self._left_out.append(text)
+        return [(sub, times) for sub, times in parts if not isinstance(sub, wq.Term) or sub.text in kept]
+
     def _cost(self, q: wq.Query) -> int:
         """About how many postings evaluating ``q`` reads: the order of an ``And``'s parts."""
         if isinstance(q, wq.Term):
-            return self.reader.doc_frequency(q.fieldname, q.text)
+            return self._doc_frequency(q.fieldname, q.text)
         if isinstance(q, wq.Phrase):
-            return sum(self.reader.doc_frequency(q.fieldname, w) for w in q.words)
+            return sum(self._doc_frequency(q.fieldname, w) for w in q.words)
         if isinstance(q, Nothing):
             return 0
         if isinstance(q, (wq.Not, HasField, wq.Every)):
@@ -341,12 +389,33 @@ class QueryScorer:
             return sum(self._cost(c) for c in q.children())
         return self.size
 
+    def _doc_frequency(self, field: str, text: str) -> int:
+        """Postings of a term in the index, deleted documents included: a lookup in every segment, kept."""
+        key = (field, text)
+        found = self._frequencies.get(key)
+        if found is None:
+            if len(self._frequencies) > 100_000:  # a long-lived searcher: bounded, not a leak
+                self._frequencies.clear()
+            found = self._frequencies[key] = self.reader.doc_frequency(field, text)
+        return found
+
     @staticmethod
     def _boosted(result: Evaluation, boost: float) -> Evaluation:
         if boost != 1.0:
             result.score *= boost
         return result
 
+
+
+def _word_of(q: wq.Query) -> str | None:
+    """The text of a query that is one word in one or more fields (a term, or an ``Or`` of its fields)."""
+    if isinstance(q, wq.Term):
+        return q.text
+    if isinstance(q, wq.Or) and q.subqueries and all(isinstance(c, wq.Term) for c in q.subqueries):
+        texts = {c.text for c in q.subqueries}
+        if len(texts) == 1:
+            return texts.pop()
+    return None
 
 
 def _multiplicities(subqueries) -> list[tuple[wq.Query, int]]:

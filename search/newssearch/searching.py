@@ -59,7 +59,7 @@ from .query import (  # noqa: F401 - Sort to MAX_QUERY_CHARS: the search options
     Sort,
 )
 from .schema import NO_DATE, TEXT_FIELDS
-from .scoring import Evaluation, HasField, Nothing, QueryScorer
+from .scoring import MAX_WORD_POSTINGS, Evaluation, HasField, Nothing, QueryScorer
 from .spelling import Speller, term_text
 
 
@@ -472,6 +472,12 @@ class IndexSearcher:
                 f"({query_language.MAX_CLAUSES:,} index terms, {query_language.MAX_POSTINGS:,} postings, "
                 f"{query_language.MAX_FUZZY_TERMS} fuzzy words): "
                 "only the most common words (for fuzzy terms, the closest) were searched",
+            )
+        if found.left_out:
+            words = ", ".join(found.left_out)
+            notes += (
+                f"left out {len(found.left_out)} of the commonest words, to keep the query fast "
+                f"(the words of a query read at most {MAX_WORD_POSTINGS:,} postings): {words}",
             )
         return SearchResults(
             query=query,

@@ -64,33 +64,71 @@ def position_decoder(fmt):
 
 
 def read_postings(leaves, schema, field: str, text: str | bytes, *, values: bool) -> tuple[np.ndarray, np.ndarray, list]:
-    """Docnums, frequencies and (if asked) encoded values of a term over ``leaves``, deleted documents included."""
+    """Docnums, frequencies and (if asked) encoded values of a term over ``leaves``, deleted documents included.
+
+    The term is looked up once per segment, in the segment's own term table:
+    ``SegmentReader.postings`` would build a set of the segment's deleted
+    documents and filter every posting through it; the live mask does that
+    on whole arrays. When the term has :data:`NUMPY_POSTINGS` postings or more
+    in all, the posting lists of every segment are parsed together.
+    """
     btext = text if isinstance(text, bytes) else schema[field].to_bytes(text)
     fmt = schema[field].format
     ids_parts, weight_parts, value_parts = [], [], []
+    found = []
     for leaf, offset in leaves:
-        # The segment's own term table: SegmentReader.postings would build a set of
-        # the segment's deleted documents and filter every posting through it;
-        # the live mask does that here, on whole arrays.
         terms = getattr(leaf, "_terms", None)
-        count = None
         try:
             if terms is not None:
-                count = terms.term_info(field, btext).doc_frequency()
-                matcher = terms.matcher(field, btext, fmt)
-            else:
-                matcher = leaf.postings(field, btext)
+                found.append((terms, terms.term_info(field, btext), offset))
+                continue
+            matcher = leaf.postings(field, btext)
         except TermNotFound:
             continue
         if isinstance(matcher, FilterMatcher):
             matcher = matcher.child
-        ids, weights, encoded = _read_all(matcher, values, count)
+        ids, weights, encoded = _read_all(matcher, values)
         ids_parts.append(ids + offset)
         weight_parts.append(weights)
         value_parts.extend(encoded)
+    together = _read_together(found, fmt, values) if found else None
+    if together is not None:
+        ids_parts.append(together[0])
+        weight_parts.append(together[1])
+        value_parts.extend(together[2])
+    else:
+        for terms, info, offset in found:
+            matcher = terms._codec.postings_reader(terms._postfile, info, fmt, term=(field, btext))
+            ids, weights, encoded = _read_all(matcher, values, info.doc_frequency())
+            ids_parts.append(ids + offset)
+            weight_parts.append(weights)
+            value_parts.extend(encoded)
     if not ids_parts:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), []
+    if len(ids_parts) == 1:
+        return ids_parts[0], weight_parts[0], value_parts
     return np.concatenate(ids_parts), np.concatenate(weight_parts), value_parts
+
+
+def _read_together(found: list, fmt, values: bool) -> tuple[np.ndarray, np.ndarray, list] | None:
+    """A term's postings in every segment, parsed with NumPy at once; None when it is short or not of that shape."""
+    counts = [info.doc_frequency() for _, info, _ in found]
+    if sum(counts) < NUMPY_POSTINGS or any(info.is_inlined() for _, info, _ in found):
+        return None
+    layouts = []
+    for terms, info, _ in found:
+        offset, length = info.extent()
+        layout = _layout(terms._postfile, offset, length[0] if isinstance(length, tuple) else length)
+        if layout is None:
+            return None
+        layouts.append(layout)
+    blocks = _blocks(layouts)
+    decoded = _decode_ids_weights(blocks) if blocks is not None else None
+    if blocks is None or decoded is None:
+        return None
+    ids, weights = decoded
+    ids += np.repeat(np.array([offset for _, _, offset in found], dtype=np.int64), counts)
+    return ids, weights, _values(blocks, fmt.fixed_value_size()) if values else []
 
 
 def _read_all(matcher, values: bool = False, count: int | None = None) -> tuple[np.ndarray, np.ndarray, list]:
@@ -108,19 +146,15 @@ def _read_all(matcher, values: bool = False, count: int | None = None) -> tuple[
                 value_list.append(matcher.value())
             matcher.next()
         return np.array(id_list, dtype=np.int64), np.array(weight_list, dtype=np.float32), value_list
-    if values:  # phrases: the values (positions) are unpickled, the ids and weights parsed as below
-        if not matcher._byteids and (count is None or count >= NUMPY_POSTINGS):
-            blocks = _blocks(matcher)
-            decoded = _decode_ids_weights(blocks) if blocks is not None else None
-            if blocks is not None and decoded is not None:
-                return decoded[0], decoded[1], _values(blocks, matcher._fixedsize)
-        return _read_all_values(matcher)
     if not matcher._byteids and (count is None or count >= NUMPY_POSTINGS):
-        blocks = _blocks(matcher)
-        if blocks is not None:
-            decoded = _decode_ids_weights(blocks)
-            if decoded is not None:
-                return decoded[0], decoded[1], []
+        extent = matcher._length[0] if isinstance(matcher._length, tuple) else matcher._length  # a 1-tuple in Whoosh 2.7
+        layout = _layout(matcher._postfile, matcher._startoffset, extent)
+        blocks = _blocks([layout]) if layout is not None else None
+        decoded = _decode_ids_weights(blocks) if blocks is not None else None
+        if blocks is not None and decoded is not None:
+            return decoded[0], decoded[1], _values(blocks, matcher._fixedsize) if values else []
+    if values:
+        return _read_all_values(matcher)
     return _read_all_unpickled(matcher)
 
 
@@ -147,7 +181,8 @@ _INFO_TAIL = b"tq\x00."  # a block info tuple's end: TUPLE, memo 0, STOP (protoc
 
 
 class _Blocks:
-    """The blocks of one posting list: posting counts, where each data pickle starts in ``buf``, and each whole pickle."""
+    """Posting blocks ready to parse: each block's posting count, where its data pickle starts in ``buf``
+    (zero-padded past the end), and a function from a block's number to its whole data pickle."""
 
     __slots__ = ("counts", "buf", "starts", "data")
 
@@ -158,80 +193,95 @@ class _Blocks:
     def of(cls, counts: list[int], pickles: list[bytes]) -> _Blocks:
         """Blocks from their posting counts and uncompressed data pickles (the tests' way in)."""
         sizes = np.fromiter(map(len, pickles), dtype=np.int64, count=len(pickles))
-        padding = bytes(_HEAD + _HEAD_PER_POSTING * max(counts, default=0) + 16)
-        buf = np.frombuffer(b"".join([*pickles, padding]), dtype=np.uint8)
+        buf = np.frombuffer(b"".join([*pickles, _padding(max(counts, default=0))]), dtype=np.uint8)
         return cls(np.array(counts, dtype=np.int64), buf, np.cumsum(sizes) - sizes, pickles.__getitem__)
 
 
-def _blocks(m) -> _Blocks | None:
-    """The blocks of a W3 posting list, from one read of it; None when a block info is not as Whoosh writes it.
-
-    Only the length of each block is read in Python. The info tuples (protocol 2
-    pickles of six numbers, ending in TUPLE, memo 0, STOP) are parsed with NumPy;
-    the data of compressed blocks is inflated and appended after the list.
-    """
-    extent = m._length[0] if isinstance(m._length, tuple) else m._length  # Whoosh 2.7 keeps a 1-tuple
-    raw = m._postfile.get(m._startoffset, extent)
-    unpack_from, find = _INT.unpack_from, raw.find
-    info_starts: list[int] = []
-    info_tails: list[int] = []
-    ends: list[int] = []
-    position = len(WHOOSH3_HEADER_MAGIC)
-    while position < len(raw):
-        length = unpack_from(raw, position)[0]
-        start = position + 4
-        # The info pickle ends at the first TUPLE, memo 0, STOP: no item's bytes hold
-        # that sequence (checked below against the items themselves).
-        tail = find(_INFO_TAIL, start, start + 64)
-        if tail < 0:
-            return None
-        info_starts.append(start)
-        info_tails.append(tail)
-        position = start + abs(length)
-        ends.append(position)
-        if length < 0:
-            break
-    buf = np.frombuffer(raw + bytes(16), dtype=np.uint8)
-    cursor = np.array(info_starts, dtype=np.int64)
-    if not len(cursor) or (buf[cursor] != 0x80).any() or (buf[cursor + 1] != 2).any():
-        return None
-    if (buf[cursor + 2] != _MARK).any():
-        return None
-    cursor += 3
-    items = []
-    for i in range(6):  # count, last id, max weight (a float), compression, min and max length codes
-        item = _float_items(buf, cursor) if i == 2 else _int_items(buf, cursor)
-        if item is None:
-            return None
-        items.append(item[0])
-        cursor = item[1]
-    if (cursor != np.array(info_tails)).any():
-        return None
-    counts, compressed = items[0], items[3] != 0
-    data_starts = cursor + len(_INFO_TAIL)
-    whole = data_starts.tolist()
-    heads = []
-    extra = len(raw)
-    inflated: dict[int, bytes] = {}
-    for b in np.flatnonzero(compressed).tolist():
-        inflated[b] = zlib.decompress(raw[whole[b]:ends[b]])
-        heads.append(inflated[b][:_HEAD + _HEAD_PER_POSTING * int(counts[b])])
-        data_starts[b] = extra
-        extra += len(heads[-1])
-
-    def pickled(b: int) -> bytes:
-        return inflated[b] if b in inflated else raw[whole[b]:ends[b]]
-
-    # Zeros after the last block: a block of another shape may send offsets up to
-    # this far past its start before it is refused.
-    padding = bytes(_HEAD + _HEAD_PER_POSTING * int(counts.max()) + 16)
-    buf = np.frombuffer(b"".join([raw, *heads, padding]), dtype=np.uint8)
-    return _Blocks(counts, buf, data_starts, pickled)
+def _padding(most: int) -> bytes:
+    """Zeros after the last block: a block of another shape may send offsets this far past its start before it is refused."""
+    return bytes(_HEAD + _HEAD_PER_POSTING * most + 16)
 
 
 # A block's ids take at most 5 bytes each and its weights 9, after a few bytes of
 # framing: the rest of its pickle, the values, is never looked at.
 _HEAD, _HEAD_PER_POSTING = 32, 14
+
+
+def _layout(postfile, start_offset: int, extent: int) -> tuple[bytes, list[int], list[int]] | None:
+    """A W3 posting list read whole, where each block's info pickle starts, and where each block ends.
+
+    Only the block lengths are read here, in Python; None when an info pickle
+    has not the end Whoosh writes (TUPLE, memo 0, STOP).
+    """
+    raw = postfile.get(start_offset, extent)
+    unpack_from, find = _INT.unpack_from, raw.find
+    starts: list[int] = []
+    ends: list[int] = []
+    position = len(WHOOSH3_HEADER_MAGIC)
+    while position < len(raw):
+        length = unpack_from(raw, position)[0]
+        start = position + 4
+        if find(_INFO_TAIL, start, start + 64) < 0:
+            return None
+        starts.append(start)
+        position = start + abs(length)
+        ends.append(position)
+        if length < 0:
+            break
+    return raw, starts, ends
+
+
+def _blocks(layouts: list[tuple[bytes, list[int], list[int]]]) -> _Blocks | None:
+    """The blocks of posting lists laid out by :func:`_layout` (a term in each segment), in order.
+
+    Their info tuples (protocol 2 pickles of six numbers: count, last id, max
+    weight, compression, min and max length codes) are parsed together with
+    NumPy; the data of compressed blocks is inflated and its head appended.
+    None when an info is not of that shape.
+    """
+    raws = [raw for raw, _, _ in layouts]
+    shifts = np.cumsum([len(r) for r in raws]) - np.array([len(r) for r in raws])
+    info = np.concatenate([np.array(starts, dtype=np.int64) + shift for (_, starts, _), shift in zip(layouts, shifts)])
+    ends = np.concatenate([np.array(e, dtype=np.int64) + shift for (_, _, e), shift in zip(layouts, shifts)])
+    if not len(info):
+        return None
+    joined = b"".join(raws)
+    buf = np.frombuffer(joined + bytes(64), dtype=np.uint8)
+    if (buf[info] != 0x80).any() or (buf[info + 1] != 2).any() or (buf[info + 2] != _MARK).any():
+        return None
+    cursor = info + 3
+    items = []
+    for i in range(6):
+        if i == 2:  # the max weight, a float: not needed
+            if (buf[cursor] != _G).any():
+                return None
+            cursor = cursor + 9
+            continue
+        item = _int_items(buf, cursor)
+        if item is None:
+            return None
+        items.append(item[0])
+        cursor = item[1]
+    tail = np.frombuffer(_INFO_TAIL, dtype=np.uint8)
+    if (buf[cursor[:, None] + np.arange(len(tail))] != tail).any():
+        return None
+    counts, compressed = items[0], items[2] != 0
+    data_starts = cursor + len(_INFO_TAIL)
+    heads: list[bytes] = []
+    inflated: dict[int, bytes] = {}
+    extra = len(joined)
+    for b in np.flatnonzero(compressed).tolist():
+        inflated[b] = zlib.decompress(joined[data_starts[b]:ends[b]])
+        heads.append(inflated[b][:_HEAD + _HEAD_PER_POSTING * int(counts[b])])
+        data_starts[b] = extra
+        extra += len(heads[-1])
+    whole_starts, whole_ends = (cursor + len(_INFO_TAIL)).tolist(), ends.tolist()
+
+    def pickled(b: int) -> bytes:
+        return inflated[b] if b in inflated else joined[whole_starts[b]:whole_ends[b]]
+
+    buf = np.frombuffer(b"".join([joined, *heads, _padding(int(counts.max()))]), dtype=np.uint8)
+    return _Blocks(counts, buf, data_starts, pickled)
 
 
 def _int_items(buf: np.ndarray, cursor: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
@@ -242,13 +292,6 @@ def _int_items(buf: np.ndarray, cursor: np.ndarray) -> tuple[np.ndarray, np.ndar
     if not (((op == _K) | (op == _M) | (op == _J)) & (value < 1 << 31)).all():
         return None
     return value, cursor + np.where(op == _K, 2, np.where(op == _M, 3, 5))
-
-
-def _float_items(buf: np.ndarray, cursor: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """The floats pickled at each offset ``cursor`` (G and 8 bytes), and the offsets after them."""
-    if (buf[cursor] != _G).any():
-        return None
-    return _floats(buf, cursor + 1), cursor + 9
 
 
 def _decode_ids_weights(blocks: _Blocks) -> tuple[np.ndarray, np.ndarray] | None:
