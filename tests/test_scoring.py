@@ -182,3 +182,48 @@ def test_phrases_over_long_texts_match_as_whooshs_matchers_do(tmp_path, monkeypa
                 found += len(got)
         assert found > 100  # the phrases do match, in many documents
     ix.close()
+
+
+@pytest.fixture()
+def common_words(tmp_path):
+    """Articles where "the" is in all, "of" in most, "storm" in some and "harbour" in two."""
+    seeds, index_dir = tmp_path / "seeds", tmp_path / "index"
+    for i in range(60):
+        words = ["the"] + (["of"] if i % 4 else []) + (["storm"] if i % 5 == 0 else []) + (
+            ["harbour"] if i in (0, 10) else [])
+        write_seed(seeds, f"{i:03d}.txt", url=f"https://x/{i}", title=f"article {i}", body=" ".join(words))
+    index_seeds([seeds], index_dir)
+    return index_dir
+
+
+def test_the_commonest_words_past_the_posting_budget_are_left_out_and_named(common_words, monkeypatch):
+    from newssearch import scoring
+
+    with open_index(common_words) as ix:
+        full_or = ix.search("the OR of OR storm")
+        full_and = ix.search("the of storm")
+        assert full_or.notes == full_and.notes == ()
+        # "storm" holds 12 postings, "of" 45, "the" 60 (each in the body only): room for two words.
+        monkeypatch.setattr(scoring, "MAX_WORD_POSTINGS", 60)
+        cut_or = ix.search("the OR of OR storm")
+        cut_and = ix.search("the of storm")
+    assert full_or.total == 60 and cut_or.total == 45 + 3  # "the" left out: articles with "of" or "storm"
+    assert full_and.total == 9 and cut_and.total == 9  # "the" is in every "of storm" article anyway
+    for cut in (cut_or, cut_and):
+        assert len(cut.notes) == 1 and cut.notes[0].endswith(": the") and "60 postings" in cut.notes[0]
+
+
+def test_the_rarest_word_phrases_and_negations_are_never_left_out(common_words, monkeypatch):
+    from newssearch import scoring
+
+    monkeypatch.setattr(scoring, "MAX_WORD_POSTINGS", 1)
+    with open_index(common_words) as ix:
+        alone = ix.search("the")
+        assert (alone.total, alone.notes) == (60, ())  # one word, however common, is answered
+        both = ix.search("storm OR harbour")
+        assert both.total == 2 and both.notes[0].endswith(": storm")  # the rarer one is kept
+        phrase = ix.search('"the of" OR harbour')
+        # The phrase is read whole (45 articles), and harbour adds article 0, which has no "of".
+        assert phrase.total == ix.search('"the of"').total + 1 == 46 and phrase.notes == ()
+        negated = ix.search("harbour -storm")
+        assert negated.total == 0 and negated.notes == ()  # both harbour articles have storm too

@@ -59,7 +59,8 @@ from .query import (  # noqa: F401 - Sort to MAX_QUERY_CHARS: the search options
     Sort,
 )
 from .schema import NO_DATE, TEXT_FIELDS
-from .scoring import MAX_WORD_POSTINGS, Evaluation, HasField, Nothing, QueryScorer
+from . import scoring
+from .scoring import Evaluation, HasField, Nothing, QueryScorer
 from .spelling import Speller, term_text
 
 
@@ -477,7 +478,7 @@ class IndexSearcher:
             words = ", ".join(found.left_out)
             notes += (
                 f"left out {len(found.left_out)} of the commonest words, to keep the query fast "
-                f"(the words of a query read at most {MAX_WORD_POSTINGS:,} postings): {words}",
+                f"(the words of a query read at most {scoring.MAX_WORD_POSTINGS:,} postings): {words}",
             )
         return SearchResults(
             query=query,
