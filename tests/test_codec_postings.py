@@ -13,7 +13,7 @@ from whoosh import formats
 
 from newssearch.codec import postings, segments
 from newssearch.codec.postings import position_decoder, read_postings
-from newssearch.schema import build_schema
+from newssearch.schema import build_schema, terms
 
 # (field, term): a word in every document (several blocks), a rarer one, repeated words, a keyword value
 TERMS = [("body", "common"), ("body", "rare"), ("title", "twice"), ("topic_facet", "AI"), ("url", "https://x/7")]
@@ -280,3 +280,19 @@ def test_every_term_of_both_writers_reads_as_whooshs_matchers_give_it(varied, va
                 assert [v for v, k in zip(encoded, kept.tolist()) if k] == expected_values
             checked += 1
     assert checked > 3000
+
+
+@pytest.mark.parametrize("numpy_from", [8192, 0])
+def test_the_values_of_chosen_postings_are_those_whooshs_matchers_give(varied, numpy_from, monkeypatch):
+    """A phrase reads the positions of its candidates only: every n-th posting, or a random few."""
+    monkeypatch.setattr(postings, "NUMPY_POSTINGS", numpy_from)
+    reader, leaves, schema = varied
+    rng = random.Random(4)
+    for field, text in (("body", "dense"), ("body", "sparse"), ("title", "pair"), ("body", "filler")):
+        word, = terms(text)  # as the index holds it (stemmed)
+        ids, _, values = read_postings(leaves, schema, field, word, values=True)
+        assert len(values) == len(ids) > 0
+        for wanted in (np.arange(len(ids)) % 3 == 1, np.array([rng.random() < 0.05 for _ in ids]),
+                       np.zeros(len(ids), dtype=bool), np.ones(len(ids), dtype=bool)):
+            chosen = postings.read_values(leaves, schema, field, word, wanted)
+            assert chosen == [v for v, w in zip(values, wanted.tolist()) if w]

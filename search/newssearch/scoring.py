@@ -31,7 +31,7 @@ import math
 import numpy as np
 from whoosh import query as wq
 
-from .codec.postings import positions_of, read_postings
+from .codec.postings import positions_of, read_postings, read_values
 from .docvalues import DocValues
 from .schema import TEXT_FIELDS
 
@@ -250,18 +250,15 @@ class QueryScorer:
         """Documents holding the words in order, at most ``slop`` positions apart each.
 
         Candidates are the intersection of the words' posting lists, computed on
-        whole arrays; positions are decoded only for those, all at once
-        (:func:`~newssearch.codec.postings.positions_of`), and matched as sorted
-        ``(candidate, position)`` keys: a word's position continues the phrase
-        when the nearest earlier position of the phrase so far, in the same
-        document, is at most ``slop`` before it. A match scores as the sum of
-        its words.
+        whole arrays; positions are read for those only, and matched a chunk
+        of candidates at a time (:func:`_phrase_matches`). A match scores as the
+        sum of its words.
         """
         field, words = q.fieldname, list(q.words)
         result = self._empty()
         if not words:
             return result
-        lists = [self._postings(field, w, values=len(words) > 1) for w in words]
+        lists = [self._postings(field, w, values=False) for w in words]
         if len(words) == 1:
             return self._scored(field, lists[0][0], lists[0][1], q.boost)
         candidates = lists[0][0]
@@ -272,22 +269,15 @@ class QueryScorer:
             return result
         fmt = self.reader.schema[field].format
         slop = max(1, int(q.slop))
-        spread = np.int64(1 << 32)  # above any position: keys of different candidates never come within slop
-        keys = np.zeros(0, dtype=np.int64)
-        for w, (ids, _, values) in enumerate(lists):
-            chosen = np.searchsorted(ids, candidates).tolist()
-            counts, positions = positions_of([values[i] for i in chosen], fmt)
-            following = np.repeat(np.arange(len(candidates), dtype=np.int64), counts) * spread + positions
-            if w == 0:
-                keys = following
-                continue
-            before = np.searchsorted(keys, following, side="left") - 1
-            near = before >= 0
-            near[near] = following[near] - keys[before[near]] <= slop
-            keys = following[near]
-            if not len(keys):
-                return result
-        result.match[candidates[np.unique(keys // spread)]] = True
+        # The candidates' positions only: a second read of each word, unpickling only the blocks that hold them.
+        values = [read_values(self.leaves, self.reader.schema, field, w, np.isin(ids, candidates, assume_unique=True))
+                  for w, (ids, _, _) in zip(words, lists)]
+        # A few thousand candidates at a time: a common word has dozens of positions in an
+        # article, and all of them at once would take hundreds of megabytes.
+        for start in range(0, len(candidates), PHRASE_CHUNK):
+            chunk = slice(start, start + PHRASE_CHUNK)
+            found = _phrase_matches([v[chunk] for v in values], fmt, slop)
+            result.match[candidates[chunk][found]] = True
         for ids, tf, _ in lists:
             result.score += self._scored(field, ids, tf, q.boost).score
         result.score[~result.match] = 0
@@ -405,6 +395,35 @@ class QueryScorer:
             result.score *= boost
         return result
 
+
+
+PHRASE_CHUNK = 8192  # candidates whose positions a phrase decodes at once
+
+
+def _phrase_matches(values: list[list[bytes]], fmt, slop: int) -> np.ndarray:
+    """Which candidates hold the phrase, given each word's encoded positions in each candidate.
+
+    All positions are decoded at once and matched as sorted ``(candidate,
+    position)`` keys: a word's position continues the phrase when the nearest
+    earlier position of the phrase so far, in the same candidate, is at most
+    ``slop`` before it.
+    """
+    spread = np.int64(1 << 32)  # above any position: keys of different candidates never come within slop
+    keys = np.zeros(0, dtype=np.int64)
+    for w, encoded in enumerate(values):
+        counts, positions = positions_of(encoded, fmt)
+        following = np.repeat(np.arange(len(encoded), dtype=np.int64) * spread, counts) + positions
+        del positions
+        if w == 0:
+            keys = following
+            continue
+        before = np.searchsorted(keys, following, side="left") - 1
+        near = before >= 0
+        near[near] = following[near] - keys[before[near]] <= slop
+        keys = following[near]
+        if not len(keys):
+            break
+    return np.unique(keys // spread)
 
 
 def _word_of(q: wq.Query) -> str | None:

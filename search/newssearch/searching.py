@@ -39,7 +39,7 @@ from typing import Any, Literal
 import numpy as np
 from whoosh import query as wq
 
-from . import highlight, store
+from . import highlight, scoring, store
 from . import query as query_language
 from .codec.toc import open_whoosh
 from .dates import from_timestamp, to_timestamp
@@ -59,7 +59,6 @@ from .query import (  # noqa: F401 - Sort to MAX_QUERY_CHARS: the search options
     Sort,
 )
 from .schema import NO_DATE, TEXT_FIELDS
-from . import scoring
 from .scoring import Evaluation, HasField, Nothing, QueryScorer
 from .spelling import Speller, term_text
 

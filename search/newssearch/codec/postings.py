@@ -32,6 +32,7 @@ import itertools
 import pickle
 import struct
 import zlib
+from typing import Any
 
 import numpy as np
 from whoosh import formats
@@ -108,6 +109,45 @@ def read_postings(leaves, schema, field: str, text: str | bytes, *, values: bool
     if len(ids_parts) == 1:
         return ids_parts[0], weight_parts[0], value_parts
     return np.concatenate(ids_parts), np.concatenate(weight_parts), value_parts
+
+
+def read_values(leaves, schema, field: str, text: str | bytes, wanted: np.ndarray) -> list:
+    """The encoded values (positions) of the postings of a term marked in ``wanted``, in order.
+
+    ``wanted`` is a mask over the term's postings as :func:`read_postings`
+    returns them (deleted documents included). Blocks holding no wanted
+    posting are not unpickled, and the ids are not decoded again: a phrase
+    reads its words' positions for its candidates only.
+    """
+    btext = text if isinstance(text, bytes) else schema[field].to_bytes(text)
+    fmt = schema[field].format
+    encoded: list = []
+    done = 0
+    for leaf, _ in leaves:
+        terms: Any = getattr(leaf, "_terms", None)
+        try:
+            info = terms.term_info(field, btext) if terms is not None else None
+            matcher = leaf.postings(field, btext) if terms is None else None
+        except TermNotFound:
+            continue
+        if info is not None and not info.is_inlined() and info.doc_frequency() >= NUMPY_POSTINGS:
+            offset, length = info.extent()
+            layout = _layout(terms._postfile, offset, length[0] if isinstance(length, tuple) else length)
+            blocks = _blocks([layout]) if layout is not None else None
+            if blocks is not None:
+                count = int(blocks.counts.sum())
+                encoded += _values(blocks, fmt.fixed_value_size(), wanted[done:done + count])
+                done += count
+                continue
+        if matcher is None:
+            matcher = terms._codec.postings_reader(terms._postfile, info, fmt, term=(field, btext))
+        elif isinstance(matcher, FilterMatcher):
+            matcher = matcher.child
+        _, _, values = _read_all(matcher, True, 0)  # short, inlined or of another shape: unpickled
+        mine = wanted[done:done + len(values)]
+        encoded += [values[i] for i in np.flatnonzero(mine).tolist()]
+        done += len(values)
+    return encoded
 
 
 def _read_together(found: list, fmt, values: bool) -> tuple[np.ndarray, np.ndarray, list] | None:
@@ -245,8 +285,11 @@ def _blocks(layouts: list[tuple[bytes, list[int], list[int]]]) -> _Blocks | None
     ends = np.concatenate([np.array(e, dtype=np.int64) + shift for (_, _, e), shift in zip(layouts, shifts)])
     if not len(info):
         return None
-    joined = b"".join(raws)
-    buf = np.frombuffer(joined + bytes(64), dtype=np.uint8)
+    # One buffer for all: the lists, then the heads of inflated blocks, then zeros.
+    store = bytearray().join(raws)
+    del raws
+    store += bytes(64)
+    buf = np.frombuffer(store, dtype=np.uint8)
     if (buf[info] != 0x80).any() or (buf[info + 1] != 2).any() or (buf[info + 2] != _MARK).any():
         return None
     cursor = info + 3
@@ -262,25 +305,24 @@ def _blocks(layouts: list[tuple[bytes, list[int], list[int]]]) -> _Blocks | None
             return None
         items.append(item[0])
         cursor = item[1]
-    tail = np.frombuffer(_INFO_TAIL, dtype=np.uint8)
-    if (buf[cursor[:, None] + np.arange(len(tail))] != tail).any():
-        return None
+    for i, byte in enumerate(_INFO_TAIL):
+        if (buf[cursor + i] != byte).any():
+            return None
+    del buf  # the buffer grows below: no view of it may be alive
     counts, compressed = items[0], items[2] != 0
-    data_starts = cursor + len(_INFO_TAIL)
-    heads: list[bytes] = []
-    inflated: dict[int, bytes] = {}
-    extra = len(joined)
-    for b in np.flatnonzero(compressed).tolist():
-        inflated[b] = zlib.decompress(joined[data_starts[b]:ends[b]])
-        heads.append(inflated[b][:_HEAD + _HEAD_PER_POSTING * int(counts[b])])
-        data_starts[b] = extra
-        extra += len(heads[-1])
     whole_starts, whole_ends = (cursor + len(_INFO_TAIL)).tolist(), ends.tolist()
+    inflated = set(np.flatnonzero(compressed).tolist())
+    data_starts = cursor + len(_INFO_TAIL)
+    for b in sorted(inflated):
+        data_starts[b] = len(store)
+        store += zlib.decompress(store[whole_starts[b]:whole_ends[b]])[:_HEAD + _HEAD_PER_POSTING * int(counts[b])]
+    store += _padding(int(counts.max()))
 
-    def pickled(b: int) -> bytes:
-        return inflated[b] if b in inflated else joined[whole_starts[b]:whole_ends[b]]
+    def pickled(b: int) -> bytes:  # inflated again when asked: kept whole, they would double the memory
+        whole = store[whole_starts[b]:whole_ends[b]]
+        return zlib.decompress(whole) if b in inflated else bytes(whole)
 
-    buf = np.frombuffer(b"".join([joined, *heads, _padding(int(counts.max()))]), dtype=np.uint8)
+    buf = np.frombuffer(store, dtype=np.uint8)
     return _Blocks(counts, buf, data_starts, pickled)
 
 
@@ -325,6 +367,7 @@ def _decode_ids_weights(blocks: _Blocks) -> tuple[np.ndarray, np.ndarray] | None
     gap_slots = np.ones(total, dtype=bool)
     gap_slots[first] = False
     ids[gap_slots] = at(gap_at + 1)
+    del within, gap_at, shaped, gap_slots  # a common word's are megabytes: gone before the weights
     cursor += 2 * gaps
     good &= at(cursor) == np.where(marked, _TUPLE, _TUPLE1 + n - 1)
     cursor += 1
@@ -346,6 +389,7 @@ def _decode_ids_weights(blocks: _Blocks) -> tuple[np.ndarray, np.ndarray] | None
         where = np.repeat(cursor[block] + marked[block], count) + 9 * offset
         good[block] &= _every(at(where) == _G, count)
         weights[np.repeat(first[block], count) + offset] = _floats(buf, where + 1)
+        del offset, where
     # Ids are delta-coded from 0 in each block: a running sum that restarts per block.
     for b in np.flatnonzero(~good).tolist():  # blocks of another shape: unpickled
         data = pickle.loads(blocks.data(b))
@@ -459,18 +503,31 @@ def _read_all_values(m) -> tuple[np.ndarray, np.ndarray, list]:
     return *_arrays(id_blocks, weight_blocks, lengths, m._byteids), encoded
 
 
-def _values(blocks: _Blocks, fixed: int | None) -> list:
-    """The encoded values of every posting of ``blocks``, as ``W3LeafMatcher._read_values`` restores them."""
+def _values(blocks: _Blocks, fixed: int | None, wanted: np.ndarray | None = None) -> list:
+    """The encoded values of the postings of ``blocks`` (those ``wanted``, when given), as
+    ``W3LeafMatcher._read_values`` restores them. A block with no wanted posting is not unpickled."""
     encoded: list = []
     loads, data = pickle.loads, blocks.data
-    for b, count in enumerate(blocks.counts.tolist()):
+    counts = blocks.counts.tolist()
+    chosen: list[tuple[int, list[int] | None]]
+    if wanted is None:
+        chosen = [(b, None) for b in range(len(counts))]
+    else:
+        block_of = np.repeat(np.arange(len(counts)), blocks.counts)[wanted]
+        within = (np.flatnonzero(wanted) - (np.cumsum(blocks.counts) - blocks.counts)[block_of]).tolist()
+        picks: dict[int, list[int]] = {}
+        for b, i in zip(block_of.tolist(), within):
+            picks.setdefault(b, []).append(i)
+        chosen = list(picks.items())
+    for b, picked in chosen:
         values = loads(data(b))[2]
         if fixed is None or fixed < 0:
-            encoded.extend(values)
+            restored = values
         elif fixed == 0:
-            encoded.extend([None] * count)
+            restored = [None] * counts[b]
         else:
-            encoded.extend(values[i:i + fixed] for i in range(0, len(values), fixed))
+            restored = [values[i:i + fixed] for i in range(0, len(values), fixed)]
+        encoded.extend(restored if picked is None else [restored[i] for i in picked])
     return encoded
 
 
@@ -492,11 +549,13 @@ def positions_of(values: list[bytes], fmt) -> tuple[np.ndarray, np.ndarray]:
     n_max_bytes = int(sizes.max())
     buf = np.frombuffer(b"".join(values) + bytes(n_max_bytes + 16), dtype=np.uint8)
     starts = np.cumsum(sizes) - sizes
-    head = buf[starts[:, None] + np.arange(4)].astype(np.int64)
-    n = head[:, 0] << 24 | head[:, 1] << 16 | head[:, 2] << 8 | head[:, 3]
+    n = np.zeros(len(values), dtype=np.int64)
+    for i in range(4):  # the big-endian count
+        n = n << 8 | buf[starts + i]
     good = (n >= 1) & (n <= 1000) & (sizes >= 11)
     n = np.where(good, n, 1)  # shapes refused here are decoded one by one below
-    good &= (buf[starts[:, None] + np.arange(4, 9)] == np.frombuffer(b"\x80\x02]q\x00", dtype=np.uint8)).all(axis=1)
+    for i, byte in enumerate(b"\x80\x02]q\x00", start=4):  # protocol 2, an empty list, memo 0
+        good &= buf[starts + i] == byte
     cursor = starts + 9
     marked = n >= 2  # MARK, items, APPENDS for 2 or more; the item, then APPEND for one
     good &= ~marked | (buf[cursor] == _MARK)
@@ -508,13 +567,15 @@ def positions_of(values: list[bytes], fmt) -> tuple[np.ndarray, np.ndarray]:
     first = np.cumsum(n) - n
     gaps = n - 1
     within = np.arange(total - len(n)) - np.repeat(np.cumsum(gaps) - gaps, gaps)
-    gap_at = np.repeat(cursor, gaps) + 2 * within
+    gap_at = np.repeat(cursor, gaps) + 2 * within  # each gap's K: past its value's first item, 2 bytes a gap
+    del within
     good &= _every(buf[gap_at] == _K, gaps)
     deltas = np.empty(total, dtype=np.int64)
     deltas[first] = first_item[0]
     gap_slots = np.ones(total, dtype=bool)
     gap_slots[first] = False
     deltas[gap_slots] = buf[gap_at + 1]
+    del gap_at, gap_slots
     cursor += 2 * gaps
     good &= buf[cursor] == np.where(marked, _APPENDS, _APPEND)
     end = cursor + 1 - starts  # then the value ends, or ends with STOP (Whoosh reads both)
