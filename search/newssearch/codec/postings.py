@@ -133,7 +133,7 @@ def read_values(leaves, schema, field: str, text: str | bytes, wanted: np.ndarra
         if info is not None and not info.is_inlined() and info.doc_frequency() >= NUMPY_POSTINGS:
             offset, length = info.extent()
             layout = _layout(terms._postfile, offset, length[0] if isinstance(length, tuple) else length)
-            blocks = _blocks([layout]) if layout is not None else None
+            blocks = _blocks([layout], heads=False) if layout is not None else None
             if blocks is not None:
                 count = int(blocks.counts.sum())
                 encoded += _values(blocks, fmt.fixed_value_size(), wanted[done:done + count])
@@ -271,12 +271,13 @@ def _layout(postfile, start_offset: int, extent: int) -> tuple[bytes, list[int],
     return raw, starts, ends
 
 
-def _blocks(layouts: list[tuple[bytes, list[int], list[int]]]) -> _Blocks | None:
+def _blocks(layouts: list[tuple[bytes, list[int], list[int]]], heads: bool = True) -> _Blocks | None:
     """The blocks of posting lists laid out by :func:`_layout` (a term in each segment), in order.
 
     Their info tuples (protocol 2 pickles of six numbers: count, last id, max
     weight, compression, min and max length codes) are parsed together with
-    NumPy; the data of compressed blocks is inflated and its head appended.
+    NumPy; the data of compressed blocks is inflated and its head appended
+    (unless ``heads`` is false: values alone are unpickled from each block).
     None when an info is not of that shape.
     """
     raws = [raw for raw, _, _ in layouts]
@@ -313,7 +314,7 @@ def _blocks(layouts: list[tuple[bytes, list[int], list[int]]]) -> _Blocks | None
     whole_starts, whole_ends = (cursor + len(_INFO_TAIL)).tolist(), ends.tolist()
     inflated = set(np.flatnonzero(compressed).tolist())
     data_starts = cursor + len(_INFO_TAIL)
-    for b in sorted(inflated):
+    for b in sorted(inflated) if heads else ():
         data_starts[b] = len(store)
         store += zlib.decompress(store[whole_starts[b]:whole_ends[b]])[:_HEAD + _HEAD_PER_POSTING * int(counts[b])]
     store += _padding(int(counts.max()))
@@ -506,29 +507,30 @@ def _read_all_values(m) -> tuple[np.ndarray, np.ndarray, list]:
 def _values(blocks: _Blocks, fixed: int | None, wanted: np.ndarray | None = None) -> list:
     """The encoded values of the postings of ``blocks`` (those ``wanted``, when given), as
     ``W3LeafMatcher._read_values`` restores them. A block with no wanted posting is not unpickled."""
-    encoded: list = []
     loads, data = pickle.loads, blocks.data
-    counts = blocks.counts.tolist()
-    chosen: list[tuple[int, list[int] | None]]
+    counts = blocks.counts
+    first = np.cumsum(counts) - counts
     if wanted is None:
-        chosen = [(b, None) for b in range(len(counts))]
+        needed = np.arange(len(counts))
     else:
-        block_of = np.repeat(np.arange(len(counts)), blocks.counts)[wanted]
-        within = (np.flatnonzero(wanted) - (np.cumsum(blocks.counts) - blocks.counts)[block_of]).tolist()
-        picks: dict[int, list[int]] = {}
-        for b, i in zip(block_of.tolist(), within):
-            picks.setdefault(b, []).append(i)
-        chosen = list(picks.items())
-    for b, picked in chosen:
+        chosen = np.flatnonzero(wanted)
+        block_of = np.searchsorted(first, chosen, side="right") - 1
+        needed = np.unique(block_of)
+    flat: list = []
+    for b, count in zip(needed.tolist(), counts[needed].tolist()):
         values = loads(data(b))[2]
         if fixed is None or fixed < 0:
-            restored = values
+            flat.extend(values)
         elif fixed == 0:
-            restored = [None] * counts[b]
+            flat.extend([None] * count)
         else:
-            restored = [values[i:i + fixed] for i in range(0, len(values), fixed)]
-        encoded.extend(restored if picked is None else [restored[i] for i in picked])
-    return encoded
+            flat.extend(values[i:i + fixed] for i in range(0, len(values), fixed))
+    if wanted is None:
+        return flat
+    # Each chosen posting's place among the values of the blocks unpickled.
+    start_of = np.zeros(len(counts), dtype=np.int64)
+    start_of[needed] = np.cumsum(counts[needed]) - counts[needed]
+    return list(map(flat.__getitem__, (start_of[block_of] + chosen - first[block_of]).tolist()))
 
 
 def positions_of(values: list[bytes], fmt) -> tuple[np.ndarray, np.ndarray]:
