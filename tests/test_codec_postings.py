@@ -295,4 +295,51 @@ def test_the_values_of_chosen_postings_are_those_whooshs_matchers_give(varied, n
         for wanted in (np.arange(len(ids)) % 3 == 1, np.array([rng.random() < 0.05 for _ in ids]),
                        np.zeros(len(ids), dtype=bool), np.ones(len(ids), dtype=bool)):
             chosen = postings.read_values(leaves, schema, field, word, wanted)
-            assert chosen == [v for v, w in zip(values, wanted.tolist()) if w]
+            expected = [v for v, w in zip(values, wanted.tolist()) if w]
+            assert list(chosen) == expected
+            fmt = schema[field].format
+            counts, flat = chosen.positions(fmt)
+            assert counts.tolist() == [len(fmt.decode_positions(v)) for v in expected]
+            assert flat.tolist() == [p for v in expected for p in fmt.decode_positions(v)]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.tuples(st.integers(1, 130), st.integers(0, 2**32), st.sampled_from([2, 4, 4, 4])),
+                min_size=1, max_size=6))
+def test_where_each_value_lies_is_found_in_protocol_4_blocks_and_refused_in_others(shapes):
+    counts, pickles, expected = [], [], []
+    for count, seed, protocol in shapes:
+        rng = random.Random(seed)
+        ids = (rng.randint(0, 2**31 - 1), *(rng.randint(1, 255) for _ in range(count - 1)))  # the common shape
+        weights = [float(rng.randint(1, rng.choice([1, 9]))) for _ in range(count)]
+        # Minified as the writers do: None when all are 1, one float when all are equal.
+        minified = None if set(weights) == {1.0} else weights[0] if len(set(weights)) == 1 else tuple(weights)
+        # Some values the same object as an earlier one, as the builder shares common encodings:
+        # the pickle refers back to its memo.
+        shared = [bytes(rng.getrandbits(8) for _ in range(rng.choice([5, 40, 255, 256, 300]))) for _ in range(3)]
+        values = tuple(rng.choice(shared) if rng.random() < 0.3 else
+                       bytes(rng.getrandbits(8) for _ in range(rng.choice([5, 40, 255, 256, 300])))
+                       for _ in range(count))
+        pickled = pickle.dumps((ids, minified, values), protocol)
+        counts.append(count)
+        pickles.append(pickled)
+        expected += list(values)
+    _, _, slices = postings._decode_ids_weights(postings._Blocks.of(counts, pickles), values=True)
+    if any(protocol == 2 for _, _, protocol in shapes):
+        assert slices is None  # protocol 2 pickles bytes as calls: left to unpickling
+    else:
+        found = postings.EncodedValues(postings._Blocks.of(counts, pickles).buf, *slices)
+        assert list(found) == expected
+
+
+@pytest.mark.parametrize(("field", "word"), [("body", "common"), ("body", "rare"), ("title", "twice")])
+def test_positions_read_from_the_builders_blocks_without_unpickling_equal_whooshs(index, field, word, monkeypatch):
+    monkeypatch.setattr(postings, "NUMPY_POSTINGS", 0)
+    reader, leaves, schema = index
+    ids, weights, values = read_postings(leaves, schema, field, word, values=True)
+    wanted = np.arange(len(ids)) % 2 == 0
+    monkeypatch.setattr(postings, "_listed_values", None)  # the NumPy path, or a failure
+    fast_ids, fast_weights, encoded = postings.read_postings_and_values(leaves, schema, field, word)
+    assert (fast_ids.tolist(), fast_weights.tolist()) == (ids.tolist(), weights.tolist())
+    assert list(encoded) == values
+    assert list(encoded.chosen(wanted)) == [v for v, w in zip(values, wanted.tolist()) if w]

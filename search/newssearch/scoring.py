@@ -31,7 +31,7 @@ import math
 import numpy as np
 from whoosh import query as wq
 
-from .codec.postings import positions_of, read_postings, read_values
+from .codec.postings import read_postings, read_postings_and_values, read_values
 from .docvalues import DocValues
 from .schema import TEXT_FIELDS
 
@@ -258,9 +258,13 @@ class QueryScorer:
         result = self._empty()
         if not words:
             return result
-        lists = [self._postings(field, w, values=False) for w in words]
         if len(words) == 1:
-            return self._scored(field, lists[0][0], lists[0][1], q.boost)
+            ids, tf = self.postings(field, words[0])
+            return self._scored(field, ids, tf, q.boost)
+        # Each word's postings, and where their positions lie when that is cheap (a long list).
+        lists = [read_postings_and_values(self.leaves, self.reader.schema, field, w) for w in words]
+        for ids, _, _ in lists:
+            self._budget -= len(ids)
         candidates = lists[0][0]
         for ids, _, _ in lists[1:]:
             candidates = np.intersect1d(candidates, ids, assume_unique=True)
@@ -269,14 +273,18 @@ class QueryScorer:
             return result
         fmt = self.reader.schema[field].format
         slop = max(1, int(q.slop))
-        # The candidates' positions only: a second read of each word, unpickling only the blocks that hold them.
-        values = [read_values(self.leaves, self.reader.schema, field, w, np.isin(ids, candidates, assume_unique=True))
-                  for w, (ids, _, _) in zip(words, lists)]
+        # The candidates' positions only; for a short list, a second read that unpickles
+        # only the blocks holding them.
+        values = [
+            encoded.chosen(np.isin(ids, candidates, assume_unique=True)) if encoded is not None
+            else read_values(self.leaves, self.reader.schema, field, w, np.isin(ids, candidates, assume_unique=True))
+            for w, (ids, _, encoded) in zip(words, lists)
+        ]
         # A few thousand candidates at a time: a common word has dozens of positions in an
         # article, and all of them at once would take hundreds of megabytes.
         for start in range(0, len(candidates), PHRASE_CHUNK):
             chunk = slice(start, start + PHRASE_CHUNK)
-            found = _phrase_matches([v[chunk] for v in values], fmt, slop)
+            found = _phrase_matches([v.positions(fmt, chunk) for v in values], slop)
             result.match[candidates[chunk][found]] = True
         for ids, tf, _ in lists:
             result.score += self._scored(field, ids, tf, q.boost).score
@@ -400,19 +408,18 @@ class QueryScorer:
 PHRASE_CHUNK = 8192  # candidates whose positions a phrase decodes at once
 
 
-def _phrase_matches(values: list[list[bytes]], fmt, slop: int) -> np.ndarray:
-    """Which candidates hold the phrase, given each word's encoded positions in each candidate.
+def _phrase_matches(words: list[tuple[np.ndarray, np.ndarray]], slop: int) -> np.ndarray:
+    """Which candidates hold the phrase, given each word's positions in each candidate
+    (how many per candidate, then all of them, as :func:`~newssearch.codec.postings.positions_of` gives them).
 
-    All positions are decoded at once and matched as sorted ``(candidate,
-    position)`` keys: a word's position continues the phrase when the nearest
-    earlier position of the phrase so far, in the same candidate, is at most
-    ``slop`` before it.
+    They are matched as sorted ``(candidate, position)`` keys: a word's
+    position continues the phrase when the nearest earlier position of the
+    phrase so far, in the same candidate, is at most ``slop`` before it.
     """
     spread = np.int64(1 << 32)  # above any position: keys of different candidates never come within slop
     keys = np.zeros(0, dtype=np.int64)
-    for w, encoded in enumerate(values):
-        counts, positions = positions_of(encoded, fmt)
-        following = np.repeat(np.arange(len(encoded), dtype=np.int64) * spread, counts) + positions
+    for w, (counts, positions) in enumerate(words):
+        following = np.repeat(np.arange(len(counts), dtype=np.int64) * spread, counts) + positions
         del positions
         if w == 0:
             keys = following

@@ -111,15 +111,81 @@ def read_postings(leaves, schema, field: str, text: str | bytes, *, values: bool
     return np.concatenate(ids_parts), np.concatenate(weight_parts), value_parts
 
 
-def read_values(leaves, schema, field: str, text: str | bytes, wanted: np.ndarray) -> list:
+class EncodedValues:
+    """The encoded values (positions) of chosen postings, in order, as slices of one buffer."""
+
+    def __init__(self, buf: np.ndarray, starts: np.ndarray, sizes: np.ndarray) -> None:
+        self._buf, self._starts, self._sizes = buf, starts, sizes
+
+    @classmethod
+    def of(cls, values: list[bytes]) -> EncodedValues:
+        sizes = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
+        return cls(np.frombuffer(b"".join(values) + bytes(16), dtype=np.uint8), np.cumsum(sizes) - sizes, sizes)
+
+    def __len__(self) -> int:
+        return len(self._starts)
+
+    def chosen(self, wanted: np.ndarray) -> EncodedValues:
+        """The values marked in ``wanted``."""
+        return EncodedValues(self._buf, self._starts[wanted], self._sizes[wanted])
+
+    def __iter__(self):
+        """Each value as bytes."""
+        buf = self._buf
+        return (buf[a:a + z].tobytes() for a, z in zip(self._starts.tolist(), self._sizes.tolist()))
+
+    def positions(self, fmt, chunk: slice = slice(None)) -> tuple[np.ndarray, np.ndarray]:
+        """:func:`positions_of` the values in ``chunk``."""
+        return _positions_in(self._buf, self._starts[chunk], self._sizes[chunk], fmt)
+
+
+def read_postings_and_values(leaves, schema, field: str, text: str | bytes
+                             ) -> tuple[np.ndarray, np.ndarray, EncodedValues | None]:
+    """:func:`read_postings`, and where each posting's encoded value (its positions) lies, when that is cheap.
+
+    A long list of Whoosh's ``Positions`` format is read with its values in
+    one buffer, never unpickled: where each value lies is parsed with NumPy
+    (:func:`_value_slices`). Otherwise the values are None, and
+    :func:`read_values` reads those of the postings a phrase wants.
+    """
+    btext = text if isinstance(text, bytes) else schema[field].to_bytes(text)
+    fmt = schema[field].format
+    if type(fmt) is formats.Positions and all(hasattr(leaf, "_terms") for leaf, _ in leaves):
+        found = []
+        for leaf, offset in leaves:
+            try:
+                found.append((leaf._terms, leaf._terms.term_info(field, btext), offset))
+            except TermNotFound:
+                continue
+        counts = [info.doc_frequency() for _, info, _ in found]
+        if found and sum(counts) >= NUMPY_POSTINGS and not any(info.is_inlined() for _, info, _ in found):
+            layouts = []
+            for terms, info, _ in found:
+                start, length = info.extent()
+                layouts.append(_layout(terms._postfile, start, length[0] if isinstance(length, tuple) else length))
+            blocks = _blocks(layouts, inflate="whole") if all(layouts) else None  # type: ignore[arg-type]
+            decoded = _decode_ids_weights(blocks, values=True) if blocks is not None else None
+            if blocks is not None and decoded is not None and decoded[2] is not None:
+                ids, weights, (starts, sizes) = decoded
+                ids += np.repeat(np.array([offset for _, _, offset in found], dtype=np.int64), counts)
+                return ids, weights, EncodedValues(blocks.buf, starts, sizes)
+    ids, weights, _ = read_postings(leaves, schema, field, btext, values=False)
+    return ids, weights, None
+
+
+def read_values(leaves, schema, field: str, text: str | bytes, wanted: np.ndarray) -> EncodedValues:
     """The encoded values (positions) of the postings of a term marked in ``wanted``, in order.
 
     ``wanted`` is a mask over the term's postings as :func:`read_postings`
-    returns them (deleted documents included). Blocks holding no wanted
-    posting are not unpickled, and the ids are not decoded again: a phrase
-    reads its words' positions for its candidates only.
+    returns them (deleted documents included): a phrase reads its words'
+    positions for its candidates only, and blocks holding none are not unpickled.
     """
     btext = text if isinstance(text, bytes) else schema[field].to_bytes(text)
+    return EncodedValues.of(_listed_values(leaves, schema, field, btext, wanted))
+
+
+def _listed_values(leaves, schema, field: str, btext: bytes, wanted: np.ndarray) -> list:
+    """:func:`read_values` as bytes objects, unpickling each block that holds a wanted posting."""
     fmt = schema[field].format
     encoded: list = []
     done = 0
@@ -133,7 +199,7 @@ def read_values(leaves, schema, field: str, text: str | bytes, wanted: np.ndarra
         if info is not None and not info.is_inlined() and info.doc_frequency() >= NUMPY_POSTINGS:
             offset, length = info.extent()
             layout = _layout(terms._postfile, offset, length[0] if isinstance(length, tuple) else length)
-            blocks = _blocks([layout], heads=False) if layout is not None else None
+            blocks = _blocks([layout], inflate="none") if layout is not None else None
             if blocks is not None:
                 count = int(blocks.counts.sum())
                 encoded += _values(blocks, fmt.fixed_value_size(), wanted[done:done + count])
@@ -271,13 +337,14 @@ def _layout(postfile, start_offset: int, extent: int) -> tuple[bytes, list[int],
     return raw, starts, ends
 
 
-def _blocks(layouts: list[tuple[bytes, list[int], list[int]]], heads: bool = True) -> _Blocks | None:
+def _blocks(layouts: list[tuple[bytes, list[int], list[int]]], inflate: str = "heads") -> _Blocks | None:
     """The blocks of posting lists laid out by :func:`_layout` (a term in each segment), in order.
 
     Their info tuples (protocol 2 pickles of six numbers: count, last id, max
     weight, compression, min and max length codes) are parsed together with
-    NumPy; the data of compressed blocks is inflated and its head appended
-    (unless ``heads`` is false: values alone are unpickled from each block).
+    NumPy. ``inflate`` says what of a compressed block's data is inflated and
+    appended: its ``heads`` (the ids and weights), the ``whole`` of it (the
+    values too), or ``none`` (each block is unpickled on its own).
     None when an info is not of that shape.
     """
     raws = [raw for raw, _, _ in layouts]
@@ -314,12 +381,20 @@ def _blocks(layouts: list[tuple[bytes, list[int], list[int]]], heads: bool = Tru
     whole_starts, whole_ends = (cursor + len(_INFO_TAIL)).tolist(), ends.tolist()
     inflated = set(np.flatnonzero(compressed).tolist())
     data_starts = cursor + len(_INFO_TAIL)
-    for b in sorted(inflated) if heads else ():
+    appended: dict[int, int] = {}
+    for b in sorted(inflated) if inflate != "none" else ():
+        data = zlib.decompress(store[whole_starts[b]:whole_ends[b]])
+        if inflate == "heads":
+            data = data[:_HEAD + _HEAD_PER_POSTING * int(counts[b])]
+        else:
+            appended[b] = len(data)
         data_starts[b] = len(store)
-        store += zlib.decompress(store[whole_starts[b]:whole_ends[b]])[:_HEAD + _HEAD_PER_POSTING * int(counts[b])]
+        store += data
     store += _padding(int(counts.max()))
 
-    def pickled(b: int) -> bytes:  # inflated again when asked: kept whole, they would double the memory
+    def pickled(b: int) -> bytes:  # unless kept whole, inflated again when asked: it would double the memory
+        if b in appended:
+            return bytes(store[data_starts[b]:data_starts[b] + appended[b]])
         whole = store[whole_starts[b]:whole_ends[b]]
         return zlib.decompress(whole) if b in inflated else bytes(whole)
 
@@ -337,8 +412,13 @@ def _int_items(buf: np.ndarray, cursor: np.ndarray) -> tuple[np.ndarray, np.ndar
     return value, cursor + np.where(op == _K, 2, np.where(op == _M, 3, 5))
 
 
-def _decode_ids_weights(blocks: _Blocks) -> tuple[np.ndarray, np.ndarray] | None:
-    """The docnums and weights of ``blocks``; None when they hold no postings."""
+def _decode_ids_weights(blocks: _Blocks, values: bool = False) -> tuple | None:
+    """The docnums and weights of ``blocks``; None when they hold no postings.
+
+    With ``values``, also where each posting's encoded value lies in
+    ``blocks.buf`` (start, size): None for both when a block's values are not
+    a tuple of bytes pickled with protocol 4 (the caller then unpickles them).
+    """
     n, buf, starts = blocks.counts, blocks.buf, blocks.starts
     if not len(n) or n.min() < 1:
         return None
@@ -391,6 +471,16 @@ def _decode_ids_weights(blocks: _Blocks) -> tuple[np.ndarray, np.ndarray] | None
         good[block] &= _every(at(where) == _G, count)
         weights[np.repeat(first[block], count) + offset] = _floats(buf, where + 1)
         del offset, where
+    slices: tuple[np.ndarray, np.ndarray] | None = None
+    if values and good.all():
+        # Past the weights: 'N', or one float, or the tuple's floats, its end and its memo.
+        after = np.where(op == _N, cursor + 1, cursor + 9)
+        after[tupled] = cursor[tupled] + marked[tupled] + 9 * n[tupled]
+        closed = at(after[tupled]) == np.where(marked[tupled], _TUPLE, _TUPLE1 + n[tupled] - 1)
+        memo_skipped = _skip_memo(buf, after[tupled] + 1)
+        if closed.all() and memo_skipped is not None:
+            after[tupled] = memo_skipped
+            slices = _value_slices(buf, after, n, 1 + tupled.astype(np.int64))
     # Ids are delta-coded from 0 in each block: a running sum that restarts per block.
     for b in np.flatnonzero(~good).tolist():  # blocks of another shape: unpickled
         data = pickle.loads(blocks.data(b))
@@ -403,7 +493,86 @@ def _decode_ids_weights(blocks: _Blocks) -> tuple[np.ndarray, np.ndarray] | None
         restart = np.zeros(total, dtype=np.int64)
         restart[first[1:]] = ids[first[1:] - 1]
         ids -= np.maximum.accumulate(restart)
+    if values:
+        return ids, weights, slices
     return ids, weights
+
+
+def _skip_memo(buf: np.ndarray, cursor: np.ndarray) -> np.ndarray | None:
+    """Past the memo opcode a pickler writes after a tuple (BINPUT, MEMOIZE or LONG_BINPUT); None if one is not."""
+    memo = buf[cursor]
+    if not ((memo == _BINPUT) | (memo == _MEMOIZE) | (memo == _LONG_BINPUT)).all():
+        return None
+    return cursor + np.where(memo == _BINPUT, 2, np.where(memo == _MEMOIZE, 1, 5))
+
+
+_SHORT_BINBYTES, _BINBYTES, _BINGET, _LONG_BINGET = ord("C"), ord("B"), ord("h"), ord("j")
+
+
+def _value_slices(buf: np.ndarray, cursor: np.ndarray, n: np.ndarray,
+                  memo_base: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
+    """Where each value of each block lies in ``buf``, given where each block's values tuple starts.
+
+    Protocol 4 pickles a tuple of bytes as MARK (for 4 or more), then each
+    value as ``C`` and a one-byte size (``B`` and four bytes from 256 on),
+    its bytes, and MEMOIZE; a value that is the same object as an earlier
+    one (the builder shares the encoding of common position lists) is a
+    memo reference instead, ``h`` or ``j`` and the memo's number: the block's
+    ids tuple is memo 0, a tuple of weights memo 1 (``memo_base`` is the
+    first number values take). One value of every block is found per step;
+    None when anything else is met (protocol 2 pickles bytes as calls to
+    ``codecs.encode``).
+    """
+    marked = n >= 4
+    if (buf[cursor[marked]] != _MARK).any():
+        return None
+    cursor = cursor + marked
+    total = int(n.sum())
+    first = np.cumsum(n) - n
+    starts = np.zeros(total, dtype=np.int64)
+    sizes = np.zeros(total, dtype=np.int64)
+    refs = np.full(total, -1, dtype=np.int64)  # a memo reference's number, or -1
+    order = np.argsort(-n, kind="stable")  # blocks with more postings first: those still going are a prefix
+    n_sorted, first_sorted, at_sorted = n[order], first[order], cursor[order]
+    last = len(buf) - 8
+    for k in range(int(n_sorted[0])):
+        going = int(np.searchsorted(-n_sorted, -k, side="left"))
+        c = at_sorted[:going]
+        if (c >= last).any():
+            return None
+        op = buf[c]
+        b1, b2, b3, b4 = (buf[c + i].astype(np.int64) for i in (1, 2, 3, 4))
+        short, long_, get, long_get = op == _SHORT_BINBYTES, op == _BINBYTES, op == _BINGET, op == _LONG_BINGET
+        if not (short | long_ | get | long_get).all():
+            return None
+        wide = b1 | b2 << 8 | b3 << 16 | b4 << 24
+        size = np.where(short, b1, np.where(long_, wide, 0))
+        begin = c + np.where(short, 2, np.where(long_, 5, 0))
+        stored = short | long_
+        if (begin[stored] + size[stored] >= last).any() or (buf[begin[stored] + size[stored]] != _MEMOIZE).any():
+            return None
+        slots = first_sorted[:going] + k
+        starts[slots] = begin
+        sizes[slots] = size
+        refs[slots] = np.where(get, b1, np.where(long_get, wide, -1))
+        at_sorted[:going] = np.where(stored, begin + size + 1, c + np.where(get, 2, 5))
+    referring = np.flatnonzero(refs >= 0)
+    if len(referring):
+        # The m-th value a block stores is memo (memo_base + m) of that block.
+        block_of = np.repeat(np.arange(len(n)), n)
+        stored_slots = np.flatnonzero(refs < 0)
+        stored_before = np.zeros(len(n) + 1, dtype=np.int64)
+        np.add.at(stored_before, block_of[stored_slots] + 1, 1)
+        stored_before = np.cumsum(stored_before)
+        rank = refs[referring] - memo_base[block_of[referring]]
+        in_block = stored_before[block_of[referring] + 1] - stored_before[block_of[referring]]
+        if ((rank < 0) | (rank >= in_block)).any():
+            return None
+        target = stored_slots[stored_before[block_of[referring]] + rank]
+        if (target >= referring).any():  # a memo refers back, never forward
+            return None
+        starts[referring], sizes[referring] = starts[target], sizes[target]
+    return starts, sizes
 
 
 def _every(flags: np.ndarray, counts: np.ndarray) -> np.ndarray:
@@ -543,18 +712,24 @@ def positions_of(values: list[bytes], fmt) -> tuple[np.ndarray, np.ndarray]:
     Values of any other shape, and other formats, are decoded one by one as
     Whoosh decodes them; ``tests/test_codec_postings.py`` checks both.
     """
-    if not values:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     if type(fmt) is not formats.Positions:
         return _positions_one_by_one(values, fmt.decode_positions)
-    sizes = np.fromiter(map(len, values), dtype=np.int64, count=len(values))
-    n_max_bytes = int(sizes.max())
-    buf = np.frombuffer(b"".join(values) + bytes(n_max_bytes + 16), dtype=np.uint8)
-    starts = np.cumsum(sizes) - sizes
-    n = np.zeros(len(values), dtype=np.int64)
+    return EncodedValues.of(values).positions(fmt)
+
+
+def _positions_in(buf: np.ndarray, starts: np.ndarray, sizes: np.ndarray, fmt) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`positions_of` the values that lie at ``starts`` in ``buf``, ``sizes`` bytes each."""
+    if not len(starts):
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    if type(fmt) is not formats.Positions:
+        return _positions_one_by_one([buf[a:a + z].tobytes() for a, z in zip(starts.tolist(), sizes.tolist())],
+                                     fmt.decode_positions)
+    n = np.zeros(len(starts), dtype=np.int64)
     for i in range(4):  # the big-endian count
-        n = n << 8 | buf[starts + i]
-    good = (n >= 1) & (n <= 1000) & (sizes >= 11)
+        n = n << 8 | buf[np.minimum(starts + i, len(buf) - 1)]
+    # A value of the common shape holds 9 bytes of header, 2 to 5 of first item, 2 a gap and 1 or 2 of end.
+    # (and every offset read below stays within the value, or the zeros after the last).
+    good = (n >= 1) & (n <= 1000) & (sizes >= 12 + 2 * (n - 1)) & (sizes <= 9 + 1 + 5 + 2 * (n - 1) + 2)
     n = np.where(good, n, 1)  # shapes refused here are decoded one by one below
     for i, byte in enumerate(b"\x80\x02]q\x00", start=4):  # protocol 2, an empty list, memo 0
         good &= buf[starts + i] == byte
@@ -591,7 +766,7 @@ def positions_of(values: list[bytes], fmt) -> tuple[np.ndarray, np.ndarray]:
         return n, positions
     # Values of another shape: decoded by Whoosh's rules, then spliced in.
     decode = position_decoder(fmt)
-    others = {b: decode(values[b]) for b in np.flatnonzero(~good).tolist()}
+    others = {b: decode(buf[starts[b]:starts[b] + sizes[b]].tobytes()) for b in np.flatnonzero(~good).tolist()}
     counts = n.copy()
     for b, found in others.items():
         counts[b] = len(found)
