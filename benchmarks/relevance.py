@@ -281,9 +281,9 @@ class Planter:
         from snowballstemmer.english_stemmer import EnglishStemmer
         from whoosh.lang.porter2 import stem as porter2
 
-        snowball = EnglishStemmer()
+        self._porter2, self._snowball = porter2, EnglishStemmer()
         taken = {w for pair in INFLECTIONS for w in pair} | set(SENSE_OF) | {"us", "uk", "eu", "un", "ai"}
-        self._memorable = [w for w in vocab[3000:15000] if len(w) >= 5 and w not in taken and porter2(w) == snowball.stemWord(w)]
+        self._memorable = [w for w in vocab[3000:15000] if len(w) >= 5 and w not in taken and len(self.stems(w)) == 1]
         self.rng.shuffle(self._memorable)
 
     # -- pieces ------------------------------------------------------------
@@ -294,6 +294,10 @@ class Planter:
 
     def filler(self, lo: int, hi: int) -> list[str]:
         return self.gen.words(lo, hi)
+
+    def filler_without(self, lo: int, hi: int, stems: set[str]) -> list[str]:
+        """Random words, but none with one of these stems (by either stemmer)."""
+        return [w for w in self.filler(lo, hi) if not stems & self.stems(w)]
 
     def story(self) -> str:
         self._stories += 1
@@ -363,7 +367,9 @@ class Planter:
         for base, other in forms:
             written, asked = (base, other) if self.rng.random() < 0.5 else (other, base)
             words = self.memorable(2)
-            target = self.add(Article(self.place(self.filler(7, 11), [written, *words]), self.filler(25, 40)))
+            stems = self.stems(base) | self.stems(other)
+            title, excerpt = self.filler_without(7, 11, stems), self.filler_without(25, 40, stems)
+            target = self.add(Article(self.place(title, [written, *words]), excerpt))
             self.judge("known-inflection", " ".join(self.rng.sample([asked, *words], 3)), [([target], 3)])
 
     def mistype(self, word: str) -> str:
@@ -384,13 +390,24 @@ class Planter:
         for a, b, related, _weight in chosen:
             asked, other = (a, b) if self.rng.random() < 0.5 else (b, a)
             words = self.memorable(2)
+            # Only the planted forms may match the word asked: no "of" among the random words of an
+            # article planted for "of" and "offing", under either stemmer.
+            stems = self.stems(a) | self.stems(b)
+
+            def filler(lo: int, hi: int, stems: set[str] = stems) -> list[str]:
+                return self.filler_without(lo, hi, stems)
+
             if related:  # the article says it another way
-                target = self.add(Article(self.place(self.filler(7, 11), [other, *words]), self.filler(25, 40)))
+                target = self.add(Article(self.place(filler(7, 11), [other, *words]), filler(25, 40)))
                 self.judge("stemmer", " ".join([asked, *words]), [([target], 3)])
             else:  # the article says it; a decoy says the look-alike, in its title
-                target = self.add(Article(self.filler(8, 12), self.place(self.filler(25, 40), [asked, *words])))
-                decoy = self.add(Article(self.place(self.filler(7, 11), [other, *words]), self.filler(25, 40)))
+                target = self.add(Article(filler(8, 12), self.place(filler(25, 40), [asked, *words])))
+                decoy = self.add(Article(self.place(filler(7, 11), [other, *words]), filler(25, 40)))
                 self.judge("stemmer", " ".join([asked, *words]), [([target], 3), ([decoy], 0)])
+
+    def stems(self, word: str) -> set[str]:
+        """The word's stems by both stemmers."""
+        return {self._porter2(word), self._snowball.stemWord(word)}
 
     def duplicates(self) -> None:
         """A story under several urls and providers, and weaker distinct articles on it."""
