@@ -273,9 +273,9 @@ def test_where_the_engines_stemmers_differ(three_engines):
         assert total(name, "weekly") == total(name, "week")
     assert total("sqlite", "weekly") != total("sqlite", "week")
     assert total("newssearch", "one") == total("tantivy", "one") < total("sqlite", "one")
-    # Tantivy's stemmer keeps "universe" apart from "university" and "universal";
-    # the other two merge the three.
-    assert total("tantivy", "universe") < total("sqlite", "universe") == total("newssearch", "universe")
+    # Snowball's English stemmer (tantivy's, and newssearch's since schema 4) keeps "universe"
+    # apart from "university" and "universal"; SQLite's Porter merges the three.
+    assert total("tantivy", "universe") == total("newssearch", "universe") < total("sqlite", "universe")
     assert total("sqlite", "universe") == total("sqlite", "university") == total("sqlite", "universal")
 
 
