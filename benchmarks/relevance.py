@@ -428,7 +428,7 @@ class Planter:
             # The article says one form only: no "us" (or "united") of its random words may stand in for the other.
             either = {w.lower() for w in (short, *long.split())}
             title, excerpt = ([w for w in self.filler(lo, hi) if w not in either] for lo, hi in ((7, 11), (25, 40)))
-            target = self.add(Article(self.place(title, [*written.split(), *words]), excerpt))
+            target = self.add(Article(self.place(title, [written, *words]), excerpt))  # "United States" in one piece
             graded = [([target], 3)]
             if asked == "US":  # "us" the pronoun, with the same two words: not about the country
                 decoy = self.add(Article(self.place(self.filler(7, 11), words), self.place(self.filler(25, 40), ["us"])))

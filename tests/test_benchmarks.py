@@ -513,3 +513,16 @@ def test_weighted_sampling_draws_in_proportion_to_tiny_weights():
     assert 0.75 < firsts.count("heavy") / len(firsts) < 0.85  # 8 / 10
     assert sorted(relevance.weighted_sample(random.Random(1), items, weights, 3)) == sorted(items)
     assert relevance.weighted_sample(random.Random(1), items, [1.0, 0.0, 1.0], 3).count("light") == 0
+
+
+def test_a_planted_synonym_is_written_whole_and_its_other_form_is_absent(tmp_path):
+    queries = relevance.plant(tmp_path / "c", seed=5, base=0, per_class=5)
+    articles = {relevance.normalise_url(doc["webUrl"]): doc for doc in map(front_matter, (tmp_path / "c").iterdir())}
+    forms = dict(relevance.SYNONYMS) | {long: short for short, long in relevance.SYNONYMS}
+    for q in (q for q in queries if q.cls == "synonyms"):
+        asked = next(form for form in forms if q.query.startswith(form + " "))
+        (target,) = [url for url, story in q.story_of.items() if q.grades[story] == 3]
+        title = articles[target]["title"]
+        assert forms[asked] in title, (q.query, title)  # the other form, its words side by side
+        words = {w.lower() for w in re.findall(r"\w+", title + " " + articles[target]["excerpt"])}
+        assert not words & {w.lower() for w in asked.split()}, (q.query, title)
