@@ -263,6 +263,7 @@ class Article:
     when: datetime | None = None
     provider: tuple[str, str] | None = None
     url: str = ""
+    topics: list[str] | None = None  # None: drawn as make_corpus.py draws them
 
 
 class Planter:
@@ -428,7 +429,9 @@ class Planter:
             # The article says one form only: no "us" (or "united") of its random words may stand in for the other.
             either = {w.lower() for w in (short, *long.split())}
             title, excerpt = ([w for w in self.filler(lo, hi) if w not in either] for lo, hi in ((7, 11), (25, 40)))
-            target = self.add(Article(self.place(title, [written, *words]), excerpt))  # "United States" in one piece
+            topics = [t for t in self.gen.topics() if not either & set(t.lower().split())]  # no topic "AI" either
+            target = self.add(Article(self.place(title, [written, *words]), excerpt, topics=topics or ["Diplomacy"]))
+            # ("United States" goes in as one piece: its words side by side, as a phrase finds them.)
             graded = [([target], 3)]
             if asked == "US":  # "us" the pronoun, with the same two words: not about the country
                 decoy = self.add(Article(self.place(self.filler(7, 11), words), self.place(self.filler(25, 40), ["us"])))
@@ -503,7 +506,8 @@ class Planter:
         doc = {
             "category": "news", "title": title, "excerpt": make_corpus.prose(rng, a.excerpt, tuple(a.excerpt)),
             "publishedDateTime": a.when, "webUrl": a.url, "type": "article", "quality": rng.randint(0, 100),
-            "heat": -1, "published": True, "provider": {"name": name, "domain": domain}, "topics": gen.topics(),
+            "heat": -1, "published": True, "provider": {"name": name, "domain": domain},
+            "topics": gen.topics() if a.topics is None else a.topics,
             "images": [gen.image(domain, a.when, slug, title)], "related": [], "secured": gen.secured(),
         }
         body = make_corpus.prose(rng, a.body, tuple(a.body)) if a.body else ""
