@@ -654,8 +654,8 @@ def table(results: dict) -> str:
 def markdown(results: dict) -> str:
     m = results["meta"]
     head = (f"Run {m['date']}: {m['label']}; {m['seeds']} seeds ({m['base']} filler, {m['planted']} planted), "
-            f"{m['queries']} queries, seed {m['seed']}, recency half-life {m['recency']}; newssearch from "
-            f"`{m['newssearch']}`, schema version {m['schema_version']}. Cells: nDCG@10 / MRR.")
+            f"{m['queries']} queries, seed {m['seed']}, recency half-life {m['recency']}; newssearch schema version "
+            f"{m['schema_version']}, SQLite {m['sqlite']}. Cells: nDCG@10 / MRR.")
     return head + "\n\n" + table(results) + "\n"
 
 
