@@ -648,6 +648,8 @@ def table(results: dict) -> str:
                 cells.append("—")
         lines.append(f"| {cls} | {count} | " + " | ".join(cells) + " |")
     notes = [f"* `{x}`: {results['configs'][x]['unavailable']}" for x in configs if results["configs"][x].get("unavailable")]
+    if results["configs"].get("all", {}).get("without"):
+        notes.append(f"* `all`: without {', '.join(results['configs']['all']['without'])} (not available)")
     return "\n".join(lines + ([""] + notes if notes else []))
 
 
