@@ -276,10 +276,42 @@ def test_an_index_of_an_older_schema_version_is_rebuilt_with_a_notice(seeds, ind
         open_index(index_dir)
     report = index_seeds([seeds], index_dir)  # no --rebuild needed: the seeds are the source of truth
     assert report.added == 1
+    changes = store.changes_since(SCHEMA_VERSION - 1)
     assert [w.reason for w in report.warnings] == [
         f"the index was built with schema version {SCHEMA_VERSION - 1}; rebuilt it with version {SCHEMA_VERSION}"
+        + (f" ({changes})" if changes else "")
     ]
     assert len(urls(index_dir)) == 1
+
+
+def test_an_index_stemmed_by_porter2_is_rebuilt_by_newssearch_index_with_a_one_line_notice(seeds, index_dir, monkeypatch):
+    from click.testing import CliRunner
+    from whoosh.lang.porter2 import stem as porter2
+
+    from newssearch import schema
+    from newssearch.cli import cli
+
+    write_seed(seeds, "night.txt", title="An evening of jazz", url="https://x/night")
+    with monkeypatch.context() as old:  # the index as schema version 3 made it: Porter2's stems
+        old.setattr(schema, "stem", porter2)
+        schema.term_of.cache_clear()
+        index_seeds([seeds], index_dir, workers=1)
+        with open_index(index_dir) as ix:
+            assert ix.search("even").total == 1  # "evening" was stemmed to "even"
+        meta_path = store.current_generation(index_dir) / store.META
+        meta_path.write_text(json.dumps({**json.loads(meta_path.read_text()), "schema_version": 3}))
+    schema.term_of.cache_clear()
+    with pytest.raises(SchemaVersionError, match='version 3, this newssearch uses version 4: run "newssearch index"$'):
+        open_index(index_dir)
+
+    result = CliRunner().invoke(cli, ["index", str(seeds), "--index-dir", str(index_dir)], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    notices = [line for line in result.stderr.splitlines() if line.startswith("warning")]
+    assert notices == [
+        f"warning {index_dir}: the index was built with schema version 3; rebuilt it with version 4 (a better English stemmer)"
+    ]
+    with open_index(index_dir) as ix:
+        assert ix.search("even").total == 0 and ix.search("evenings").total == 1
 
 
 def test_old_generations_are_collected(seeds, index_dir):

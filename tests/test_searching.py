@@ -429,3 +429,35 @@ def test_the_date_histogram_lists_the_chosen_span_when_drilling_down(tmp_path):
         # Without a range the newest buckets end at the last article, and the facet stays multi-select.
         years = ix.search("", since="2021", date_facet="year").facets.published
         assert [(v.value, v.count) for v in years] == [("2020", 2), ("2021", 1), ("2022", 0), ("2023", 1)]
+
+
+def test_every_place_that_stems_keeps_apart_the_words_porter2_folded_together(seeds, index_dir):
+    # Matching, highlighting, typo correction and wildcards all stem with one stemmer:
+    # "universities" finds the university, not the universe; "even" not the evening.
+    articles = {
+        "uni": "Universities raise fees", "cosmos": "The universe expands faster",
+        "org": "Charities and organizations merge", "organ": "Organ donors wanted",
+        "night": "An evening of jazz", "odds": "Even odds for the final",
+    }
+    for name, title in articles.items():
+        write_seed(seeds, f"{name}.txt", title=title, url=f"https://x/{name}")
+    index_seeds([seeds], index_dir)
+
+    def found(query):
+        return sorted(h.url.rsplit("/", 1)[1] for h in ix.search(query).hits)
+
+    with open_index(index_dir) as ix:
+        assert found("university") == ["uni"]
+        assert found("universe") == ["cosmos"]
+        assert found("organization") == ["org"]
+        assert found("organs") == ["organ"]
+        assert found("even") == ["odds"]
+        assert found("evenings") == ["night"]
+        assert found('title:"universities raise"') == ["uni"]
+        assert ix.search("university").hits[0].title_highlight == "<mark>Universities</mark> raise fees"
+        # A misspelling is corrected to the word, then stemmed as the index was.
+        typo = ix.search("univrsities")
+        assert typo.suggestion == "universities" and [h.url for h in typo.hits] == ["https://x/uni"]
+        # A wildcard stands for the words as typed, whatever their stems.
+        assert found("univers*") == ["cosmos", "uni"]
+        assert found("organization*") == ["org"]

@@ -229,7 +229,9 @@ def _usable_base(index_dir: Path) -> tuple[Path | None, str | None, dict[str, _E
     except SchemaVersionError as exc:
         if not exc.is_older(exc.found, exc.expected):
             raise
-        return None, f"the index was built with schema version {exc.found}; rebuilt it with version {exc.expected}", {}
+        changes = store.changes_since(exc.found)
+        notice = f"the index was built with schema version {exc.found}; rebuilt it with version {exc.expected}"
+        return None, notice + (f" ({changes})" if changes else ""), {}
     try:
         # Sizes of every file and checksums of the small ones (the table of contents,
         # the facet arrays, the vocabulary, the related urls): the base is then sound

@@ -17,13 +17,14 @@ old index asks for ``newssearch index --rebuild`` instead of answering wrongly.
 from __future__ import annotations
 
 import re
+import threading
 import unicodedata
 from bisect import bisect_right
 from functools import lru_cache
 
+import Stemmer
 from whoosh import columns, fields, formats
 from whoosh.analysis import CharsetFilter, Filter, LowercaseFilter, RegexTokenizer, StemFilter, SubstitutionFilter
-from whoosh.lang.porter2 import stem as _porter2
 from whoosh.support.charset import accent_map
 
 # Values stored in the index, kept in newssearch.store, which the indexer reads without Whoosh.
@@ -78,7 +79,8 @@ FIELD_ALIASES = {
 #    apostrophe made "'", the ampersand dropped ("AT&T" is "att", as "ATT"),
 #    and the dots of a dotted acronym dropped ("U.S." is "us", as "US"; a dot
 #    between digits stays: "3.5" is not "35").
-# 4. Stemming: Porter2 (English), nothing added (see ``stem``).
+# 4. Stemming: Snowball's current English stemmer (PyStemmer), nothing added
+#    (see ``stem``).
 #
 # The analyzer (``text_analyzer``) chains Whoosh filters for these steps; the
 # indexer, the highlighter and the vocabulary run the same steps as plain
@@ -251,8 +253,29 @@ FOLD_TABLE = _fold_table()
 _ACRONYM_DOT = re.compile(r"(?<![^.])([^\W\d_])\.(?=[^\W\d_](?:\.|$))")
 
 
+class _Stemmers(threading.local):
+    """One Snowball English stemmer per thread: a PyStemmer object keeps a
+    cache and work buffers of its own and is not safe to share between threads."""
+
+    def __init__(self) -> None:
+        self.english = Stemmer.Stemmer("english")
+
+
+_STEMMERS = _Stemmers()
+
+
 def stem(word: str) -> str:
-    """English (Porter2) stem.
+    """English stem: Snowball's current English stemmer, through PyStemmer (C).
+
+    It replaced Whoosh's port of Porter2 (schema version 4), which folded
+    unrelated words together: "university" and "universe", "organization"
+    and "organ", "added" and "ad", "evening" and "even", "international"
+    and "intern". Snowball fixed those with exceptional prefixes and an
+    undoubling rule, and joins "biologist" with "biology";
+    ``benchmarks/relevance.py`` and ``benchmarks/stemming_rules.py
+    --snowball`` measure the change (see ``benchmarks/RESULTS.md``).
+    ``tests/test_schema.py`` checks it against Snowball's pure-Python
+    implementation.
 
     newssearch once added a rule folding "-ition" nouns onto their verbs
     ("recognition" onto "recognize"). Measured on the 50,000 most frequent
@@ -261,9 +284,13 @@ def stem(word: str) -> str:
     "partition" and "part") and split 67 related pairs ("tradition" and
     "traditional", "exhibition" and "exhibit", "competition" and
     "competitive"); weighed by how often each word is used, the losses
-    outweigh the gains by a third. So the stemmer is Porter2 alone.
+    outweigh the gains by a third. So the stemmer has no rule of ours.
+
+    Every stem of newssearch comes from here: the indexer and the query
+    analyzer, the highlighter and the vocabulary of typo correction and
+    wildcards (through :func:`term_of`).
     """
-    return _porter2(word)
+    return _STEMMERS.english.stemWord(word)
 
 
 def fold_word(word: str) -> str:

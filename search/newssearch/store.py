@@ -86,7 +86,10 @@ KEEP_GENERATIONS = 3  # the live one and the two before it
 # 3: every file in the manifest with its state; kept versions; seeds store their related
 #    entries; the analysis of issue 9 (folding, acronyms, ampersands, apostrophes, CJK grams,
 #    Porter2 alone).
-SCHEMA_VERSION = 3
+# 4: Snowball's current English stemmer (PyStemmer) instead of Whoosh's Porter2 port.
+SCHEMA_VERSION = 4
+# What a version changed that a user notices, for the notice of an automatic rebuild.
+SCHEMA_CHANGES = {4: "a better English stemmer"}
 # Values the index stores: a document's kind, and the date of an article without
 # one (it sorts before every real date).
 KIND_SEED, KIND_RELATED = "seed", "related"
@@ -224,6 +227,13 @@ def _read_meta_json(gen: Path) -> dict[str, Any]:
         return raw
     except (OSError, ValueError) as exc:
         raise IndexCorruptError(str(gen.parent), f"cannot read {gen.name}/{META}: {exc}") from None
+
+
+def changes_since(version: object) -> str:
+    """What the schema versions after ``version`` changed, as a clause for a notice ("" when unknown)."""
+    if not isinstance(version, int):
+        return ""
+    return "; ".join(change for v, change in sorted(SCHEMA_CHANGES.items()) if v > version)
 
 
 def check_schema(index_dir: Path, gen: Path) -> GenerationMeta:
