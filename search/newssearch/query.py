@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal, get_args
 
 from whoosh import query as wq
@@ -453,9 +453,12 @@ class Options:
     topics: tuple[str, ...]
     providers: tuple[str, ...]
     category: str
+    now: datetime | None = None  # None: the current time, read when the search runs
+    recency: float | None = None  # the half-life of the recency decay in seconds, None: no decay
 
     @classmethod
-    def check(cls, *, query, topics, providers, category, since, until, now, sort, limit, page, facet_limit, date_facet, fuzzy) -> Options:
+    def check(cls, *, query, topics, providers, category, since, until, now, sort, limit, page, facet_limit, date_facet, fuzzy,
+              recency=None) -> Options:
         if query is not None and not isinstance(query, str):
             raise QueryError(f"query must be a string, not {type(query).__name__}")
         if query and len(query) > MAX_QUERY_CHARS:
@@ -489,7 +492,34 @@ class Options:
         if bounds[0] and bounds[1] and bounds[0] > bounds[1]:
             raise QueryError(f"since ({since}) is after until ({until})")
         return cls(sort, limit, page, facet_limit, date_facet, bounds[0], bounds[1],
-                   values["topics"], values["providers"], (category or "").strip())
+                   values["topics"], values["providers"], (category or "").strip(),
+                   now=base, recency=half_life(recency))
+
+
+# The units of a recency half-life: those of the relative dates (``7d``, ``4w``, ``6m``,
+# ``1y``) and hours. A month and a year are their mean lengths in the Gregorian calendar:
+# a half-life is a duration, not a calendar span counted back from a date.
+_HALF_LIFE_UNITS = {"h": 3600.0, "d": 86400.0, "w": 7 * 86400.0, "m": 30.436875 * 86400.0, "y": 365.2425 * 86400.0}
+_HALF_LIFE = re.compile(r"^(\d+(?:\.\d+)?)\s*([hdwmy])$", re.IGNORECASE)
+
+
+def half_life(value: object) -> float | None:
+    """A ``recency`` argument in seconds (None or "" for no decay): ``30d``, ``12h``, ``2w``,
+    ``6m``, ``1y``, ``1.5d`` or a ``timedelta``. Raises :class:`QueryError` naming the argument."""
+    if value is None or value == "":
+        return None
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, str):
+        match = _HALF_LIFE.match(value.strip())
+        if match is None:
+            raise QueryError(f"recency must be a half-life such as 12h, 30d, 4w, 6m or 1y (or a timedelta), not {value!r}")
+        seconds = float(match.group(1)) * _HALF_LIFE_UNITS[match.group(2).lower()]
+    else:
+        raise QueryError(f"recency must be a string such as 30d or a timedelta, not {type(value).__name__}")
+    if not seconds > 0 or seconds > 10_000 * 365.2425 * 86400:
+        raise QueryError(f"recency must be a half-life longer than zero and at most 10000y, not {value!r}")
+    return seconds
 
 
 def _whole(name: str, value: object, low: int, high: int | None) -> None:

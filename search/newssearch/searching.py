@@ -32,7 +32,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -58,6 +58,7 @@ from .query import (  # noqa: F401 - Sort to MAX_QUERY_CHARS: the search options
     QueryReader,
     Sort,
 )
+from .recency import decay as recency_decay
 from .schema import NO_DATE, TEXT_FIELDS
 from .scoring import Evaluation, HasField, Nothing, QueryScorer
 from .spelling import Speller, term_text
@@ -258,6 +259,7 @@ class IndexSearcher:
         facet_limit: int = 10,
         date_facet: DateFacet = "year",
         fuzzy: bool = True,
+        recency: str | timedelta | None = None,
     ) -> SearchResults:
         """Search the index.
 
@@ -281,6 +283,11 @@ class IndexSearcher:
         ``fuzzy`` (default) a query that finds nothing is retried with its
         misspelled words corrected.
 
+        ``recency`` (a half-life: ``12h``, ``30d``, ``4w``, ``6m``, ``1y`` or
+        a ``timedelta``) multiplies each relevance score by a decay on the
+        article's age at ``now`` (:mod:`newssearch.recency`); other sorts
+        ignore it.
+
         Raises :class:`QueryError`, one line naming the argument, for an
         argument of the wrong type or range (``limit=True`` is not a number),
         and :class:`SearcherClosedError` after :meth:`close`.
@@ -289,6 +296,7 @@ class IndexSearcher:
         options = Options.check(
             query=query, topics=topics, providers=providers, category=category, since=since, until=until,
             now=now, sort=sort, limit=limit, page=page, facet_limit=facet_limit, date_facet=date_facet, fuzzy=fuzzy,
+            recency=recency,
         )
         query = query or ""
         with self._lock:
@@ -462,7 +470,10 @@ class IndexSearcher:
             # Nothing to rank by (an empty query, only negations or filters-like
             # fields such as category:): newest first, and say so.
             sort = "newest"
-        ranked = self._rank(final, found.score, total, first + options.limit, sort)[first:]
+        scores = found.score
+        if sort == "relevance" and options.recency is not None and total:
+            scores = self._recency_scores(final, scores, options)
+        ranked = self._rank(final, scores, total, first + options.limit, sort)[first:]
         marks = self._marks(q)
         hits = tuple(self._hit(first + i + 1, doc, score, marks) for i, (doc, score) in enumerate(ranked))
         notes: tuple[str, ...] = ()
@@ -488,6 +499,14 @@ class IndexSearcher:
             took_ms=0.0,
             notes=notes,
         )
+
+    def _recency_scores(self, final: np.ndarray, scores: np.ndarray, options: Options) -> np.ndarray:
+        """The scores of the matches in ``final`` times their recency decay (:func:`newssearch.recency.decay`)."""
+        now = to_timestamp(options.now if options.now is not None else datetime.now(UTC))
+        docs = np.flatnonzero(final)
+        decayed = np.zeros_like(scores)
+        decayed[docs] = scores[docs] * recency_decay(self._columns.published[docs], now, options.recency)
+        return decayed
 
     def _rank(self, final: np.ndarray, scores: np.ndarray, total: int, wanted: int, sort: str) -> list[tuple[int, float | None]]:
         """The first ``wanted`` (docnum, score) pairs in result order; ties go by url."""

@@ -136,7 +136,7 @@ def create_app(index_dir: str | Path, *, request_seconds: float = REQUEST_SECOND
     # Autoescape everything, whatever a template's name: all text comes from seeds.
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True)
     templates = Jinja2Templates(env=env)
-    templates.env.globals.update(version=__version__)
+    templates.env.globals.update(version=__version__, recency_choices=view.RECENCY_CHOICES)
     templates.env.filters.update(view.FILTERS)
 
     async def call(func: Callable, *args: Any, **kwargs: Any) -> Any:
