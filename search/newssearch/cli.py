@@ -60,6 +60,27 @@ def _set_color(ctx: click.Context, param: click.Parameter, value: str) -> str:
     return value
 
 
+def synonyms_options(func: Callable) -> Callable:
+    """``--synonyms FILE`` and ``--no-synonyms``: the ``synonyms`` argument of ``open_index``."""
+    func = click.option("--no-synonyms", is_flag=True, help="Search without synonyms.")(func)
+    return click.option(
+        "--synonyms",
+        "synonyms_file",
+        metavar="FILE",
+        help="Synonyms file (Solr format: \"a, b, c\" and \"a => b\"); default: $NEWSSEARCH_SYNONYMS, "
+        "else the shipped list of news abbreviations.",
+    )(func)
+
+
+def _synonyms(synonyms_file: str | None, no_synonyms: bool) -> str | bool:
+    """What ``--synonyms``/``--no-synonyms`` ask of ``open_index``."""
+    if synonyms_file is not None and no_synonyms:
+        raise _BadUsage("--synonyms and --no-synonyms cannot be combined")
+    if no_synonyms:
+        return False
+    return synonyms_file if synonyms_file is not None else True
+
+
 def color_option(func: Callable) -> Callable:
     return click.option(
         "--color",
@@ -241,8 +262,12 @@ def index(
 @click.option("--format", "fmt", type=QUERY_FORMATS, default="text", show_default=True,
               help="Output format; csv and ndjson print one row or object per hit.")
 @click.option("--all", "every", is_flag=True, help="With --format csv or ndjson: every match, not one page.")
+@synonyms_options
 @color_option
-def query(words: tuple[str, ...], index_dir: str, fmt: str, explain: bool, no_fuzzy: bool, every: bool, **options) -> None:
+def query(
+    words: tuple[str, ...], index_dir: str, fmt: str, explain: bool, no_fuzzy: bool, every: bool,
+    synonyms_file: str | None, no_synonyms: bool, **options,
+) -> None:
     """Search the index. WORDS are joined into one query.
 
     \b
@@ -260,13 +285,14 @@ def query(words: tuple[str, ...], index_dir: str, fmt: str, explain: bool, no_fu
     from .render import results_text, terminal_width, to_data
     from .searching import open_index
 
+    synonyms = _synonyms(synonyms_file, no_synonyms)
     if every or fmt in ("csv", "ndjson"):
         if fmt not in ("csv", "ndjson"):
             raise _BadUsage("--all needs --format csv or --format ndjson")
-        _export(" ".join(words), index_dir, fmt, every, fuzzy=not no_fuzzy, **options)
+        _export(" ".join(words), index_dir, fmt, every, fuzzy=not no_fuzzy, synonyms=synonyms, **options)
         return
     with _errors(index_dir):
-        with open_index(index_dir) as ix:
+        with open_index(index_dir, synonyms=synonyms) as ix:
             results = ix.search(" ".join(words), fuzzy=not no_fuzzy, **options)
     if fmt == "json":
         click.echo(_json(to_data(results)))
@@ -333,16 +359,16 @@ def serve(index_dir: str, host: str, port: int, watch_paths: tuple[str, ...], wo
         run(index_dir, host=host, port=port, watch_paths=watch_paths, workers=workers)
 
 
-def _export(query: str, index_dir: str, fmt: str, every: bool, **options) -> None:
+def _export(query: str, index_dir: str, fmt: str, every: bool, *, synonyms: str | bool = True, **options) -> None:
     """``query --format csv|ndjson``: the page's hits, or with ``--all`` every match, streamed."""
     from .export import export_lines, first_and_rest, iter_hits
     from .searching import open_index
 
     with _errors(index_dir):
         if every:
-            hits = first_and_rest(iter_hits(index_dir, query, **options))
+            hits = first_and_rest(iter_hits(index_dir, query, synonyms=synonyms, **options))
         else:
-            with open_index(index_dir) as ix:
+            with open_index(index_dir, synonyms=synonyms) as ix:
                 hits = iter(ix.search(query, **options).hits)
         try:
             for chunk in export_lines(fmt, hits):

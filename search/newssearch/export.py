@@ -53,13 +53,13 @@ class _PinnedSearcher(IndexSearcher):
 def iter_hits(index_dir: str | Path | None, query: str = "", **options: Any) -> Iterator[Hit]:
     """Every hit of a search, in order, one page of :data:`MAX_LIMIT` at a time.
 
-    Takes :meth:`IndexSearcher.search`'s options; ``limit``, ``page`` and the
+    Takes :meth:`IndexSearcher.search`'s options and ``open_index``'s ``synonyms``; ``limit``, ``page`` and the
     facet options are the export's own and are ignored. Raises what
     ``search`` raises, before the first hit is yielded.
     """
     for name in ("limit", "page", "facet_limit", "date_facet"):
         options.pop(name, None)
-    searcher = _PinnedSearcher(resolve_index_dir(index_dir))
+    searcher = _PinnedSearcher(resolve_index_dir(index_dir), synonyms=options.pop("synonyms", True))
     try:
         page = 1
         while True:

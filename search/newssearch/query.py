@@ -30,6 +30,7 @@ from .schema import FIELD_ALIASES, FIELD_BOOSTS, TEXT_FIELDS
 from .schema import terms as analysed_terms
 from .scoring import HasField, Nothing
 from .spelling import EVERYTHING, OPERATORS, LazyTerms, Speller, candidate
+from .synonyms import Synonyms
 
 Sort = Literal["relevance", "newest", "oldest"]
 DateFacet = Literal["year", "month", "day"]
@@ -60,9 +61,10 @@ MAX_FUZZY_TERMS = 16
 class QueryReader:
     """Reads query strings into Whoosh queries for one generation of the index."""
 
-    def __init__(self, schema: Any, speller: Speller) -> None:
+    def __init__(self, schema: Any, speller: Speller, synonyms: Synonyms | None = None) -> None:
         self._schema = schema
         self._speller = speller
+        self._synonyms = synonyms
         self._parser_instance: Any = None
 
     @property
@@ -85,6 +87,7 @@ class QueryReader:
             return None, "<every article>", False
         q = _plain_words_query(text)
         if q is not None:
+            q = self._expand(q, query)
             return q, str(q), False
         # A dangling AND/OR (or a trailing NOT) joins nothing: ignore it rather
         # than search for the word "or". An operator alone is still a word.
@@ -101,8 +104,11 @@ class QueryReader:
             q = _plain_words_query(" ".join(w.lower() for w in _PLAIN_WORD.findall(text)))
             if q is None:
                 return None, "<every article>", False
+            q = self._expand(q, query)
             return q, str(q), False
-        q = _negations_alone(q)
+        # Synonyms before normalising: a quoted word is still a phrase then (searched
+        # as written), and wildcard and fuzzy terms are still unfilled (not expanded).
+        q = self._expand(_negations_alone(q), query)
         with reading():  # the expansions read the index
             q, capped = _fill_expansions(q, parser.expansions, self._speller)
         capped = capped or parser.fuzzy_capped
@@ -110,6 +116,11 @@ class QueryReader:
         if q is wq.NullQuery:
             return None, "<every article>", False
         return q, str(q), capped
+
+
+    def _expand(self, q: wq.Query, query: str) -> wq.Query:
+        """``q`` with the synonyms of its words ORed in (:meth:`Synonyms.expand`)."""
+        return self._synonyms.expand(q, query) if self._synonyms is not None else q
 
 
 def _plain_words_query(text: str) -> wq.Query | None:

@@ -62,6 +62,8 @@ from .recency import decay as recency_decay
 from .schema import NO_DATE, TEXT_FIELDS
 from .scoring import Evaluation, HasField, Nothing, QueryScorer
 from .spelling import Speller, term_text
+from .synonyms import Synonyms
+from .synonyms import resolve as resolve_synonyms
 
 
 @dataclass(frozen=True)
@@ -145,13 +147,20 @@ class IndexStats:
     schema_version: int
 
 
-def open_index(index_dir: str | Path | None = None) -> IndexSearcher:
+def open_index(index_dir: str | Path | None = None, *, synonyms: Synonyms | str | Path | bool | None = True) -> IndexSearcher:
     """Open the index for searching (default: ``$NEWSSEARCH_INDEX``, else ``index``).
 
-    Raises :class:`IndexNotFoundError` when there is no index there yet, and
-    :class:`SchemaVersionError` when it was built by another schema version.
+    ``synonyms`` expand query words (:mod:`newssearch.synonyms`): True (the
+    default) reads the file ``$NEWSSEARCH_SYNONYMS`` names, else the list
+    shipped with newssearch; None or False searches without synonyms; or a
+    path of a synonyms file, or a :class:`Synonyms`. They apply when a query
+    is read, so changing them needs no re-index.
+
+    Raises :class:`IndexNotFoundError` when there is no index there yet,
+    :class:`SchemaVersionError` when it was built by another schema version,
+    and :class:`SynonymsError` for a synonyms file that cannot be read.
     """
-    return IndexSearcher(store.resolve_index_dir(index_dir))
+    return IndexSearcher(store.resolve_index_dir(index_dir), synonyms=synonyms)
 
 
 class IndexSearcher:
@@ -167,8 +176,9 @@ class IndexSearcher:
     _gen: Path
     _searcher: Any  # a Whoosh Searcher; None once closed
 
-    def __init__(self, index_dir: Path) -> None:
+    def __init__(self, index_dir: Path, *, synonyms: Synonyms | str | Path | bool | None = True) -> None:
         self.index_dir = index_dir
+        self.synonyms = resolve_synonyms(synonyms)  # before the index: a bad file is reported as such
         self._lock = threading.RLock()
         self._searcher = None
         self._open()
@@ -194,7 +204,7 @@ class IndexSearcher:
         self._gen, self._searcher, self._columns = gen, searcher, columns
         self._meta = store.read_meta(gen)
         self._speller = Speller(searcher.reader(), gen, columns)
-        self._query_reader = QueryReader(ix.schema, self._speller)
+        self._query_reader = QueryReader(ix.schema, self._speller, self.synonyms)
         self._scorer = QueryScorer(searcher, columns)
         if old is not None:
             old.close()
@@ -419,7 +429,7 @@ class IndexSearcher:
     # -- the steps ---------------------------------------------------------
 
     def _parse(self, query: str) -> tuple[wq.Query | None, str, bool]:
-        """The Whoosh query for ``query`` (see :meth:`QueryReader.read`)."""
+        """The Whoosh query for ``query`` (see :meth:`QueryReader.read`), with its words' synonyms."""
         return self._query_reader.read(query, self._reading)
 
     def _match(self, q: wq.Query | None) -> Evaluation:
