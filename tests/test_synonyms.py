@@ -308,3 +308,11 @@ def test_query_all_exports_with_the_same_synonyms(corpus, rules_file):
     code, output = run("query", "EU", "--synonyms", str(rules_file), "--all", "--format", "ndjson")
     assert code == 0
     assert {json.loads(line)["url"].rsplit("/", 1)[1] for line in output.splitlines()} == {"eu-spelled", "eu-short"}
+
+
+def test_serve_with_a_bad_synonyms_file_stops_before_listening(index_dir, tmp_path):
+    bad = tmp_path / "bad.txt"
+    bad.write_text("lonely\n", encoding="utf-8")
+    code, output = run("serve", "--port", "0", "--synonyms", str(bad))
+    assert code == 1 and output == f"Error: synonyms file {bad}, line 1: one entry alone has no synonyms: " \
+        "separate equivalent entries with commas\n"

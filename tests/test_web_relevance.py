@@ -73,3 +73,77 @@ def test_the_page_shows_a_half_life_it_does_not_offer_as_chosen(client):
 def test_the_page_reports_a_bad_recency_naming_it(client):
     response = client.get("/", params={"q": "police", "recency": "later"})
     assert response.status_code == 400 and "<code>recency</code>" in response.text
+
+
+# -- more like this -------------------------------------------------------------------
+
+
+def test_api_similar_returns_what_similar_format_json_prints(client, corpus):
+    from click.testing import CliRunner
+
+    from newssearch.cli import cli
+
+    got = client.get("/api/similar", params={"url": FACIAL_URL, "limit": "3", "sort": "newest"})
+    assert got.status_code == 200
+    printed = CliRunner().invoke(cli, ["similar", FACIAL_URL, "--index-dir", str(corpus[1]), "--limit", "3",
+                                       "--sort", "newest", "--format", "json"], catch_exceptions=False)
+    import json
+
+    assert without_time(got.json()) == without_time(json.loads(printed.output))
+    assert FACIAL_URL not in [h["url"] for h in got.json()["hits"]] and got.json()["hits"]
+
+
+def test_api_similar_filters_reach_the_library(client, corpus):
+    with newssearch.open_index(corpus[1]) as ix:
+        expected = ix.similar(FACIAL_URL, topics=["AI"], since="2019", facet_limit=2, recency="1y", now="2021-01-01")
+    got = client.get("/api/similar", params={"url": FACIAL_URL, "topic": "AI", "since": "2019", "facet_limit": "2",
+                                             "recency": "1y", "now": "2021-01-01"}).json()
+    assert without_time(got) == without_time(to_data(expected))
+
+
+@pytest.mark.parametrize(
+    ("query", "status", "parameter"),
+    [({}, 400, "url"), ({"url": "https://nowhere.example/"}, 404, "url"), ({"url": FACIAL_URL, "q": "x"}, 400, "q"),
+     ({"url": FACIAL_URL, "limit": "0"}, 400, "limit"), ({"url": FACIAL_URL, "recency": "x"}, 400, "recency")],
+)
+def test_api_similar_errors_name_the_parameter(client, query, status, parameter):
+    response = client.get("/api/similar", params=query)
+    assert response.status_code == status and response.json()["parameter"] == parameter
+
+
+def test_the_article_page_lists_more_like_this(client, corpus):
+    with newssearch.open_index(corpus[1]) as ix:
+        expected = [h.title for h in ix.similar(FACIAL_URL, limit=5).hits]
+    html = client.get("/article", params={"url": FACIAL_URL}).text
+    section = re.search(r'<section class="related-list more-like-this">.*?</section>', html, re.S).group(0)
+    assert "More like this" in section and expected
+    assert re.findall(r'<li><a href="/article\?url=[^"]*">([^<]*)</a>', section) == expected
+
+
+def test_the_openapi_document_describes_api_similar(client):
+    from newssearch.web import params
+
+    spec = client.get("/api/openapi.json").json()
+    described = [p["name"] for p in spec["paths"]["/api/similar"]["get"]["parameters"]]
+    assert described == list(params.SIMILAR)
+    assert "404" in spec["paths"]["/api/similar"]["get"]["responses"]
+
+
+# -- synonyms when serving --------------------------------------------------------------
+
+
+def test_the_server_applies_the_synonyms_it_is_given(corpus, tmp_path):
+    rules = tmp_path / "rules.txt"
+    rules.write_text("patrols, beat walks\nfacial recognition, face matching\n", encoding="utf-8")
+    with TestClient(create_app(corpus[1], synonyms=rules)) as with_rules:
+        parsed = with_rules.get("/api/search", params={"q": "facial recognition"}).json()["parsed"]
+        assert "<synonyms of facial recognition: face matching>" in parsed
+    with TestClient(create_app(corpus[1], synonyms=None)) as without:
+        assert "synonyms" not in without.get("/api/search", params={"q": "facial recognition"}).json()["parsed"]
+
+
+def test_a_bad_synonyms_file_stops_the_app_at_creation(corpus, tmp_path):
+    bad = tmp_path / "bad.txt"
+    bad.write_text("a => b => c\n", encoding="utf-8")
+    with pytest.raises(newssearch.SynonymsError, match="line 1"):
+        create_app(corpus[1], synonyms=bad)

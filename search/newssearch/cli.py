@@ -305,6 +305,52 @@ def query(
 
 
 @cli.command()
+@click.argument("url")
+@index_dir_option
+@click.option("--topic", "topics", multiple=True, help="Keep articles with this topic (repeat: any of them).")
+@click.option("--provider", "providers", multiple=True, help="Keep articles from this provider (repeat: any).")
+@click.option("--category", help="Keep articles of this category.")
+@click.option("--since", help="Published on or after: YYYY, YYYY-MM, YYYY-MM-DD, ISO datetime, or 7d/4w/6m/1y.")
+@click.option("--until", help="Published on or before (inclusive), same forms as --since.")
+@click.option("--now", help="The moment relative dates count back from (default: now).")
+@click.option("--sort", type=click.Choice(["relevance", "newest", "oldest"]), default="relevance", show_default=True)
+@click.option("--recency", metavar="HALF_LIFE", help="Favour fresh articles, as query --recency does.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True, help="Hits per page.")
+@click.option("--page", type=click.IntRange(1), default=1, show_default=True)
+@click.option("--facet-limit", type=click.IntRange(0, 1000), default=10, show_default=True,
+              help="Values per facet, and the newest buckets of the date histogram (0: no facets).")
+@click.option("--date-facet", type=click.Choice(["year", "month", "day"]), default="year", show_default=True)
+@click.option("--explain", is_flag=True, help="Print the words picked from the article, with their weights.")
+@click.option("--format", "fmt", type=QUERY_FORMATS, default="text", show_default=True,
+              help="Output format; csv and ndjson print one row or object per hit.")
+@color_option
+def similar(url: str, index_dir: str, fmt: str, explain: bool, **options) -> None:
+    """Articles like the one at URL (as indexed): a search for its most distinctive words.
+
+    The words are picked as Lucene's MoreLikeThis picks them (tf-idf over the
+    title, excerpt and body); the article itself is left out. Filters, sorts
+    and output are those of "newssearch query".
+    """
+    from .export import export_lines
+    from .render import results_text, terminal_width, to_data
+    from .searching import open_index
+
+    with _errors(index_dir):
+        with open_index(index_dir, synonyms=False) as ix:
+            results = ix.similar(url, **options)
+    if fmt == "json":
+        click.echo(_json(to_data(results)))
+    elif fmt in ("csv", "ndjson"):
+        for chunk in export_lines(fmt, iter(results.hits)):
+            click.echo(chunk, nl=False)
+    else:
+        for line in results_text(
+            results, explain=explain, width=terminal_width(sys.stdout), histogram_rows=options["facet_limit"]
+        ):
+            click.echo(line)
+
+
+@cli.command()
 @index_dir_option
 @click.option("--limit", type=click.IntRange(0), default=10, show_default=True, help="Top topics and providers shown.")
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True, help="Output format.")
@@ -346,17 +392,22 @@ def _unicode_output() -> bool:
               help="Also keep the index current from these seed paths (repeat for several).")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Server processes sharing the port (a search uses about one core).")
-def serve(index_dir: str, host: str, port: int, watch_paths: tuple[str, ...], workers: int) -> None:
+@synonyms_options
+def serve(
+    index_dir: str, host: str, port: int, watch_paths: tuple[str, ...], workers: int,
+    synonyms_file: str | None, no_synonyms: bool,
+) -> None:
     """Serve a search page and a JSON API over the index, read-only.
 
     The page is at /, the API at /api/search, /api/stats, /api/article,
-    /api/export and /feed.atom, described at /api/openapi.json. A re-index
-    (by "newssearch index" or --watch) is picked up by the next request.
+    /api/similar, /api/export and /feed.atom, described at /api/openapi.json.
+    A re-index (by "newssearch index" or --watch) is picked up by the next request.
     """
     from .web.server import run
 
+    synonyms = _synonyms(synonyms_file, no_synonyms)
     with _errors(index_dir):
-        run(index_dir, host=host, port=port, watch_paths=watch_paths, workers=workers)
+        run(index_dir, host=host, port=port, watch_paths=watch_paths, workers=workers, synonyms=synonyms)
 
 
 def _export(query: str, index_dir: str, fmt: str, every: bool, *, synonyms: str | bool = True, **options) -> None:

@@ -45,7 +45,7 @@ from .codec.toc import open_whoosh
 from .dates import from_timestamp, to_timestamp
 from .documents import Payload, shown_fields
 from .docvalues import DocValues
-from .errors import NewssearchError, QueryError, SearcherClosedError
+from .errors import ArticleNotFoundError, NewssearchError, QueryError, SearcherClosedError
 from .facets import Facets, FacetValue
 from .query import (  # noqa: F401 - Sort to MAX_QUERY_CHARS: the search options, public here as before
     DATE_FACETS,
@@ -61,6 +61,9 @@ from .query import (  # noqa: F401 - Sort to MAX_QUERY_CHARS: the search options
 from .recency import decay as recency_decay
 from .schema import NO_DATE, TEXT_FIELDS
 from .scoring import Evaluation, HasField, Nothing, QueryScorer
+from .similar import SOURCE_FIELDS as SIMILAR_SOURCE_FIELDS
+from .similar import Chosen, distinctive_terms, like_query
+from .similar import explanation as like_explanation
 from .spelling import Speller, term_text
 from .synonyms import Synonyms
 from .synonyms import resolve as resolve_synonyms
@@ -340,6 +343,85 @@ class IndexSearcher:
                 if found2.match.any():
                     q, text, capped, found = q2, text2, capped2, found2
         return q, text, capped, found, suggestion
+
+    def similar(
+        self,
+        url: str,
+        *,
+        topics: Iterable[str] = (),
+        providers: Iterable[str] = (),
+        category: str | None = None,
+        since: str | datetime | None = None,
+        until: str | datetime | None = None,
+        now: str | datetime | None = None,
+        sort: Sort = "relevance",
+        limit: int = 10,
+        page: int = 1,
+        facet_limit: int = 10,
+        date_facet: DateFacet = "year",
+        recency: str | timedelta | None = None,
+    ) -> SearchResults:
+        """Articles like the one at ``url``: a search for its most distinctive words.
+
+        The words are picked as Lucene's MoreLikeThis picks them (tf-idf over
+        its title, excerpt and body; see :mod:`newssearch.similar`); the
+        results' ``parsed`` lists them with their weights (``--explain``).
+        The article itself and the other articles of its story are left out.
+        The other arguments are those of :meth:`search`.
+
+        Raises :class:`ArticleNotFoundError` (a ``LookupError``) when the
+        index holds no article with this url (matched exactly), and
+        :class:`QueryError` for a bad argument.
+        """
+        started = time.perf_counter()
+        if not isinstance(url, str):
+            raise QueryError(f"url must be a string, not {type(url).__name__}")
+        options = Options.check(
+            query="", topics=topics, providers=providers, category=category, since=since, until=until,
+            now=now, sort=sort, limit=limit, page=page, facet_limit=facet_limit, date_facet=date_facet, fuzzy=True,
+            recency=recency,
+        )
+        with self._lock:
+            self._check_open()
+            self.refresh()
+            with self._reading():
+                docnum = self._docnum(url)
+                if docnum is None:
+                    raise ArticleNotFoundError(url, str(self.index_dir))
+                chosen = self._distinctive_terms(docnum)
+                q = like_query(chosen)
+                found = self._match(q) if q is not None else Evaluation(
+                    np.zeros(self._columns.size, dtype=bool), np.zeros(self._columns.size, dtype=np.float32)
+                )
+                found.match &= ~self._same_story(docnum)
+                filters = self._filters(self._columns, options)
+                results = self._results(
+                    url, q if q is not None else Nothing("no distinctive words"), like_explanation(url, chosen),
+                    found, filters, options, None, False,
+                )
+        return _replace_took(results, started)
+
+    def _distinctive_terms(self, docnum: int) -> list[Chosen]:
+        """The article's most distinctive terms (:func:`newssearch.similar.distinctive_terms`)."""
+        payload = self._searcher.stored_fields(docnum)["payload"]
+        reader = self._searcher.reader()
+
+        def doc_frequency(term: str) -> int:
+            return max(reader.doc_frequency(field, term) for field in SIMILAR_SOURCE_FIELDS)
+
+        texts = {field: payload.get(field) or "" for field in SIMILAR_SOURCE_FIELDS}
+        return distinctive_terms(texts, doc_frequency, int(self._columns.live.sum()))
+
+    def _same_story(self, docnum: int) -> np.ndarray:
+        """The articles that tell the same story as ``docnum`` (itself included), as a mask.
+
+        What :meth:`similar` leaves out. For now the article itself: the
+        near-duplicate clusters made at index time are to extend it to its
+        syndicated copies.
+        """
+        mask = np.zeros(self._columns.size, dtype=bool)
+        mask[docnum] = True
+        return mask
 
     def explain(self, query: str) -> str:
         """How ``query`` is read: the Whoosh query it becomes."""

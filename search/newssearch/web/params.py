@@ -73,6 +73,8 @@ SEARCH = FILTERS + ("sort", "recency", "limit", "page", "facet_limit", "date_fac
 EXPORT = FILTERS + ("sort", "recency", "format")
 FEED = FILTERS + ("entries",)
 ARTICLE = ("url",)
+SIMILAR = ("url", "topic", "provider", "category", "since", "until", "now", "sort", "recency", "limit", "page",
+           "facet_limit", "date_facet")
 STATS = ("limit",)  # top topics and providers listed
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -166,7 +168,7 @@ def _check_dates(values: dict[str, Any]) -> None:
 def search_options(values: Mapping[str, Any]) -> dict[str, Any]:
     """Keyword arguments of :meth:`IndexSearcher.search` from read parameter values."""
     renames = {"topic": "topics", "provider": "providers"}
-    skip = {"q", "format", "entries"}
+    skip = {"q", "format", "entries", "url"}
     return {renames.get(k, k): v for k, v in values.items() if k not in skip}
 
 
