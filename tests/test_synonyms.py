@@ -223,7 +223,7 @@ def test_rules_for_the_same_word_add_up():
 
 
 def test_entries_are_analysed_as_the_index_analyses_text():
-    rules = Synonyms.parse("Zürich, Zurich City\nelections, polls\n", "f")
+    rules = Synonyms.parse("Zürich, Zurigo\nelections, polls\n", "f")
     assert rules.lookup(("zurich",), False)  # accents folded
     assert rules.lookup(("elect",), False)  # stemmed
 
@@ -316,3 +316,10 @@ def test_serve_with_a_bad_synonyms_file_stops_before_listening(index_dir, tmp_pa
     code, output = run("serve", "--port", "0", "--synonyms", str(bad))
     assert code == 1 and output == f"Error: synonyms file {bad}, line 1: one entry alone has no synonyms: " \
         "separate equivalent entries with commas\n"
+
+
+def test_a_synonym_holding_the_words_or_another_synonym_is_left_out():
+    rules = Synonyms.parse("usa, united states of america, united states\n", "f")
+    assert [e.text for e in rules.lookup(("usa",), False)] == ["united states"]
+    assert [e.text for e in rules.lookup(("unit", "state"), False)] == ["usa"]
+    assert [e.text for e in rules.lookup(("unit", "state", "of", "america"), False)] == ["usa", "united states"]

@@ -562,10 +562,7 @@ class IndexSearcher:
             # Nothing to rank by (an empty query, only negations or filters-like
             # fields such as category:): newest first, and say so.
             sort = "newest"
-        scores = found.score
-        if sort == "relevance" and options.recency is not None and total:
-            scores = self._recency_scores(final, scores, options)
-        ranked = self._rank(final, scores, total, first + options.limit, sort)[first:]
+        ranked = self._rank(final, found.score, total, first + options.limit, sort, options)[first:]
         marks = self._marks(q)
         hits = tuple(self._hit(first + i + 1, doc, score, marks) for i, (doc, score) in enumerate(ranked))
         notes: tuple[str, ...] = ()
@@ -592,29 +589,31 @@ class IndexSearcher:
             notes=notes,
         )
 
-    def _recency_scores(self, final: np.ndarray, scores: np.ndarray, options: Options) -> np.ndarray:
-        """The scores of the matches in ``final`` times their recency decay (:func:`newssearch.recency.decay`)."""
-        now = to_timestamp(options.now if options.now is not None else datetime.now(UTC))
-        docs = np.flatnonzero(final)
-        decayed = np.zeros_like(scores)
-        decayed[docs] = scores[docs] * recency_decay(self._columns.published[docs], now, options.recency)
-        return decayed
+    def _rank(
+        self, final: np.ndarray, scores: np.ndarray, total: int, wanted: int, sort: str, options: Options
+    ) -> list[tuple[int, float | None]]:
+        """The first ``wanted`` (docnum, score) pairs in result order; ties go by url.
 
-    def _rank(self, final: np.ndarray, scores: np.ndarray, total: int, wanted: int, sort: str) -> list[tuple[int, float | None]]:
-        """The first ``wanted`` (docnum, score) pairs in result order; ties go by url."""
+        With ``options.recency`` a relevance score is multiplied by its recency
+        decay (:func:`newssearch.recency.decay`), over the matches only.
+        """
         if total == 0 or wanted <= 0:
             return []
         columns = self._columns
         docs = np.flatnonzero(final)
         if sort == "relevance":
-            key = -scores[docs]
+            score = scores[docs]
+            if options.recency is not None:
+                now = to_timestamp(options.now if options.now is not None else datetime.now(UTC))
+                score = score * recency_decay(columns.published[docs], now, options.recency)
+            key = -score
             if len(docs) > wanted:
                 # Keep the top `wanted` and everything tied with the last of them.
                 cut = np.partition(key, wanted - 1)[wanted - 1]
                 keep = key <= cut
                 docs, key = docs[keep], key[keep]
             order = np.lexsort((columns.url_rank[docs], key))[:wanted]
-            return [(int(d), float(scores[d])) for d in docs[order]]
+            return [(int(d), float(-k)) for d, k in zip(docs[order], key[order])]
         published = columns.published[docs]
         if sort == "oldest":
             # Articles without a date go last either way.

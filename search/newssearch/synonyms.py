@@ -18,7 +18,10 @@ How a query is expanded (:meth:`Synonyms.expand`):
 * Each query word, and each run of words, that an entry matches becomes an
   ``OR`` of itself and the entry's synonyms, in the same fields with the same
   weights; a synonym of several words is a phrase. The longest match wins:
-  in "united states senate", "united states" is matched before "united".
+  in "united states senate", "united states" is matched before "united". A
+  synonym that holds the query's words or another synonym in order ("united
+  states of america" for "united states" or "usa") is left out: it finds
+  nothing more, and a phrase costs more than words to match.
 * The original words are always kept, also for a one-way rule: Solr's
   ``a => b`` *replaces* ``a`` because it is meant to run at index time too,
   and the index here holds the text as written.
@@ -144,7 +147,11 @@ class Synonyms:
             for entry in rule.alternatives:
                 if entry.terms != terms:
                     found.setdefault(entry.terms, entry)
-        return tuple(found.values())
+        # A synonym holding the query's words, or another synonym, in order ("united states of
+        # america" for "united states") finds nothing more, and a phrase of common words is
+        # among the costliest things to match: it is left out.
+        shorter = [terms, *found]
+        return tuple(e for e in found.values() if not any(_holds(e.terms, other) for other in shorter))
 
     def expand(self, q: wq.Query, query: str) -> wq.Query:
         """``q`` (read from ``query``) with each word or run of words that has synonyms ORed with them."""
@@ -178,6 +185,11 @@ def resolve(synonyms: object) -> Synonyms | None:
 @lru_cache(maxsize=1)
 def _shipped() -> Synonyms:
     return Synonyms.load(DEFAULT_FILE)
+
+
+def _holds(terms: tuple[str, ...], part: tuple[str, ...]) -> bool:
+    """Whether ``part`` is a shorter run of ``terms``, in order."""
+    return len(part) < len(terms) and any(terms[i : i + len(part)] == part for i in range(len(terms) - len(part) + 1))
 
 
 def _in_capitals(word: str) -> bool:
