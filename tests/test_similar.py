@@ -192,3 +192,15 @@ def test_similar_of_an_unknown_url_is_exit_1_in_one_line(corpus):
 def test_similar_with_a_bad_option_value_is_exit_2(corpus):
     result = run("similar", TARGET, "--recency", "later")
     assert result.exit_code == 2 and "recency" in result.output
+
+
+def test_similar_all_exports_every_match_as_the_pages_do(corpus):
+    result = run("similar", TARGET, "--format", "ndjson", "--all")
+    assert result.exit_code == 0
+    every = [json.loads(line)["url"] for line in result.output.splitlines()]
+    assert every == [h.url for h in corpus.similar(TARGET, limit=1000).hits] and len(every) == 2
+
+
+def test_similar_all_needs_an_export_format(corpus):
+    result = run("similar", TARGET, "--all")
+    assert result.exit_code == 2 and "--all needs --format csv or --format ndjson" in result.output

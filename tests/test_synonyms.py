@@ -172,7 +172,7 @@ def test_the_environment_variable_names_the_default_file(corpus, index_dir, tmp_
     with open_index(index_dir) as ix:
         assert found(ix.search("drizzle")) == {"other"}
     monkeypatch.setenv(SYNONYMS_ENV, str(tmp_path / "missing.txt"))
-    with pytest.raises(SynonymsError, match="missing.txt"):
+    with pytest.raises(SynonymsError, match=r"missing\.txt \(named by \$NEWSSEARCH_SYNONYMS\): no such file"):
         open_index(index_dir)
 
 

@@ -323,26 +323,35 @@ def query(
 @click.option("--explain", is_flag=True, help="Print the words picked from the article, with their weights.")
 @click.option("--format", "fmt", type=QUERY_FORMATS, default="text", show_default=True,
               help="Output format; csv and ndjson print one row or object per hit.")
+@click.option("--all", "every", is_flag=True, help="With --format csv or ndjson: every match, not one page.")
 @color_option
-def similar(url: str, index_dir: str, fmt: str, explain: bool, **options) -> None:
+def similar(url: str, index_dir: str, fmt: str, explain: bool, every: bool, **options) -> None:
     """Articles like the one at URL (as indexed): a search for its most distinctive words.
 
     The words are picked as Lucene's MoreLikeThis picks them (tf-idf over the
     title, excerpt and body); the article itself is left out. Filters, sorts
     and output are those of "newssearch query".
     """
-    from .export import export_lines
+    from .export import first_and_rest, iter_similar
     from .render import results_text, terminal_width, to_data
     from .searching import open_index
 
+    if every or fmt in ("csv", "ndjson"):
+        if fmt not in ("csv", "ndjson"):
+            raise _BadUsage("--all needs --format csv or --format ndjson")
+        with _errors(index_dir):
+            if every:
+                hits = first_and_rest(iter_similar(index_dir, url, **options))
+            else:
+                with open_index(index_dir, synonyms=False) as ix:
+                    hits = iter(ix.similar(url, **options).hits)
+            _stream_export(fmt, hits)
+        return
     with _errors(index_dir):
-        with open_index(index_dir, synonyms=False) as ix:
+        with open_index(index_dir, synonyms=False) as ix:  # its query is the article's words: no synonyms
             results = ix.similar(url, **options)
     if fmt == "json":
         click.echo(_json(to_data(results)))
-    elif fmt in ("csv", "ndjson"):
-        for chunk in export_lines(fmt, iter(results.hits)):
-            click.echo(chunk, nl=False)
     else:
         for line in results_text(
             results, explain=explain, width=terminal_width(sys.stdout), histogram_rows=options["facet_limit"]
@@ -412,7 +421,7 @@ def serve(
 
 def _export(query: str, index_dir: str, fmt: str, every: bool, *, synonyms: str | bool = True, **options) -> None:
     """``query --format csv|ndjson``: the page's hits, or with ``--all`` every match, streamed."""
-    from .export import export_lines, first_and_rest, iter_hits
+    from .export import first_and_rest, iter_hits
     from .searching import open_index
 
     with _errors(index_dir):
@@ -421,14 +430,21 @@ def _export(query: str, index_dir: str, fmt: str, every: bool, *, synonyms: str 
         else:
             with open_index(index_dir, synonyms=synonyms) as ix:
                 hits = iter(ix.search(query, **options).hits)
-        try:
-            for chunk in export_lines(fmt, hits):
-                sys.stdout.write(chunk)
-            sys.stdout.flush()
-        except BrokenPipeError:
-            # The reader (head, a closed pager) has all it wanted: not an error.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            sys.exit(0)
+        _stream_export(fmt, hits)
+
+
+def _stream_export(fmt: str, hits) -> None:
+    """Write ``hits`` as CSV or NDJSON rows; a reader that leaves early is not an error."""
+    from .export import export_lines
+
+    try:
+        for chunk in export_lines(fmt, hits):
+            sys.stdout.write(chunk)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader (head, a closed pager) has all it wanted: not an error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
 
 
 def _watch(paths: tuple[str, ...], index_dir: str, workers: int | None, quiet: bool, fmt: str) -> None:

@@ -72,6 +72,23 @@ def iter_hits(index_dir: str | Path | None, query: str = "", **options: Any) -> 
         searcher.close()
 
 
+def iter_similar(index_dir: str | Path | None, url: str, **options: Any) -> Iterator[Hit]:
+    """Every hit of ``IndexSearcher.similar(url)``, in order, as :func:`iter_hits` gives a search's."""
+    for name in ("limit", "page", "facet_limit", "date_facet"):
+        options.pop(name, None)
+    searcher = _PinnedSearcher(resolve_index_dir(index_dir), synonyms=False)  # its query is the article's words
+    try:
+        page = 1
+        while True:
+            results = searcher.similar(url, limit=MAX_LIMIT, page=page, facet_limit=0, **options)
+            yield from results.hits
+            if not results.hits or results.hits[-1].rank >= results.total:
+                return
+            page += 1
+    finally:
+        searcher.close()
+
+
 def first_and_rest(hits: Iterator[Hit]) -> Iterator[Hit]:
     """Run ``hits`` up to its first item now (so errors come before any output), then go on lazily."""
     try:

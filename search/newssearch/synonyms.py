@@ -172,7 +172,12 @@ def resolve(synonyms: object) -> Synonyms | None:
         return None
     if synonyms is True:
         path = os.environ.get(SYNONYMS_ENV, "")
-        return Synonyms.load(path) if path else Synonyms.default()
+        if not path:
+            return Synonyms.default()
+        try:
+            return Synonyms.load(path)
+        except SynonymsError as exc:  # say where the name came from: it was not typed in this command
+            raise SynonymsError(f"{exc.path} (named by ${SYNONYMS_ENV})", exc.line, exc.reason) from None
     if isinstance(synonyms, Synonyms):
         return synonyms
     if isinstance(synonyms, (str, os.PathLike)):
