@@ -296,6 +296,9 @@ class IndexSearcher:
         ``fuzzy`` (default) a query that finds nothing is retried with its
         misspelled words corrected.
 
+        Query words are expanded with the searcher's synonyms (see
+        :func:`open_index`; ``parsed`` shows the expansions).
+
         ``recency`` (a half-life: ``12h``, ``30d``, ``4w``, ``6m``, ``1y`` or
         a ``timedelta``) multiplies each relevance score by a decay on the
         article's age at ``now`` (:mod:`newssearch.recency`); other sorts

@@ -11,7 +11,8 @@ index analyses text (:func:`newssearch.schema.terms`: case, accents, acronym
 dots folded, English stems), so ``U.S.`` and ``US`` are one entry and
 ``United States`` also matches "united state". Blank lines are ignored. A
 line that cannot be read is a :class:`SynonymsError` naming the file and the
-line.
+line. As in Solr, ``#`` starts a comment only at the start of a line ("C#" is
+a word), and an entry cannot hold a comma.
 
 How a query is expanded (:meth:`Synonyms.expand`):
 
