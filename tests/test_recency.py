@@ -157,10 +157,10 @@ def test_a_bad_half_life_is_a_one_line_query_error_naming_recency(corpus, bad):
     assert message.startswith("recency") and "\n" not in message
 
 
-def test_none_and_empty_mean_no_recency(corpus):
+def test_none_empty_and_off_mean_no_recency(corpus):
     plain = scores(corpus.search("election", now=NOW))
-    assert scores(corpus.search("election", now=NOW, recency=None)) == plain
-    assert scores(corpus.search("election", now=NOW, recency="")) == plain
+    for off in (None, "", "off", "OFF"):
+        assert scores(corpus.search("election", now=NOW, recency=off)) == plain
 
 
 def test_the_decay_matches_the_direct_formula_elementwise():

@@ -251,7 +251,7 @@ def index(
 @click.option("--sort", type=click.Choice(["relevance", "newest", "oldest"]), default="relevance", show_default=True)
 @click.option("--recency", metavar="HALF_LIFE",
               help="Favour fresh articles: a relevance score halves (down to a fifth) every HALF_LIFE of age "
-                   "at --now, e.g. 12h, 30d, 4w, 6m, 1y.")
+                   "at --now, e.g. 12h, 30d, 4w, 6m, 1y (off: no decay).")
 @click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True, help="Hits per page.")
 @click.option("--page", type=click.IntRange(1), default=1, show_default=True)
 @click.option("--facet-limit", type=click.IntRange(0, 1000), default=10, show_default=True,

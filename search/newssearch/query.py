@@ -515,9 +515,9 @@ _HALF_LIFE = re.compile(r"^(\d+(?:\.\d+)?)\s*([hdwmy])$", re.IGNORECASE)
 
 
 def half_life(value: object) -> float | None:
-    """A ``recency`` argument in seconds (None or "" for no decay): ``30d``, ``12h``, ``2w``,
+    """A ``recency`` argument in seconds (None, "" or "off" for no decay): ``30d``, ``12h``, ``2w``,
     ``6m``, ``1y``, ``1.5d`` or a ``timedelta``. Raises :class:`QueryError` naming the argument."""
-    if value is None or value == "":
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "off")):
         return None
     if isinstance(value, timedelta):
         seconds = value.total_seconds()

@@ -138,10 +138,9 @@ def _convert(param: Param, raw: str) -> Any:
     if param.kind == "date":
         return text
     if param.kind == "halflife":
-        if text.lower() == "off":
-            return None
         try:
-            half_life(text)
+            if half_life(text) is None:  # "off"
+                return None
         except QueryError as exc:
             raise ParamError(name, str(exc)) from None
         return text
