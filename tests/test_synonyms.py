@@ -323,3 +323,11 @@ def test_a_synonym_holding_the_words_or_another_synonym_is_left_out():
     assert [e.text for e in rules.lookup(("usa",), False)] == ["united states"]
     assert [e.text for e in rules.lookup(("unit", "state"), False)] == ["usa"]
     assert [e.text for e in rules.lookup(("unit", "state", "of", "america"), False)] == ["usa", "united states"]
+
+
+def test_a_cjk_synonym_of_a_latin_word_is_found_as_its_phrase(seeds, index_dir):
+    write_seed(seeds, "tokyo.txt", title="東京の天気", url="https://x/tokyo")
+    write_seed(seeds, "kyoto.txt", title="京都の天気と東の風", url="https://x/kyoto")
+    index_seeds([seeds], index_dir)
+    with open_index(index_dir, synonyms=Synonyms.parse("Tokyo, 東京\n")) as ix:
+        assert found(ix.search("tokyo")) == {"tokyo"}

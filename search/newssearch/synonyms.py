@@ -37,7 +37,10 @@ How a query is expanded (:meth:`Synonyms.expand`):
   not ``US, United States``. The shipped list (``synonyms.txt``) does so.
 * Quoted phrases are searched as written: ``"us open"`` is not expanded, so
   quoting a word is how to search for it alone. A word that is one phrase
-  because it holds a hyphen ("U.S.-China") is not expanded either.
+  because it holds a hyphen ("U.S.-China") or CJK characters ("東京", read as
+  its characters and bigrams) is not expanded either: the parser builds it as
+  it builds a quoted phrase. (A CJK synonym of a Latin word does work:
+  ``Tokyo, 東京`` makes "Tokyo" find "東京".)
 * Field-qualified words (``title:EU``) are expanded in that field only, and
   negated words (``-EU``) too: ``-EU`` leaves out "European Union" as well.
 * Wildcard and fuzzy terms are not expanded.
