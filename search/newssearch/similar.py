@@ -14,8 +14,8 @@ one article:
    :data:`MIN_DOC_FREQ` articles hold them (one held by this article alone
    finds nothing else) and when at most :data:`MAX_DOC_FREQ_SHARE` of the
    articles do (newssearch has no stop words: "the" and "said" are left out
-   here instead; in an index of a few articles, two may always share one). A term's document frequency is the largest over the three
-   fields, as Lucene's.
+   fields, as Lucene's (read from the lexicon, which counts deleted
+   articles until a merge: an estimate, as Lucene's is).
 3. Each is scored ``tf * idf``, with the idf of the ranking (BM25's
    ``log(1 + (N - df + 0.5) / (df + 0.5))``), and the best
    :data:`MAX_QUERY_TERMS` make the query: an ``OR`` of each term in the

@@ -284,8 +284,9 @@ def create_app(
             article = await call(lambda: index.use(lambda ix: ix.article(url)))
             context["more"] = None
             if article is not None:
-                more = await call(lambda: index.use(lambda ix: ix.similar(url, limit=MORE_LIKE_THIS, facet_limit=0)))
-                context["more"] = more.hits
+                with contextlib.suppress(ArticleNotFoundError):  # gone in a re-index between the two calls
+                    more = await call(lambda: index.use(lambda ix: ix.similar(url, limit=MORE_LIKE_THIS, facet_limit=0)))
+                    context["more"] = more.hits
             if article is None:
                 context["problem"], status = "The index holds no article with this url.", 404
             context["article"] = article
