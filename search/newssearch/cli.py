@@ -192,6 +192,7 @@ def cli() -> None:
     \b
     newssearch index                      index ./seeds into ./index
     newssearch query "facial recognition" search it
+    newssearch similar URL                articles like the one at URL
     newssearch stats                      what the index holds
     """
 
