@@ -14,6 +14,7 @@ Library first; the ``newssearch`` command is a thin layer over these names::
 from typing import TYPE_CHECKING
 
 from .errors import (
+    ArticleNotFoundError,
     IndexCorruptError,
     IndexingError,
     IndexLockedError,
@@ -24,6 +25,7 @@ from .errors import (
     SchemaVersionError,
     SearcherClosedError,
     SeedError,
+    SynonymsError,
 )
 
 if TYPE_CHECKING:  # "X as X": re-exported, for type checkers
@@ -43,6 +45,7 @@ if TYPE_CHECKING:  # "X as X": re-exported, for type checkers
     from .seeds import RelatedArticle as RelatedArticle
     from .seeds import find_seed_files as find_seed_files
     from .seeds import read_seed as read_seed
+    from .synonyms import Synonyms as Synonyms
 
 # The public names, once. Those of the modules below are imported on first use:
 # "newssearch query" should not pay for YAML and the indexer, nor "newssearch index"
@@ -53,8 +56,10 @@ _LAZY_MODULES: dict[str, tuple[str, ...]] = {
     "indexing": ("IndexReport", "SkippedFile", "index_seeds"),
     "searching": ("Hit", "IndexSearcher", "IndexStats", "SearchResults", "StoredArticle", "open_index"),
     "seeds": ("Article", "Image", "RelatedArticle", "find_seed_files", "read_seed"),
+    "synonyms": ("Synonyms",),
 }
 _ERRORS = (
+    ArticleNotFoundError,
     IndexCorruptError,
     IndexingError,
     IndexLockedError,
@@ -65,6 +70,7 @@ _ERRORS = (
     SchemaVersionError,
     SearcherClosedError,
     SeedError,
+    SynonymsError,
 )
 _LAZY = {name: module for module, names in _LAZY_MODULES.items() for name in names}
 

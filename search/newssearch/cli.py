@@ -60,6 +60,27 @@ def _set_color(ctx: click.Context, param: click.Parameter, value: str) -> str:
     return value
 
 
+def synonyms_options(func: Callable) -> Callable:
+    """``--synonyms FILE`` and ``--no-synonyms``: the ``synonyms`` argument of ``open_index``."""
+    func = click.option("--no-synonyms", is_flag=True, help="Search without synonyms.")(func)
+    return click.option(
+        "--synonyms",
+        "synonyms_file",
+        metavar="FILE",
+        help="Synonyms file (Solr format: \"a, b, c\" and \"a => b\"); default: $NEWSSEARCH_SYNONYMS, "
+        "else the shipped list of news abbreviations.",
+    )(func)
+
+
+def _synonyms(synonyms_file: str | None, no_synonyms: bool) -> str | bool:
+    """What ``--synonyms``/``--no-synonyms`` ask of ``open_index``."""
+    if synonyms_file is not None and no_synonyms:
+        raise _BadUsage("--synonyms and --no-synonyms cannot be combined")
+    if no_synonyms:
+        return False
+    return synonyms_file if synonyms_file is not None else True
+
+
 def color_option(func: Callable) -> Callable:
     return click.option(
         "--color",
@@ -171,6 +192,7 @@ def cli() -> None:
     \b
     newssearch index                      index ./seeds into ./index
     newssearch query "facial recognition" search it
+    newssearch similar URL                articles like the one at URL
     newssearch stats                      what the index holds
     """
 
@@ -228,6 +250,9 @@ def index(
 @click.option("--until", help="Published on or before (inclusive), same forms as --since.")
 @click.option("--now", help="The moment relative dates count back from (default: now).")
 @click.option("--sort", type=click.Choice(["relevance", "newest", "oldest"]), default="relevance", show_default=True)
+@click.option("--recency", metavar="HALF_LIFE",
+              help="Favour fresh articles: a relevance score halves (down to a fifth) every HALF_LIFE of age "
+                   "at --now, e.g. 12h, 30d, 4w, 6m, 1y (off: no decay).")
 @click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True, help="Hits per page.")
 @click.option("--page", type=click.IntRange(1), default=1, show_default=True)
 @click.option("--facet-limit", type=click.IntRange(0, 1000), default=10, show_default=True,
@@ -238,8 +263,12 @@ def index(
 @click.option("--format", "fmt", type=QUERY_FORMATS, default="text", show_default=True,
               help="Output format; csv and ndjson print one row or object per hit.")
 @click.option("--all", "every", is_flag=True, help="With --format csv or ndjson: every match, not one page.")
+@synonyms_options
 @color_option
-def query(words: tuple[str, ...], index_dir: str, fmt: str, explain: bool, no_fuzzy: bool, every: bool, **options) -> None:
+def query(
+    words: tuple[str, ...], index_dir: str, fmt: str, explain: bool, no_fuzzy: bool, every: bool,
+    synonyms_file: str | None, no_synonyms: bool, **options,
+) -> None:
     """Search the index. WORDS are joined into one query.
 
     \b
@@ -257,13 +286,14 @@ def query(words: tuple[str, ...], index_dir: str, fmt: str, explain: bool, no_fu
     from .render import results_text, terminal_width, to_data
     from .searching import open_index
 
+    synonyms = _synonyms(synonyms_file, no_synonyms)
     if every or fmt in ("csv", "ndjson"):
         if fmt not in ("csv", "ndjson"):
             raise _BadUsage("--all needs --format csv or --format ndjson")
-        _export(" ".join(words), index_dir, fmt, every, fuzzy=not no_fuzzy, **options)
+        _export(" ".join(words), index_dir, fmt, every, fuzzy=not no_fuzzy, synonyms=synonyms, **options)
         return
     with _errors(index_dir):
-        with open_index(index_dir) as ix:
+        with open_index(index_dir, synonyms=synonyms) as ix:
             results = ix.search(" ".join(words), fuzzy=not no_fuzzy, **options)
     if fmt == "json":
         click.echo(_json(to_data(results)))
@@ -272,6 +302,61 @@ def query(words: tuple[str, ...], index_dir: str, fmt: str, explain: bool, no_fu
             results, explain=explain, width=terminal_width(sys.stdout), histogram_rows=options["facet_limit"]
         )
         for line in lines:
+            click.echo(line)
+
+
+@cli.command()
+@click.argument("url")
+@index_dir_option
+@click.option("--topic", "topics", multiple=True, help="Keep articles with this topic (repeat: any of them).")
+@click.option("--provider", "providers", multiple=True, help="Keep articles from this provider (repeat: any).")
+@click.option("--category", help="Keep articles of this category.")
+@click.option("--since", help="Published on or after: YYYY, YYYY-MM, YYYY-MM-DD, ISO datetime, or 7d/4w/6m/1y.")
+@click.option("--until", help="Published on or before (inclusive), same forms as --since.")
+@click.option("--now", help="The moment relative dates count back from (default: now).")
+@click.option("--sort", type=click.Choice(["relevance", "newest", "oldest"]), default="relevance", show_default=True)
+@click.option("--recency", metavar="HALF_LIFE", help="Favour fresh articles, as query --recency does.")
+@click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True, help="Hits per page.")
+@click.option("--page", type=click.IntRange(1), default=1, show_default=True)
+@click.option("--facet-limit", type=click.IntRange(0, 1000), default=10, show_default=True,
+              help="Values per facet, and the newest buckets of the date histogram (0: no facets).")
+@click.option("--date-facet", type=click.Choice(["year", "month", "day"]), default="year", show_default=True)
+@click.option("--explain", is_flag=True, help="Print the words picked from the article, with their weights.")
+@click.option("--format", "fmt", type=QUERY_FORMATS, default="text", show_default=True,
+              help="Output format; csv and ndjson print one row or object per hit.")
+@click.option("--all", "every", is_flag=True, help="With --format csv or ndjson: every match, not one page.")
+@color_option
+def similar(url: str, index_dir: str, fmt: str, explain: bool, every: bool, **options) -> None:
+    """Articles like the one at URL (as indexed): a search for its most distinctive words.
+
+    The words are picked as Lucene's MoreLikeThis picks them (tf-idf over the
+    title, excerpt and body); the article itself is left out. Filters, sorts
+    and output are those of "newssearch query".
+    """
+    from .export import first_and_rest, iter_similar
+    from .render import results_text, terminal_width, to_data
+    from .searching import open_index
+
+    if every or fmt in ("csv", "ndjson"):
+        if fmt not in ("csv", "ndjson"):
+            raise _BadUsage("--all needs --format csv or --format ndjson")
+        with _errors(index_dir):
+            if every:
+                hits = first_and_rest(iter_similar(index_dir, url, **options))
+            else:
+                with open_index(index_dir, synonyms=False) as ix:
+                    hits = iter(ix.similar(url, **options).hits)
+            _stream_export(fmt, hits)
+        return
+    with _errors(index_dir):
+        with open_index(index_dir, synonyms=False) as ix:  # its query is the article's words: no synonyms
+            results = ix.similar(url, **options)
+    if fmt == "json":
+        click.echo(_json(to_data(results)))
+    else:
+        for line in results_text(
+            results, explain=explain, width=terminal_width(sys.stdout), histogram_rows=options["facet_limit"]
+        ):
             click.echo(line)
 
 
@@ -317,38 +402,50 @@ def _unicode_output() -> bool:
               help="Also keep the index current from these seed paths (repeat for several).")
 @click.option("--workers", type=click.IntRange(1, 64), default=1, show_default=True,
               help="Server processes sharing the port (a search uses about one core).")
-def serve(index_dir: str, host: str, port: int, watch_paths: tuple[str, ...], workers: int) -> None:
+@synonyms_options
+def serve(
+    index_dir: str, host: str, port: int, watch_paths: tuple[str, ...], workers: int,
+    synonyms_file: str | None, no_synonyms: bool,
+) -> None:
     """Serve a search page and a JSON API over the index, read-only.
 
     The page is at /, the API at /api/search, /api/stats, /api/article,
-    /api/export and /feed.atom, described at /api/openapi.json. A re-index
-    (by "newssearch index" or --watch) is picked up by the next request.
+    /api/similar, /api/export and /feed.atom, described at /api/openapi.json.
+    A re-index (by "newssearch index" or --watch) is picked up by the next request.
     """
     from .web.server import run
 
+    synonyms = _synonyms(synonyms_file, no_synonyms)
     with _errors(index_dir):
-        run(index_dir, host=host, port=port, watch_paths=watch_paths, workers=workers)
+        run(index_dir, host=host, port=port, watch_paths=watch_paths, workers=workers, synonyms=synonyms)
 
 
-def _export(query: str, index_dir: str, fmt: str, every: bool, **options) -> None:
+def _export(query: str, index_dir: str, fmt: str, every: bool, *, synonyms: str | bool = True, **options) -> None:
     """``query --format csv|ndjson``: the page's hits, or with ``--all`` every match, streamed."""
-    from .export import export_lines, first_and_rest, iter_hits
+    from .export import first_and_rest, iter_hits
     from .searching import open_index
 
     with _errors(index_dir):
         if every:
-            hits = first_and_rest(iter_hits(index_dir, query, **options))
+            hits = first_and_rest(iter_hits(index_dir, query, synonyms=synonyms, **options))
         else:
-            with open_index(index_dir) as ix:
+            with open_index(index_dir, synonyms=synonyms) as ix:
                 hits = iter(ix.search(query, **options).hits)
-        try:
-            for chunk in export_lines(fmt, hits):
-                sys.stdout.write(chunk)
-            sys.stdout.flush()
-        except BrokenPipeError:
-            # The reader (head, a closed pager) has all it wanted: not an error.
-            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
-            sys.exit(0)
+        _stream_export(fmt, hits)
+
+
+def _stream_export(fmt: str, hits) -> None:
+    """Write ``hits`` as CSV or NDJSON rows; a reader that leaves early is not an error."""
+    from .export import export_lines
+
+    try:
+        for chunk in export_lines(fmt, hits):
+            sys.stdout.write(chunk)
+        sys.stdout.flush()
+    except BrokenPipeError:
+        # The reader (head, a closed pager) has all it wanted: not an error.
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        sys.exit(0)
 
 
 def _watch(paths: tuple[str, ...], index_dir: str, workers: int | None, quiet: bool, fmt: str) -> None:

@@ -109,6 +109,29 @@ class QueryError(NewssearchError, ValueError):
     """A query or a search option that cannot be understood (bad date, bad sort...)."""
 
 
+class SynonymsError(NewssearchError):
+    """A synonyms file that cannot be read or holds a line that cannot be understood.
+
+    ``path`` is the file, ``line`` the line number (None for the whole file).
+    """
+
+    def __init__(self, path: str, line: int | None, reason: str) -> None:
+        where = f"synonyms file {path}" + (f", line {line}" if line is not None else "")
+        super().__init__(f"{where}: {reason}")
+        self.path = path
+        self.line = line
+        self.reason = reason
+
+
+class ArticleNotFoundError(NewssearchError, LookupError):
+    """The index holds no article with the url asked for (``IndexSearcher.similar``)."""
+
+    def __init__(self, url: str, index_dir: str) -> None:
+        super().__init__(f"the index at {_slash(index_dir)} holds no article with the url {url!r} (urls match exactly)")
+        self.url = url
+        self.index_dir = index_dir
+
+
 class InputPathError(NewssearchError):
     """A path given to the indexer does not exist or cannot be read."""
 

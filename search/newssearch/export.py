@@ -53,17 +53,34 @@ class _PinnedSearcher(IndexSearcher):
 def iter_hits(index_dir: str | Path | None, query: str = "", **options: Any) -> Iterator[Hit]:
     """Every hit of a search, in order, one page of :data:`MAX_LIMIT` at a time.
 
-    Takes :meth:`IndexSearcher.search`'s options; ``limit``, ``page`` and the
+    Takes :meth:`IndexSearcher.search`'s options and ``open_index``'s ``synonyms``; ``limit``, ``page`` and the
     facet options are the export's own and are ignored. Raises what
     ``search`` raises, before the first hit is yielded.
     """
     for name in ("limit", "page", "facet_limit", "date_facet"):
         options.pop(name, None)
-    searcher = _PinnedSearcher(resolve_index_dir(index_dir))
+    searcher = _PinnedSearcher(resolve_index_dir(index_dir), synonyms=options.pop("synonyms", True))
     try:
         page = 1
         while True:
             results = searcher.search(query, limit=MAX_LIMIT, page=page, facet_limit=0, **options)
+            yield from results.hits
+            if not results.hits or results.hits[-1].rank >= results.total:
+                return
+            page += 1
+    finally:
+        searcher.close()
+
+
+def iter_similar(index_dir: str | Path | None, url: str, **options: Any) -> Iterator[Hit]:
+    """Every hit of ``IndexSearcher.similar(url)``, in order, as :func:`iter_hits` gives a search's."""
+    for name in ("limit", "page", "facet_limit", "date_facet"):
+        options.pop(name, None)
+    searcher = _PinnedSearcher(resolve_index_dir(index_dir), synonyms=False)  # its query is the article's words
+    try:
+        page = 1
+        while True:
+            results = searcher.similar(url, limit=MAX_LIMIT, page=page, facet_limit=0, **options)
             yield from results.hits
             if not results.hits or results.hits[-1].rank >= results.total:
                 return

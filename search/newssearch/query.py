@@ -19,7 +19,7 @@ import re
 from collections.abc import Callable, Iterable
 from contextlib import AbstractContextManager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any, Literal, get_args
 
 from whoosh import query as wq
@@ -30,6 +30,7 @@ from .schema import FIELD_ALIASES, FIELD_BOOSTS, TEXT_FIELDS
 from .schema import terms as analysed_terms
 from .scoring import HasField, Nothing
 from .spelling import EVERYTHING, OPERATORS, LazyTerms, Speller, candidate
+from .synonyms import Synonyms
 
 Sort = Literal["relevance", "newest", "oldest"]
 DateFacet = Literal["year", "month", "day"]
@@ -60,9 +61,10 @@ MAX_FUZZY_TERMS = 16
 class QueryReader:
     """Reads query strings into Whoosh queries for one generation of the index."""
 
-    def __init__(self, schema: Any, speller: Speller) -> None:
+    def __init__(self, schema: Any, speller: Speller, synonyms: Synonyms | None = None) -> None:
         self._schema = schema
         self._speller = speller
+        self._synonyms = synonyms
         self._parser_instance: Any = None
 
     @property
@@ -85,6 +87,7 @@ class QueryReader:
             return None, "<every article>", False
         q = _plain_words_query(text)
         if q is not None:
+            q = self._expand(q, query)
             return q, str(q), False
         # A dangling AND/OR (or a trailing NOT) joins nothing: ignore it rather
         # than search for the word "or". An operator alone is still a word.
@@ -101,8 +104,11 @@ class QueryReader:
             q = _plain_words_query(" ".join(w.lower() for w in _PLAIN_WORD.findall(text)))
             if q is None:
                 return None, "<every article>", False
+            q = self._expand(q, query)
             return q, str(q), False
-        q = _negations_alone(q)
+        # Synonyms before normalising: a quoted word is still a phrase then (searched
+        # as written), and wildcard and fuzzy terms are still unfilled (not expanded).
+        q = self._expand(_negations_alone(q), query)
         with reading():  # the expansions read the index
             q, capped = _fill_expansions(q, parser.expansions, self._speller)
         capped = capped or parser.fuzzy_capped
@@ -110,6 +116,11 @@ class QueryReader:
         if q is wq.NullQuery:
             return None, "<every article>", False
         return q, str(q), capped
+
+
+    def _expand(self, q: wq.Query, query: str) -> wq.Query:
+        """``q`` with the synonyms of its words ORed in (:meth:`Synonyms.expand`)."""
+        return self._synonyms.expand(q, query) if self._synonyms is not None else q
 
 
 def _plain_words_query(text: str) -> wq.Query | None:
@@ -453,9 +464,12 @@ class Options:
     topics: tuple[str, ...]
     providers: tuple[str, ...]
     category: str
+    now: datetime | None = None  # None: the current time, read when the search runs
+    recency: float | None = None  # the half-life of the recency decay in seconds, None: no decay
 
     @classmethod
-    def check(cls, *, query, topics, providers, category, since, until, now, sort, limit, page, facet_limit, date_facet, fuzzy) -> Options:
+    def check(cls, *, query, topics, providers, category, since, until, now, sort, limit, page, facet_limit, date_facet, fuzzy,
+              recency=None) -> Options:
         if query is not None and not isinstance(query, str):
             raise QueryError(f"query must be a string, not {type(query).__name__}")
         if query and len(query) > MAX_QUERY_CHARS:
@@ -489,7 +503,34 @@ class Options:
         if bounds[0] and bounds[1] and bounds[0] > bounds[1]:
             raise QueryError(f"since ({since}) is after until ({until})")
         return cls(sort, limit, page, facet_limit, date_facet, bounds[0], bounds[1],
-                   values["topics"], values["providers"], (category or "").strip())
+                   values["topics"], values["providers"], (category or "").strip(),
+                   now=base, recency=half_life(recency))
+
+
+# The units of a recency half-life: those of the relative dates (``7d``, ``4w``, ``6m``,
+# ``1y``) and hours. A month and a year are their mean lengths in the Gregorian calendar:
+# a half-life is a duration, not a calendar span counted back from a date.
+_HALF_LIFE_UNITS = {"h": 3600.0, "d": 86400.0, "w": 7 * 86400.0, "m": 30.436875 * 86400.0, "y": 365.2425 * 86400.0}
+_HALF_LIFE = re.compile(r"^(\d+(?:\.\d+)?)\s*([hdwmy])$", re.IGNORECASE)
+
+
+def half_life(value: object) -> float | None:
+    """A ``recency`` argument in seconds (None, "" or "off" for no decay): ``30d``, ``12h``, ``2w``,
+    ``6m``, ``1y``, ``1.5d`` or a ``timedelta``. Raises :class:`QueryError` naming the argument."""
+    if value is None or (isinstance(value, str) and value.strip().lower() in ("", "off")):
+        return None
+    if isinstance(value, timedelta):
+        seconds = value.total_seconds()
+    elif isinstance(value, str):
+        match = _HALF_LIFE.match(value.strip())
+        if match is None:
+            raise QueryError(f"recency must be a half-life such as 12h, 30d, 4w, 6m or 1y (or a timedelta), not {value!r}")
+        seconds = float(match.group(1)) * _HALF_LIFE_UNITS[match.group(2).lower()]
+    else:
+        raise QueryError(f"recency must be a string such as 30d or a timedelta, not {type(value).__name__}")
+    if not seconds > 0 or seconds > 10_000 * 365.2425 * 86400:
+        raise QueryError(f"recency must be a half-life longer than zero and at most 10000y, not {value!r}")
+    return seconds
 
 
 def _whole(name: str, value: object, low: int, high: int | None) -> None:

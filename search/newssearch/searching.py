@@ -32,7 +32,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
 
@@ -45,7 +45,7 @@ from .codec.toc import open_whoosh
 from .dates import from_timestamp, to_timestamp
 from .documents import Payload, shown_fields
 from .docvalues import DocValues
-from .errors import NewssearchError, QueryError, SearcherClosedError
+from .errors import ArticleNotFoundError, NewssearchError, QueryError, SearcherClosedError
 from .facets import Facets, FacetValue
 from .query import (  # noqa: F401 - Sort to MAX_QUERY_CHARS: the search options, public here as before
     DATE_FACETS,
@@ -58,9 +58,15 @@ from .query import (  # noqa: F401 - Sort to MAX_QUERY_CHARS: the search options
     QueryReader,
     Sort,
 )
+from .recency import decay as recency_decay
 from .schema import NO_DATE, TEXT_FIELDS
 from .scoring import Evaluation, HasField, Nothing, QueryScorer
+from .similar import SOURCE_FIELDS as SIMILAR_SOURCE_FIELDS
+from .similar import Chosen, distinctive_terms, like_query
+from .similar import explanation as like_explanation
 from .spelling import Speller, term_text
+from .synonyms import Synonyms
+from .synonyms import resolve as resolve_synonyms
 
 
 @dataclass(frozen=True)
@@ -144,13 +150,20 @@ class IndexStats:
     schema_version: int
 
 
-def open_index(index_dir: str | Path | None = None) -> IndexSearcher:
+def open_index(index_dir: str | Path | None = None, *, synonyms: Synonyms | str | Path | bool | None = True) -> IndexSearcher:
     """Open the index for searching (default: ``$NEWSSEARCH_INDEX``, else ``index``).
 
-    Raises :class:`IndexNotFoundError` when there is no index there yet, and
-    :class:`SchemaVersionError` when it was built by another schema version.
+    ``synonyms`` expand query words (:mod:`newssearch.synonyms`): True (the
+    default) reads the file ``$NEWSSEARCH_SYNONYMS`` names, else the list
+    shipped with newssearch; None or False searches without synonyms; or a
+    path of a synonyms file, or a :class:`Synonyms`. They apply when a query
+    is read, so changing them needs no re-index.
+
+    Raises :class:`IndexNotFoundError` when there is no index there yet,
+    :class:`SchemaVersionError` when it was built by another schema version,
+    and :class:`SynonymsError` for a synonyms file that cannot be read.
     """
-    return IndexSearcher(store.resolve_index_dir(index_dir))
+    return IndexSearcher(store.resolve_index_dir(index_dir), synonyms=synonyms)
 
 
 class IndexSearcher:
@@ -166,8 +179,9 @@ class IndexSearcher:
     _gen: Path
     _searcher: Any  # a Whoosh Searcher; None once closed
 
-    def __init__(self, index_dir: Path) -> None:
+    def __init__(self, index_dir: Path, *, synonyms: Synonyms | str | Path | bool | None = True) -> None:
         self.index_dir = index_dir
+        self.synonyms = resolve_synonyms(synonyms)  # before the index: a bad file is reported as such
         self._lock = threading.RLock()
         self._searcher = None
         self._open()
@@ -193,7 +207,7 @@ class IndexSearcher:
         self._gen, self._searcher, self._columns = gen, searcher, columns
         self._meta = store.read_meta(gen)
         self._speller = Speller(searcher.reader(), gen, columns)
-        self._query_reader = QueryReader(ix.schema, self._speller)
+        self._query_reader = QueryReader(ix.schema, self._speller, self.synonyms)
         self._scorer = QueryScorer(searcher, columns)
         if old is not None:
             old.close()
@@ -258,6 +272,7 @@ class IndexSearcher:
         facet_limit: int = 10,
         date_facet: DateFacet = "year",
         fuzzy: bool = True,
+        recency: str | timedelta | None = None,
     ) -> SearchResults:
         """Search the index.
 
@@ -281,6 +296,14 @@ class IndexSearcher:
         ``fuzzy`` (default) a query that finds nothing is retried with its
         misspelled words corrected.
 
+        Query words are expanded with the searcher's synonyms (see
+        :func:`open_index`; ``parsed`` shows the expansions).
+
+        ``recency`` (a half-life: ``12h``, ``30d``, ``4w``, ``6m``, ``1y`` or
+        a ``timedelta``) multiplies each relevance score by a decay on the
+        article's age at ``now`` (:mod:`newssearch.recency`); other sorts
+        ignore it.
+
         Raises :class:`QueryError`, one line naming the argument, for an
         argument of the wrong type or range (``limit=True`` is not a number),
         and :class:`SearcherClosedError` after :meth:`close`.
@@ -289,6 +312,7 @@ class IndexSearcher:
         options = Options.check(
             query=query, topics=topics, providers=providers, category=category, since=since, until=until,
             now=now, sort=sort, limit=limit, page=page, facet_limit=facet_limit, date_facet=date_facet, fuzzy=fuzzy,
+            recency=recency,
         )
         query = query or ""
         with self._lock:
@@ -322,6 +346,85 @@ class IndexSearcher:
                 if found2.match.any():
                     q, text, capped, found = q2, text2, capped2, found2
         return q, text, capped, found, suggestion
+
+    def similar(
+        self,
+        url: str,
+        *,
+        topics: Iterable[str] = (),
+        providers: Iterable[str] = (),
+        category: str | None = None,
+        since: str | datetime | None = None,
+        until: str | datetime | None = None,
+        now: str | datetime | None = None,
+        sort: Sort = "relevance",
+        limit: int = 10,
+        page: int = 1,
+        facet_limit: int = 10,
+        date_facet: DateFacet = "year",
+        recency: str | timedelta | None = None,
+    ) -> SearchResults:
+        """Articles like the one at ``url``: a search for its most distinctive words.
+
+        The words are picked as Lucene's MoreLikeThis picks them (tf-idf over
+        its title, excerpt and body; see :mod:`newssearch.similar`); the
+        results' ``parsed`` lists them with their weights (``--explain``).
+        The article itself and the other articles of its story are left out.
+        The other arguments are those of :meth:`search`.
+
+        Raises :class:`ArticleNotFoundError` (a ``LookupError``) when the
+        index holds no article with this url (matched exactly), and
+        :class:`QueryError` for a bad argument.
+        """
+        started = time.perf_counter()
+        if not isinstance(url, str):
+            raise QueryError(f"url must be a string, not {type(url).__name__}")
+        options = Options.check(
+            query="", topics=topics, providers=providers, category=category, since=since, until=until,
+            now=now, sort=sort, limit=limit, page=page, facet_limit=facet_limit, date_facet=date_facet, fuzzy=True,
+            recency=recency,
+        )
+        with self._lock:
+            self._check_open()
+            self.refresh()
+            with self._reading():
+                docnum = self._docnum(url)
+                if docnum is None:
+                    raise ArticleNotFoundError(url, str(self.index_dir))
+                chosen = self._distinctive_terms(docnum)
+                q = like_query(chosen)
+                found = self._match(q) if q is not None else Evaluation(
+                    np.zeros(self._columns.size, dtype=bool), np.zeros(self._columns.size, dtype=np.float32)
+                )
+                found.match &= ~self._same_story(docnum)
+                filters = self._filters(self._columns, options)
+                results = self._results(
+                    url, q if q is not None else Nothing("no distinctive words"), like_explanation(url, chosen),
+                    found, filters, options, None, False,
+                )
+        return _replace_took(results, started)
+
+    def _distinctive_terms(self, docnum: int) -> list[Chosen]:
+        """The article's most distinctive terms (:func:`newssearch.similar.distinctive_terms`)."""
+        payload = self._searcher.stored_fields(docnum)["payload"]
+        reader = self._searcher.reader()
+
+        def doc_frequency(term: str) -> int:
+            return max(reader.doc_frequency(field, term) for field in SIMILAR_SOURCE_FIELDS)
+
+        texts = {field: payload.get(field) or "" for field in SIMILAR_SOURCE_FIELDS}
+        return distinctive_terms(texts, doc_frequency, int(self._columns.live.sum()))
+
+    def _same_story(self, docnum: int) -> np.ndarray:
+        """The articles that tell the same story as ``docnum`` (itself included), as a mask.
+
+        What :meth:`similar` leaves out. For now the article itself: the
+        near-duplicate clusters made at index time are to extend it to its
+        syndicated copies.
+        """
+        mask = np.zeros(self._columns.size, dtype=bool)
+        mask[docnum] = True
+        return mask
 
     def explain(self, query: str) -> str:
         """How ``query`` is read: the Whoosh query it becomes."""
@@ -411,7 +514,7 @@ class IndexSearcher:
     # -- the steps ---------------------------------------------------------
 
     def _parse(self, query: str) -> tuple[wq.Query | None, str, bool]:
-        """The Whoosh query for ``query`` (see :meth:`QueryReader.read`)."""
+        """The Whoosh query for ``query`` (see :meth:`QueryReader.read`), with its words' synonyms."""
         return self._query_reader.read(query, self._reading)
 
     def _match(self, q: wq.Query | None) -> Evaluation:
@@ -462,7 +565,7 @@ class IndexSearcher:
             # Nothing to rank by (an empty query, only negations or filters-like
             # fields such as category:): newest first, and say so.
             sort = "newest"
-        ranked = self._rank(final, found.score, total, first + options.limit, sort)[first:]
+        ranked = self._rank(final, found.score, total, first + options.limit, sort, options)[first:]
         marks = self._marks(q)
         hits = tuple(self._hit(first + i + 1, doc, score, marks) for i, (doc, score) in enumerate(ranked))
         notes: tuple[str, ...] = ()
@@ -495,21 +598,31 @@ class IndexSearcher:
             notes=notes,
         )
 
-    def _rank(self, final: np.ndarray, scores: np.ndarray, total: int, wanted: int, sort: str) -> list[tuple[int, float | None]]:
-        """The first ``wanted`` (docnum, score) pairs in result order; ties go by url."""
+    def _rank(
+        self, final: np.ndarray, scores: np.ndarray, total: int, wanted: int, sort: str, options: Options
+    ) -> list[tuple[int, float | None]]:
+        """The first ``wanted`` (docnum, score) pairs in result order; ties go by url.
+
+        With ``options.recency`` a relevance score is multiplied by its recency
+        decay (:func:`newssearch.recency.decay`), over the matches only.
+        """
         if total == 0 or wanted <= 0:
             return []
         columns = self._columns
         docs = np.flatnonzero(final)
         if sort == "relevance":
-            key = -scores[docs]
+            score = scores[docs]
+            if options.recency is not None:
+                now = to_timestamp(options.now if options.now is not None else datetime.now(UTC))
+                score = score * recency_decay(columns.published[docs], now, options.recency)
+            key = -score
             if len(docs) > wanted:
                 # Keep the top `wanted` and everything tied with the last of them.
                 cut = np.partition(key, wanted - 1)[wanted - 1]
                 keep = key <= cut
                 docs, key = docs[keep], key[keep]
             order = np.lexsort((columns.url_rank[docs], key))[:wanted]
-            return [(int(d), float(scores[d])) for d in docs[order]]
+            return [(int(d), float(-k)) for d, k in zip(docs[order], key[order])]
         published = columns.published[docs]
         if sort == "oldest":
             # Articles without a date go last either way.

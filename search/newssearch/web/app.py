@@ -7,6 +7,7 @@ Routes::
     GET /api/search        IndexSearcher.search as JSON: newssearch query --format json
     GET /api/stats         IndexSearcher.stats as JSON: newssearch stats --format json
     GET /api/article?url=  IndexSearcher.article as JSON
+    GET /api/similar?url=  IndexSearcher.similar as JSON: newssearch similar URL --format json
     GET /api/export        every match as CSV or NDJSON, streamed
     GET /feed.atom         the newest matches as an Atom feed
     GET /api/openapi.json  the API's OpenAPI 3.1 description
@@ -38,15 +39,18 @@ from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
 from .. import __version__
-from ..errors import IndexCorruptError, IndexNotFoundError, QueryError, SchemaVersionError
+from ..errors import ArticleNotFoundError, IndexCorruptError, IndexNotFoundError, QueryError, SchemaVersionError
 from ..export import atom_feed, export_lines, first_and_rest, iter_hits
 from ..render import to_data
 from ..searching import IndexSearcher, open_index
+from ..synonyms import Synonyms
+from ..synonyms import resolve as resolve_synonyms
 from . import params, view
 from .openapi import openapi_document
 
 HERE = Path(__file__).parent
 SEARCHERS = 2  # searchers shared by the requests (see Index)
+MORE_LIKE_THIS = 5  # the similar articles an article page lists
 REQUEST_SECONDS = 10.0  # a search that takes longer is answered 503; its thread finishes alone
 # No inline script or style, nothing from another origin: a seed's text that
 # slips through escaping still cannot run or load anything.
@@ -75,8 +79,9 @@ class Index:
     its facet counts.
     """
 
-    def __init__(self, index_dir: Path, searchers: int = SEARCHERS) -> None:
+    def __init__(self, index_dir: Path, searchers: int = SEARCHERS, synonyms: Synonyms | None = None) -> None:
         self.index_dir = index_dir
+        self.synonyms = synonyms
         self._idle: list[IndexSearcher] = []
         self._all: list[IndexSearcher] = []
         self._size = max(1, searchers)
@@ -89,7 +94,7 @@ class Index:
             with self._lock:
                 searcher = self._idle.pop() if self._idle else None
             if searcher is None:
-                searcher = open_index(self.index_dir)
+                searcher = open_index(self.index_dir, synonyms=self.synonyms)
                 with self._lock:
                     self._all.append(searcher)
             try:
@@ -130,13 +135,22 @@ class SecurityHeaders:
         await self.app(scope, receive, send_with_headers)
 
 
-def create_app(index_dir: str | Path, *, request_seconds: float = REQUEST_SECONDS, searchers: int = SEARCHERS) -> Starlette:
-    """The ASGI application serving ``index_dir``."""
-    index = Index(Path(index_dir), searchers)
+def create_app(
+    index_dir: str | Path,
+    *,
+    request_seconds: float = REQUEST_SECONDS,
+    searchers: int = SEARCHERS,
+    synonyms: Synonyms | str | Path | bool | None = True,
+) -> Starlette:
+    """The ASGI application serving ``index_dir``; ``synonyms`` as :func:`open_index` takes them.
+
+    The synonyms are read here, once: a bad file is reported when the server starts.
+    """
+    index = Index(Path(index_dir), searchers, resolve_synonyms(synonyms))
     # Autoescape everything, whatever a template's name: all text comes from seeds.
     env = jinja2.Environment(loader=jinja2.FileSystemLoader(str(HERE / "templates")), autoescape=True)
     templates = Jinja2Templates(env=env)
-    templates.env.globals.update(version=__version__)
+    templates.env.globals.update(version=__version__, recency_choices=view.RECENCY_CHOICES)
     templates.env.filters.update(view.FILTERS)
 
     async def call(func: Callable, *args: Any, **kwargs: Any) -> Any:
@@ -190,6 +204,17 @@ def create_app(index_dir: str | Path, *, request_seconds: float = REQUEST_SECOND
             return JSONResponse(to_data(article))
 
         return await guarded(request, params.ARTICLE, handler)
+
+    async def api_similar(request: Request) -> Response:
+        async def handler(values):
+            options = params.search_options(values)
+            try:
+                results = await call(lambda: index.use(lambda ix: ix.similar(values["url"], **options)))
+            except ArticleNotFoundError:
+                return error(404, "the index holds no article with this url", "url")
+            return JSONResponse(to_data(results))
+
+        return await guarded(request, params.SIMILAR, handler)
 
     async def api_export(request: Request) -> Response:
         async def handler(values):
@@ -257,12 +282,11 @@ def create_app(index_dir: str | Path, *, request_seconds: float = REQUEST_SECOND
         status = 200
         try:
             article = await call(lambda: index.use(lambda ix: ix.article(url)))
-            # "More like this" is not in the library yet: the page shows the
-            # section as soon as IndexSearcher.more_like_this(url) exists.
-            if article is not None and hasattr(IndexSearcher, "more_like_this"):
-                context["more"] = await call(lambda: index.use(lambda ix: ix.more_like_this(url)))  # type: ignore[attr-defined]  # not yet
-            else:
-                context["more"] = None
+            context["more"] = None
+            if article is not None:
+                with contextlib.suppress(ArticleNotFoundError):  # gone in a re-index between the two calls
+                    more = await call(lambda: index.use(lambda ix: ix.similar(url, limit=MORE_LIKE_THIS, facet_limit=0)))
+                    context["more"] = more.hits
             if article is None:
                 context["problem"], status = "The index holds no article with this url.", 404
             context["article"] = article
@@ -286,6 +310,7 @@ def create_app(index_dir: str | Path, *, request_seconds: float = REQUEST_SECOND
         Route("/api/search", api_search),
         Route("/api/stats", api_stats),
         Route("/api/article", api_article),
+        Route("/api/similar", api_similar),
         Route("/api/export", api_export),
         Route("/api/openapi.json", openapi),
         Route("/feed.atom", feed, name="feed"),

@@ -86,6 +86,10 @@ def openapi_document(version: str) -> dict[str, Any]:
             "/api/search": _operation("Search: one page of hits, the total and the facet counts", params.SEARCH, _json("SearchResults")),
             "/api/stats": _operation("What the index holds", params.STATS, _json("IndexStats")),
             "/api/article": _operation("One article by its url, with its related articles", params.ARTICLE, _json("StoredArticle"), not_found=True),
+            "/api/similar": _operation(
+                "More like this: articles like the one at url (its most distinctive words), with filters and facets",
+                params.SIMILAR, _json("SearchResults"), not_found=True,
+            ),
             "/api/export": _operation(
                 "Every match of a search, streamed (not one page)",
                 params.EXPORT,

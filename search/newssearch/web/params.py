@@ -14,6 +14,8 @@ from datetime import datetime
 from typing import Any
 
 from ..dates import parse_bound
+from ..errors import QueryError
+from ..query import half_life
 from ..searching import DATE_FACETS, MAX_FACET_LIMIT, MAX_LIMIT, SORTS
 
 MAX_FEED_ENTRIES = 100
@@ -32,7 +34,7 @@ class ParamError(ValueError):
 @dataclass(frozen=True)
 class Param:
     name: str
-    kind: str  # str, list, int, enum, bool, date
+    kind: str  # str, list, int, enum, bool, date, halflife
     description: str
     default: Any = None
     minimum: int | None = None
@@ -52,6 +54,8 @@ PARAMS = {
         Param("until", "date", "Published on or before (inclusive), same forms as since."),
         Param("now", "date", "The moment relative dates count back from (default: now)."),
         Param("sort", "enum", "Order of the hits.", "relevance", choices=SORTS),
+        Param("recency", "halflife", "Favour fresh articles: a relevance score halves (down to a fifth) every "
+              "half-life of age, e.g. 12h, 30d, 4w, 6m, 1y; off or empty: no decay."),
         Param("limit", "int", "Hits per page.", 10, 1, MAX_LIMIT),
         Param("page", "int", "Page number, from 1.", 1, 1, None),
         Param("facet_limit", "int", "Values per facet.", 10, 0, MAX_FACET_LIMIT),
@@ -65,10 +69,12 @@ PARAMS = {
 }
 
 FILTERS = ("q", "topic", "provider", "category", "since", "until", "now", "fuzzy")
-SEARCH = FILTERS + ("sort", "limit", "page", "facet_limit", "date_facet")
-EXPORT = FILTERS + ("sort", "format")
+SEARCH = FILTERS + ("sort", "recency", "limit", "page", "facet_limit", "date_facet")
+EXPORT = FILTERS + ("sort", "recency", "format")
 FEED = FILTERS + ("entries",)
 ARTICLE = ("url",)
+SIMILAR = ("url", "topic", "provider", "category", "since", "until", "now", "sort", "recency", "limit", "page",
+           "facet_limit", "date_facet")
 STATS = ("limit",)  # top topics and providers listed
 
 _TRUE = {"1", "true", "yes", "on"}
@@ -131,6 +137,13 @@ def _convert(param: Param, raw: str) -> Any:
         return number
     if param.kind == "date":
         return text
+    if param.kind == "halflife":
+        try:
+            if half_life(text) is None:  # "off"
+                return None
+        except QueryError as exc:
+            raise ParamError(name, str(exc)) from None
+        return text
     raise AssertionError(param.kind)
 
 
@@ -154,7 +167,7 @@ def _check_dates(values: dict[str, Any]) -> None:
 def search_options(values: Mapping[str, Any]) -> dict[str, Any]:
     """Keyword arguments of :meth:`IndexSearcher.search` from read parameter values."""
     renames = {"topic": "topics", "provider": "providers"}
-    skip = {"q", "format", "entries"}
+    skip = {"q", "format", "entries", "url"}
     return {renames.get(k, k): v for k, v in values.items() if k not in skip}
 
 

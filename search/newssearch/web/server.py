@@ -13,6 +13,8 @@ import uvicorn
 
 from ..errors import InputPathError, NewssearchError
 from ..store import resolve_index_dir
+from ..synonyms import Synonyms
+from ..synonyms import resolve as resolve_synonyms
 from .app import create_app
 
 
@@ -55,6 +57,7 @@ def run(
     port: int = 8080,
     watch_paths: Sequence[str] = (),
     workers: int = 1,
+    synonyms: Synonyms | str | bool | None = True,
 ) -> None:
     """Serve until interrupted; print the address once listening.
 
@@ -66,9 +69,11 @@ def run(
     With ``workers`` above 1, that many server processes are forked after the
     port is bound and accept on it in turn (the pre-fork model of gunicorn):
     a search holds the interpreter lock, so one process uses about one core.
-    Each opens the index on its own.
+    Each opens the index on its own. ``synonyms`` are read once, before
+    listening (as :func:`open_index` takes them), so a bad file stops the start.
     """
     index_path = resolve_index_dir(index_dir)
+    synonyms = resolve_synonyms(synonyms)
     for path in watch_paths:
         if not os.path.exists(path):
             raise InputPathError(f"{path}: no such file or folder")
@@ -91,9 +96,9 @@ def run(
     sys.stdout.flush()
     try:
         if workers <= 1:
-            _serve(index_path, listener)
+            _serve(index_path, listener, synonyms)
         else:
-            _prefork(index_path, listener, workers, stop_with_parent)
+            _prefork(index_path, listener, workers, stop_with_parent, synonyms)
     finally:
         if watcher is not None:
             watcher.terminate()
@@ -103,12 +108,12 @@ def run(
                 watcher.kill()
 
 
-def _serve(index_path, listener: socket.socket) -> None:
-    config = uvicorn.Config(create_app(index_path), log_level="warning", access_log=False, lifespan="on")
+def _serve(index_path, listener: socket.socket, synonyms: Synonyms | None) -> None:
+    config = uvicorn.Config(create_app(index_path, synonyms=synonyms or False), log_level="warning", access_log=False, lifespan="on")
     uvicorn.Server(config).run(sockets=[listener])
 
 
-def _prefork(index_path, listener: socket.socket, workers: int, stop_with_parent) -> None:
+def _prefork(index_path, listener: socket.socket, workers: int, stop_with_parent, synonyms: Synonyms | None) -> None:
     """Fork ``workers`` servers on ``listener``; stop them all on Ctrl+C or SIGTERM, or when one dies."""
     import signal
 
@@ -120,7 +125,7 @@ def _prefork(index_path, listener: socket.socket, workers: int, stop_with_parent
             try:
                 if stop_with_parent is not None:
                     stop_with_parent()
-                _serve(index_path, listener)
+                _serve(index_path, listener, synonyms)
             except BaseException:  # noqa: BLE001 - a worker reports through its exit status
                 code = 1
             finally:

@@ -21,6 +21,8 @@ from ..searching import SearchResults
 from . import params
 
 PAGE_FACET_LIMIT = 50  # the page lists more values than the API's default: it has a filter box
+# The recency choices the page offers (the API takes any half-life): value, label.
+RECENCY_CHOICES = (("", "Off"), ("7d", "1 week"), ("30d", "30 days"), ("1y", "1 year"))
 NEXT_LEVEL = {"year": "month", "month": "day", "day": "day"}
 BAR_STEPS = 25  # bar heights are CSS classes h0..h25: the policy allows no inline style
 
@@ -74,8 +76,8 @@ class PageState:
 
     def api_url(self, path: str, **extra: str) -> str:
         pairs = [(n, v) for n in params.FILTERS for v in self.given.get(n, []) if v != ""]
-        if path == "/api/export" and self.first("sort"):
-            pairs.append(("sort", self.first("sort")))
+        if path == "/api/export":
+            pairs += [(name, self.first(name)) for name in ("sort", "recency") if self.first(name)]
         pairs += list(extra.items())
         return path + ("?" + urlencode(pairs) if pairs else "")
 
