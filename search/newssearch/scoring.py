@@ -43,10 +43,11 @@ B = 0.75
 # postings in every field, deleted articles included until a merge). Past it, the
 # commonest words are left out, as stop words are elsewhere, and the results say
 # which (``Evaluation.left_out``): a pasted paragraph ORs a hundred words found in
-# most articles, millions of postings, seconds of reading. About a quarter of a
-# second of reading; at 200,000 seeds "the" alone holds 1.3 million. The rarest
-# word of a query is always searched, and phrases and negations are never cut.
-MAX_WORD_POSTINGS = 4_000_000
+# most articles, millions of postings, seconds of reading. A few tenths of a second
+# of reading and scoring; at 200,000 seeds "the" alone holds 1.3 million, so two or
+# three of the commonest words fit. The rarest word of a query is always searched,
+# and phrases and negations are never cut.
+MAX_WORD_POSTINGS = 3_000_000
 
 
 class Evaluation:
