@@ -380,6 +380,25 @@ def stats(index_dir: str, limit: int, fmt: str) -> None:
             click.echo(line)
 
 
+@cli.command()
+@click.argument("out", type=click.Path(file_okay=False, writable=True), callback=_not_empty)
+@index_dir_option
+@click.option("--format", "fmt", type=click.Choice(["opensearch"]), required=True,
+              help="opensearch: a mapping and _bulk NDJSON files for OpenSearch and Elasticsearch.")
+@click.option("--index-name", default="newssearch", show_default=True, help="The index the _bulk actions name.")
+@color_option
+def export(out: str, index_dir: str, fmt: str, index_name: str) -> None:
+    """Write the whole index into the folder OUT for another search engine (see README)."""
+    from .opensearch import MAPPING_FILE
+    from .opensearch import export as export_opensearch
+
+    with _errors(index_dir):
+        written = export_opensearch(index_dir, out, index=index_name)
+    bulks = len(written.files) - 1
+    click.echo(f"exported {written.articles:,} articles to {written.folder}: {MAPPING_FILE} and "
+               f"{bulks} _bulk file{'s' if bulks != 1 else ''}")
+
+
 def _json(data: object) -> str:
     # Readable UTF-8 JSON, or pure ASCII escapes when the output's encoding could not carry it.
     return json.dumps(data, ensure_ascii=not _unicode_output())

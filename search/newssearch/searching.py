@@ -491,6 +491,25 @@ class IndexSearcher:
                 related=related,
             )
 
+    def articles(self) -> Iterator[StoredArticle]:
+        """Every article of the index, in url order, as :meth:`article` gives one but without ``related``.
+
+        The way through the whole index for exports: one generation is read from
+        the first article to the last (a re-index that lands meanwhile is not
+        seen), and other calls on this searcher wait until the iteration ends.
+        """
+        with self._lock:
+            self.refresh()
+            columns = self._columns
+            live = np.flatnonzero(columns.live)
+            order = live[np.argsort(columns.url_rank[live], kind="stable")]
+            for docnum in order.tolist():
+                with self._reading():
+                    payload: Payload = self._searcher.stored_fields(docnum)["payload"]
+                shown = shown_fields(payload)
+                yield StoredArticle(**shown, excerpt=payload.get("excerpt", ""), body=payload.get("body", ""),
+                                    related=())
+
     def _docnum(self, url: str) -> int | None:
         """The live document with this url: deleted ones keep their terms until a merge."""
         if not url:
