@@ -39,14 +39,13 @@ K1 = 1.2
 B = 0.75
 
 
-# Postings the plain words of one query may read together (a word counts its
-# postings in every field, deleted articles included until a merge). Past it, the
-# commonest words are left out, as stop words are elsewhere, and the results say
-# which (``Evaluation.left_out``): a pasted paragraph ORs a hundred words found in
-# most articles, millions of postings, seconds of reading. A few tenths of a second
-# of reading and scoring; at 200,000 seeds "the" alone holds 1.3 million, so two or
-# three of the commonest words fit. The rarest word of a query is always searched,
-# and phrases and negations are never cut.
+# Postings the words and phrases of one query may read together (a word counts its
+# postings in every field, a phrase those of its words, deleted articles included
+# until a merge). Past it, the costliest are left out, as stop words are elsewhere,
+# and the results say which (``Evaluation.left_out``): a pasted paragraph ORs a
+# hundred words found in most articles, millions of postings, seconds of reading.
+# At 200,000 seeds "the" alone holds 1.3 million, so two or three of the commonest
+# words fit. The cheapest part of a query (a word, or a phrase) is always read.
 MAX_WORD_POSTINGS = 3_000_000
 
 
@@ -262,9 +261,11 @@ class QueryScorer:
         if len(words) == 1:
             ids, tf = self.postings(field, words[0])
             return self._scored(field, ids, tf, q.boost)
-        # Each word's postings, and where their positions lie when that is cheap (a long list).
-        lists = [read_postings_and_values(self.leaves, self.reader.schema, field, w) for w in words]
-        for ids, _, _ in lists:
+        # Each word's postings, and where their positions lie when that is cheap (a long list);
+        # a word the phrase repeats is read once.
+        read = {w: read_postings_and_values(self.leaves, self.reader.schema, field, w) for w in dict.fromkeys(words)}
+        lists = [read[w] for w in words]
+        for ids, _, _ in read.values():
             self._budget -= len(ids)
         candidates = lists[0][0]
         for ids, _, _ in lists[1:]:
@@ -276,16 +277,17 @@ class QueryScorer:
         slop = max(1, int(q.slop))
         # The candidates' positions only; for a short list, a second read that unpickles
         # only the blocks holding them.
-        values = [
-            encoded.chosen(np.isin(ids, candidates, assume_unique=True)) if encoded is not None
+        values = {
+            w: encoded.chosen(np.isin(ids, candidates, assume_unique=True)) if encoded is not None
             else read_values(self.leaves, self.reader.schema, field, w, np.isin(ids, candidates, assume_unique=True))
-            for w, (ids, _, encoded) in zip(words, lists)
-        ]
+            for w, (ids, _, encoded) in read.items()
+        }
         # A few thousand candidates at a time: a common word has dozens of positions in an
         # article, and all of them at once would take hundreds of megabytes.
         for start in range(0, len(candidates), PHRASE_CHUNK):
             chunk = slice(start, start + PHRASE_CHUNK)
-            found = _phrase_matches([v.positions(fmt, chunk) for v in values], slop)
+            positions = {w: v.positions(fmt, chunk) for w, v in values.items()}
+            found = _phrase_matches([positions[w] for w in words], slop)
             result.match[candidates[chunk][found]] = True
         for ids, tf, _ in lists:
             result.score += self._scored(field, ids, tf, q.boost).score
@@ -323,9 +325,9 @@ class QueryScorer:
             if every and result is not None and not result.match.any():
                 return self._empty()
             if every and result is not None:
-                word = _word_of(sub)
-                if word is not None and self._cost(sub) > self._budget:
-                    self._left_out.append(word)  # and the commoner words after it
+                unit = _unit_of(sub)
+                if unit is not None and self._cost(sub) > self._budget:
+                    self._left_out.append(unit)  # and the costlier parts after it
                     continue
             if not every and isinstance(sub, wq.Term):
                 if result is None:
@@ -349,33 +351,36 @@ class QueryScorer:
         return self._boosted(result, boost)
 
     def _within_budget(self, parts: list[tuple[wq.Query, int]]) -> list[tuple[wq.Query, int]]:
-        """The parts of an ``Or`` to read: its words rarest first while they fit the budget, the rest as they are.
+        """The parts of an ``Or`` to read: its words and phrases cheapest first while they fit the budget.
 
-        A word is all the terms of one text (a word in five fields is one word).
-        The rarest word is always kept: a query of one common word is answered.
+        A word is all the terms of one text, and a phrase all the phrases of
+        its words (a word in five fields is one word). The cheapest is always
+        kept: a query of one common word, or one phrase, is answered. Other
+        parts are kept as they are.
         """
         costs: dict[str, int] = {}
         for sub, _ in parts:
-            if isinstance(sub, wq.Term):
-                costs[sub.text] = costs.get(sub.text, 0) + self._cost(sub)
+            unit = _unit_of(sub)
+            if unit is not None:
+                costs[unit] = costs.get(unit, 0) + self._cost(sub)
         if sum(costs.values()) <= self._budget:
             return parts
         kept: set[str] = set()
         budget = self._budget
-        for text in sorted(costs, key=costs.__getitem__):
-            if not kept or costs[text] <= budget:
-                kept.add(text)
-                budget -= costs[text]
+        for unit in sorted(costs, key=costs.__getitem__):
+            if not kept or costs[unit] <= budget:
+                kept.add(unit)
+                budget -= costs[unit]
             else:
-                self._left_out.append(text)
-        return [(sub, times) for sub, times in parts if not isinstance(sub, wq.Term) or sub.text in kept]
+                self._left_out.append(unit)
+        return [(sub, times) for sub, times in parts if _unit_of(sub) in kept or _unit_of(sub) is None]
 
     def _cost(self, q: wq.Query) -> int:
         """About how many postings evaluating ``q`` reads: the order of an ``And``'s parts."""
         if isinstance(q, wq.Term):
             return self._doc_frequency(q.fieldname, q.text)
         if isinstance(q, wq.Phrase):
-            return sum(self._doc_frequency(q.fieldname, w) for w in q.words)
+            return sum(self._doc_frequency(q.fieldname, w) for w in dict.fromkeys(q.words))
         if isinstance(q, Nothing):
             return 0
         if isinstance(q, (wq.Not, HasField, wq.Every)):
@@ -434,14 +439,16 @@ def _phrase_matches(words: list[tuple[np.ndarray, np.ndarray]], slop: int) -> np
     return np.unique(keys // spread)
 
 
-def _word_of(q: wq.Query) -> str | None:
-    """The text of a query that is one word in one or more fields (a term, or an ``Or`` of its fields)."""
+def _unit_of(q: wq.Query) -> str | None:
+    """What the budget leaves out whole: a word (its terms in any fields) or a phrase (in any fields), by its text."""
     if isinstance(q, wq.Term):
         return q.text
-    if isinstance(q, wq.Or) and q.subqueries and all(isinstance(c, wq.Term) for c in q.subqueries):
-        texts = {c.text for c in q.subqueries}
-        if len(texts) == 1:
-            return texts.pop()
+    if isinstance(q, wq.Phrase):
+        return '"' + " ".join(q.words) + '"'
+    if isinstance(q, wq.Or) and q.subqueries:
+        units = {_unit_of(c) for c in q.subqueries}
+        if len(units) == 1:
+            return units.pop()
     return None
 
 

@@ -596,10 +596,10 @@ class IndexSearcher:
                 "only the most common words (for fuzzy terms, the closest) were searched",
             )
         if found.left_out:
-            words = ", ".join(found.left_out)
+            parts = ", ".join(found.left_out)
             notes += (
-                f"left out {len(found.left_out)} of the commonest words, to keep the query fast "
-                f"(the words of a query read at most {scoring.MAX_WORD_POSTINGS:,} postings): {words}",
+                f"left out {len(found.left_out)} of the commonest words or phrases, to keep the query fast "
+                f"(a query reads at most {scoring.MAX_WORD_POSTINGS:,} postings): {parts}",
             )
         return SearchResults(
             query=query,
