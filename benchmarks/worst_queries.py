@@ -52,7 +52,11 @@ def queries() -> dict[str, str]:
         "2,000 chars of common words": " ".join(distinct * 3)[:2000].rsplit(" ", 1)[0],
         "2,000 chars of common words ORed": " OR ".join(distinct * 3)[:2000].rsplit(" ", 1)[0],
         "phrase of common words": '"of the"',
+        "phrase of one word twice": '"the the"',
+        "phrase with slop": '"of the"~5',
+        "4 ORed phrases of common words": '"in the" OR "of the" OR "to the" OR "on the"',
         "negated common word": "-the",
+        "16 negated common words": " ".join(f"-{w}" for w in distinct[:16]),
         "typo correction": "goverment polcie chnage",
     }
 
