@@ -386,7 +386,6 @@ def stats(index_dir: str, limit: int, fmt: str) -> None:
 @click.option("--format", "fmt", type=click.Choice(["opensearch"]), required=True,
               help="opensearch: a mapping and _bulk NDJSON files for OpenSearch and Elasticsearch.")
 @click.option("--index-name", default="newssearch", show_default=True, help="The index the _bulk actions name.")
-@color_option
 def export(out: str, index_dir: str, fmt: str, index_name: str) -> None:
     """Write the whole index into the folder OUT for another search engine (see README)."""
     from .opensearch import MAPPING_FILE
