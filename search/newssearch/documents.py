@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 from .dates import from_iso, iso, to_timestamp
 from .store import KIND_RELATED, KIND_SEED, NO_DATE
+from .urls import normalize_url
 
 if TYPE_CHECKING:  # the searcher reads payloads without importing the seed reader (and YAML)
     from .seeds import Article, RelatedArticle
@@ -106,7 +107,8 @@ def _document(*, kind, url, title, excerpt, body, topics, provider, domain, publ
     if related:
         payload["related"] = list(related)
     return {
-        "url": url,
+        # The identity (see newssearch.urls): the payload keeps the url as the seed wrote it.
+        "url": normalize_url(url),
         "kind": kind,
         "title": title,
         "excerpt": excerpt,

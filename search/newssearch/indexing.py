@@ -33,7 +33,10 @@ Rules a user can rely on:
 * A bad seed is skipped and listed on every run. If the index held it when
   it turned bad, its last version is kept (``KEPT``) until the file parses
   again or goes, and counts in every decision as if the file still held it.
-* A ``url`` belongs to the first file in path order that has it. Another
+* A ``url`` belongs to the first file in path order that has it; urls are
+  compared normalised (:func:`newssearch.urls.normalize_url`: ``http`` and
+  ``https``, ``www.``, tracking parameters and AMP markers make no
+  difference), and the manifest records them so. Another
   file with the same url is a duplicate: listed when it is read or loses the
   url, counted on every run, and it takes the url over, without having to
   change, when the first one goes.
@@ -64,6 +67,7 @@ from .documents import Payload, document_from_payload, related_document, related
 from .errors import IndexCorruptError, InputPathError, SchemaVersionError, SeedError
 from .seeds import SeedFile, find_seed_files
 from .store import KIND_SEED, GenerationMeta
+from .urls import normalize_url
 from .workers import Parsed, SegmentWriter
 
 # The writing modules (Whoosh, NumPy) are imported when there is something to
@@ -597,8 +601,9 @@ def _remake(run: _Run, inline: SegmentWriter, dropped: dict[str, set[int]]) -> N
             inline.add_document(document_from_payload(payload))
             owned = run.owned(path)
             for related in related_from_payload(payload):
-                if related.url in owned:
-                    owned.discard(related.url)  # the first entry of a url listed twice
+                key = normalize_url(related.url)  # as the index (and ``owned``) knows it
+                if key in owned:
+                    owned.discard(key)  # the first entry of a url listed twice
                     inline.add_document(related_document(related, payload["path"], payload["url"]))
             continue
         (result,) = inline.parse([path])

@@ -61,6 +61,7 @@ from .query import (  # noqa: F401 - Sort to MAX_QUERY_CHARS: the search options
 from .schema import NO_DATE, TEXT_FIELDS
 from .scoring import Evaluation, HasField, Nothing, QueryScorer
 from .spelling import Speller, term_text
+from .urls import normalize_url
 
 
 @dataclass(frozen=True)
@@ -389,7 +390,9 @@ class IndexSearcher:
             )
 
     def _docnum(self, url: str) -> int | None:
-        """The live document with this url: deleted ones keep their terms until a merge."""
+        """The live document with this url (normalised, as the index term is): deleted ones
+        keep their terms until a merge."""
+        url = normalize_url(url) if isinstance(url, str) else ""
         if not url:
             return None
         reader = self._searcher.reader()

@@ -53,8 +53,8 @@ class Parsed(NamedTuple):
     """
 
     path: str
-    url: str
-    related: tuple[str, ...]  # the urls of its related entries, in file order
+    url: str  # normalised (newssearch.urls), as the index term is
+    related: tuple[str, ...]  # the (normalised) urls of its related entries, in file order
     warnings: tuple[str, ...]
     segid: str  # the id of the segment holding its documents
     docnum: int  # the seed's document in that segment
@@ -100,15 +100,18 @@ class SegmentWriter:
         for article in seeds:
             documents.append(seed_document(article))
             documents += [related_document(r, article.path, article.url) for r in article.related]
-        docnums = iter(builder.add_batch(documents))
+        added = builder.add_batch(documents)
+        builder_base = added.start
+        docnums = iter(added)
         parsed: dict[str, Parsed] = {}
         for article in seeds:
             docnum = next(docnums)
             related = tuple(next(docnums) for _ in article.related)
+            # Urls as the index knows them, normalised (see newssearch.urls): who holds one is decided by them.
             parsed[article.path] = Parsed(
                 article.path,
-                article.url,
-                tuple(r.url for r in article.related),
+                documents[docnum - builder_base]["url"],
+                tuple(documents[d - builder_base]["url"] for d in related),
                 tuple(article.warnings),
                 builder.segment.segid,
                 docnum,
