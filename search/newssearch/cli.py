@@ -171,6 +171,7 @@ def cli() -> None:
     \b
     newssearch index                      index ./seeds into ./index
     newssearch query "facial recognition" search it
+    newssearch show URL                   one article, its related articles and near-duplicates
     newssearch stats                      what the index holds
     """
 
@@ -234,12 +235,19 @@ def index(
               help="Values per facet, and the newest buckets of the date histogram (0: no facets).")
 @click.option("--date-facet", type=click.Choice(["year", "month", "day"]), default="year", show_default=True)
 @click.option("--no-fuzzy", is_flag=True, help="Do not retry a query that finds nothing with typos corrected.")
+@click.option("--no-collapse", is_flag=True,
+              help="Show every copy of a story: by default near-duplicates (the same story from other providers) are one hit.")
+@click.option("--fields", "field_names", default="", metavar="NAMES",
+              help="Stored fields each hit also shows, comma-separated: excerpt, body, path, ...")
 @click.option("--explain", is_flag=True, help="Print how the query was parsed.")
 @click.option("--format", "fmt", type=QUERY_FORMATS, default="text", show_default=True,
               help="Output format; csv and ndjson print one row or object per hit.")
 @click.option("--all", "every", is_flag=True, help="With --format csv or ndjson: every match, not one page.")
 @color_option
-def query(words: tuple[str, ...], index_dir: str, fmt: str, explain: bool, no_fuzzy: bool, every: bool, **options) -> None:
+def query(
+    words: tuple[str, ...], index_dir: str, fmt: str, explain: bool, no_fuzzy: bool, every: bool,
+    no_collapse: bool, field_names: str, **options
+) -> None:
     """Search the index. WORDS are joined into one query.
 
     \b
@@ -257,6 +265,9 @@ def query(words: tuple[str, ...], index_dir: str, fmt: str, explain: bool, no_fu
     from .render import results_text, terminal_width, to_data
     from .searching import open_index
 
+    options["collapse"] = not no_collapse
+    if field_names:
+        options["fields"] = field_names.split(",")
     if every or fmt in ("csv", "ndjson"):
         if fmt not in ("csv", "ndjson"):
             raise _BadUsage("--all needs --format csv or --format ndjson")
@@ -272,6 +283,32 @@ def query(words: tuple[str, ...], index_dir: str, fmt: str, explain: bool, no_fu
             results, explain=explain, width=terminal_width(sys.stdout), histogram_rows=options["facet_limit"]
         )
         for line in lines:
+            click.echo(line)
+
+
+@cli.command()
+@click.argument("url")
+@index_dir_option
+@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True, help="Output format.")
+@color_option
+def show(url: str, index_dir: str, fmt: str) -> None:
+    """Print every field of the article at URL, its related articles and its near-duplicates.
+
+    URL may be any spelling of the address (http or https, www., tracking
+    parameters, AMP markers): urls are compared normalised.
+    """
+    from .render import article_text, terminal_width, to_data
+    from .searching import open_index
+
+    with _errors(index_dir):
+        with open_index(index_dir) as ix:
+            article = ix.get(url)
+    if article is None:
+        raise click.ClickException(f"the index holds no article at {url}")
+    if fmt == "json":
+        click.echo(_json(to_data(article)))
+    else:
+        for line in article_text(article, width=terminal_width(sys.stdout)):
             click.echo(line)
 
 

@@ -119,8 +119,15 @@ def _document(*, kind, url, title, excerpt, body, topics, provider, domain, publ
         "provider_facet": provider,
         "category": category,
         "published": to_timestamp(published) if published is not None else NO_DATE,
+        "minhash": _signature(title, excerpt),
         "payload": payload,
     }
+
+
+def _signature(title: str, excerpt: str) -> bytes:
+    from .neardup import signature  # NumPy: imported by a run that writes, not by one that finds nothing to do
+
+    return signature(title, excerpt)
 
 
 def document_from_payload(payload: Payload) -> dict[str, Any]:

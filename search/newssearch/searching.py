@@ -31,7 +31,7 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -82,6 +82,13 @@ class Hit:
     kind: str  # "seed", or "related" for an entry of a seed's related list
     related_to: str  # for a related article: the url of the seed that lists it
     title_highlight: str = ""  # the whole title as HTML, matched words in <mark>
+    # With collapse: the other matches of this hit's near-duplicate cluster (the same story
+    # under other providers and urls), which the results leave out, and their providers
+    # (best ranked first, each once). 0 and () when there are none or collapse is off.
+    similar_count: int = 0
+    similar_providers: tuple[str, ...] = ()
+    # The stored fields a caller asked for (``search(fields=...)``), by name: {"excerpt": ...}.
+    fields: dict[str, Any] | None = field(default=None, hash=False)
 
 
 @dataclass(frozen=True)
@@ -105,7 +112,7 @@ class SearchResults:
 
 @dataclass(frozen=True)
 class StoredArticle:
-    """One article as the index stores it: ``IndexSearcher.article``.
+    """One article as the index stores it: :meth:`IndexSearcher.get`.
 
     ``related`` holds, for a seed, the entries of its related list that the
     index holds (related articles, or seeds of their own); for a related
@@ -125,6 +132,9 @@ class StoredArticle:
     path: str
     related_to: str
     related: tuple[Hit, ...]
+    # The other articles of its near-duplicate cluster (the same story under other providers
+    # and urls, see newssearch.neardup), oldest first, undated last, ties by url.
+    duplicates: tuple[Hit, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -259,6 +269,8 @@ class IndexSearcher:
         facet_limit: int = 10,
         date_facet: DateFacet = "year",
         fuzzy: bool = True,
+        collapse: bool = True,
+        fields: Iterable[str] = (),
     ) -> SearchResults:
         """Search the index.
 
@@ -282,6 +294,15 @@ class IndexSearcher:
         ``fuzzy`` (default) a query that finds nothing is retried with its
         misspelled words corrected.
 
+        With ``collapse`` (default) the matches of one near-duplicate cluster
+        (the same story under other providers and urls, see
+        :mod:`newssearch.neardup`) are one hit, the best ranked under
+        ``sort``; its ``similar_count`` and ``similar_providers`` say what it
+        stands for. ``total``, paging and every facet count then count such
+        hits: a facet value's count is the total that choosing it gives.
+        ``fields`` names stored fields (:data:`STORED_FIELDS`, e.g. ``excerpt``)
+        each hit carries in ``Hit.fields``.
+
         Raises :class:`QueryError`, one line naming the argument, for an
         argument of the wrong type or range (``limit=True`` is not a number),
         and :class:`SearcherClosedError` after :meth:`close`.
@@ -291,6 +312,9 @@ class IndexSearcher:
             query=query, topics=topics, providers=providers, category=category, since=since, until=until,
             now=now, sort=sort, limit=limit, page=page, facet_limit=facet_limit, date_facet=date_facet, fuzzy=fuzzy,
         )
+        if not isinstance(collapse, bool):
+            raise QueryError(f"collapse must be True or False, not {collapse!r}")
+        wanted = check_fields(fields)
         query = query or ""
         with self._lock:
             self._check_open()
@@ -299,7 +323,7 @@ class IndexSearcher:
             filters = self._filters(columns, options)
             q, text, capped, found, suggestion = self._match_or_correct(query, fuzzy)
             with self._reading():
-                results = self._results(query, q, text, found, filters, options, suggestion, capped)
+                results = self._results(query, q, text, found, filters, options, suggestion, capped, collapse, wanted)
         return _replace_took(results, started)
 
     def _match_or_correct(self, query: str, fuzzy: bool) -> tuple[wq.Query | None, str, bool, Evaluation, str | None]:
@@ -357,9 +381,14 @@ class IndexSearcher:
                 schema_version=self._meta.schema_version,
             )
 
-    def article(self, url: str) -> StoredArticle | None:
-        """The article whose url is ``url`` (exactly), or None when the index does not hold it."""
+    def get(self, url: str) -> StoredArticle | None:
+        """The article at ``url`` (in any spelling of it: urls are compared normalised, see
+        :mod:`newssearch.urls`), with its related articles and near-duplicates; None when
+        the index does not hold it."""
+        if not isinstance(url, str):
+            raise QueryError(f"url must be a string, not {type(url).__name__}")
         with self._lock:
+            self._check_open()
             self.refresh()
             with self._reading():
                 docnum = self._docnum(url)
@@ -372,7 +401,8 @@ class IndexSearcher:
                     urls = self._related_urls().get(payload.get("path", ""), [])
                 docs = [d for d in map(self._docnum, dict.fromkeys(urls)) if d is not None]
                 related = tuple(self._hit(i + 1, d, None, _Marks()) for i, d in enumerate(docs))
-            hit = self._hit(0, docnum, None, _Marks())
+                duplicates = tuple(self._hit(i + 1, d, None, _Marks()) for i, d in enumerate(self._duplicates(docnum)))
+                hit = self._hit(0, docnum, None, _Marks())
             return StoredArticle(
                 url=hit.url,
                 title=hit.title,
@@ -387,7 +417,20 @@ class IndexSearcher:
                 path=hit.path,
                 related_to=hit.related_to,
                 related=related,
+                duplicates=duplicates,
             )
+
+    article = get  # the name before ``get``; kept for callers of the library
+
+    def _duplicates(self, docnum: int) -> list[int]:
+        """The other live documents of ``docnum``'s near-duplicate cluster: oldest first, undated last."""
+        c = self._columns
+        if not c.clustered()[docnum]:
+            return []
+        docs = np.flatnonzero((c.cluster == c.cluster[docnum]) & c.live)
+        docs = docs[docs != docnum]
+        order = np.lexsort((c.url_rank[docs], self._sort_key(docs, np.zeros(0), "oldest")))
+        return docs[order].tolist()
 
     def _docnum(self, url: str) -> int | None:
         """The live document with this url (normalised, as the index term is): deleted ones
@@ -436,7 +479,9 @@ class IndexSearcher:
             filters["published"] = (columns.published >= low) & (columns.published <= high)
         return filters
 
-    def _results(self, query, q, parsed, found: Evaluation, filters, options: Options, suggestion, capped) -> SearchResults:
+    def _results(
+        self, query, q, parsed, found: Evaluation, filters, options: Options, suggestion, capped, collapse=False, wanted=()
+    ) -> SearchResults:
         columns = self._columns
 
         def all_but(name: str | None) -> np.ndarray:
@@ -446,28 +491,32 @@ class IndexSearcher:
                     mask = mask & fmask
             return mask
 
-        final = all_but(None)
-        total = int(final.sum())
+        matches = all_but(None)
+        sort = options.sort
+        if sort == "relevance" and (q is None or (matches.any() and not found.score[matches].any())):
+            # Nothing to rank by (an empty query, only negations or filters-like
+            # fields such as category:): newest first, and say so.
+            sort = "newest"
+        # Facet counts count what paging counts: clusters when collapsed (see search()).
+        group = columns.cluster if collapse else None
         facets = Facets(
-            topics=columns.topics.counts(all_but("topics"), options.facet_limit),
-            provider=columns.provider.counts(all_but("provider"), options.facet_limit),
+            topics=columns.topics.counts(all_but("topics"), options.facet_limit, group, columns.clustered()),
+            provider=columns.provider.counts(all_but("provider"), options.facet_limit, group, columns.clustered()),
             published=columns.histogram(
                 all_but("published"),
                 options.date_facet,
                 options.facet_limit,
                 until=to_timestamp(options.until) if options.until is not None else None,
+                group=group,
             ),
         )
-        oldest, newest = _span(columns.published[final & columns.dated()])
+        oldest, newest = _span(columns.published[matches & columns.dated()])
+        final, others = self._collapse(matches, found.score, sort) if collapse else (matches, None)
+        total = int(final.sum())
         first = (options.page - 1) * options.limit
-        sort = options.sort
-        if sort == "relevance" and (q is None or (total and not found.score[final].any())):
-            # Nothing to rank by (an empty query, only negations or filters-like
-            # fields such as category:): newest first, and say so.
-            sort = "newest"
         ranked = self._rank(final, found.score, total, first + options.limit, sort)[first:]
         marks = self._marks(q)
-        hits = tuple(self._hit(first + i + 1, doc, score, marks) for i, (doc, score) in enumerate(ranked))
+        hits = tuple(self._hit(first + i + 1, doc, score, marks, others, wanted) for i, (doc, score) in enumerate(ranked))
         notes: tuple[str, ...] = ()
         if capped:
             notes = (
@@ -491,6 +540,31 @@ class IndexSearcher:
             took_ms=0.0,
             notes=notes,
         )
+
+    def _collapse(self, matches: np.ndarray, scores: np.ndarray, sort: str) -> tuple[np.ndarray, _Others | None]:
+        """``matches`` with one document per near-duplicate cluster, the first in result order,
+        and the others of each cluster. Only the matches in clusters of two or more are
+        sorted (a few percent of an index): the cost stays far below the query's."""
+        columns = self._columns
+        docs = np.flatnonzero(matches & columns.clustered())
+        if not len(docs):
+            return matches, None
+        clusters = columns.cluster[docs]
+        order = np.lexsort((columns.url_rank[docs], self._sort_key(docs, scores, sort), clusters))
+        docs, clusters = docs[order], clusters[order]
+        first = np.concatenate(([True], clusters[1:] != clusters[:-1]))
+        final = matches.copy()
+        final[docs[~first]] = False
+        return final, _Others(docs, clusters)
+
+    def _sort_key(self, docs: np.ndarray, scores: np.ndarray, sort: str) -> np.ndarray:
+        """The key of ``docs`` in result order, lowest first (ties go by url)."""
+        if sort == "relevance":
+            return -scores[docs]
+        published = self._columns.published[docs]
+        if sort == "oldest":
+            return np.where(published == NO_DATE, np.iinfo(np.int64).max, published)  # undated last
+        return -published
 
     def _rank(self, final: np.ndarray, scores: np.ndarray, total: int, wanted: int, sort: str) -> list[tuple[int, float | None]]:
         """The first ``wanted`` (docnum, score) pairs in result order; ties go by url."""
@@ -516,14 +590,20 @@ class IndexSearcher:
         order = np.lexsort((columns.url_rank[docs], key))[:wanted]
         return [(int(d), None) for d in docs[order]]
 
-    def _hit(self, rank: int, docnum: int, score: float | None, marks: _Marks) -> Hit:
+    def _hit(self, rank: int, docnum: int, score: float | None, marks: _Marks, others: _Others | None = None,
+             wanted: tuple[str, ...] = ()) -> Hit:
         payload: Payload = self._searcher.stored_fields(docnum)["payload"]
         shown = shown_fields(payload)
+        similar: list[int] = others.of(docnum) if others is not None else []
+        providers = [p for p in dict.fromkeys(self._columns.provider_of(np.array(similar, dtype=np.int64))) if p]
         return Hit(
             rank=rank,
             score=round(float(score), 4) if score is not None else None,
             highlight=_highlight(payload, marks),
             title_highlight=highlight.marked(shown["title"], *marks.of("title")),
+            similar_count=len(similar),
+            similar_providers=tuple(providers),
+            fields={name: _stored_value(payload, shown, name) for name in wanted} if wanted else None,
             **shown,
         )
 
@@ -533,6 +613,47 @@ class IndexSearcher:
         if q is not None:
             marks.collect(q, self._searcher.reader())
         return marks
+
+
+class _Others:
+    """The matches of the clusters of two or more, grouped by cluster, each group in result order."""
+
+    def __init__(self, docs: np.ndarray, clusters: np.ndarray) -> None:
+        self.docs, self.clusters = docs, clusters
+        self._where = {int(d): i for i, d in enumerate(docs.tolist())}
+
+    def of(self, docnum: int) -> list[int]:
+        """The other matches of ``docnum``'s cluster, in result order."""
+        i = self._where.get(docnum)
+        if i is None:
+            return []
+        c = self.clusters[i]
+        lo, hi = np.searchsorted(self.clusters, c, "left"), np.searchsorted(self.clusters, c, "right")
+        return [d for d in self.docs[lo:hi].tolist() if d != docnum]
+
+
+# Stored fields a hit can carry in ``Hit.fields`` (``search(fields=...)``, ``query --fields``).
+STORED_FIELDS = ("excerpt", "body", "title", "url", "provider", "domain", "published", "topics", "category",
+                 "path", "kind", "related_to")
+
+
+def check_fields(fields: Iterable[str]) -> tuple[str, ...]:
+    """``fields`` as a tuple of stored field names; :class:`QueryError` naming the unknown ones."""
+    if isinstance(fields, str):
+        fields = [f for f in fields.split(",") if f.strip()]
+    try:
+        names = tuple(dict.fromkeys(str(f).strip() for f in fields))
+    except TypeError:
+        raise QueryError(f"fields must be a list of field names, not {type(fields).__name__}") from None
+    unknown = [n for n in names if n not in STORED_FIELDS]
+    if unknown:
+        raise QueryError(f"unknown field{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}: "
+                         f"choose from {', '.join(STORED_FIELDS)}")
+    return names
+
+
+def _stored_value(payload: Payload, shown: dict[str, Any], name: str) -> Any:
+    return shown[name] if name in shown else payload.get(name, "")
 
 
 class _Marks:

@@ -184,7 +184,7 @@ def create_app(index_dir: str | Path, *, request_seconds: float = REQUEST_SECOND
 
     async def api_article(request: Request) -> Response:
         async def handler(values):
-            article = await call(lambda: index.use(lambda ix: ix.article(values["url"])))
+            article = await call(lambda: index.use(lambda ix: ix.get(values["url"])))
             if article is None:
                 return error(404, "the index holds no article with this url", "url")
             return JSONResponse(to_data(article))
@@ -256,7 +256,7 @@ def create_app(index_dir: str | Path, *, request_seconds: float = REQUEST_SECOND
         context: dict[str, Any] = {"article": None, "problem": None, "url": url, "back": request.query_params.get("back", "")}
         status = 200
         try:
-            article = await call(lambda: index.use(lambda ix: ix.article(url)))
+            article = await call(lambda: index.use(lambda ix: ix.get(url)))
             # "More like this" is not in the library yet: the page shows the
             # section as soon as IndexSearcher.more_like_this(url) exists.
             if article is not None and hasattr(IndexSearcher, "more_like_this"):
