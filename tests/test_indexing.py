@@ -236,7 +236,7 @@ def test_a_failure_while_writing_leaves_the_previous_index_live(seeds, index_dir
     index_seeds([seeds], index_dir)
     write_seed(seeds, "b.txt", title="Beta", url="https://x/b")
 
-    def explode(article):
+    def explode(article, **options):
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(workers, "seed_document", explode)

@@ -304,3 +304,35 @@ def test_the_api_collapses_by_default_and_takes_a_collapse_parameter(wire):
         page = client.get("/", params={"q": "harbour"}).text
         assert "+2 similar from" in page and "collapse=false" in page
         assert "The same story elsewhere" in client.get("/article", params={"url": "https://ap.example/storm"}).text
+
+
+def test_signatures_of_a_batch_are_each_article_signed_alone(monkeypatch):
+    from newssearch import neardup
+
+    rng = random.Random(8)
+    vocabulary = ["storm", "harbour", "Zürich", "東京", "AT&T", "U.S.", "rise", "fall"] + [f"w{i}" for i in range(50)]
+    texts = [(" ".join(rng.choices(vocabulary, k=rng.randint(0, 12))), " ".join(rng.choices(vocabulary, k=rng.randint(0, 40))))
+             for _ in range(300)]
+    alone = [neardup.signature(t, e) for t, e in texts]
+    monkeypatch.setattr(neardup, "_CHUNK_SHINGLES", 50)  # many chunks, split between articles
+    assert neardup.signatures(texts) == alone
+    neardup._WORD_HASHES.clear()
+    assert neardup.signatures(texts[::-1]) == alone[::-1]
+
+
+def test_the_indexer_stores_the_signature_of_title_and_excerpt(wire):
+    from newssearch import store
+    from newssearch.codec import segments
+
+    gen = store.live_generation(wire)
+    ix = segments.open_whoosh(gen)
+    with ix.reader() as reader:
+        stored = {}
+        for leaf, offset in reader.leaf_readers():
+            values = segments.bytes_column(gen, leaf.segment(), "minhash")
+            for docnum, value in enumerate(values):
+                if not leaf.segment().is_deleted(docnum):
+                    payload = leaf.stored_fields(docnum)["payload"]
+                    stored[payload["url"]] = (value, signature(payload["title"], payload["excerpt"]))
+    ix.close()
+    assert len(stored) == 4 and all(value == expected != b"" for value, expected in stored.values())

@@ -47,9 +47,10 @@ class Payload(TypedDict):
     related: NotRequired[list[StoredRelated]]
 
 
-def seed_document(article: Article) -> dict[str, Any]:
-    """The Whoosh document of a seed."""
+def seed_document(article: Article, *, signed: bool = True) -> dict[str, Any]:
+    """The Whoosh document of a seed. Without ``signed`` its ``minhash`` is left for :func:`sign`."""
     return _document(
+        signed=signed,
         kind=KIND_SEED,
         url=article.url,
         title=article.title,
@@ -69,9 +70,10 @@ def seed_document(article: Article) -> dict[str, Any]:
     )
 
 
-def related_document(entry: RelatedArticle, seed_path: str, seed_url: str) -> dict[str, Any]:
+def related_document(entry: RelatedArticle, seed_path: str, seed_url: str, *, signed: bool = True) -> dict[str, Any]:
     """The Whoosh document of a related article; it names the seed that listed it."""
     return _document(
+        signed=signed,
         kind=KIND_RELATED,
         url=entry.url,
         title=entry.title,
@@ -88,7 +90,7 @@ def related_document(entry: RelatedArticle, seed_path: str, seed_url: str) -> di
     )
 
 
-def _document(*, kind, url, title, excerpt, body, topics, provider, domain, published, category, path, related_to, related):
+def _document(*, signed=True, kind, url, title, excerpt, body, topics, provider, domain, published, category, path, related_to, related):
     topics_text = " ; ".join(topics)
     payload: Payload = {
         "kind": kind,
@@ -119,9 +121,18 @@ def _document(*, kind, url, title, excerpt, body, topics, provider, domain, publ
         "provider_facet": provider,
         "category": category,
         "published": to_timestamp(published) if published is not None else NO_DATE,
-        "minhash": _signature(title, excerpt),
+        "minhash": _signature(title, excerpt) if signed else b"",
         "payload": payload,
     }
+
+
+def sign(documents: list[dict[str, Any]]) -> None:
+    """Fill the ``minhash`` signature of a batch of documents, computed for the batch at once
+    (:func:`newssearch.neardup.signatures`): what ``signed=True`` does one document at a time."""
+    from .neardup import signatures
+
+    for document, value in zip(documents, signatures([(d["title"], d["excerpt"]) for d in documents])):
+        document["minhash"] = value
 
 
 def _signature(title: str, excerpt: str) -> bytes:

@@ -68,16 +68,60 @@ def shingles(title: str, excerpt: str) -> list[str]:
 
 def signature(title: str, excerpt: str) -> bytes:
     """The MinHash signature of an article's title and excerpt: 64 little-endian uint16, or b""
-    when the text has fewer than :data:`SHINGLE` words."""
-    words = _WORD.findall(f"{title} {excerpt}".casefold())
-    if len(words) < SHINGLE:
-        return b""
-    hashes = np.fromiter((zlib.crc32(w.encode("utf-8", "surrogatepass")) for w in words), dtype=np.uint64, count=len(words))
+    when the text has fewer than :data:`SHINGLE` words. (One article of :func:`signatures`.)"""
+    return signatures([(title, excerpt)])[0]
+
+
+# A word's hash, computed once per process: news repeats its words.
+_WORD_HASHES: dict[str, int] = {}
+_MAX_CACHED_WORDS = 500_000
+_CHUNK_SHINGLES = 65_536  # shingles hashed at a time: a (chunk, 64) uint64 array is 32 MB
+
+
+def signatures(texts: list[tuple[str, str]]) -> list[bytes]:
+    """:func:`signature` of each (title, excerpt), computed for the whole batch at once.
+
+    Python touches each word once (its CRC-32, cached); the shingle hashes,
+    the 64 hash functions and the minimum per article are NumPy operations
+    over the batch: about 10 µs an article where one at a time took 60.
+    """
+    words = [_WORD.findall(f"{title} {excerpt}".casefold()) for title, excerpt in texts]
+    lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
+    result = [b""] * len(texts)
+    if not len(words) or lengths.max(initial=0) < SHINGLE:
+        return result
+    cache = _WORD_HASHES
+    if len(cache) > _MAX_CACHED_WORDS:
+        cache.clear()
+    flat = [w for ws in words for w in ws]
+    for w in set(flat).difference(cache):
+        cache[w] = zlib.crc32(w.encode("utf-8", "surrogatepass"))
+    hashes = np.fromiter(map(cache.__getitem__, flat), dtype=np.uint64, count=len(flat))
     # (uint64 arithmetic wraps modulo 2^64, which is what a hash wants.)
     keys = hashes[:-2] * _M1 + hashes[1:-1] * _M2 + hashes[2:]
     keys ^= keys >> np.uint64(29)
-    values = (keys[:, None] * _A + _B).min(axis=0)
-    return (values & np.uint64(0xFFFF)).astype("<u2").tobytes()
+    # A shingle starting at position i of the flat list belongs to its article if all three words do.
+    ends = np.cumsum(lengths)
+    starts = ends - lengths
+    counts = np.maximum(lengths - (SHINGLE - 1), 0)
+    owner = np.repeat(np.arange(len(words)), counts)
+    first = np.repeat(starts, counts) + (np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts))
+    keys = keys[first]
+    signed = np.flatnonzero(counts)
+    mins = np.empty((len(signed), HASHES), dtype=np.uint64)
+    offsets = np.concatenate(([0], np.cumsum(counts[signed])))
+    row = 0
+    while row < len(signed):  # chunks of whole articles
+        last = int(np.searchsorted(offsets, offsets[row] + _CHUNK_SHINGLES, "right")) - 1
+        last = max(last, row + 1)
+        lo, hi = offsets[row], offsets[last]
+        values = keys[lo:hi, None] * _A + _B
+        mins[row:last] = np.minimum.reduceat(values, offsets[row:last] - lo, axis=0)
+        row = last
+    packed = (mins & np.uint64(0xFFFF)).astype("<u2")
+    for i, article in enumerate(signed.tolist()):
+        result[article] = packed[i].tobytes()
+    return result
 
 
 def estimated_similarity(a: bytes, b: bytes) -> float:
@@ -116,17 +160,23 @@ def clusters(signatures: np.ndarray, usable: np.ndarray, url_rank: np.ndarray) -
     bands = sigs.view(np.uint64)  # (n, BANDS): four 16-bit values per band
     count = len(docs)
     firsts, seconds = [], []
+    columns = np.ascontiguousarray(bands.T)
     for band in range(BANDS):
-        order = np.argsort(bands[:, band], kind="stable")  # stable: url order within a bucket
-        keys = bands[order, band]
-        same = keys[1:] == keys[:-1]
-        if not same.any():
+        keys = columns[band]
+        ordered = keys[np.argsort(keys)]
+        repeated = ordered[1:][ordered[1:] == ordered[:-1]]
+        if not len(repeated):
             continue
+        # Only the documents of buckets of two or more (a few percent), in url order within a bucket.
+        members = np.flatnonzero(np.isin(keys, repeated))
+        members = members[np.lexsort((members, keys[members]))]
+        member_keys = keys[members]
+        same = member_keys[1:] == member_keys[:-1]
         later = np.flatnonzero(same) + 1
         starts = np.flatnonzero(np.concatenate(([True], ~same)))
-        head = np.repeat(starts, np.diff(np.append(starts, count)))
-        firsts += [order[later], order[later]]
-        seconds += [order[later - 1], order[head[later]]]
+        head = np.repeat(starts, np.diff(np.append(starts, len(members))))
+        firsts += [members[later], members[later]]
+        seconds += [members[later - 1], members[head[later]]]
     if not firsts:
         return result
     a, b = np.concatenate(firsts), np.concatenate(seconds)

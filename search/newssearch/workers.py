@@ -20,7 +20,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .documents import related_document, seed_document
+from .documents import related_document, seed_document, sign
 from .errors import IndexingError, SeedError, first_line
 from .seeds import Article, read_seed
 
@@ -98,8 +98,9 @@ class SegmentWriter:
         builder = self._open()
         documents: list[dict] = []
         for article in seeds:
-            documents.append(seed_document(article))
-            documents += [related_document(r, article.path, article.url) for r in article.related]
+            documents.append(seed_document(article, signed=False))
+            documents += [related_document(r, article.path, article.url, signed=False) for r in article.related]
+        sign(documents)  # near-duplicate signatures, for the whole batch at once
         added = builder.add_batch(documents)
         builder_base = added.start
         docnums = iter(added)
