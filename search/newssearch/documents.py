@@ -141,9 +141,10 @@ def _signature(title: str, excerpt: str) -> bytes:
     return signature(title, excerpt)
 
 
-def document_from_payload(payload: Payload) -> dict[str, Any]:
+def document_from_payload(payload: Payload, *, signed: bool = True) -> dict[str, Any]:
     """The Whoosh document of an article, rebuilt from its stored payload (to merge segments)."""
     return _document(
+        signed=signed,
         kind=payload["kind"],
         url=payload["url"],
         title=payload["title"],

@@ -56,6 +56,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from itertools import repeat
 from pathlib import Path
 from typing import Any, NamedTuple, cast
@@ -63,7 +64,7 @@ from typing import Any, NamedTuple, cast
 from . import store
 from . import workers as processes
 from .dates import now_iso
-from .documents import Payload, document_from_payload, related_document, related_from_payload
+from .documents import Payload, document_from_payload, related_document, related_from_payload, sign
 from .errors import IndexCorruptError, InputPathError, SchemaVersionError, SeedError
 from .seeds import SeedFile, find_seed_files
 from .store import KIND_SEED, GenerationMeta
@@ -528,7 +529,9 @@ def _write_generation(
     finished, stale = _write_new_segments(gen, base, run, schema, workers, progress, dropped)
     final = _delete_replaced(folder, schema, old_segments, finished, stale, dropped, vocabulary)
     del finished, stale, dropped  # hundreds of MB at 200,000 seeds: gone before the facet arrays
-    final = segments.merge_small(folder, schema, [s for s in final if s.doc_count()], document_from_payload)
+    final = segments.merge_small(
+        folder, schema, [s for s in final if s.doc_count()], partial(document_from_payload, signed=False), prepare=sign
+    )
     segments.commit(folder, schema, final, toc_number + 1)
     documents, related = _build_doc_values(folder)
     if documents != run.expected:

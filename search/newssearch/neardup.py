@@ -45,8 +45,8 @@ import numpy as np
 
 SHINGLE = 3  # words per shingle
 HASHES = 64  # MinHash values per signature
-BANDS = 16  # LSH bands, of HASHES // BANDS = 4 rows (one 64-bit word of four 16-bit values)
-ROWS = HASHES // BANDS
+BANDS = 21  # LSH bands of ROWS values each (63 of the 64)
+ROWS = 3
 THRESHOLD = 0.5  # the least estimated Jaccard similarity of two articles of one cluster
 SIGNATURE_BYTES = HASHES * 2
 
@@ -157,10 +157,12 @@ def clusters(signatures: np.ndarray, usable: np.ndarray, url_rank: np.ndarray) -
     # Nodes numbered in url order: the least label of a component is its least url.
     docs = docs[np.argsort(url_rank[docs], kind="stable")]
     sigs = np.ascontiguousarray(signatures[docs])
-    bands = sigs.view(np.uint64)  # (n, BANDS): four 16-bit values per band
+    # Each band's key: its three 16-bit values in one 48-bit number.
+    wide = sigs[:, : BANDS * ROWS].astype(np.uint64).reshape(-1, BANDS, ROWS)
+    columns = np.ascontiguousarray((wide[:, :, 0] | wide[:, :, 1] << np.uint64(16) | wide[:, :, 2] << np.uint64(32)).T)
+    del wide
     count = len(docs)
     firsts, seconds = [], []
-    columns = np.ascontiguousarray(bands.T)
     for band in range(BANDS):
         keys = columns[band]
         ordered = keys[np.argsort(keys)]
