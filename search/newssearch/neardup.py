@@ -17,23 +17,37 @@ taken in url order (each paired with the bucket's first url and with the one
 before it), and a cluster is named by its member with the least
 (normalised) url, so an updated index clusters exactly as a fresh build.
 
-Parameters (measured by ``benchmarks/near_duplicates.py``, on the corpus
-generator's text, its planted syndicated copies and the bundled real seed):
+Parameters, measured by ``benchmarks/near_duplicates.py`` on 50,000 seeds of
+``make_corpus.py --seed 0`` (147,326 articles with the related ones, 1,517
+planted syndicated copies) and on the bundled real seed (Jaccard similarity
+of the title+excerpt shingle sets, min / 1st percentile / median / max):
 
-* 3-word shingles, case folded. Syndicated copies of the kinds above have a
-  Jaccard similarity of 0.56-1.0 (median 0.83); distinct articles, even on
-  the same topic and sharing a provider, 0.00-0.04 (the real seed against
-  its related articles: at most 0.02). 2-word shingles give distinct
-  articles of 0.05-0.15 (common pairs such as "of the"), 4-word ones drop
-  lightly edited copies under 0.5.
-* :data:`THRESHOLD` 0.5: far from both.
-* 64 MinHash values of 16 bits (b-bit MinHash: 128 bytes per article), in
-  16 bands of 4. A pair of similarity s is a candidate with probability
-  1-(1-s^4)^16: 0.65 at s=0.4, 0.89 at 0.6, 0.99 at 0.7, 1.0 from 0.8;
-  at 0.05 it is 1e-4, so candidate pairs stay few. The check then compares
-  64 values (a standard error of 0.06 on s).
+=================================  ======================  =====================
+pairs                              3-word shingles         2-word shingles
+=================================  ======================  =====================
+planted copy and its original      0.51 / 0.56 / 0.83 / 1  0.60 / 0.63 / 0.88 / 1
+20,000 random distinct articles    max 0.01                max 0.04
+20,000 of one provider and topic   max 0.03                max 0.05
+the real seed and its 2 related    0.00, 0.01              0.02, 0.05
+=================================  ======================  =====================
+
+* 3-word shingles, case folded: they keep distinct articles nearer 0 than
+  2-word ones (which share "of the"); 4-word ones put edited copies as low
+  as 0.43.
+* :data:`THRESHOLD` 0.4, in the gap between 0.03 and 0.51 and leaning to
+  the copies, whose similarity is estimated with a standard error of 0.06.
+  Clustering the 50,000 seeds with it: every planted copy with its
+  original, and no cluster joining two stories (at 0.5: 1,512 of 1,517;
+  at 0.3: the same as 0.4).
+* 64 MinHash values of 16 bits (b-bit MinHash: 128 bytes per article); LSH
+  in 21 bands of 3 values. A pair of similarity s is a candidate with
+  probability 1-(1-s^3)^21: 0.75 at s=0.4, 0.94 at 0.5, 0.99 at 0.6; at
+  0.05 it is 0.003, so candidate pairs stay few. Each candidate is then
+  checked on all 64 values.
 * An article with fewer than 3 words of title and excerpt has no signature
   and is never clustered: too little text to call two articles the same story.
+
+Cost at 50,000 seeds: see ``benchmarks/RESULTS.md`` ("Near-duplicates").
 """
 
 from __future__ import annotations
@@ -47,7 +61,7 @@ SHINGLE = 3  # words per shingle
 HASHES = 64  # MinHash values per signature
 BANDS = 21  # LSH bands of ROWS values each (63 of the 64)
 ROWS = 3
-THRESHOLD = 0.5  # the least estimated Jaccard similarity of two articles of one cluster
+THRESHOLD = 0.4  # the least estimated Jaccard similarity of two articles of one cluster
 SIGNATURE_BYTES = HASHES * 2
 
 _WORD = re.compile(r"\w+")
@@ -75,7 +89,7 @@ def signature(title: str, excerpt: str) -> bytes:
 # A word's hash, computed once per process: news repeats its words.
 _WORD_HASHES: dict[str, int] = {}
 _MAX_CACHED_WORDS = 500_000
-_CHUNK_SHINGLES = 65_536  # shingles hashed at a time: a (chunk, 64) uint64 array is 32 MB
+_CHUNK_SHINGLES = 8_192  # shingles hashed at a time: a (64, chunk) uint64 array is 4 MB
 
 
 def signatures(texts: list[tuple[str, str]]) -> list[bytes]:
@@ -83,7 +97,7 @@ def signatures(texts: list[tuple[str, str]]) -> list[bytes]:
 
     Python touches each word once (its CRC-32, cached); the shingle hashes,
     the 64 hash functions and the minimum per article are NumPy operations
-    over the batch: about 10 µs an article where one at a time took 60.
+    over the batch, about half the time of the articles one at a time.
     """
     words = [_WORD.findall(f"{title} {excerpt}".casefold()) for title, excerpt in texts]
     lengths = np.fromiter(map(len, words), dtype=np.int64, count=len(words))
@@ -108,17 +122,18 @@ def signatures(texts: list[tuple[str, str]]) -> list[bytes]:
     first = np.repeat(starts, counts) + (np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts))
     keys = keys[first]
     signed = np.flatnonzero(counts)
-    mins = np.empty((len(signed), HASHES), dtype=np.uint64)
+    mins = np.empty((HASHES, len(signed)), dtype=np.uint64)
     offsets = np.concatenate(([0], np.cumsum(counts[signed])))
     row = 0
     while row < len(signed):  # chunks of whole articles
         last = int(np.searchsorted(offsets, offsets[row] + _CHUNK_SHINGLES, "right")) - 1
         last = max(last, row + 1)
         lo, hi = offsets[row], offsets[last]
-        values = keys[lo:hi, None] * _A + _B
-        mins[row:last] = np.minimum.reduceat(values, offsets[row:last] - lo, axis=0)
+        # (hash function, shingle): each article's shingles are contiguous along the rows
+        values = _A[:, None] * keys[None, lo:hi] + _B[:, None]
+        mins[:, row:last] = np.minimum.reduceat(values, offsets[row:last] - lo, axis=1)
         row = last
-    packed = (mins & np.uint64(0xFFFF)).astype("<u2")
+    packed = np.ascontiguousarray((mins & np.uint64(0xFFFF)).astype("<u2").T)
     for i, article in enumerate(signed.tolist()):
         result[article] = packed[i].tobytes()
     return result
@@ -165,12 +180,16 @@ def clusters(signatures: np.ndarray, usable: np.ndarray, url_rank: np.ndarray) -
     firsts, seconds = [], []
     for band in range(BANDS):
         keys = columns[band]
-        ordered = keys[np.argsort(keys)]
-        repeated = ordered[1:][ordered[1:] == ordered[:-1]]
-        if not len(repeated):
+        order = np.argsort(keys)
+        ordered = keys[order]
+        repeats = ordered[1:] == ordered[:-1]
+        if not repeats.any():
             continue
         # Only the documents of buckets of two or more (a few percent), in url order within a bucket.
-        members = np.flatnonzero(np.isin(keys, repeated))
+        shared = np.zeros(count, dtype=bool)
+        shared[1:] |= repeats
+        shared[:-1] |= repeats
+        members = order[shared]
         members = members[np.lexsort((members, keys[members]))]
         member_keys = keys[members]
         same = member_keys[1:] == member_keys[:-1]
