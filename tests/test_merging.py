@@ -26,6 +26,7 @@ def live_segments(index_dir):
 
 
 def hits(index_dir, query="", **options):
+    options.setdefault("collapse", False)  # every article: the seeds share their excerpt
     with open_index(index_dir) as ix:
         return ix.search(query, limit=200, **options).hits
 
