@@ -336,3 +336,32 @@ def test_the_indexer_stores_the_signature_of_title_and_excerpt(wire):
                     stored[payload["url"]] = (value, signature(payload["title"], payload["excerpt"]))
     ix.close()
     assert len(stored) == 4 and all(value == expected != b"" for value, expected in stored.values())
+
+
+def test_the_corpus_generator_plants_copies_without_changing_any_other_article(tmp_path, monkeypatch):
+    import sys
+
+    from .conftest import REPO
+
+    sys.path.insert(0, str(REPO / "benchmarks"))
+    import make_corpus
+
+    vocabulary = make_corpus.Vocabulary.english()
+    make_corpus.generate(tmp_path / "with", 400, seed=3, known=2, vocabulary=vocabulary)
+    monkeypatch.setattr(make_corpus, "SYNDICATED", 0.0)
+    make_corpus.generate(tmp_path / "without", 400, seed=3, known=2, vocabulary=vocabulary)
+    copies = json.loads((tmp_path / "with.copies.json").read_text())
+    assert 4 <= len(copies) <= 30 and json.loads((tmp_path / "without.copies.json").read_text()) == {}
+    from newssearch.seeds import read_seed
+
+    by_url = {}
+    for path in sorted((tmp_path / "with").iterdir()):
+        article = read_seed(str(path))
+        by_url[article.url] = article
+        plain = (tmp_path / "without" / path.name).read_text()
+        if article.url not in copies:
+            assert path.read_text() == plain  # every other article is what it was
+    for copy, original in copies.items():
+        a, b = by_url[copy], by_url[original]
+        assert a.url != b.url and a.title.startswith(b.title)
+        assert estimated_similarity(signature(a.title, a.excerpt), signature(b.title, b.excerpt)) >= THRESHOLD
