@@ -1,6 +1,6 @@
 """What near-duplicates cost: the index build with and without them, and queries collapsed or not.
 
-    python benchmarks/collapse_cost.py CORPUS WORKDIR [--rounds 2] [--per-kind 20]
+    python benchmarks/collapse_cost.py CORPUS WORKDIR [--rounds 2] [--per-kind 20] [--no-build]
 
 Builds CORPUS (from ``make_corpus.py``) into WORKDIR twice per round, with the
 signatures and clusters and without (both replaced by no-ops in this
@@ -66,9 +66,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("workdir", type=Path)
     ap.add_argument("--rounds", type=int, default=2)
     ap.add_argument("--per-kind", type=int, default=20)
+    ap.add_argument("--no-build", action="store_true", help="only the queries, on WORKDIR/index as it is")
     args = ap.parse_args(argv)
     index_dir = args.workdir / "index"
-    for r in range(args.rounds):
+    for r in range(0 if args.no_build else args.rounds):
         without = build(args.corpus, args.workdir / "plain", with_clusters=False)
         with_ = build(args.corpus, index_dir, with_clusters=True)
         print(f"round {r}: build {with_:.1f} s with near-duplicates, {without:.1f} s without", flush=True)

@@ -235,14 +235,17 @@ class DocValues:
         steps = (buckets - first).astype(np.int64)
         size = int((last - first).astype(np.int64)) + 1
         kept = (steps >= 0) & (steps < size)
-        if group is None:
-            counts = np.bincount(steps[kept], minlength=size)
-        else:
-            grouped = self.clustered()[chosen]
-            counts = np.bincount(steps[kept & ~grouped], minlength=size)
-            both = kept & grouped
-            if both.any():
-                keys = _distinct(group[chosen][both].astype(np.int64) * size + steps[both])
+        counts = np.bincount(steps[kept], minlength=size)
+        if group is not None:
+            # The docs of clusters (a few percent) counted again, once per (cluster, bucket).
+            clustered = np.flatnonzero(chosen & self.clustered())
+            if len(clustered):
+                where = (
+                    self.published[clustered].astype("datetime64[s]").astype(f"datetime64[{unit}]") - first
+                ).astype(np.int64)
+                inside = (where >= 0) & (where < size)
+                counts = counts - np.bincount(where[inside], minlength=size)
+                keys = _distinct(group[clustered[inside]].astype(np.int64) * size + where[inside])
                 counts = counts + np.bincount(keys % size, minlength=size)
         values = first + np.arange(size).astype(f"timedelta64[{unit}]")
         return tuple(FacetValue(str(v), int(c)) for v, c in zip(values, counts))
