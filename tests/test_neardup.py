@@ -328,7 +328,7 @@ def test_the_indexer_stores_the_signature_of_title_and_excerpt(wire):
     ix = segments.open_whoosh(gen)
     with ix.reader() as reader:
         stored = {}
-        for leaf, offset in reader.leaf_readers():
+        for leaf, _offset in reader.leaf_readers():
             values = segments.bytes_column(gen, leaf.segment(), "minhash")
             for docnum, value in enumerate(values):
                 if not leaf.segment().is_deleted(docnum):

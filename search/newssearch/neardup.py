@@ -118,7 +118,6 @@ def signatures(texts: list[tuple[str, str]]) -> list[bytes]:
     ends = np.cumsum(lengths)
     starts = ends - lengths
     counts = np.maximum(lengths - (SHINGLE - 1), 0)
-    owner = np.repeat(np.arange(len(words)), counts)
     first = np.repeat(starts, counts) + (np.arange(int(counts.sum())) - np.repeat(np.cumsum(counts) - counts, counts))
     keys = keys[first]
     signed = np.flatnonzero(counts)

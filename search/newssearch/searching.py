@@ -31,7 +31,8 @@ import threading
 import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
+from dataclasses import field as dataclass_field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -88,7 +89,7 @@ class Hit:
     similar_count: int = 0
     similar_providers: tuple[str, ...] = ()
     # The stored fields a caller asked for (``search(fields=...)``), by name: {"excerpt": ...}.
-    fields: dict[str, Any] | None = field(default=None, hash=False)
+    fields: dict[str, Any] | None = dataclass_field(default=None, hash=False)
 
 
 @dataclass(frozen=True)
