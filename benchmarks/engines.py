@@ -76,7 +76,7 @@ class Newssearch:
             def search(q: dict) -> dict:
                 r = ix.search(q["query"], topics=[q["topic"]] if q.get("topic") else (),
                               since=q.get("since"), until=q.get("until"), limit=LIMIT,
-                              facet_limit=FACET_LIMIT, date_facet="year")
+                              facet_limit=FACET_LIMIT, date_facet="year", collapse=q.get("collapse", True))
                 f = r.facets
                 return {"total": r.total, "urls": [h.url for h in r.hits],
                         "facets": {name: [[v.value, v.count] for v in values] for name, values in

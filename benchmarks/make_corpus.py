@@ -25,6 +25,16 @@ scattered (never adjacent in a title) in their title/excerpt/body.  Searching
 for the two words should rank the title article first; this is what the
 known-item MRR@10 of ``run.py`` measures.
 
+Syndicated copies: about 3 % of the plain articles (``SYNDICATED``) carry the
+story of one of the 200 plain articles before them, as a wire story reaches
+several providers: the same title and excerpt under their own provider,
+date and url, lightly edited (a provider's suffix on the title, a dateline,
+a cut or a changed word in the excerpt; see :func:`syndicated`).  Those
+draws come from a second generator seeded from S, so every article that is
+not a copy is what it was before copies were planted.  ``<OUT>.known.json``
+is unchanged; the copies are listed in ``<OUT>.copies.json`` (copy url ->
+original url), the ground truth of ``benchmarks/near_duplicates.py``.
+
 Determinism: the same (N, seed, K) and the same ``wordfreq`` data give
 byte-identical files.  Only one ``random.Random(seed)`` instance is used.
 """
@@ -346,8 +356,14 @@ class CorpusGenerator:
 
     # -- the article --------------------------------------------------------
 
-    def article(self, index: int, plan: Plan) -> tuple[str, str, str]:
-        """Return (file name, webUrl, file text)."""
+    def article(self, index: int, plan: Plan, copy_of: tuple[str, str, str] | None = None,
+                syndication: random.Random | None = None) -> tuple[str, str, str]:
+        """Return (file name, webUrl, file text).
+
+        With ``copy_of`` (title, excerpt, url of an earlier article) the article
+        is a syndicated copy of it, edited with draws from ``syndication``;
+        every draw of the main generator is made as for any article.
+        """
         rng = self.rng
         name, domain = self.provider()
         topics = self.topics()
@@ -378,10 +394,14 @@ class CorpusGenerator:
         url = self.url(domain, when, slug, str(100000 + index))
         title_text = sentence(title)
 
+        excerpt_text = prose(rng, excerpt, keep)
+        if copy_of is not None and syndication is not None:
+            title_text, excerpt_text = syndicated(syndication, copy_of[0], copy_of[1], name)
+        self.last = (title_text, excerpt_text)
         doc = {
             "category": "news",
             "title": title_text,
-            "excerpt": prose(rng, excerpt, keep),
+            "excerpt": excerpt_text,
             "publishedDateTime": when,
             "webUrl": url,
             "type": "article",
@@ -429,6 +449,25 @@ class CorpusGenerator:
                 plans[d] = Plan(decoy=phrase, decoy_style=style)
             items.append({"query": " ".join(phrase), "target": target, "decoys": decoys})
         return plans, items
+
+
+SYNDICATED = 0.03  # the share of plain articles that are syndicated copies
+SYNDICATION_WINDOW = 200  # a copy is of one of this many plain articles before it
+_DATELINES = ("WASHINGTON", "LONDON", "NEW YORK", "SAN FRANCISCO", "BRUSSELS", "TOKYO", "BERLIN", "PARIS")
+
+
+def syndicated(rng: random.Random, title: str, excerpt: str, provider: str) -> tuple[str, str]:
+    """A provider's copy of a wire story: the title and excerpt, lightly edited as feeds do."""
+    words = excerpt.split()
+    if rng.random() < 0.5:
+        title = f"{title} {rng.choice(('-', '|', '–'))} {provider}"
+    if rng.random() < 0.3 and len(words) > 12:  # the excerpt cut short
+        words = words[: int(len(words) * rng.uniform(0.7, 0.9))] + ["…"]
+    if rng.random() < 0.3 and len(words) > 4:  # an editor's changed word
+        words[rng.randrange(len(words))] = rng.choice(words)
+    if rng.random() < 0.3:
+        words = [rng.choice(_DATELINES), f"({provider})", "—", *words]
+    return title, " ".join(words)
 
 
 def render(doc: dict, body: str) -> str:
@@ -502,6 +541,11 @@ def known_path(out: Path) -> Path:
     return out.with_name(out.name + ".known.json")
 
 
+def copies_path(out: Path) -> Path:
+    out = Path(out)
+    return out.with_name(out.name + ".copies.json")
+
+
 def generate(out: Path, n: int, seed: int = 0, known: int | None = None, force: bool = False,
              vocabulary: Vocabulary | None = None) -> list[dict]:
     """Write the corpus and ``<out>.known.json``; return the known items."""
@@ -527,14 +571,29 @@ def generate(out: Path, n: int, seed: int = 0, known: int | None = None, force: 
     gen = CorpusGenerator(seed, vocabulary)
     plans, items = gen.plan(n, known)
     plain = Plan()
+    syndication = random.Random(f"newssearch-syndication-{seed}")
+    recent: list[tuple[str, str, str]] = []  # (title, excerpt, url) of the last plain originals
+    # Written as they come (a JSON object, one pair a line): not held, as urls are not.
+    copies = open(copies_path(out), "w", encoding="utf-8", newline="")  # noqa: SIM115 - closed below
+    copies.write("{")
+    separator = "\n"
     # Only the known items' and decoys' urls are needed afterwards: keeping
     # every url would hold ~150 MB at a million seeds.
     urls: dict[int, str] = {}
     for i in range(n):
         plan = plans.get(i, plain)
-        name, url, text = gen.article(i, plan)
+        copy_of = None
+        if plan is plain and recent and syndication.random() < SYNDICATED:
+            copy_of = recent[syndication.randrange(len(recent))]
+        name, url, text = gen.article(i, plan, copy_of, syndication)
         if plan is not plain:
             urls[i] = url
+        elif copy_of is not None:
+            copies.write(f"{separator} {json.dumps(url)}: {json.dumps(copy_of[2])}")
+            separator = ",\n"
+        else:
+            recent.append((*gen.last, url))
+            del recent[:-SYNDICATION_WINDOW]
         # newline="" keeps "\n" on every platform: byte-identical output.
         with open(out / name, "w", encoding="utf-8", newline="") as fh:
             fh.write(text)
@@ -542,6 +601,8 @@ def generate(out: Path, n: int, seed: int = 0, known: int | None = None, force: 
     known_items = [{"query": it["query"], "url": urls[it["target"]],
                     "decoys": [urls[d] for d in it["decoys"]]} for it in items]
     known_path(out).write_text(json.dumps(known_items, indent=1) + "\n", encoding="utf-8")
+    copies.write("\n}\n")
+    copies.close()
     return known_items
 
 

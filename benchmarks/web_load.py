@@ -146,7 +146,9 @@ def queries(corpus: Path, count: int, seed: int = 7) -> list[dict]:
     from queries import build_queries
 
     drawn = [q for q in build_queries(corpus, per_kind=count, seed=seed) if q["kind"] in ("common", "two", "phrase", "rare", "topic")]
-    return [{"q": q["query"], **({"topic": q["topic"]} if q.get("topic") else {})} for q in drawn]
+    # Every copy (collapse=false): the SQLite endpoint knows no near-duplicates, and with collapse a
+    # story whose copies fall in two years counts in both, so the bars need not sum to the total.
+    return [{"q": q["query"], **({"topic": q["topic"]} if q.get("topic") else {}), "collapse": "false"} for q in drawn]
 
 
 def reindexer(engine: str, corpus: Path, extra: Path, target: Path, stop: threading.Event, rounds: list[int]) -> None:

@@ -243,7 +243,8 @@ AGREEING = [  # words every engine's stemmer maps alike, with and without filter
 
 @pytest.mark.parametrize("q", AGREEING, ids=lambda q: " ".join(str(v) for v in q.values() if v))
 def test_the_three_engines_agree_where_their_semantics_do(three_engines, q):
-    answers = {name: search(q) for name, search in three_engines.items()}
+    # The baselines know no near-duplicates: newssearch shows every copy, as they do.
+    answers = {name: search({**q, "collapse": False}) for name, search in three_engines.items()}
     assert len({a["total"] for a in answers.values()}) == 1, {n: a["total"] for n, a in answers.items()}
     assert answers["sqlite"]["total"] > 0
     # newssearch counts a facet without that facet's own filter (drill-sideways:

@@ -106,7 +106,8 @@ def test_query_json_output(run, indexed):
     assert (data["query"], data["total"], data["page"], data["limit"]) == ("zurich", 1, 1, 10)
     hit = data["hits"][0]
     assert set(hit) == {"rank", "score", "title", "url", "provider", "domain", "published", "topics",
-                        "category", "path", "highlight", "kind", "related_to", "title_highlight"}
+                        "category", "path", "highlight", "kind", "related_to", "title_highlight",
+                        "similar_count", "similar_providers", "fields"}
     assert hit["published"] == "2021-03-01T00:00:00Z"
     assert data["facets"]["published"] == [{"value": "2021", "count": 1}]
     assert data["facets"]["topics"] == [{"value": "Climate", "count": 1}]

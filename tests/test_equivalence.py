@@ -6,7 +6,9 @@ duplicate urls, a related article becoming a seed and back, files turning
 bad and good again, a feed named by position shifting by one) and after
 every incremental run compares the whole index with a fresh build: every
 article's stored fields, the totals, hits and facet counts of a few
-queries, and the spelling vocabulary's words and counts.
+queries (collapsed and not), the near-duplicate clusters, and the spelling
+vocabulary's words and counts. Urls come in several spellings of one
+address, which the indexer must take as one (newssearch.urls).
 
 One rule is history's only mark, and the model holds it: a file that stops
 parsing while the index holds it keeps its last version (see
@@ -29,6 +31,7 @@ from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, pr
 
 from newssearch import index_seeds, open_index, store, workers
 from newssearch.schema import build_schema
+from newssearch.urls import normalize_url
 from newssearch.vocab import Vocabulary
 
 from .conftest import related, seed_text
@@ -37,6 +40,8 @@ SOAK = bool(os.environ.get("NEWSSEARCH_SOAK"))
 FOLDERS = ("a", "b")
 NAMES = tuple(f"{i:04d}.txt" for i in range(5))
 URLS = tuple(f"https://news.example/{i}" for i in range(6))
+# Other spellings of two of them (newssearch.urls): the same article to the indexer.
+SPELLINGS = ("http://www.news.example/1/", "https://news.example/2?utm_source=feed&amp")
 RELATED_URLS = URLS[3:] + ("https://other.example/r1", "https://other.example/r2")
 WORDS = ("police", "council", "budget", "harbour", "election", "storm", "vaccine", "rocket")
 TOPICS = ("Politics", "Weather", "Science", "Health")
@@ -51,7 +56,7 @@ def contents(draw) -> str:
     entries = draw(st.lists(st.tuples(st.sampled_from(RELATED_URLS), st.sampled_from(WORDS)), max_size=2))
     return seed_text(
         title=title,
-        url=draw(st.sampled_from(URLS)),
+        url=draw(st.sampled_from(URLS + SPELLINGS)),
         excerpt=draw(st.sampled_from(WORDS)),
         topics=draw(st.lists(st.sampled_from(TOPICS), max_size=2, unique=True)),
         published=f"20{draw(st.integers(10, 24))}-0{draw(st.integers(1, 9))}-15T12:00:00Z",
@@ -95,7 +100,7 @@ class FeedFolder(RuleBasedStateMachine):
         for rel, text in sorted(self.effective().items()):
             url = url_of(text)
             if url is not None and text not in BAD:
-                seen.setdefault(url, rel)
+                seen.setdefault(normalize_url(url), rel)
         return set(seen.values())
 
     def write(self, rel: str, text: str) -> None:
@@ -234,10 +239,16 @@ def snapshot(index_dir: Path, root: Path) -> dict:
             results = ix.search(query, limit=100, facet_limit=100, fuzzy=False)
             searches[query] = (
                 results.total,
-                sorted((h.url, h.title, relative(h.path), h.kind, h.related_to) for h in results.hits),
+                sorted((h.url, h.title, relative(h.path), h.kind, h.related_to, h.similar_count, h.similar_providers)
+                       for h in results.hits),
                 results.facets,
             )
+            every = ix.search(query, limit=100, facet_limit=100, fuzzy=False, collapse=False)
+            searches[query + " (every copy)"] = (every.total, sorted(h.url for h in every.hits), every.facets)
         stats = ix.stats(limit=100)
+        urls = [h.url for h in ix.search("", limit=1000, collapse=False).hits]
+        # Near-duplicate clusters: each article's other members, by url (docnums differ between the two).
+        clusters = {url: sorted(d.url for d in ix.get(url).duplicates) for url in urls}
     ix = whoosh_index.open_dir(str(store.live_generation(index_dir)), schema=build_schema())
     with ix.reader() as reader:
         stored = sorted((relative(fields["payload"]) for _, fields in reader.iter_docs()), key=lambda p: (p["url"], p["kind"]))
@@ -247,6 +258,7 @@ def snapshot(index_dir: Path, root: Path) -> dict:
         "stored": stored,
         "searches": searches,
         "counts": (stats.articles, stats.seeds, stats.related),
+        "clusters": clusters,
         "vocabulary": vocabulary,  # what typo corrections and wildcards draw on
     }
 

@@ -236,7 +236,7 @@ def test_a_failure_while_writing_leaves_the_previous_index_live(seeds, index_dir
     index_seeds([seeds], index_dir)
     write_seed(seeds, "b.txt", title="Beta", url="https://x/b")
 
-    def explode(article):
+    def explode(article, **options):
         raise RuntimeError("disk on fire")
 
     monkeypatch.setattr(workers, "seed_document", explode)
@@ -308,7 +308,8 @@ def test_an_index_stemmed_by_porter2_is_rebuilt_by_newssearch_index_with_a_one_l
     assert result.exit_code == 0, result.output
     notices = [line for line in result.stderr.splitlines() if line.startswith("warning")]
     assert notices == [
-        f"warning {index_dir}: the index was built with schema version 3; rebuilt it with version 4 (a better English stemmer)"
+        f"warning {index_dir}: the index was built with schema version 3; rebuilt it with version 4 "
+        "(a better English stemmer, urls compared in any spelling, near-duplicates grouped)"
     ]
     with open_index(index_dir) as ix:
         assert ix.search("even").total == 0 and ix.search("evenings").total == 1

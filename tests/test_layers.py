@@ -29,7 +29,7 @@ import newssearch
 
 PACKAGE = Path(newssearch.__file__).parent
 LAYERS = [
-    {"errors", "dates", "frontmatter", "store", "facets"},
+    {"errors", "dates", "frontmatter", "store", "facets", "urls", "neardup"},
     {"schema", "seeds"},
     {"codec"},
     {"docvalues", "vocab", "highlight"},

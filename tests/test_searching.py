@@ -268,12 +268,12 @@ def test_pages_do_not_overlap_and_ties_break_by_url(seeds, index_dir):
         write_seed(seeds, f"{i:02d}.txt", title="Identical twin story", url=f"https://x/{i:02d}")
     index_seeds([seeds], index_dir)
     with open_index(index_dir) as ix:
-        pages = [urls(ix.search("twin", limit=10, page=p)) for p in (1, 2, 3)]
+        pages = [urls(ix.search("twin", limit=10, page=p, collapse=False)) for p in (1, 2, 3)]
         assert pages[0] == [f"https://x/{i:02d}" for i in range(10)]
         seen = [u for page in pages for u in page]
         assert len(seen) == len(set(seen)) == 25
-        assert [h.rank for h in ix.search("twin", limit=10, page=3).hits] == list(range(21, 26))
-        assert ix.search("twin", page=4).hits == ()
+        assert [h.rank for h in ix.search("twin", limit=10, page=3, collapse=False).hits] == list(range(21, 26))
+        assert ix.search("twin", page=4, collapse=False).hits == ()
 
 
 def test_hits_carry_every_field(corpus):

@@ -204,3 +204,30 @@ def test_similar_all_exports_every_match_as_the_pages_do(corpus):
 def test_similar_all_needs_an_export_format(corpus):
     result = run("similar", TARGET, "--all")
     assert result.exit_code == 2 and "--all needs --format csv or --format ndjson" in result.output
+
+
+def test_more_like_this_leaves_out_the_articles_near_duplicates(tmp_path):
+    """The same story under another provider and url is not "more like this": it is this."""
+    from newssearch import index_seeds, open_index
+
+    from .conftest import write_seed
+
+    seeds, index_dir = tmp_path / "seeds", tmp_path / "index"
+    story = ("Harbour council votes to ban facial recognition cameras after a long debate on privacy, "
+             "policing and the city's new surveillance rules")
+    write_seed(seeds, "a.txt", title="Harbour council bans facial recognition", url="https://a.example/story",
+               excerpt=story, provider="Daily Ledger")
+    write_seed(seeds, "b.txt", title="Harbour council bans facial recognition", url="https://b.example/copy",
+               excerpt=story, provider="Wire Service")
+    write_seed(seeds, "c.txt", title="Facial recognition cameras debated by the harbour council",
+               url="https://c.example/other", excerpt="Privacy campaigners and the council argue over cameras "
+               "and facial recognition in the harbour district", provider="Evening Post")
+    for i in range(6):
+        write_seed(seeds, f"f{i}.txt", title=f"Weather report {i}", url=f"https://f.example/{i}",
+                   excerpt=f"Rain and wind number {i} over the hills")
+    index_seeds([seeds], index_dir)
+    with open_index(index_dir) as ix:
+        assert [d.url for d in ix.get("https://a.example/story").duplicates] == ["https://b.example/copy"]
+        urls = [h.url for h in ix.similar("https://a.example/story", collapse=False).hits]
+    assert "https://c.example/other" in urls
+    assert "https://b.example/copy" not in urls and "https://a.example/story" not in urls

@@ -46,6 +46,7 @@ if TYPE_CHECKING:  # "X as X": re-exported, for type checkers
     from .seeds import find_seed_files as find_seed_files
     from .seeds import read_seed as read_seed
     from .synonyms import Synonyms as Synonyms
+    from .urls import normalize_url as normalize_url
 
 # The public names, once. Those of the modules below are imported on first use:
 # "newssearch query" should not pay for YAML and the indexer, nor "newssearch index"
@@ -57,6 +58,7 @@ _LAZY_MODULES: dict[str, tuple[str, ...]] = {
     "searching": ("Hit", "IndexSearcher", "IndexStats", "SearchResults", "StoredArticle", "open_index"),
     "seeds": ("Article", "Image", "RelatedArticle", "find_seed_files", "read_seed"),
     "synonyms": ("Synonyms",),
+    "urls": ("normalize_url",),
 }
 _ERRORS = (
     ArticleNotFoundError,

@@ -193,6 +193,7 @@ def cli() -> None:
     newssearch index                      index ./seeds into ./index
     newssearch query "facial recognition" search it
     newssearch similar URL                articles like the one at URL
+    newssearch show URL                   one article, its related articles and near-duplicates
     newssearch stats                      what the index holds
     """
 
@@ -259,6 +260,10 @@ def index(
               help="Values per facet, and the newest buckets of the date histogram (0: no facets).")
 @click.option("--date-facet", type=click.Choice(["year", "month", "day"]), default="year", show_default=True)
 @click.option("--no-fuzzy", is_flag=True, help="Do not retry a query that finds nothing with typos corrected.")
+@click.option("--no-collapse", is_flag=True,
+              help="Show every copy of a story: by default near-duplicates (the same story from other providers) are one hit.")
+@click.option("--fields", "field_names", default="", metavar="NAMES",
+              help="Stored fields each hit also shows, comma-separated: excerpt, body, path, ...")
 @click.option("--explain", is_flag=True, help="Print how the query was parsed.")
 @click.option("--format", "fmt", type=QUERY_FORMATS, default="text", show_default=True,
               help="Output format; csv and ndjson print one row or object per hit.")
@@ -267,7 +272,7 @@ def index(
 @color_option
 def query(
     words: tuple[str, ...], index_dir: str, fmt: str, explain: bool, no_fuzzy: bool, every: bool,
-    synonyms_file: str | None, no_synonyms: bool, **options,
+    no_collapse: bool, field_names: str, synonyms_file: str | None, no_synonyms: bool, **options,
 ) -> None:
     """Search the index. WORDS are joined into one query.
 
@@ -287,6 +292,9 @@ def query(
     from .searching import open_index
 
     synonyms = _synonyms(synonyms_file, no_synonyms)
+    options["collapse"] = not no_collapse
+    if field_names:
+        options["fields"] = field_names.split(",")
     if every or fmt in ("csv", "ndjson"):
         if fmt not in ("csv", "ndjson"):
             raise _BadUsage("--all needs --format csv or --format ndjson")
@@ -357,6 +365,32 @@ def similar(url: str, index_dir: str, fmt: str, explain: bool, every: bool, **op
         for line in results_text(
             results, explain=explain, width=terminal_width(sys.stdout), histogram_rows=options["facet_limit"]
         ):
+            click.echo(line)
+
+
+@cli.command()
+@click.argument("url")
+@index_dir_option
+@click.option("--format", "fmt", type=FORMATS, default="text", show_default=True, help="Output format.")
+@color_option
+def show(url: str, index_dir: str, fmt: str) -> None:
+    """Print every field of the article at URL, its related articles and its near-duplicates.
+
+    URL may be any spelling of the address (http or https, www., tracking
+    parameters, AMP markers): urls are compared normalised.
+    """
+    from .render import article_text, terminal_width, to_data
+    from .searching import open_index
+
+    with _errors(index_dir):
+        with open_index(index_dir) as ix:
+            article = ix.get(url)
+    if article is None:
+        raise click.ClickException(f"the index holds no article at {url}")
+    if fmt == "json":
+        click.echo(_json(to_data(article)))
+    else:
+        for line in article_text(article, width=terminal_width(sys.stdout)):
             click.echo(line)
 
 

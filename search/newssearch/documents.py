@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any, NotRequired, TypedDict
 
 from .dates import from_iso, iso, to_timestamp
 from .store import KIND_RELATED, KIND_SEED, NO_DATE
+from .urls import normalize_url
 
 if TYPE_CHECKING:  # the searcher reads payloads without importing the seed reader (and YAML)
     from .seeds import Article, RelatedArticle
@@ -46,9 +47,10 @@ class Payload(TypedDict):
     related: NotRequired[list[StoredRelated]]
 
 
-def seed_document(article: Article) -> dict[str, Any]:
-    """The Whoosh document of a seed."""
+def seed_document(article: Article, *, signed: bool = True) -> dict[str, Any]:
+    """The Whoosh document of a seed. Without ``signed`` its ``minhash`` is left for :func:`sign`."""
     return _document(
+        signed=signed,
         kind=KIND_SEED,
         url=article.url,
         title=article.title,
@@ -68,9 +70,10 @@ def seed_document(article: Article) -> dict[str, Any]:
     )
 
 
-def related_document(entry: RelatedArticle, seed_path: str, seed_url: str) -> dict[str, Any]:
+def related_document(entry: RelatedArticle, seed_path: str, seed_url: str, *, signed: bool = True) -> dict[str, Any]:
     """The Whoosh document of a related article; it names the seed that listed it."""
     return _document(
+        signed=signed,
         kind=KIND_RELATED,
         url=entry.url,
         title=entry.title,
@@ -87,7 +90,7 @@ def related_document(entry: RelatedArticle, seed_path: str, seed_url: str) -> di
     )
 
 
-def _document(*, kind, url, title, excerpt, body, topics, provider, domain, published, category, path, related_to, related):
+def _document(*, signed=True, kind, url, title, excerpt, body, topics, provider, domain, published, category, path, related_to, related):
     topics_text = " ; ".join(topics)
     payload: Payload = {
         "kind": kind,
@@ -106,7 +109,8 @@ def _document(*, kind, url, title, excerpt, body, topics, provider, domain, publ
     if related:
         payload["related"] = list(related)
     return {
-        "url": url,
+        # The identity (see newssearch.urls): the payload keeps the url as the seed wrote it.
+        "url": normalize_url(url),
         "kind": kind,
         "title": title,
         "excerpt": excerpt,
@@ -117,13 +121,30 @@ def _document(*, kind, url, title, excerpt, body, topics, provider, domain, publ
         "provider_facet": provider,
         "category": category,
         "published": to_timestamp(published) if published is not None else NO_DATE,
+        "minhash": _signature(title, excerpt) if signed else b"",
         "payload": payload,
     }
 
 
-def document_from_payload(payload: Payload) -> dict[str, Any]:
+def sign(documents: list[dict[str, Any]]) -> None:
+    """Fill the ``minhash`` signature of a batch of documents, computed for the batch at once
+    (:func:`newssearch.neardup.signatures`): what ``signed=True`` does one document at a time."""
+    from .neardup import signatures
+
+    for document, value in zip(documents, signatures([(d["title"], d["excerpt"]) for d in documents])):
+        document["minhash"] = value
+
+
+def _signature(title: str, excerpt: str) -> bytes:
+    from .neardup import signature  # NumPy: imported by a run that writes, not by one that finds nothing to do
+
+    return signature(title, excerpt)
+
+
+def document_from_payload(payload: Payload, *, signed: bool = True) -> dict[str, Any]:
     """The Whoosh document of an article, rebuilt from its stored payload (to merge segments)."""
     return _document(
+        signed=signed,
         kind=payload["kind"],
         url=payload["url"],
         title=payload["title"],

@@ -23,14 +23,14 @@ from pathlib import Path
 
 import numpy as np
 
-from . import store
+from . import neardup, store
 from .codec.columns import bytes_column, field_lengths, numeric_column
 from .codec.postings import read_postings
 from .facets import FacetValue, top_values
 from .schema import KIND_RELATED, NO_DATE, TEXT_FIELDS, fold_word
 from .store import DOC_VALUES as FACETS_FILE  # noqa: E402 - the one place a side file is named
 
-FORMAT = 3  # 3: each label facet's folded groups are saved, not computed on open
+FORMAT = 4  # 3: each label facet's folded groups are saved, not computed on open; 4: near-duplicate clusters
 MAX_BUCKETS = 1000  # the most buckets a date histogram holds (see DocValues.histogram)
 
 
@@ -117,11 +117,36 @@ class Labels:
         mask[self._pair_docs[wanted[self._pair_groups]]] = True
         return mask
 
-    def counts(self, docs: np.ndarray, limit: int) -> tuple[FacetValue, ...]:
-        """Values carried by the docs in the boolean mask ``docs``, most frequent first."""
+    def counts(
+        self, docs: np.ndarray, limit: int, cluster: np.ndarray | None = None, clustered: np.ndarray | None = None
+    ) -> tuple[FacetValue, ...]:
+        """Values carried by the docs in the boolean mask ``docs``, most frequent first.
+
+        With ``cluster`` (each doc's near-duplicate cluster, and ``clustered``
+        the docs of clusters of two or more) a value counts the clusters
+        among ``docs`` that carry it, each once: what a collapsed search
+        filtered on it finds.
+        """
         if limit <= 0 or not len(self._pair_groups):
             return ()
-        counts = np.bincount(self._pair_groups[docs[self._pair_docs]], minlength=len(self._shown))
+        chosen = docs[self._pair_docs]
+        if cluster is None or clustered is None:
+            counts = np.bincount(self._pair_groups[chosen], minlength=len(self._shown))
+            return top_values(self._shown, counts, limit)
+        # The pairs of clustered docs: a few percent, found once per generation's mask.
+        cached = getattr(self, "_grouped_pairs", None)
+        if cached is None or cached[0] is not clustered:
+            where = np.flatnonzero(clustered[self._pair_docs])
+            cached = self._grouped_pairs = (clustered, where, self._pair_docs[where], self._pair_groups[where])
+        _, where, grouped_docs, grouped_groups = cached
+        counts = np.bincount(self._pair_groups[chosen], minlength=len(self._shown))
+        picked = chosen[where]
+        grouped = picked.any()
+        if grouped:  # count each (cluster, value) once: take the clustered pairs out, and their distinct keys back in
+            counts -= np.bincount(grouped_groups[picked], minlength=len(self._shown))
+            width = max(1, len(self._shown))
+            keys = _distinct(cluster[grouped_docs[picked]].astype(np.int64) * width + grouped_groups[picked])
+            counts = counts + np.bincount(keys % width, minlength=len(self._shown))
         return top_values(self._shown, counts, limit)
 
 
@@ -133,6 +158,11 @@ class DocValues:
         self.related: np.ndarray = arrays["related"]
         self.published: np.ndarray = arrays["published"]
         self.url_rank: np.ndarray = arrays["url_rank"]
+        # Each document's near-duplicate cluster: the docnum of its member with the least url
+        # (newssearch.neardup); a document alike no other is its own.
+        self.cluster: np.ndarray = arrays["cluster"]
+        self._clustered: np.ndarray | None = None
+        self._provider_of: np.ndarray | None = None
         self.topics = Labels.restore(arrays, "topic")
         self.provider = Labels.restore(arrays, "provider")
         self.category = Labels.restore(arrays, "category")
@@ -147,6 +177,24 @@ class DocValues:
                 raise ValueError(f"facet arrays of format {int(data['format'])}, expected {FORMAT}")
             return cls({name: data[name] for name in data.files})
 
+    def clustered(self) -> np.ndarray:
+        """Docs of a cluster of two or more (computed once per generation)."""
+        if self._clustered is None:
+            alone = self.cluster == np.arange(self.size)
+            clustered = ~alone
+            clustered[self.cluster[~alone]] = True
+            self._clustered = clustered
+        return self._clustered
+
+    def provider_of(self, docs: np.ndarray) -> list[str]:
+        """The provider of each of ``docs`` ("" for none), as the seed wrote it."""
+        if self._provider_of is None:
+            ids = np.full(self.size, -1, dtype=np.int64)
+            ids[self.provider.docs] = self.provider.ids
+            self._provider_of = ids
+        names = self.provider.names
+        return [str(names[i]) if i >= 0 else "" for i in self._provider_of[docs].tolist()]
+
     def dated(self) -> np.ndarray:
         """Docs that have a date (computed once per generation)."""
         if self._dated is None:
@@ -154,7 +202,12 @@ class DocValues:
         return self._dated
 
     def histogram(
-        self, docs: np.ndarray, granularity: str, limit: int = MAX_BUCKETS, until: int | None = None
+        self,
+        docs: np.ndarray,
+        granularity: str,
+        limit: int = MAX_BUCKETS,
+        until: int | None = None,
+        group: np.ndarray | None = None,
     ) -> tuple[FacetValue, ...]:
         """Counts of the docs in mask ``docs`` per year, month or day, oldest first.
 
@@ -164,9 +217,11 @@ class DocValues:
         at the last bucket holding a document, or at ``until`` (seconds: the
         end of the search's date range) when that comes first, so that a
         chosen bar's months or days are listed (``SearchResults.oldest``
-        keeps the whole span). ``limit`` 0 gives no histogram.
+        keeps the whole span). ``limit`` 0 gives no histogram. With ``group``
+        (each doc's near-duplicate cluster) a bucket counts clusters, each once.
         """
-        seconds = self.published[docs & self.dated()]
+        chosen = docs & self.dated()
+        seconds = self.published[chosen]
         if not len(seconds) or limit <= 0:
             return ()
         unit = {"year": "Y", "month": "M", "day": "D"}[granularity]
@@ -181,8 +236,25 @@ class DocValues:
         size = int((last - first).astype(np.int64)) + 1
         kept = (steps >= 0) & (steps < size)
         counts = np.bincount(steps[kept], minlength=size)
+        if group is not None:
+            # The docs of clusters (a few percent) counted again, once per (cluster, bucket).
+            clustered = np.flatnonzero(chosen & self.clustered())
+            if len(clustered):
+                where = (
+                    self.published[clustered].astype("datetime64[s]").astype(f"datetime64[{unit}]") - first
+                ).astype(np.int64)
+                inside = (where >= 0) & (where < size)
+                counts = counts - np.bincount(where[inside], minlength=size)
+                keys = _distinct(group[clustered[inside]].astype(np.int64) * size + where[inside])
+                counts = counts + np.bincount(keys % size, minlength=size)
         values = first + np.arange(size).astype(f"timedelta64[{unit}]")
         return tuple(FacetValue(str(v), int(c)) for v, c in zip(values, counts))
+
+
+def _distinct(keys: np.ndarray) -> np.ndarray:
+    """The distinct values of ``keys`` (np.unique imports numpy.ma, a tenth of a cold query)."""
+    keys = np.sort(keys)
+    return keys[np.concatenate(([True], keys[1:] != keys[:-1]))] if len(keys) else keys
 
 
 def build(reader, gen: Path) -> tuple[int, int]:
@@ -212,6 +284,7 @@ def build(reader, gen: Path) -> tuple[int, int]:
         "related": related,
         "url_rank": _url_rank(gen, segments, size),
     }
+    arrays["cluster"] = _clusters(gen, segments, live, arrays["url_rank"])
     for name, field in (("topic", "topic_facet"), ("provider", "provider_facet"), ("category", "category")):
         arrays.update(Labels(*_labels(reader, field, postings)).arrays(name))
     for field in TEXT_FIELDS:
@@ -220,6 +293,12 @@ def build(reader, gen: Path) -> tuple[int, int]:
     with store.atomic_write(gen / FACETS_FILE) as handle:
         np.savez(handle, allow_pickle=False, **arrays)
     return int(live.sum()), int((live & related).sum())
+
+
+def _clusters(gen: Path, segments: list, live: np.ndarray, url_rank: np.ndarray) -> np.ndarray:
+    """Each document's near-duplicate cluster (see :mod:`newssearch.neardup`), from the signature columns."""
+    signatures, has = neardup.signature_matrix([v for segment in segments for v in bytes_column(gen, segment, "minhash")])
+    return neardup.clusters(signatures, has & live, url_rank)
 
 
 def _numeric(gen: Path, segments: list, field: str, typecode: str, default) -> np.ndarray:

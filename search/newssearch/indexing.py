@@ -33,7 +33,10 @@ Rules a user can rely on:
 * A bad seed is skipped and listed on every run. If the index held it when
   it turned bad, its last version is kept (``KEPT``) until the file parses
   again or goes, and counts in every decision as if the file still held it.
-* A ``url`` belongs to the first file in path order that has it. Another
+* A ``url`` belongs to the first file in path order that has it; urls are
+  compared normalised (:func:`newssearch.urls.normalize_url`: ``http`` and
+  ``https``, ``www.``, tracking parameters and AMP markers make no
+  difference), and the manifest records them so. Another
   file with the same url is a duplicate: listed when it is read or loses the
   url, counted on every run, and it takes the url over, without having to
   change, when the first one goes.
@@ -53,6 +56,7 @@ import os
 import time
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
+from functools import partial
 from itertools import repeat
 from pathlib import Path
 from typing import Any, NamedTuple, cast
@@ -60,10 +64,11 @@ from typing import Any, NamedTuple, cast
 from . import store
 from . import workers as processes
 from .dates import now_iso
-from .documents import Payload, document_from_payload, related_document, related_from_payload
+from .documents import Payload, document_from_payload, related_document, related_from_payload, sign
 from .errors import IndexCorruptError, InputPathError, SchemaVersionError, SeedError
 from .seeds import SeedFile, find_seed_files
 from .store import KIND_SEED, GenerationMeta
+from .urls import normalize_url
 from .workers import Parsed, SegmentWriter
 
 # The writing modules (Whoosh, NumPy) are imported when there is something to
@@ -526,7 +531,9 @@ def _write_generation(
     finished, stale = _write_new_segments(gen, base, run, schema, workers, progress, dropped)
     final = _delete_replaced(folder, schema, old_segments, finished, stale, dropped, vocabulary)
     del finished, stale, dropped  # hundreds of MB at 200,000 seeds: gone before the facet arrays
-    final = segments.merge_small(folder, schema, [s for s in final if s.doc_count()], document_from_payload)
+    final = segments.merge_small(
+        folder, schema, [s for s in final if s.doc_count()], partial(document_from_payload, signed=False), prepare=sign
+    )
     segments.commit(folder, schema, final, toc_number + 1)
     documents, related = _build_doc_values(folder)
     if documents != run.expected:
@@ -599,8 +606,9 @@ def _remake(run: _Run, inline: SegmentWriter, dropped: dict[str, set[int]]) -> N
             inline.add_document(document_from_payload(payload))
             owned = run.owned(path)
             for related in related_from_payload(payload):
-                if related.url in owned:
-                    owned.discard(related.url)  # the first entry of a url listed twice
+                key = normalize_url(related.url)  # as the index (and ``owned``) knows it
+                if key in owned:
+                    owned.discard(key)  # the first entry of a url listed twice
                     inline.add_document(related_document(related, payload["path"], payload["url"]))
             continue
         (result,) = inline.parse([path])

@@ -31,6 +31,7 @@ from .schema import terms as analysed_terms
 from .scoring import HasField, Nothing
 from .spelling import EVERYTHING, OPERATORS, LazyTerms, Speller, candidate
 from .synonyms import Synonyms
+from .urls import normalize_url
 
 Sort = Literal["relevance", "newest", "oldest"]
 DateFacet = Literal["year", "month", "day"]
@@ -434,9 +435,10 @@ def _url_values(query: str) -> str:
 
     def quote(match: re.Match) -> str:
         value = match.group(1)
-        if "*" in value or "?" in value:
+        if "*" in value or ("?" in value and normalize_url(value) == value):
             return "url:" + value.replace(":", "?")
-        return f'url:"{value}"'
+        # As the index holds urls: normalised (newssearch.urls), so any spelling of an address finds it.
+        return f'url:"{normalize_url(value)}"'
 
     return _URL_VALUE.sub(quote, query)
 

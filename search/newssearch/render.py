@@ -27,7 +27,7 @@ from .errors import readable
 if TYPE_CHECKING:
     from .facets import FacetValue
     from .indexing import IndexReport
-    from .searching import IndexStats, SearchResults
+    from .searching import Hit, IndexStats, SearchResults, StoredArticle
 
 # C0 and C1 controls, DEL, and the bidi controls that can disguise text.
 _CONTROL = re.compile("[\x00-\x1f\x7f-\x9f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
@@ -138,6 +138,10 @@ def results_text(
         lines += [INDENT + line for line in highlight_lines(hit.highlight, width - len(INDENT))]
         # A url is printed whole: cut, it would no longer lead anywhere.
         lines.append(INDENT + click.style(clean(hit.url), fg="blue"))
+        if hit.similar_count:
+            lines.append(INDENT + click.style(fit(similar_text(hit), width - len(INDENT)), dim=True))
+        for name, value in (hit.fields or {}).items():
+            lines.append(INDENT + fit(f"{name}: {_field_text(value)}", width - len(INDENT)))
     facets = results.facets
     if results.total:
         lines.append("")
@@ -317,3 +321,49 @@ def _size(n: int) -> str:
             return f"{size:,.0f} {unit}" if unit == "bytes" else f"{size:,.1f} {unit}"
         size /= 1024
     return f"{n} bytes"
+
+
+def similar_text(hit: Hit) -> str:
+    """``+2 similar from Reuters, AP``: what a collapsed hit stands for."""
+    text = f"+{hit.similar_count} similar"
+    if hit.similar_providers:
+        text += " from " + ", ".join(clean(p) for p in hit.similar_providers)
+    return text
+
+
+def _field_text(value: object) -> str:
+    if isinstance(value, datetime):
+        return iso(value)
+    if isinstance(value, (list, tuple)):
+        return ", ".join(clean(v) for v in value)
+    return clean(value)
+
+
+def article_text(article: StoredArticle, *, width: int = DEFAULT_WIDTH) -> list[str]:
+    """Every field of one article (``newssearch show``), then its related articles and near-duplicates.
+
+    The excerpt and body are wrapped to ``width``, not cut: they are what the reader came for.
+    """
+    import textwrap
+
+    lines = [click.style(clean(article.title), bold=True)]
+    rows = [
+        ("url", article.url), ("provider", article.provider), ("domain", article.domain),
+        ("published", iso(article.published) if article.published else ""), ("topics", ", ".join(article.topics)),
+        ("category", article.category), ("kind", article.kind), ("path", article.path),
+        ("related to", article.related_to),
+    ]
+    lines += [f"{name + ':':<12}{clean(value)}" for name, value in rows if value]
+    for name, text in (("excerpt", article.excerpt), ("body", article.body)):
+        if text.strip():
+            lines += ["", click.style(name, bold=True)]
+            for paragraph in text.split("\n\n"):
+                lines += textwrap.wrap(clean(paragraph), max(width, MIN_WIDTH)) or [""]
+    for name, hits in (("related", article.related), ("near-duplicates", article.duplicates)):
+        if hits:
+            lines += ["", click.style(f"{name} ({len(hits)})", bold=True)]
+            for hit in hits:
+                meta = " · ".join(x for x in (clean(hit.provider or hit.domain), iso(hit.published)[:10] if hit.published else "") if x)
+                lines.append(fit(f"  {clean(hit.title)} ({meta})" if meta else f"  {clean(hit.title)}", width))
+                lines.append("    " + click.style(clean(hit.url), fg="blue"))
+    return lines

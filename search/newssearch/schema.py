@@ -469,6 +469,9 @@ def build_schema() -> fields.Schema:
         # it into NumPy (see newssearch.facets), so index terms for it would be waste
         # (16 per document, a fifth of all postings).
         published=fields.COLUMN(columns.NumericColumn("q", default=NO_DATE)),
+        # The MinHash signature of title and excerpt (newssearch.neardup): a column only,
+        # read whole per generation to cluster near-duplicates.
+        minhash=fields.COLUMN(columns.VarBytesColumn()),
         # what a hit shows, in one stored record: no per-field stored reads
         payload=fields.STORED(),
     )

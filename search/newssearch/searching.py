@@ -32,6 +32,7 @@ import time
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
+from dataclasses import field as dataclass_field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any, Literal
@@ -67,6 +68,7 @@ from .similar import explanation as like_explanation
 from .spelling import Speller, term_text
 from .synonyms import Synonyms
 from .synonyms import resolve as resolve_synonyms
+from .urls import normalize_url
 
 
 @dataclass(frozen=True)
@@ -87,6 +89,13 @@ class Hit:
     kind: str  # "seed", or "related" for an entry of a seed's related list
     related_to: str  # for a related article: the url of the seed that lists it
     title_highlight: str = ""  # the whole title as HTML, matched words in <mark>
+    # With collapse: the other matches of this hit's near-duplicate cluster (the same story
+    # under other providers and urls), which the results leave out, and their providers
+    # (best ranked first, each once). 0 and () when there are none or collapse is off.
+    similar_count: int = 0
+    similar_providers: tuple[str, ...] = ()
+    # The stored fields a caller asked for (``search(fields=...)``), by name: {"excerpt": ...}.
+    fields: dict[str, Any] | None = dataclass_field(default=None, hash=False)
 
 
 @dataclass(frozen=True)
@@ -110,7 +119,7 @@ class SearchResults:
 
 @dataclass(frozen=True)
 class StoredArticle:
-    """One article as the index stores it: ``IndexSearcher.article``.
+    """One article as the index stores it: :meth:`IndexSearcher.get`.
 
     ``related`` holds, for a seed, the entries of its related list that the
     index holds (related articles, or seeds of their own); for a related
@@ -130,6 +139,9 @@ class StoredArticle:
     path: str
     related_to: str
     related: tuple[Hit, ...]
+    # The other articles of its near-duplicate cluster (the same story under other providers
+    # and urls, see newssearch.neardup), oldest first, undated last, ties by url.
+    duplicates: tuple[Hit, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -273,6 +285,8 @@ class IndexSearcher:
         date_facet: DateFacet = "year",
         fuzzy: bool = True,
         recency: str | timedelta | None = None,
+        collapse: bool = True,
+        fields: Iterable[str] = (),
     ) -> SearchResults:
         """Search the index.
 
@@ -304,6 +318,15 @@ class IndexSearcher:
         article's age at ``now`` (:mod:`newssearch.recency`); other sorts
         ignore it.
 
+        With ``collapse`` (default) the matches of one near-duplicate cluster
+        (the same story under other providers and urls, see
+        :mod:`newssearch.neardup`) are one hit, the best ranked under
+        ``sort``; its ``similar_count`` and ``similar_providers`` say what it
+        stands for. ``total``, paging and every facet count then count such
+        hits: a facet value's count is the total that choosing it gives.
+        ``fields`` names stored fields (:data:`STORED_FIELDS`, e.g. ``excerpt``)
+        each hit carries in ``Hit.fields``.
+
         Raises :class:`QueryError`, one line naming the argument, for an
         argument of the wrong type or range (``limit=True`` is not a number),
         and :class:`SearcherClosedError` after :meth:`close`.
@@ -314,6 +337,9 @@ class IndexSearcher:
             now=now, sort=sort, limit=limit, page=page, facet_limit=facet_limit, date_facet=date_facet, fuzzy=fuzzy,
             recency=recency,
         )
+        if not isinstance(collapse, bool):
+            raise QueryError(f"collapse must be True or False, not {collapse!r}")
+        wanted = check_fields(fields)
         query = query or ""
         with self._lock:
             self._check_open()
@@ -322,7 +348,7 @@ class IndexSearcher:
             filters = self._filters(columns, options)
             q, text, capped, found, suggestion = self._match_or_correct(query, fuzzy)
             with self._reading():
-                results = self._results(query, q, text, found, filters, options, suggestion, capped)
+                results = self._results(query, q, text, found, filters, options, suggestion, capped, collapse, wanted)
         return _replace_took(results, started)
 
     def _match_or_correct(self, query: str, fuzzy: bool) -> tuple[wq.Query | None, str, bool, Evaluation, str | None]:
@@ -363,18 +389,21 @@ class IndexSearcher:
         facet_limit: int = 10,
         date_facet: DateFacet = "year",
         recency: str | timedelta | None = None,
+        collapse: bool = True,
     ) -> SearchResults:
         """Articles like the one at ``url``: a search for its most distinctive words.
 
         The words are picked as Lucene's MoreLikeThis picks them (tf-idf over
         its title, excerpt and body; see :mod:`newssearch.similar`); the
         results' ``parsed`` lists them with their weights (``--explain``).
-        The article itself and the other articles of its story are left out.
-        The other arguments are those of :meth:`search`.
+        The article itself and the other articles of its story (its
+        near-duplicate cluster) are left out. The other arguments are those of
+        :meth:`search`.
 
         Raises :class:`ArticleNotFoundError` (a ``LookupError``) when the
-        index holds no article with this url (matched exactly), and
-        :class:`QueryError` for a bad argument.
+        index holds no article with this url (in any spelling, see
+        :func:`~newssearch.urls.normalize_url`), and :class:`QueryError` for a
+        bad argument.
         """
         started = time.perf_counter()
         if not isinstance(url, str):
@@ -384,6 +413,8 @@ class IndexSearcher:
             now=now, sort=sort, limit=limit, page=page, facet_limit=facet_limit, date_facet=date_facet, fuzzy=True,
             recency=recency,
         )
+        if not isinstance(collapse, bool):
+            raise QueryError(f"collapse must be True or False, not {collapse!r}")
         with self._lock:
             self._check_open()
             self.refresh()
@@ -400,7 +431,7 @@ class IndexSearcher:
                 filters = self._filters(self._columns, options)
                 results = self._results(
                     url, q if q is not None else Nothing("no distinctive words"), like_explanation(url, chosen),
-                    found, filters, options, None, False,
+                    found, filters, options, None, False, collapse,
                 )
         return _replace_took(results, started)
 
@@ -418,12 +449,12 @@ class IndexSearcher:
     def _same_story(self, docnum: int) -> np.ndarray:
         """The articles that tell the same story as ``docnum`` (itself included), as a mask.
 
-        What :meth:`similar` leaves out. For now the article itself: the
-        near-duplicate clusters made at index time are to extend it to its
-        syndicated copies.
+        What :meth:`similar` leaves out: the article and its near-duplicate
+        cluster (its syndicated copies, see :mod:`newssearch.neardup`).
         """
         mask = np.zeros(self._columns.size, dtype=bool)
         mask[docnum] = True
+        mask[self._duplicates(docnum)] = True
         return mask
 
     def explain(self, query: str) -> str:
@@ -459,9 +490,14 @@ class IndexSearcher:
                 schema_version=self._meta.schema_version,
             )
 
-    def article(self, url: str) -> StoredArticle | None:
-        """The article whose url is ``url`` (exactly), or None when the index does not hold it."""
+    def get(self, url: str) -> StoredArticle | None:
+        """The article at ``url`` (in any spelling of it: urls are compared normalised, see
+        :mod:`newssearch.urls`), with its related articles and near-duplicates; None when
+        the index does not hold it."""
+        if not isinstance(url, str):
+            raise QueryError(f"url must be a string, not {type(url).__name__}")
         with self._lock:
+            self._check_open()
             self.refresh()
             with self._reading():
                 docnum = self._docnum(url)
@@ -474,7 +510,8 @@ class IndexSearcher:
                     urls = self._related_urls().get(payload.get("path", ""), [])
                 docs = [d for d in map(self._docnum, dict.fromkeys(urls)) if d is not None]
                 related = tuple(self._hit(i + 1, d, None, _Marks()) for i, d in enumerate(docs))
-            hit = self._hit(0, docnum, None, _Marks())
+                duplicates = tuple(self._hit(i + 1, d, None, _Marks()) for i, d in enumerate(self._duplicates(docnum)))
+                hit = self._hit(0, docnum, None, _Marks())
             return StoredArticle(
                 url=hit.url,
                 title=hit.title,
@@ -489,7 +526,20 @@ class IndexSearcher:
                 path=hit.path,
                 related_to=hit.related_to,
                 related=related,
+                duplicates=duplicates,
             )
+
+    article = get  # the name before ``get``; kept for callers of the library
+
+    def _duplicates(self, docnum: int) -> list[int]:
+        """The other live documents of ``docnum``'s near-duplicate cluster: oldest first, undated last."""
+        c = self._columns
+        if not c.clustered()[docnum]:
+            return []
+        docs = np.flatnonzero((c.cluster == c.cluster[docnum]) & c.live)
+        docs = docs[docs != docnum]
+        order = np.lexsort((c.url_rank[docs], self._sort_key(docs, np.zeros(0), "oldest")))
+        return docs[order].tolist()
 
     def articles(self) -> Iterator[StoredArticle]:
         """Every article of the index, in url order, as :meth:`article` gives one but without ``related``.
@@ -511,7 +561,9 @@ class IndexSearcher:
                                     related=())
 
     def _docnum(self, url: str) -> int | None:
-        """The live document with this url: deleted ones keep their terms until a merge."""
+        """The live document with this url (normalised, as the index term is): deleted ones
+        keep their terms until a merge."""
+        url = normalize_url(url) if isinstance(url, str) else ""
         if not url:
             return None
         reader = self._searcher.reader()
@@ -555,7 +607,9 @@ class IndexSearcher:
             filters["published"] = (columns.published >= low) & (columns.published <= high)
         return filters
 
-    def _results(self, query, q, parsed, found: Evaluation, filters, options: Options, suggestion, capped) -> SearchResults:
+    def _results(
+        self, query, q, parsed, found: Evaluation, filters, options: Options, suggestion, capped, collapse=False, wanted=()
+    ) -> SearchResults:
         columns = self._columns
 
         def all_but(name: str | None) -> np.ndarray:
@@ -565,28 +619,33 @@ class IndexSearcher:
                     mask = mask & fmask
             return mask
 
-        final = all_but(None)
-        total = int(final.sum())
+        matches = all_but(None)
+        sort = options.sort
+        if sort == "relevance" and (q is None or (matches.any() and not found.score[matches].any())):
+            # Nothing to rank by (an empty query, only negations or filters-like
+            # fields such as category:): newest first, and say so.
+            sort = "newest"
+        # Facet counts count what paging counts: clusters when collapsed (see search()).
+        group = columns.cluster if collapse else None
         facets = Facets(
-            topics=columns.topics.counts(all_but("topics"), options.facet_limit),
-            provider=columns.provider.counts(all_but("provider"), options.facet_limit),
+            topics=columns.topics.counts(all_but("topics"), options.facet_limit, group, columns.clustered()),
+            provider=columns.provider.counts(all_but("provider"), options.facet_limit, group, columns.clustered()),
             published=columns.histogram(
                 all_but("published"),
                 options.date_facet,
                 options.facet_limit,
                 until=to_timestamp(options.until) if options.until is not None else None,
+                group=group,
             ),
         )
-        oldest, newest = _span(columns.published[final & columns.dated()])
+        oldest, newest = _span(columns.published[matches & columns.dated()])
+        scores = self._ranking_scores(matches, found.score, sort, options)
+        final, others = self._collapse(matches, scores, sort) if collapse else (matches, None)
+        total = int(final.sum())
         first = (options.page - 1) * options.limit
-        sort = options.sort
-        if sort == "relevance" and (q is None or (total and not found.score[final].any())):
-            # Nothing to rank by (an empty query, only negations or filters-like
-            # fields such as category:): newest first, and say so.
-            sort = "newest"
-        ranked = self._rank(final, found.score, total, first + options.limit, sort, options)[first:]
+        ranked = self._rank(final, scores, total, first + options.limit, sort)[first:]
         marks = self._marks(q)
-        hits = tuple(self._hit(first + i + 1, doc, score, marks) for i, (doc, score) in enumerate(ranked))
+        hits = tuple(self._hit(first + i + 1, doc, score, marks, others, wanted) for i, (doc, score) in enumerate(ranked))
         notes: tuple[str, ...] = ()
         if capped:
             notes = (
@@ -617,24 +676,51 @@ class IndexSearcher:
             notes=notes,
         )
 
-    def _rank(
-        self, final: np.ndarray, scores: np.ndarray, total: int, wanted: int, sort: str, options: Options
-    ) -> list[tuple[int, float | None]]:
-        """The first ``wanted`` (docnum, score) pairs in result order; ties go by url.
+    def _collapse(self, matches: np.ndarray, scores: np.ndarray, sort: str) -> tuple[np.ndarray, _Others | None]:
+        """``matches`` with one document per near-duplicate cluster, the first in result order,
+        and the others of each cluster. Only the matches in clusters of two or more are
+        sorted (a few percent of an index): the cost stays far below the query's."""
+        columns = self._columns
+        docs = np.flatnonzero(matches & columns.clustered())
+        if not len(docs):
+            return matches, None
+        clusters = columns.cluster[docs]
+        order = np.lexsort((columns.url_rank[docs], self._sort_key(docs, scores, sort), clusters))
+        docs, clusters = docs[order], clusters[order]
+        first = np.concatenate(([True], clusters[1:] != clusters[:-1]))
+        final = matches.copy()
+        final[docs[~first]] = False
+        return final, _Others(docs, clusters)
 
-        With ``options.recency`` a relevance score is multiplied by its recency
-        decay (:func:`newssearch.recency.decay`), over the matches only.
-        """
+    def _sort_key(self, docs: np.ndarray, scores: np.ndarray, sort: str) -> np.ndarray:
+        """The key of ``docs`` in result order, lowest first (ties go by url)."""
+        if sort == "relevance":
+            return -scores[docs]
+        published = self._columns.published[docs]
+        if sort == "oldest":
+            return np.where(published == NO_DATE, np.iinfo(np.int64).max, published)  # undated last
+        return -published
+
+    def _ranking_scores(self, matches: np.ndarray, scores: np.ndarray, sort: str, options: Options) -> np.ndarray:
+        """The scores results are ranked by: with ``options.recency`` and a relevance sort, each match's
+        score times its recency decay (:func:`newssearch.recency.decay`), computed over the matches only.
+        Collapsing and paging both rank by them: a cluster shows its best copy as ranked."""
+        if sort != "relevance" or options.recency is None:
+            return scores
+        docs = np.flatnonzero(matches)
+        now = to_timestamp(options.now if options.now is not None else datetime.now(UTC))
+        ranked = np.zeros_like(scores)
+        ranked[docs] = scores[docs] * recency_decay(self._columns.published[docs], now, options.recency)
+        return ranked
+
+    def _rank(self, final: np.ndarray, scores: np.ndarray, total: int, wanted: int, sort: str) -> list[tuple[int, float | None]]:
+        """The first ``wanted`` (docnum, score) pairs in result order; ties go by url."""
         if total == 0 or wanted <= 0:
             return []
         columns = self._columns
         docs = np.flatnonzero(final)
         if sort == "relevance":
-            score = scores[docs]
-            if options.recency is not None:
-                now = to_timestamp(options.now if options.now is not None else datetime.now(UTC))
-                score = score * recency_decay(columns.published[docs], now, options.recency)
-            key = -score
+            key = -scores[docs]
             if len(docs) > wanted:
                 # Keep the top `wanted` and everything tied with the last of them.
                 cut = np.partition(key, wanted - 1)[wanted - 1]
@@ -651,14 +737,20 @@ class IndexSearcher:
         order = np.lexsort((columns.url_rank[docs], key))[:wanted]
         return [(int(d), None) for d in docs[order]]
 
-    def _hit(self, rank: int, docnum: int, score: float | None, marks: _Marks) -> Hit:
+    def _hit(self, rank: int, docnum: int, score: float | None, marks: _Marks, others: _Others | None = None,
+             wanted: tuple[str, ...] = ()) -> Hit:
         payload: Payload = self._searcher.stored_fields(docnum)["payload"]
         shown = shown_fields(payload)
+        similar: list[int] = others.of(docnum) if others is not None else []
+        providers = [p for p in dict.fromkeys(self._columns.provider_of(np.array(similar, dtype=np.int64))) if p]
         return Hit(
             rank=rank,
             score=round(float(score), 4) if score is not None else None,
             highlight=_highlight(payload, marks),
             title_highlight=highlight.marked(shown["title"], *marks.of("title")),
+            similar_count=len(similar),
+            similar_providers=tuple(providers),
+            fields={name: _stored_value(payload, shown, name) for name in wanted} if wanted else None,
             **shown,
         )
 
@@ -668,6 +760,47 @@ class IndexSearcher:
         if q is not None:
             marks.collect(q, self._searcher.reader())
         return marks
+
+
+class _Others:
+    """The matches of the clusters of two or more, grouped by cluster, each group in result order."""
+
+    def __init__(self, docs: np.ndarray, clusters: np.ndarray) -> None:
+        self.docs, self.clusters = docs, clusters
+        self._where = {int(d): i for i, d in enumerate(docs.tolist())}
+
+    def of(self, docnum: int) -> list[int]:
+        """The other matches of ``docnum``'s cluster, in result order."""
+        i = self._where.get(docnum)
+        if i is None:
+            return []
+        c = self.clusters[i]
+        lo, hi = np.searchsorted(self.clusters, c, "left"), np.searchsorted(self.clusters, c, "right")
+        return [d for d in self.docs[lo:hi].tolist() if d != docnum]
+
+
+# Stored fields a hit can carry in ``Hit.fields`` (``search(fields=...)``, ``query --fields``).
+STORED_FIELDS = ("excerpt", "body", "title", "url", "provider", "domain", "published", "topics", "category",
+                 "path", "kind", "related_to")
+
+
+def check_fields(fields: Iterable[str]) -> tuple[str, ...]:
+    """``fields`` as a tuple of stored field names; :class:`QueryError` naming the unknown ones."""
+    if isinstance(fields, str):
+        fields = [f for f in fields.split(",") if f.strip()]
+    try:
+        names = tuple(dict.fromkeys(str(f).strip() for f in fields))
+    except TypeError:
+        raise QueryError(f"fields must be a list of field names, not {type(fields).__name__}") from None
+    unknown = [n for n in names if n not in STORED_FIELDS]
+    if unknown:
+        raise QueryError(f"unknown field{'s' if len(unknown) > 1 else ''} {', '.join(map(repr, unknown))}: "
+                         f"choose from {', '.join(STORED_FIELDS)}")
+    return names
+
+
+def _stored_value(payload: Payload, shown: dict[str, Any], name: str) -> Any:
+    return shown[name] if name in shown else payload.get(name, "")
 
 
 class _Marks:

@@ -86,10 +86,12 @@ KEEP_GENERATIONS = 3  # the live one and the two before it
 # 3: every file in the manifest with its state; kept versions; seeds store their related
 #    entries; the analysis of issue 9 (folding, acronyms, ampersands, apostrophes, CJK grams,
 #    Porter2 alone).
-# 4: Snowball's current English stemmer (PyStemmer) instead of Whoosh's Porter2 port.
+# 4: Snowball's current English stemmer (PyStemmer) instead of Whoosh's Porter2 port; urls
+#    normalised (newssearch.urls) in the url term and column and the manifest; a MinHash
+#    signature column and near-duplicate clusters in the doc values (newssearch.neardup).
 SCHEMA_VERSION = 4
 # What a version changed that a user notices, for the notice of an automatic rebuild.
-SCHEMA_CHANGES = {4: "a better English stemmer"}
+SCHEMA_CHANGES = {4: "a better English stemmer, urls compared in any spelling, near-duplicates grouped"}
 # Values the index stores: a document's kind, and the date of an article without
 # one (it sorts before every real date).
 KIND_SEED, KIND_RELATED = "seed", "related"

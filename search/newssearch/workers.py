@@ -20,7 +20,7 @@ from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
 
-from .documents import related_document, seed_document
+from .documents import related_document, seed_document, sign
 from .errors import IndexingError, SeedError, first_line
 from .seeds import Article, read_seed
 
@@ -53,8 +53,8 @@ class Parsed(NamedTuple):
     """
 
     path: str
-    url: str
-    related: tuple[str, ...]  # the urls of its related entries, in file order
+    url: str  # normalised (newssearch.urls), as the index term is
+    related: tuple[str, ...]  # the (normalised) urls of its related entries, in file order
     warnings: tuple[str, ...]
     segid: str  # the id of the segment holding its documents
     docnum: int  # the seed's document in that segment
@@ -98,17 +98,21 @@ class SegmentWriter:
         builder = self._open()
         documents: list[dict] = []
         for article in seeds:
-            documents.append(seed_document(article))
-            documents += [related_document(r, article.path, article.url) for r in article.related]
-        docnums = iter(builder.add_batch(documents))
+            documents.append(seed_document(article, signed=False))
+            documents += [related_document(r, article.path, article.url, signed=False) for r in article.related]
+        sign(documents)  # near-duplicate signatures, for the whole batch at once
+        added = builder.add_batch(documents)
+        builder_base = added.start
+        docnums = iter(added)
         parsed: dict[str, Parsed] = {}
         for article in seeds:
             docnum = next(docnums)
             related = tuple(next(docnums) for _ in article.related)
+            # Urls as the index knows them, normalised (see newssearch.urls): who holds one is decided by them.
             parsed[article.path] = Parsed(
                 article.path,
-                article.url,
-                tuple(r.url for r in article.related),
+                documents[docnum - builder_base]["url"],
+                tuple(documents[d - builder_base]["url"] for d in related),
                 tuple(article.warnings),
                 builder.segment.segid,
                 docnum,

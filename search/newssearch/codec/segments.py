@@ -612,7 +612,7 @@ def delete_urls(folder: str | os.PathLike[str], schema, segments: list, urls: se
     return segments
 
 
-def merge_small(folder: str | os.PathLike[str], schema, segments: list, rebuild) -> list:
+def merge_small(folder: str | os.PathLike[str], schema, segments: list, rebuild, prepare=None) -> list:
     """Keep the number of segments at most ``MAX_SEGMENTS``, and drop deleted documents' weight.
 
     Every query looks a term up once per segment, so segments must not pile
@@ -620,8 +620,10 @@ def merge_small(folder: str | os.PathLike[str], schema, segments: list, rebuild)
     documents are deleted, then the smallest ones, are rewritten together as
     one new segment: each live document's stored payload is turned back into
     a document by ``rebuild(payload)`` and indexed again (the builder is fast
-    enough that this beats reading postings back). Segment order, hence
-    docnum order, is kept for the rest.
+    enough that this beats reading postings back), and each batch of them
+    passed to ``prepare(batch)`` (when given) before it is added, to fill
+    what is computed a batch at a time. Segment order, hence docnum order,
+    is kept for the rest.
     """
     from whoosh.reading import SegmentReader
 
@@ -643,9 +645,13 @@ def merge_small(folder: str | os.PathLike[str], schema, segments: list, rebuild)
                 if not segment.is_deleted(docnum):
                     batch.append(rebuild(reader.stored_fields(docnum)["payload"]))
                 if len(batch) == MERGE_BATCH:
+                    if prepare is not None:
+                        prepare(batch)
                     builder.add_batch(batch)
                     batch = []
             if batch:
+                if prepare is not None:
+                    prepare(batch)
                 builder.add_batch(batch)
         finally:
             reader.close()

@@ -198,7 +198,7 @@ def create_app(
 
     async def api_article(request: Request) -> Response:
         async def handler(values):
-            article = await call(lambda: index.use(lambda ix: ix.article(values["url"])))
+            article = await call(lambda: index.use(lambda ix: ix.get(values["url"])))
             if article is None:
                 return error(404, "the index holds no article with this url", "url")
             return JSONResponse(to_data(article))
@@ -281,7 +281,7 @@ def create_app(
         context: dict[str, Any] = {"article": None, "problem": None, "url": url, "back": request.query_params.get("back", "")}
         status = 200
         try:
-            article = await call(lambda: index.use(lambda ix: ix.article(url)))
+            article = await call(lambda: index.use(lambda ix: ix.get(url)))
             context["more"] = None
             if article is not None:
                 with contextlib.suppress(ArticleNotFoundError):  # gone in a re-index between the two calls

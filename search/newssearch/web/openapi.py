@@ -34,6 +34,8 @@ def _schema_of(tp: Any) -> dict[str, Any]:
         return {"$ref": f"#/components/schemas/{tp.__name__}"}
     if tp is datetime:
         return {"type": "string", "format": "date-time"}
+    if origin is dict:
+        return {"type": "object"}
     return {"type": {str: "string", int: "integer", float: "number", bool: "boolean"}[tp]}
 
 

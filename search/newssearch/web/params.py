@@ -61,20 +61,23 @@ PARAMS = {
         Param("facet_limit", "int", "Values per facet.", 10, 0, MAX_FACET_LIMIT),
         Param("date_facet", "enum", "Bucket of the date histogram.", "year", choices=DATE_FACETS),
         Param("fuzzy", "bool", "Retry a query that finds nothing with its typos corrected.", True),
+        Param("collapse", "bool", "One hit per near-duplicate cluster (the same story from other providers), "
+              "with the count and providers of the others; false shows every copy.", True),
         Param("format", "enum", "Export format: CSV (one row per hit) or NDJSON (one hit object per line).",
               None, choices=EXPORT_FORMATS, required=True),
         Param("entries", "int", "Entries in the feed (newest matches).", 20, 1, MAX_FEED_ENTRIES),
-        Param("url", "str", "The article's url, exactly as indexed.", required=True),
+        Param("url", "str", "The article's url, in any spelling (compared normalised: scheme, www., tracking "
+              "parameters and AMP markers make no difference).", required=True),
     )
 }
 
 FILTERS = ("q", "topic", "provider", "category", "since", "until", "now", "fuzzy")
-SEARCH = FILTERS + ("sort", "recency", "limit", "page", "facet_limit", "date_facet")
-EXPORT = FILTERS + ("sort", "recency", "format")
+SEARCH = FILTERS + ("sort", "recency", "limit", "page", "facet_limit", "date_facet", "collapse")
+EXPORT = FILTERS + ("sort", "recency", "format", "collapse")
 FEED = FILTERS + ("entries",)
 ARTICLE = ("url",)
 SIMILAR = ("url", "topic", "provider", "category", "since", "until", "now", "sort", "recency", "limit", "page",
-           "facet_limit", "date_facet")
+           "facet_limit", "date_facet", "collapse")
 STATS = ("limit",)  # top topics and providers listed
 
 _TRUE = {"1", "true", "yes", "on"}
