@@ -267,10 +267,14 @@ class QueryScorer:
         lists = [read[w] for w in words]
         for ids, _, _ in read.values():
             self._budget -= len(ids)
-        candidates = lists[0][0]
-        for ids, _, _ in lists[1:]:
-            candidates = np.intersect1d(candidates, ids, assume_unique=True)
-        candidates = candidates[self.live[candidates]]
+        # Masks over the index rather than sorted intersections: linear, and a common word's
+        # posting list is half the index.
+        held = self.live.copy()
+        for ids, _, _ in read.values():
+            has = np.zeros(self.size, dtype=bool)
+            has[ids] = True
+            held &= has
+        candidates = np.flatnonzero(held)
         if not len(candidates):
             return result
         fmt = self.reader.schema[field].format
@@ -278,8 +282,8 @@ class QueryScorer:
         # The candidates' positions only; for a short list, a second read that unpickles
         # only the blocks holding them.
         values = {
-            w: encoded.chosen(np.isin(ids, candidates, assume_unique=True)) if encoded is not None
-            else read_values(self.leaves, self.reader.schema, field, w, np.isin(ids, candidates, assume_unique=True))
+            w: encoded.chosen(held[ids]) if encoded is not None
+            else read_values(self.leaves, self.reader.schema, field, w, held[ids])
             for w, (ids, _, encoded) in read.items()
         }
         # A few thousand candidates at a time: a common word has dozens of positions in an

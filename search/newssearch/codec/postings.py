@@ -529,8 +529,10 @@ def _value_slices(buf: np.ndarray, cursor: np.ndarray, n: np.ndarray,
     cursor = cursor + marked
     total = int(n.sum())
     first = np.cumsum(n) - n
-    starts = np.zeros(total, dtype=np.int64)
-    sizes = np.zeros(total, dtype=np.int64)
+    # Offsets fit 32 bits unless a posting list passes 2 GB: half the memory of a common word's slices.
+    offset_type = np.int32 if len(buf) < 2**31 - 2**20 else np.int64
+    starts = np.zeros(total, dtype=offset_type)
+    sizes = np.zeros(total, dtype=offset_type)
     refs = np.full(total, -1, dtype=np.int64)  # a memo reference's number, or -1
     order = np.argsort(-n, kind="stable")  # blocks with more postings first: those still going are a prefix
     n_sorted, first_sorted, at_sorted = n[order], first[order], cursor[order]
@@ -538,9 +540,16 @@ def _value_slices(buf: np.ndarray, cursor: np.ndarray, n: np.ndarray,
     for k in range(int(n_sorted[0])):
         going = int(np.searchsorted(-n_sorted, -k, side="left"))
         c = at_sorted[:going]
-        if (c >= last).any():
+        if c.max() >= last:
             return None
         op = buf[c]
+        slots = first_sorted[:going] + k
+        if (op == _SHORT_BINBYTES).all():  # the common step: every block's next value is short bytes
+            size = buf[c + 1].astype(np.int64)
+            starts[slots] = c + 2
+            sizes[slots] = size
+            at_sorted[:going] = c + 3 + size
+            continue
         b1, b2, b3, b4 = (buf[c + i].astype(np.int64) for i in (1, 2, 3, 4))
         short, long_, get, long_get = op == _SHORT_BINBYTES, op == _BINBYTES, op == _BINGET, op == _LONG_BINGET
         if not (short | long_ | get | long_get).all():
@@ -549,18 +558,18 @@ def _value_slices(buf: np.ndarray, cursor: np.ndarray, n: np.ndarray,
         size = np.where(short, b1, np.where(long_, wide, 0))
         begin = c + np.where(short, 2, np.where(long_, 5, 0))
         stored = short | long_
-        if (begin[stored] + size[stored] >= last).any() or (buf[begin[stored] + size[stored]] != _MEMOIZE).any():
-            return None
-        slots = first_sorted[:going] + k
         starts[slots] = begin
         sizes[slots] = size
         refs[slots] = np.where(get, b1, np.where(long_get, wide, -1))
         at_sorted[:going] = np.where(stored, begin + size + 1, c + np.where(get, 2, 5))
+    stored_slots = np.flatnonzero(refs < 0)
+    ends = starts[stored_slots] + sizes[stored_slots]  # each stored value is followed by MEMOIZE
+    if len(ends) and (ends.max() >= last or (buf[ends] != _MEMOIZE).any()):
+        return None
     referring = np.flatnonzero(refs >= 0)
     if len(referring):
         # The m-th value a block stores is memo (memo_base + m) of that block.
         block_of = np.repeat(np.arange(len(n)), n)
-        stored_slots = np.flatnonzero(refs < 0)
         stored_before = np.zeros(len(n) + 1, dtype=np.int64)
         np.add.at(stored_before, block_of[stored_slots] + 1, 1)
         stored_before = np.cumsum(stored_before)
