@@ -530,9 +530,9 @@ def _value_slices(buf: np.ndarray, cursor: np.ndarray, n: np.ndarray,
     total = int(n.sum())
     first = np.cumsum(n) - n
     # Offsets fit 32 bits unless a posting list passes 2 GB: half the memory of a common word's slices.
-    offset_type = np.int32 if len(buf) < 2**31 - 2**20 else np.int64
-    starts = np.zeros(total, dtype=offset_type)
-    sizes = np.zeros(total, dtype=offset_type)
+    offset_type: type[np.signedinteger] = np.int32 if len(buf) < 2**31 - 2**20 else np.int64
+    starts: np.ndarray = np.zeros(total, dtype=offset_type)
+    sizes: np.ndarray = np.zeros(total, dtype=offset_type)
     refs = np.full(total, -1, dtype=np.int64)  # a memo reference's number, or -1
     order = np.argsort(-n, kind="stable")  # blocks with more postings first: those still going are a prefix
     n_sorted, first_sorted, at_sorted = n[order], first[order], cursor[order]
