@@ -154,8 +154,9 @@ def test_a_repeated_part_is_read_once_and_counts_as_often_as_written(scorer, mon
     np.testing.assert_allclose(once.score, every_time.score, rtol=1e-6)
 
 
-@pytest.mark.parametrize("locate_from", [0, 10**9])  # positions located in the first read, or read after
-def test_phrases_over_long_texts_match_as_whooshs_matchers_do(tmp_path, monkeypatch, locate_from):
+@pytest.mark.parametrize("few_values", [0, 64])  # positions decoded with NumPy, or one by one when few
+@pytest.mark.parametrize("locate_from", [0, 10**9])  # positions located in the first read, or unpickled
+def test_phrases_over_long_texts_match_as_whooshs_matchers_do(tmp_path, monkeypatch, locate_from, few_values):
     """Positions past 255 and gaps of every width, slops of 1 to 4, words repeated in a phrase: the
     vectorised phrase matcher (all positions decoded at once) agrees with Whoosh's."""
     import random
@@ -164,6 +165,7 @@ def test_phrases_over_long_texts_match_as_whooshs_matchers_do(tmp_path, monkeypa
 
     monkeypatch.setattr(postings, "NUMPY_POSTINGS", 0)
     monkeypatch.setattr(scoring, "PHRASE_LOCATE", locate_from)
+    monkeypatch.setattr(postings, "_FEW_VALUES", few_values)
     rng = random.Random(11)
     vocabulary = ["the", "of", "storm", "harbour", "council", "vote"] + [f"filler{i}" for i in range(30)]
     seeds, index_dir = tmp_path / "seeds", tmp_path / "index"

@@ -31,7 +31,7 @@ import math
 import numpy as np
 from whoosh import query as wq
 
-from .codec.postings import read_postings, read_postings_and_values, read_values
+from .codec.postings import EncodedValues, read_postings, read_postings_and_values
 from .docvalues import DocValues
 from .schema import TEXT_FIELDS
 
@@ -261,35 +261,44 @@ class QueryScorer:
         if len(words) == 1:
             ids, tf = self.postings(field, words[0])
             return self._scored(field, ids, tf, q.boost)
-        # Each word's postings (a word the phrase repeats is read once). When every word is
-        # common, candidates are many: the positions are located in the same read, never
-        # unpickled; otherwise the few candidates' positions are read after (read_values).
+        # Each word's postings and positions, in one read (a word the phrase repeats is read
+        # once). When every word is common, candidates are many: where each posting's positions
+        # lie is located with NumPy, never unpickled; otherwise the blocks are unpickled whole.
         distinct = list(dict.fromkeys(words))
+        read: dict[str, tuple[np.ndarray, np.ndarray, EncodedValues | list]] = {}
         if min(self._doc_frequency(field, w) for w in distinct) >= PHRASE_LOCATE:
-            read = {w: read_postings_and_values(self.leaves, self.reader.schema, field, w) for w in distinct}
+            for w in distinct:
+                ids, tf, located = read_postings_and_values(self.leaves, self.reader.schema, field, w)
+                read[w] = (ids, tf, located if located is not None else
+                           read_postings(self.leaves, self.reader.schema, field, w, values=True)[2])
         else:
-            read = {w: (*read_postings(self.leaves, self.reader.schema, field, w, values=False)[:2], None)
-                    for w in distinct}
+            read = {w: read_postings(self.leaves, self.reader.schema, field, w, values=True) for w in distinct}
         lists = [read[w] for w in words]
         for ids, _, _ in read.values():
             self._budget -= len(ids)
-        # Masks over the index rather than sorted intersections: linear, and a common word's
-        # posting list is half the index.
-        held = self.live.copy()
-        for ids, _, _ in read.values():
-            has = np.zeros(self.size, dtype=bool)
-            has[ids] = True
-            held &= has
-        candidates = np.flatnonzero(held)
+        rarest = min(len(ids) for ids, _, _ in read.values())
+        if rarest * 16 < self.size:  # a rare word: sorted intersections of short lists
+            candidates = min((ids for ids, _, _ in read.values()), key=len)
+            for ids, _, _ in read.values():
+                candidates = np.intersect1d(candidates, ids, assume_unique=True)
+            candidates = candidates[self.live[candidates]]
+            chosen = {w: np.isin(ids, candidates, assume_unique=True) for w, (ids, _, _) in read.items()}
+        else:  # common words: masks over the index, linear where sorting would not be
+            held = self.live.copy()
+            for ids, _, _ in read.values():
+                has = np.zeros(self.size, dtype=bool)
+                has[ids] = True
+                held &= has
+            candidates = np.flatnonzero(held)
+            chosen = {w: held[ids] for w, (ids, _, _) in read.items()}
         if not len(candidates):
             return result
         fmt = self.reader.schema[field].format
         slop = max(1, int(q.slop))
-        # The candidates' positions only; for a short list, a second read that unpickles
-        # only the blocks holding them.
+        # The candidates' positions only.
         values = {
-            w: encoded.chosen(held[ids]) if encoded is not None
-            else read_values(self.leaves, self.reader.schema, field, w, held[ids])
+            w: encoded.chosen(chosen[w]) if isinstance(encoded, EncodedValues)
+            else EncodedValues.of([encoded[i] for i in np.flatnonzero(chosen[w]).tolist()])
             for w, (ids, _, encoded) in read.items()
         }
         # A few thousand candidates at a time: a common word has dozens of positions in an
@@ -368,6 +377,9 @@ class QueryScorer:
         kept: a query of one common word, or one phrase, is answered. Other
         parts are kept as they are.
         """
+        units = {_unit_of(sub) for sub, _ in parts} - {None}
+        if len(units) < 2:  # one word in several fields: the cheapest part is always read
+            return parts
         costs: dict[str, int] = {}
         for sub, _ in parts:
             unit = _unit_of(sub)

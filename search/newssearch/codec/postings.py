@@ -32,7 +32,6 @@ import itertools
 import pickle
 import struct
 import zlib
-from typing import Any
 
 import numpy as np
 from whoosh import formats
@@ -145,8 +144,8 @@ def read_postings_and_values(leaves, schema, field: str, text: str | bytes
 
     A long list of Whoosh's ``Positions`` format is read with its values in
     one buffer, never unpickled: where each value lies is parsed with NumPy
-    (:func:`_value_slices`). Otherwise the values are None, and
-    :func:`read_values` reads those of the postings a phrase wants.
+    (:func:`_value_slices`). Otherwise the values are None (then
+    :func:`read_postings` unpickles them).
     """
     btext = text if isinstance(text, bytes) else schema[field].to_bytes(text)
     fmt = schema[field].format
@@ -171,49 +170,6 @@ def read_postings_and_values(leaves, schema, field: str, text: str | bytes
                 return ids, weights, EncodedValues(blocks.buf, starts, sizes)
     ids, weights, _ = read_postings(leaves, schema, field, btext, values=False)
     return ids, weights, None
-
-
-def read_values(leaves, schema, field: str, text: str | bytes, wanted: np.ndarray) -> EncodedValues:
-    """The encoded values (positions) of the postings of a term marked in ``wanted``, in order.
-
-    ``wanted`` is a mask over the term's postings as :func:`read_postings`
-    returns them (deleted documents included): a phrase reads its words'
-    positions for its candidates only, and blocks holding none are not unpickled.
-    """
-    btext = text if isinstance(text, bytes) else schema[field].to_bytes(text)
-    return EncodedValues.of(_listed_values(leaves, schema, field, btext, wanted))
-
-
-def _listed_values(leaves, schema, field: str, btext: bytes, wanted: np.ndarray) -> list:
-    """:func:`read_values` as bytes objects, unpickling each block that holds a wanted posting."""
-    fmt = schema[field].format
-    encoded: list = []
-    done = 0
-    for leaf, _ in leaves:
-        terms: Any = getattr(leaf, "_terms", None)
-        try:
-            info = terms.term_info(field, btext) if terms is not None else None
-            matcher = leaf.postings(field, btext) if terms is None else None
-        except TermNotFound:
-            continue
-        if info is not None and not info.is_inlined() and info.doc_frequency() >= NUMPY_POSTINGS:
-            offset, length = info.extent()
-            layout = _layout(terms._postfile, offset, length[0] if isinstance(length, tuple) else length)
-            blocks = _blocks([layout], inflate="none") if layout is not None else None
-            if blocks is not None:
-                count = int(blocks.counts.sum())
-                encoded += _values(blocks, fmt.fixed_value_size(), wanted[done:done + count])
-                done += count
-                continue
-        if matcher is None:
-            matcher = terms._codec.postings_reader(terms._postfile, info, fmt, term=(field, btext))
-        elif isinstance(matcher, FilterMatcher):
-            matcher = matcher.child
-        _, _, values = _read_all(matcher, True, 0)  # short, inlined or of another shape: unpickled
-        mine = wanted[done:done + len(values)]
-        encoded += [values[i] for i in np.flatnonzero(mine).tolist()]
-        done += len(values)
-    return encoded
 
 
 def _read_together(found: list, fmt, values: bool) -> tuple[np.ndarray, np.ndarray, list] | None:
@@ -343,8 +299,8 @@ def _blocks(layouts: list[tuple[bytes, list[int], list[int]]], inflate: str = "h
     Their info tuples (protocol 2 pickles of six numbers: count, last id, max
     weight, compression, min and max length codes) are parsed together with
     NumPy. ``inflate`` says what of a compressed block's data is inflated and
-    appended: its ``heads`` (the ids and weights), the ``whole`` of it (the
-    values too), or ``none`` (each block is unpickled on its own).
+    appended: its ``heads`` (the ids and weights) or the ``whole`` of it (the
+    values too).
     None when an info is not of that shape.
     """
     raws = [raw for raw, _, _ in layouts]
@@ -382,7 +338,7 @@ def _blocks(layouts: list[tuple[bytes, list[int], list[int]]], inflate: str = "h
     inflated = set(np.flatnonzero(compressed).tolist())
     data_starts = cursor + len(_INFO_TAIL)
     appended: dict[int, int] = {}
-    for b in sorted(inflated) if inflate != "none" else ():
+    for b in sorted(inflated):
         data = zlib.decompress(store[whole_starts[b]:whole_ends[b]])
         if inflate == "heads":
             data = data[:_HEAD + _HEAD_PER_POSTING * int(counts[b])]
@@ -682,33 +638,19 @@ def _read_all_values(m) -> tuple[np.ndarray, np.ndarray, list]:
     return *_arrays(id_blocks, weight_blocks, lengths, m._byteids), encoded
 
 
-def _values(blocks: _Blocks, fixed: int | None, wanted: np.ndarray | None = None) -> list:
-    """The encoded values of the postings of ``blocks`` (those ``wanted``, when given), as
-    ``W3LeafMatcher._read_values`` restores them. A block with no wanted posting is not unpickled."""
+def _values(blocks: _Blocks, fixed: int | None) -> list:
+    """The encoded values of every posting of ``blocks``, as ``W3LeafMatcher._read_values`` restores them."""
+    encoded: list = []
     loads, data = pickle.loads, blocks.data
-    counts = blocks.counts
-    first = np.cumsum(counts) - counts
-    if wanted is None:
-        needed = np.arange(len(counts))
-    else:
-        chosen = np.flatnonzero(wanted)
-        block_of = np.searchsorted(first, chosen, side="right") - 1
-        needed = np.unique(block_of)
-    flat: list = []
-    for b, count in zip(needed.tolist(), counts[needed].tolist()):
+    for b, count in enumerate(blocks.counts.tolist()):
         values = loads(data(b))[2]
         if fixed is None or fixed < 0:
-            flat.extend(values)
+            encoded.extend(values)
         elif fixed == 0:
-            flat.extend([None] * count)
+            encoded.extend([None] * count)
         else:
-            flat.extend(values[i:i + fixed] for i in range(0, len(values), fixed))
-    if wanted is None:
-        return flat
-    # Each chosen posting's place among the values of the blocks unpickled.
-    start_of = np.zeros(len(counts), dtype=np.int64)
-    start_of[needed] = np.cumsum(counts[needed]) - counts[needed]
-    return list(map(flat.__getitem__, (start_of[block_of] + chosen - first[block_of]).tolist()))
+            encoded.extend(values[i:i + fixed] for i in range(0, len(values), fixed))
+    return encoded
 
 
 def positions_of(values: list[bytes], fmt) -> tuple[np.ndarray, np.ndarray]:
@@ -730,9 +672,10 @@ def _positions_in(buf: np.ndarray, starts: np.ndarray, sizes: np.ndarray, fmt) -
     """:func:`positions_of` the values that lie at ``starts`` in ``buf``, ``sizes`` bytes each."""
     if not len(starts):
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    if type(fmt) is not formats.Positions:
+    if type(fmt) is not formats.Positions or len(starts) < _FEW_VALUES:
+        # Few values (a phrase of a rare word): decoding them one by one costs less than setting NumPy up.
         return _positions_one_by_one([buf[a:a + z].tobytes() for a, z in zip(starts.tolist(), sizes.tolist())],
-                                     fmt.decode_positions)
+                                     position_decoder(fmt))
     n = np.zeros(len(starts), dtype=np.int64)
     for i in range(4):  # the big-endian count
         n = n << 8 | buf[np.minimum(starts + i, len(buf) - 1)]
@@ -789,6 +732,7 @@ def _positions_in(buf: np.ndarray, starts: np.ndarray, sizes: np.ndarray, fmt) -
 
 
 _APPEND, _APPENDS, _STOP = ord("a"), ord("e"), ord(".")
+_FEW_VALUES = 64
 
 
 def _int_items_lenient(buf: np.ndarray, cursor: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
