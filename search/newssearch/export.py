@@ -57,30 +57,28 @@ def iter_hits(index_dir: str | Path | None, query: str = "", **options: Any) -> 
     facet options are the export's own and are ignored. Raises what
     ``search`` raises, before the first hit is yielded.
     """
-    for name in ("limit", "page", "facet_limit", "date_facet"):
-        options.pop(name, None)
     searcher = _PinnedSearcher(resolve_index_dir(index_dir), synonyms=options.pop("synonyms", True))
-    try:
-        page = 1
-        while True:
-            results = searcher.search(query, limit=MAX_LIMIT, page=page, facet_limit=0, **options)
-            yield from results.hits
-            if not results.hits or results.hits[-1].rank >= results.total:
-                return
-            page += 1
-    finally:
-        searcher.close()
+    yield from _every_page(searcher, lambda page: searcher.search(query, page=page, **_paged(options)))
 
 
 def iter_similar(index_dir: str | Path | None, url: str, **options: Any) -> Iterator[Hit]:
     """Every hit of ``IndexSearcher.similar(url)``, in order, as :func:`iter_hits` gives a search's."""
-    for name in ("limit", "page", "facet_limit", "date_facet"):
-        options.pop(name, None)
     searcher = _PinnedSearcher(resolve_index_dir(index_dir), synonyms=False)  # its query is the article's words
+    yield from _every_page(searcher, lambda page: searcher.similar(url, page=page, **_paged(options)))
+
+
+def _paged(options: dict[str, Any]) -> dict[str, Any]:
+    """``options`` with the export's own paging: pages of :data:`MAX_LIMIT` hits, no facets."""
+    own = {name: value for name, value in options.items() if name not in ("limit", "page", "facet_limit", "date_facet")}
+    return {**own, "limit": MAX_LIMIT, "facet_limit": 0}
+
+
+def _every_page(searcher: IndexSearcher, fetch) -> Iterator[Hit]:
+    """The hits of ``fetch(page)`` for pages 1, 2, ... until the last; the searcher is closed at the end."""
     try:
         page = 1
         while True:
-            results = searcher.similar(url, limit=MAX_LIMIT, page=page, facet_limit=0, **options)
+            results = fetch(page)
             yield from results.hits
             if not results.hits or results.hits[-1].rank >= results.total:
                 return

@@ -625,13 +625,7 @@ def _read_all_values(m) -> tuple[np.ndarray, np.ndarray, list]:
         id_blocks.append(ids)
         weight_blocks.append(weights)
         lengths.append(count)
-        # Whoosh's minified values, as W3LeafMatcher._read_values restores them.
-        if fixed is None or fixed < 0:
-            encoded.extend(values)
-        elif fixed == 0:
-            encoded.extend([None] * count)
-        else:
-            encoded.extend(values[i:i + fixed] for i in range(0, len(values), fixed))
+        encoded.extend(_restored(values, count, fixed))
         if length < 0:
             break
         position = following
@@ -643,14 +637,18 @@ def _values(blocks: _Blocks, fixed: int | None) -> list:
     encoded: list = []
     loads, data = pickle.loads, blocks.data
     for b, count in enumerate(blocks.counts.tolist()):
-        values = loads(data(b))[2]
-        if fixed is None or fixed < 0:
-            encoded.extend(values)
-        elif fixed == 0:
-            encoded.extend([None] * count)
-        else:
-            encoded.extend(values[i:i + fixed] for i in range(0, len(values), fixed))
+        encoded.extend(_restored(loads(data(b))[2], count, fixed))
     return encoded
+
+
+def _restored(values, count: int, fixed: int | None):
+    """A block's minified values as ``W3LeafMatcher._read_values`` restores them: as stored, one
+    ``None`` each for a format without values, or cut from one string for fixed-size values."""
+    if fixed is None or fixed < 0:
+        return values
+    if fixed == 0:
+        return [None] * count
+    return [values[i:i + fixed] for i in range(0, len(values), fixed)]
 
 
 def positions_of(values: list[bytes], fmt) -> tuple[np.ndarray, np.ndarray]:
