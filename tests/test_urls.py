@@ -6,6 +6,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from newssearch import urls
 from newssearch.urls import TRACKING_PARAMETERS, normalize_url
 
 BUNDLED = (
@@ -109,3 +110,15 @@ def test_different_meaningful_parameters_stay_different(a, b):
         return "https://x.example/a?" + "&".join(f"{k}={v}" for k, v in params.items())
 
     assert (normalize_url(url(a)) == normalize_url(url(b))) == (a == b)
+
+
+_PLAIN_HOSTS = st.lists(st.sampled_from(["www", "m", "amp", "mobile", "news", "Example", "co", "uk", "x-1"]),
+                        min_size=1, max_size=4).map(lambda labels: ".".join(labels) + ".com")
+_PLAIN_PATHS = st.lists(st.text("abcAMP019-._~", min_size=0, max_size=8), max_size=5).map(
+    lambda segments: "".join("/" + s for s in segments))
+
+
+@given(st.sampled_from(["http://", "https://", "HTTPS://"]), _PLAIN_HOSTS, _PLAIN_PATHS, st.booleans())
+def test_the_fast_way_for_plain_urls_gives_what_the_general_way_gives(scheme, host, path, slash):
+    url = scheme + host + path + ("/" if slash else "")
+    assert normalize_url(url) == urls._normalize_any(url)
