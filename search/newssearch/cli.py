@@ -50,6 +50,42 @@ def index_dir_option(func: Callable) -> Callable:
     )(func)
 
 
+def filter_options(func: Callable) -> Callable:
+    """The filters and sort that query and similar share, as IndexSearcher.search takes them."""
+    for option in reversed([
+        click.option("--topic", "topics", multiple=True, help="Keep articles with this topic (repeat: any of them)."),
+        click.option("--provider", "providers", multiple=True, help="Keep articles from this provider (repeat: any)."),
+        click.option("--category", help="Keep articles of this category."),
+        click.option("--since", help="Published on or after: YYYY, YYYY-MM, YYYY-MM-DD, ISO datetime, or 7d/4w/6m/1y."),
+        click.option("--until", help="Published on or before (inclusive), same forms as --since."),
+        click.option("--now", help="The moment relative dates count back from (default: now)."),
+        click.option("--sort", type=click.Choice(["relevance", "newest", "oldest"]), default="relevance",
+                     show_default=True),
+    ]):
+        func = option(func)
+    return func
+
+
+def page_options(func: Callable) -> Callable:
+    """The page and facet options query and similar share."""
+    for option in reversed([
+        click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True, help="Hits per page."),
+        click.option("--page", type=click.IntRange(1), default=1, show_default=True),
+        click.option("--facet-limit", type=click.IntRange(0, 1000), default=10, show_default=True,
+                     help="Values per facet, and the newest buckets of the date histogram (0: no facets)."),
+        click.option("--date-facet", type=click.Choice(["year", "month", "day"]), default="year", show_default=True),
+    ]):
+        func = option(func)
+    return func
+
+
+def output_options(func: Callable) -> Callable:
+    """The output options query and similar share."""
+    func = click.option("--all", "every", is_flag=True, help="With --format csv or ndjson: every match, not one page.")(func)
+    return click.option("--format", "fmt", type=QUERY_FORMATS, default="text", show_default=True,
+                        help="Output format; csv and ndjson print one row or object per hit.")(func)
+
+
 def _set_color(ctx: click.Context, param: click.Parameter, value: str) -> str:
     # click.echo strips styles when ctx.color is False, keeps them when True and,
     # when None, keeps them only on a terminal.
@@ -244,30 +280,18 @@ def index(
 @cli.command(cls=_QueryCommand)
 @click.argument("words", nargs=-1)
 @index_dir_option
-@click.option("--topic", "topics", multiple=True, help="Keep articles with this topic (repeat: any of them).")
-@click.option("--provider", "providers", multiple=True, help="Keep articles from this provider (repeat: any).")
-@click.option("--category", help="Keep articles of this category.")
-@click.option("--since", help="Published on or after: YYYY, YYYY-MM, YYYY-MM-DD, ISO datetime, or 7d/4w/6m/1y.")
-@click.option("--until", help="Published on or before (inclusive), same forms as --since.")
-@click.option("--now", help="The moment relative dates count back from (default: now).")
-@click.option("--sort", type=click.Choice(["relevance", "newest", "oldest"]), default="relevance", show_default=True)
+@filter_options
 @click.option("--recency", metavar="HALF_LIFE",
               help="Favour fresh articles: a relevance score halves (down to a fifth) every HALF_LIFE of age "
                    "at --now, e.g. 12h, 30d, 4w, 6m, 1y (off: no decay).")
-@click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True, help="Hits per page.")
-@click.option("--page", type=click.IntRange(1), default=1, show_default=True)
-@click.option("--facet-limit", type=click.IntRange(0, 1000), default=10, show_default=True,
-              help="Values per facet, and the newest buckets of the date histogram (0: no facets).")
-@click.option("--date-facet", type=click.Choice(["year", "month", "day"]), default="year", show_default=True)
+@page_options
 @click.option("--no-fuzzy", is_flag=True, help="Do not retry a query that finds nothing with typos corrected.")
 @click.option("--no-collapse", is_flag=True,
               help="Show every copy of a story: by default near-duplicates (the same story from other providers) are one hit.")
 @click.option("--fields", "field_names", default="", metavar="NAMES",
               help="Stored fields each hit also shows, comma-separated: excerpt, body, path, ...")
 @click.option("--explain", is_flag=True, help="Print how the query was parsed.")
-@click.option("--format", "fmt", type=QUERY_FORMATS, default="text", show_default=True,
-              help="Output format; csv and ndjson print one row or object per hit.")
-@click.option("--all", "every", is_flag=True, help="With --format csv or ndjson: every match, not one page.")
+@output_options
 @synonyms_options
 @color_option
 def query(
@@ -316,23 +340,11 @@ def query(
 @cli.command()
 @click.argument("url")
 @index_dir_option
-@click.option("--topic", "topics", multiple=True, help="Keep articles with this topic (repeat: any of them).")
-@click.option("--provider", "providers", multiple=True, help="Keep articles from this provider (repeat: any).")
-@click.option("--category", help="Keep articles of this category.")
-@click.option("--since", help="Published on or after: YYYY, YYYY-MM, YYYY-MM-DD, ISO datetime, or 7d/4w/6m/1y.")
-@click.option("--until", help="Published on or before (inclusive), same forms as --since.")
-@click.option("--now", help="The moment relative dates count back from (default: now).")
-@click.option("--sort", type=click.Choice(["relevance", "newest", "oldest"]), default="relevance", show_default=True)
+@filter_options
 @click.option("--recency", metavar="HALF_LIFE", help="Favour fresh articles, as query --recency does.")
-@click.option("--limit", type=click.IntRange(1, 1000), default=10, show_default=True, help="Hits per page.")
-@click.option("--page", type=click.IntRange(1), default=1, show_default=True)
-@click.option("--facet-limit", type=click.IntRange(0, 1000), default=10, show_default=True,
-              help="Values per facet, and the newest buckets of the date histogram (0: no facets).")
-@click.option("--date-facet", type=click.Choice(["year", "month", "day"]), default="year", show_default=True)
+@page_options
 @click.option("--explain", is_flag=True, help="Print the words picked from the article, with their weights.")
-@click.option("--format", "fmt", type=QUERY_FORMATS, default="text", show_default=True,
-              help="Output format; csv and ndjson print one row or object per hit.")
-@click.option("--all", "every", is_flag=True, help="With --format csv or ndjson: every match, not one page.")
+@output_options
 @color_option
 def similar(url: str, index_dir: str, fmt: str, explain: bool, every: bool, **options) -> None:
     """Articles like the one at URL (as indexed): a search for its most distinctive words.
