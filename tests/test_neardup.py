@@ -313,6 +313,10 @@ def test_the_api_collapses_by_default_and_takes_a_collapse_parameter(wire):
         page = client.get("/", params={"q": "harbour"}).text
         assert "+2 similar from" in page and "collapse=false" in page
         assert "The same story elsewhere" in client.get("/article", params={"url": "https://ap.example/storm"}).text
+        # "show every copy" holds for the next query typed on that page: the form carries it.
+        every = client.get("/", params={"q": "harbour", "collapse": "false"}).text
+        assert '<input type="hidden" name="collapse" value="false">' in every
+        assert 'name="collapse"' not in page
 
 
 def test_signatures_of_a_batch_are_each_article_signed_alone(monkeypatch):
