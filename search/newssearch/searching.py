@@ -511,23 +511,7 @@ class IndexSearcher:
                 docs = [d for d in map(self._docnum, dict.fromkeys(urls)) if d is not None]
                 related = tuple(self._hit(i + 1, d, None, _Marks()) for i, d in enumerate(docs))
                 duplicates = tuple(self._hit(i + 1, d, None, _Marks()) for i, d in enumerate(self._duplicates(docnum)))
-                hit = self._hit(0, docnum, None, _Marks())
-            return StoredArticle(
-                url=hit.url,
-                title=hit.title,
-                kind=hit.kind,
-                provider=hit.provider,
-                domain=hit.domain,
-                published=hit.published,
-                topics=hit.topics,
-                category=hit.category,
-                excerpt=payload.get("excerpt", ""),
-                body=payload.get("body", ""),
-                path=hit.path,
-                related_to=hit.related_to,
-                related=related,
-                duplicates=duplicates,
-            )
+            return _stored_article(payload, related, duplicates)
 
     article = get  # the name before ``get``; kept for callers of the library
 
@@ -542,7 +526,7 @@ class IndexSearcher:
         return docs[order].tolist()
 
     def articles(self) -> Iterator[StoredArticle]:
-        """Every article of the index, in url order, as :meth:`article` gives one but without ``related``.
+        """Every article of the index, in url order, as :meth:`get` gives one but without ``related`` and ``duplicates``.
 
         The way through the whole index for exports: one generation is read from
         the first article to the last (a re-index that lands meanwhile is not
@@ -556,9 +540,7 @@ class IndexSearcher:
             for docnum in order.tolist():
                 with self._reading():
                     payload: Payload = self._searcher.stored_fields(docnum)["payload"]
-                shown = shown_fields(payload)
-                yield StoredArticle(**shown, excerpt=payload.get("excerpt", ""), body=payload.get("body", ""),
-                                    related=())
+                yield _stored_article(payload)
 
     def _docnum(self, url: str) -> int | None:
         """The live document with this url (normalised, as the index term is): deleted ones
@@ -845,6 +827,12 @@ class _Marks:
 
 
 _FRAGMENT_FIELDS: tuple[Literal["excerpt"], Literal["body"]] = ("excerpt", "body")
+
+
+def _stored_article(payload: Payload, related: tuple[Hit, ...] = (), duplicates: tuple[Hit, ...] = ()) -> StoredArticle:
+    """An article as the index stores it, from its stored payload."""
+    return StoredArticle(**shown_fields(payload), excerpt=payload.get("excerpt", ""), body=payload.get("body", ""),
+                         related=related, duplicates=duplicates)
 
 
 def _highlight(payload: Payload, marks: _Marks) -> str:
