@@ -325,8 +325,7 @@ def test_positions_read_from_the_builders_blocks_without_unpickling_equal_whoosh
     reader, leaves, schema = index
     ids, weights, values = read_postings(leaves, schema, field, word, values=True)
     wanted = np.arange(len(ids)) % 2 == 0
-    for unpickling in ("_read_all_values", "_read_all_unpickled"):
-        monkeypatch.setattr(postings, unpickling, None)  # the NumPy path, or a failure
+    monkeypatch.setattr(postings, "_read_all_unpickled", None)  # the NumPy path, or a failure
     fast_ids, fast_weights, encoded = postings.read_postings_and_values(leaves, schema, field, word)
     assert (fast_ids.tolist(), fast_weights.tolist()) == (ids.tolist(), weights.tolist())
     assert list(encoded) == values

@@ -215,9 +215,7 @@ def _read_all(matcher, values: bool = False, count: int | None = None) -> tuple[
         decoded = _decode_ids_weights(blocks) if blocks is not None else None
         if blocks is not None and decoded is not None:
             return decoded[0], decoded[1], _values(blocks, matcher._fixedsize) if values else []
-    if values:
-        return _read_all_values(matcher)
-    return _read_all_unpickled(matcher)
+    return _read_all_unpickled(matcher, values)
 
 
 # -- the fast path: a posting list's ids and weights parsed from the pickles with NumPy ------------
@@ -444,11 +442,7 @@ def _decode_ids_weights(blocks: _Blocks, values: bool = False) -> tuple | None:
         span = slice(first[b], first[b] + n[b])
         ids[span] = block_ids
         weights[span] = 1.0 if block_weights is None else block_weights
-    ids = np.cumsum(ids)
-    if len(n) > 1:
-        restart = np.zeros(total, dtype=np.int64)
-        restart[first[1:]] = ids[first[1:] - 1]
-        ids -= np.maximum.accumulate(restart)
+    ids = _group_sums(ids, first)
     if values:
         return ids, weights, slices
     return ids, weights
@@ -540,6 +534,17 @@ def _value_slices(buf: np.ndarray, cursor: np.ndarray, n: np.ndarray,
     return starts, sizes
 
 
+def _group_sums(deltas: np.ndarray, first: np.ndarray) -> np.ndarray:
+    """The running sums of ``deltas``, restarting at each group's first index ``first``: delta decoding
+    of every block (or position list) at once."""
+    sums = np.cumsum(deltas)
+    if len(first) > 1:
+        restart = np.zeros(len(sums), dtype=sums.dtype)
+        restart[first[1:]] = sums[first[1:] - 1]
+        sums -= np.maximum.accumulate(restart)
+    return sums
+
+
 def _every(flags: np.ndarray, counts: np.ndarray) -> np.ndarray:
     """Per group of ``counts`` consecutive ``flags``: are they all true (an empty group is)."""
     every = np.ones(len(counts), dtype=bool)
@@ -555,62 +560,13 @@ def _floats(buf: np.ndarray, where: np.ndarray) -> np.ndarray:
         return raw.view(">f8").ravel().astype(np.float32)
 
 
-def _read_all_unpickled(m) -> tuple[np.ndarray, np.ndarray, list]:
-    """Ids and weights of every block, by unpickling each block: the reference the fast path is checked against."""
+def _read_all_unpickled(m, values: bool = False) -> tuple[np.ndarray, np.ndarray, list]:
+    """Ids, weights and (if asked) encoded values of every block, by unpickling each block: the
+    reference the NumPy paths are checked against, and the way for short lists."""
     # The blocks are walked here rather than with the matcher's _goto/_read_data,
     # which set a dozen attributes per block; ids and weights of all blocks are
     # turned into arrays once at the end.
-    postfile = m._postfile
-    file = postfile.file
-    unpack_int = _INT.unpack
-    load = pickle.load
-    position = m._baseoffset
-    id_blocks, weight_blocks, lengths = [], [], []
-    while True:
-        file.seek(position)
-        length = unpack_int(file.read(4))[0]
-        last = length < 0
-        following = position + 4 + abs(length)
-        blocklength, _, _, compression, _, _ = load(file)
-        raw = file.read(following - file.tell())
-        data = pickle.loads(zlib.decompress(raw) if compression else raw)
-        id_blocks.append(data[0])
-        weight_blocks.append(data[1])
-        lengths.append(blocklength)
-        if last:
-            break
-        position = following
-    return *_arrays(id_blocks, weight_blocks, lengths, m._byteids), []
-
-
-def _arrays(id_blocks: list, weight_blocks: list, lengths: list[int], byteids: bool) -> tuple[np.ndarray, np.ndarray]:
-    """Ids and weights of unpickled blocks as arrays: ids delta-decoded, minified weights restored."""
-    total = sum(lengths)
-    ids = np.fromiter(itertools.chain.from_iterable(id_blocks), dtype=np.int64, count=total)
-    if not byteids:  # delta-encoded within each block: a running sum that restarts per block
-        ids = np.cumsum(ids)
-        if len(lengths) > 1:
-            ends = np.cumsum(lengths)[:-1]
-            restart = np.zeros(total, dtype=np.int64)
-            restart[ends] = ids[ends - 1]
-            ids -= np.maximum.accumulate(restart)
-    if all(isinstance(w, (tuple, list)) for w in weight_blocks):
-        weights = np.fromiter(itertools.chain.from_iterable(weight_blocks), dtype=np.float32, count=total)
-    else:
-        weights = np.concatenate([
-            np.ones(n, dtype=np.float32) if w is None
-            else np.full(n, w, dtype=np.float32) if isinstance(w, float)
-            else np.asarray(w, dtype=np.float32)
-            for w, n in zip(weight_blocks, lengths)
-        ])
-    return ids, weights
-
-
-def _read_all_values(m) -> tuple[np.ndarray, np.ndarray, list]:
-    """Like :func:`_read_all_unpickled`, with each posting's encoded value (its positions)."""
-    fixed = m._fixedsize
-    postfile = m._postfile
-    file = postfile.file
+    file = m._postfile.file
     unpack_int = _INT.unpack
     load = pickle.load
     position = m._baseoffset
@@ -621,15 +577,34 @@ def _read_all_values(m) -> tuple[np.ndarray, np.ndarray, list]:
         following = position + 4 + abs(length)
         count, _, _, compression, _, _ = load(file)
         raw = file.read(following - file.tell())
-        ids, weights, values = pickle.loads(zlib.decompress(raw) if compression else raw)
+        ids, weights, block_values = pickle.loads(zlib.decompress(raw) if compression else raw)
         id_blocks.append(ids)
         weight_blocks.append(weights)
         lengths.append(count)
-        encoded.extend(_restored(values, count, fixed))
+        if values:
+            encoded.extend(_restored(block_values, count, m._fixedsize))
         if length < 0:
             break
         position = following
     return *_arrays(id_blocks, weight_blocks, lengths, m._byteids), encoded
+
+
+def _arrays(id_blocks: list, weight_blocks: list, lengths: list[int], byteids: bool) -> tuple[np.ndarray, np.ndarray]:
+    """Ids and weights of unpickled blocks as arrays: ids delta-decoded, minified weights restored."""
+    total = sum(lengths)
+    ids = np.fromiter(itertools.chain.from_iterable(id_blocks), dtype=np.int64, count=total)
+    if not byteids:  # delta-encoded within each block: a running sum that restarts per block
+        ids = _group_sums(ids, np.cumsum(lengths) - np.array(lengths))
+    if all(isinstance(w, (tuple, list)) for w in weight_blocks):
+        weights = np.fromiter(itertools.chain.from_iterable(weight_blocks), dtype=np.float32, count=total)
+    else:
+        weights = np.concatenate([
+            np.ones(n, dtype=np.float32) if w is None
+            else np.full(n, w, dtype=np.float32) if isinstance(w, float)
+            else np.asarray(w, dtype=np.float32)
+            for w, n in zip(weight_blocks, lengths)
+        ])
+    return ids, weights
 
 
 def _values(blocks: _Blocks, fixed: int | None) -> list:
@@ -707,11 +682,7 @@ def _positions_in(buf: np.ndarray, starts: np.ndarray, sizes: np.ndarray, fmt) -
     good &= buf[cursor] == np.where(marked, _APPENDS, _APPEND)
     end = cursor + 1 - starts  # then the value ends, or ends with STOP (Whoosh reads both)
     good &= (end == sizes) | ((end + 1 == sizes) & (buf[cursor + 1] == _STOP))
-    positions = np.cumsum(deltas)
-    if len(n) > 1:  # a running sum that restarts at each value
-        restart = np.zeros(total, dtype=np.int64)
-        restart[first[1:]] = positions[first[1:] - 1]
-        positions -= np.maximum.accumulate(restart)
+    positions = _group_sums(deltas, first)
     if good.all():
         return n, positions
     # Values of another shape: decoded by Whoosh's rules, then spliced in.
