@@ -34,6 +34,7 @@ from .web_corpus import (
     HOSTILE_URL,
     RELATED_URL,
     build,
+    without_time,
 )
 
 ATOM_NS = "{http://www.w3.org/2005/Atom}"
@@ -48,12 +49,6 @@ def corpus(tmp_path_factory) -> tuple[Path, Path]:
 def client(corpus):
     with TestClient(create_app(corpus[1])) as c:
         yield c
-
-
-def without_time(data: dict) -> dict:
-    data = dict(data)
-    data.pop("took_ms")
-    return data
 
 
 # -- /api/search ---------------------------------------------------------------

@@ -12,7 +12,7 @@ import newssearch
 from newssearch.render import to_data
 from newssearch.web.app import create_app
 
-from .web_corpus import FACIAL_URL, build
+from .web_corpus import FACIAL_URL, build, without_time
 
 
 @pytest.fixture(scope="module")
@@ -24,12 +24,6 @@ def corpus(tmp_path_factory) -> tuple[Path, Path]:
 def client(corpus):
     with TestClient(create_app(corpus[1])) as c:
         yield c
-
-
-def without_time(data: dict) -> dict:
-    data = dict(data)
-    data.pop("took_ms")
-    return data
 
 
 # -- recency --------------------------------------------------------------------

@@ -77,3 +77,10 @@ def build(tmp_path: Path) -> tuple[Path, Path]:
     index_dir = tmp_path / "index"
     index_seeds([seeds], index_dir, workers=1)
     return seeds, index_dir
+
+
+def without_time(data: dict) -> dict:
+    """A JSON answer without its ``took_ms``, the one field two equal searches may differ in."""
+    data = dict(data)
+    data.pop("took_ms")
+    return data
