@@ -27,6 +27,7 @@ matches against Whoosh's own matchers and the scores against the formula.
 from __future__ import annotations
 
 import math
+from functools import partial
 
 import numpy as np
 from whoosh import query as wq
@@ -265,14 +266,11 @@ class QueryScorer:
         # once). When every word is common, candidates are many: where each posting's positions
         # lie is located with NumPy, never unpickled; otherwise the blocks are unpickled whole.
         distinct = list(dict.fromkeys(words))
-        read: dict[str, tuple[np.ndarray, np.ndarray, EncodedValues | list]] = {}
-        if min(self._doc_frequency(field, w) for w in distinct) >= PHRASE_LOCATE:
-            for w in distinct:
-                ids, tf, located = read_postings_and_values(self.leaves, self.reader.schema, field, w)
-                read[w] = (ids, tf, located if located is not None else
-                           read_postings(self.leaves, self.reader.schema, field, w, values=True)[2])
-        else:
-            read = {w: read_postings(self.leaves, self.reader.schema, field, w, values=True) for w in distinct}
+        reading = (read_postings_and_values if min(self._doc_frequency(field, w) for w in distinct) >= PHRASE_LOCATE
+                   else partial(read_postings, values=True))
+        read: dict[str, tuple[np.ndarray, np.ndarray, EncodedValues | list]] = {
+            w: reading(self.leaves, self.reader.schema, field, w) for w in distinct
+        }
         lists = [read[w] for w in words]
         for ids, _, _ in read.values():
             self._budget -= len(ids)
@@ -377,12 +375,11 @@ class QueryScorer:
         kept: a query of one common word, or one phrase, is answered. Other
         parts are kept as they are.
         """
-        units = {_unit_of(sub) for sub, _ in parts} - {None}
-        if len(units) < 2:  # one word in several fields: the cheapest part is always read
+        units = [_unit_of(sub) for sub, _ in parts]
+        if len(set(units) - {None}) < 2:  # one word in several fields: the cheapest part is always read
             return parts
         costs: dict[str, int] = {}
-        for sub, _ in parts:
-            unit = _unit_of(sub)
+        for (sub, _), unit in zip(parts, units):
             if unit is not None:
                 costs[unit] = costs.get(unit, 0) + self._cost(sub)
         if sum(costs.values()) <= self._budget:
@@ -395,7 +392,7 @@ class QueryScorer:
                 budget -= costs[unit]
             else:
                 self._left_out.append(unit)
-        return [(sub, times) for sub, times in parts if _unit_of(sub) in kept or _unit_of(sub) is None]
+        return [part for part, unit in zip(parts, units) if unit is None or unit in kept]
 
     def _cost(self, q: wq.Query) -> int:
         """About how many postings evaluating ``q`` reads: the order of an ``And``'s parts."""
@@ -434,9 +431,9 @@ class QueryScorer:
 
 
 PHRASE_CHUNK = 8192  # candidates whose positions a phrase decodes at once
-# Postings the rarest word of a phrase must have for its positions to be located with NumPy in
-# the first read: below, unpickling the few blocks that hold candidates is cheaper (measured on
-# the benchmark's phrases at 50,000 seeds and "of the" at 200,000).
+# Postings the rarest word of a phrase must have for its positions to be located with NumPy
+# rather than unpickled: below, candidates are few and unpickling the blocks costs less than
+# locating every value (measured on the benchmark's phrases at 50,000 seeds and "of the" at 200,000).
 PHRASE_LOCATE = 50_000
 
 

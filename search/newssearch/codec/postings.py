@@ -139,13 +139,13 @@ class EncodedValues:
 
 
 def read_postings_and_values(leaves, schema, field: str, text: str | bytes
-                             ) -> tuple[np.ndarray, np.ndarray, EncodedValues | None]:
-    """:func:`read_postings`, and where each posting's encoded value (its positions) lies, when that is cheap.
+                             ) -> tuple[np.ndarray, np.ndarray, EncodedValues | list]:
+    """:func:`read_postings` with the encoded values (positions), located rather than unpickled when that is cheap.
 
     A long list of Whoosh's ``Positions`` format is read with its values in
     one buffer, never unpickled: where each value lies is parsed with NumPy
-    (:func:`_value_slices`). Otherwise the values are None (then
-    :func:`read_postings` unpickles them).
+    (:func:`_value_slices`), and the values come as :class:`EncodedValues`.
+    Otherwise they are unpickled, as :func:`read_postings` gives them.
     """
     btext = text if isinstance(text, bytes) else schema[field].to_bytes(text)
     fmt = schema[field].format
@@ -156,24 +156,18 @@ def read_postings_and_values(leaves, schema, field: str, text: str | bytes
                 found.append((leaf._terms, leaf._terms.term_info(field, btext), offset))
             except TermNotFound:
                 continue
-        counts = [info.doc_frequency() for _, info, _ in found]
-        if found and sum(counts) >= NUMPY_POSTINGS and not any(info.is_inlined() for _, info, _ in found):
-            layouts = []
-            for terms, info, _ in found:
-                start, length = info.extent()
-                layouts.append(_layout(terms._postfile, start, length[0] if isinstance(length, tuple) else length))
-            blocks = _blocks(layouts, inflate="whole") if all(layouts) else None  # type: ignore[arg-type]
-            decoded = _decode_ids_weights(blocks, values=True) if blocks is not None else None
-            if blocks is not None and decoded is not None and decoded[2] is not None:
-                ids, weights, (starts, sizes) = decoded
-                ids += np.repeat(np.array([offset for _, _, offset in found], dtype=np.int64), counts)
-                return ids, weights, EncodedValues(blocks.buf, starts, sizes)
-    ids, weights, _ = read_postings(leaves, schema, field, btext, values=False)
-    return ids, weights, None
+        located = _read_together(found, fmt, values=True, locate=True) if found else None
+        if located is not None:
+            return located
+    return read_postings(leaves, schema, field, btext, values=True)
 
 
-def _read_together(found: list, fmt, values: bool) -> tuple[np.ndarray, np.ndarray, list] | None:
-    """A term's postings in every segment, parsed with NumPy at once; None when it is short or not of that shape."""
+def _read_together(found: list, fmt, values: bool, locate: bool = False) -> tuple | None:
+    """A term's postings in every segment, parsed with NumPy at once; None when it is short or not of that shape.
+
+    The values (if asked) are unpickled, or with ``locate`` found in place as
+    :class:`EncodedValues` (None when a block's values are not of that shape).
+    """
     counts = [info.doc_frequency() for _, info, _ in found]
     if sum(counts) < NUMPY_POSTINGS or any(info.is_inlined() for _, info, _ in found):
         return None
@@ -184,12 +178,14 @@ def _read_together(found: list, fmt, values: bool) -> tuple[np.ndarray, np.ndarr
         if layout is None:
             return None
         layouts.append(layout)
-    blocks = _blocks(layouts)
-    decoded = _decode_ids_weights(blocks) if blocks is not None else None
-    if blocks is None or decoded is None:
+    blocks = _blocks(layouts, inflate="whole" if locate else "heads")
+    decoded = _decode_ids_weights(blocks, values=locate) if blocks is not None else None
+    if blocks is None or decoded is None or (locate and decoded[2] is None):
         return None
-    ids, weights = decoded
+    ids, weights = decoded[0], decoded[1]
     ids += np.repeat(np.array([offset for _, _, offset in found], dtype=np.int64), counts)
+    if locate:
+        return ids, weights, EncodedValues(blocks.buf, *decoded[2])
     return ids, weights, _values(blocks, fmt.fixed_value_size()) if values else []
 
 
