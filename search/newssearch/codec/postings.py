@@ -353,13 +353,19 @@ def _blocks(layouts: list[tuple[bytes, list[int], list[int]]], inflate: str = "h
 
 
 def _int_items(buf: np.ndarray, cursor: np.ndarray) -> tuple[np.ndarray, np.ndarray] | None:
-    """The non-negative ints pickled at each offset ``cursor`` (K, M or J), and the offsets after them."""
+    """The non-negative ints pickled at each offset ``cursor``, and the offsets after them; None unless all are."""
+    value, after, valid = _int_items_lenient(buf, cursor)
+    return (value, after) if valid.all() else None
+
+
+def _int_items_lenient(buf: np.ndarray, cursor: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The ints pickled at each offset ``cursor`` (``K`` and one byte, ``M`` and two, ``J`` and four,
+    little-endian), the offsets after them, and which are such non-negative ints."""
     op = buf[cursor]
     b1, b2, b3, b4 = (buf[cursor + i].astype(np.int64) for i in (1, 2, 3, 4))
     value = np.where(op == _K, b1, np.where(op == _M, b1 | b2 << 8, b1 | b2 << 8 | b3 << 16 | b4 << 24))
-    if not (((op == _K) | (op == _M) | (op == _J)) & (value < 1 << 31)).all():
-        return None
-    return value, cursor + np.where(op == _K, 2, np.where(op == _M, 3, 5))
+    valid = ((op == _K) | (op == _M) | (op == _J)) & (value < 1 << 31)
+    return value, cursor + np.where(op == _K, 2, np.where(op == _M, 3, 5)), valid
 
 
 def _decode_ids_weights(blocks: _Blocks, values: bool = False) -> tuple | None:
@@ -380,11 +386,8 @@ def _decode_ids_weights(blocks: _Blocks, values: bool = False) -> tuple | None:
     good &= ~marked | (at(cursor) == _MARK)
     cursor += marked
     # The first id, a docnum: any width.
-    op = at(cursor)
-    b1, b2, b3, b4 = (at(cursor + i).astype(np.int64) for i in (1, 2, 3, 4))
-    first_id = np.where(op == _K, b1, np.where(op == _M, b1 | b2 << 8, b1 | b2 << 8 | b3 << 16 | b4 << 24))
-    good &= ((op == _K) | (op == _M) | (op == _J)) & (first_id < 1 << 31)
-    cursor += np.where(op == _K, 2, np.where(op == _M, 3, 5))
+    first_id, cursor, valid = _int_items_lenient(buf, cursor)
+    good &= valid
     # The gaps: K and one byte each, when the block is of the common shape.
     total = int(n.sum())
     first = np.cumsum(n) - n
@@ -698,15 +701,6 @@ def _positions_in(buf: np.ndarray, starts: np.ndarray, sizes: np.ndarray, fmt) -
 
 _APPEND, _APPENDS, _STOP = ord("a"), ord("e"), ord(".")
 _FEW_VALUES = 64
-
-
-def _int_items_lenient(buf: np.ndarray, cursor: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Like :func:`_int_items`, with a flag per item instead of refusing all: (values, offsets after, valid)."""
-    op = buf[cursor]
-    b1, b2, b3, b4 = (buf[cursor + i].astype(np.int64) for i in (1, 2, 3, 4))
-    value = np.where(op == _K, b1, np.where(op == _M, b1 | b2 << 8, b1 | b2 << 8 | b3 << 16 | b4 << 24))
-    valid = ((op == _K) | (op == _M) | (op == _J)) & (value < 1 << 31)
-    return value, cursor + np.where(op == _K, 2, np.where(op == _M, 3, 5)), valid
 
 
 def _positions_one_by_one(values: list[bytes], decode) -> tuple[np.ndarray, np.ndarray]:
