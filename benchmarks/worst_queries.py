@@ -54,6 +54,8 @@ def queries() -> dict[str, str]:
         "phrase of common words": '"of the"',
         "phrase of one word twice": '"the the"',
         "phrase with slop": '"of the"~5',
+        "phrase of six common words": '"one of the first of the"',
+        "phrase of a rare and two common words": '"harbour of the"',
         "4 ORed phrases of common words": '"in the" OR "of the" OR "to the" OR "on the"',
         "negated common word": "-the",
         "16 negated common words": " ".join(f"-{w}" for w in distinct[:16]),

@@ -155,7 +155,7 @@ def test_a_repeated_part_is_read_once_and_counts_as_often_as_written(scorer, mon
 
 
 @pytest.mark.parametrize("few_values", [0, 64])  # positions decoded with NumPy, or one by one when few
-@pytest.mark.parametrize("locate_from", [0, 10**9])  # positions located in the first read, or unpickled
+@pytest.mark.parametrize("locate_from", [0, 60, 10**9])  # every word located, the commoner ones, or none
 def test_phrases_over_long_texts_match_as_whooshs_matchers_do(tmp_path, monkeypatch, locate_from, few_values):
     """Positions past 255 and gaps of every width, slops of 1 to 4, words repeated in a phrase: the
     vectorised phrase matcher (all positions decoded at once) agrees with Whoosh's."""
