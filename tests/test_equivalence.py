@@ -80,6 +80,10 @@ class FeedFolder(RuleBasedStateMachine):
         self.mirror = self.root / "mirror"
         self.files: dict[str, str] = {}  # relative path -> text on disk
         self.kept: dict[str, str] = {}  # relative path of a bad file -> the last version the index held
+        # What the last run indexed: the kept rule asks whether the index held a file
+        # when it turned bad, not whether it would hold it half-way through one edit.
+        self.indexed: dict[str, str] = {}
+        self.indexed_holders: set[str] = set()
         self.clock = 1_600_000_000 * 10**9
         self.runs = 0
 
@@ -104,8 +108,8 @@ class FeedFolder(RuleBasedStateMachine):
         return set(seen.values())
 
     def write(self, rel: str, text: str) -> None:
-        was_held = rel in self.holders()
-        previous = self.effective().get(rel)
+        was_held = rel in self.indexed_holders
+        previous = self.indexed.get(rel)
         self.files[rel] = text
         if self.good(rel):
             self.kept.pop(rel, None)
@@ -205,6 +209,7 @@ class FeedFolder(RuleBasedStateMachine):
         # Every other run in worker processes, batches of two files: the decisions
         # must not depend on which process read what.
         index_seeds([self.seeds], self.root / "incremental", workers=1 + self.runs % 2)
+        self.indexed, self.indexed_holders = self.effective(), self.holders()
         shutil.rmtree(self.mirror, ignore_errors=True)
         for rel, text in self.effective().items():
             (self.mirror / rel).parent.mkdir(parents=True, exist_ok=True)

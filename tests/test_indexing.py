@@ -103,6 +103,28 @@ def test_a_file_that_turns_bad_keeps_its_last_good_version(seeds, index_dir):
     assert urls(index_dir, "repaired") == ["https://x/a"]
 
 
+def test_a_waiting_duplicate_that_turns_bad_as_the_holder_goes_keeps_nothing(seeds, index_dir):
+    """Only a file the index held when it turned bad is kept: a duplicate never was.
+
+    The holder of a url turns bad (and is kept), then is moved over the
+    duplicate waiting behind it: the holder is gone and the duplicate is bad.
+    The index held the duplicate's text at no point, so nothing of the url
+    stays, as in a fresh build of the same files.
+    """
+    holder = write_seed(seeds, "a1.txt", title="Holder version", url="https://x/same")
+    waiting = write_seed(seeds, "a2.txt", title="Waiting version", url="https://x/same")
+    index_seeds([seeds], index_dir)
+    holder.write_text("")
+    bump(holder)
+    index_seeds([seeds], index_dir)
+    assert urls(index_dir, "holder") == ["https://x/same"]
+    os.replace(holder, waiting)
+    bump(waiting)
+    report = index_seeds([seeds], index_dir)
+    assert report.skipped == (SkippedFile(str(waiting), "empty file"),)
+    assert urls(index_dir) == []
+
+
 def test_bad_files_are_skipped_and_the_run_goes_on(seeds, index_dir):
     write_seed(seeds, "good.txt", title="Good")
     (seeds / "empty.txt").write_text("")
