@@ -50,6 +50,28 @@ def index_dir_option(func: Callable) -> Callable:
     )(func)
 
 
+def engine_option(func: Callable) -> Callable:
+    """``--index URL``: a remote engine (newssearch.engines) instead of the ``--index-dir`` folder.
+
+    The command then sees the url as its ``index_dir``: the library takes either.
+    """
+    import functools
+
+    @functools.wraps(func)
+    def command(*args, index_url: str | None = None, **kwargs):
+        if index_url:
+            kwargs["index_dir"] = index_url
+        return func(*args, **kwargs)
+
+    return click.option(
+        "--index",
+        "index_url",
+        metavar="URL",
+        help="A search engine instead of the index folder: typesense://HOST:PORT[,HOST:PORT...]/COLLECTION "
+             "(the API key is read from $TYPESENSE_API_KEY).",
+    )(command)
+
+
 def filter_options(func: Callable) -> Callable:
     """The filters and sort that query and similar share, as IndexSearcher.search takes them."""
     for option in reversed([
@@ -237,6 +259,7 @@ def cli() -> None:
 @cli.command()
 @click.argument("paths", nargs=-1, type=click.Path())
 @index_dir_option
+@engine_option
 @click.option("--rebuild", is_flag=True, help="Build from scratch instead of updating.")
 @click.option("--strict", is_flag=True, help="Exit 1 if any file was skipped.")
 @click.option("--quiet", "-q", is_flag=True, help="Print only skipped files and errors.")
@@ -280,6 +303,7 @@ def index(
 @cli.command(cls=_QueryCommand)
 @click.argument("words", nargs=-1)
 @index_dir_option
+@engine_option
 @filter_options
 @click.option("--recency", metavar="HALF_LIFE",
               help="Favour fresh articles: a relevance score halves (down to a fifth) every HALF_LIFE of age "
@@ -383,6 +407,7 @@ def similar(url: str, index_dir: str, fmt: str, explain: bool, every: bool, **op
 @cli.command()
 @click.argument("url")
 @index_dir_option
+@engine_option
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True, help="Output format.")
 @color_option
 def show(url: str, index_dir: str, fmt: str) -> None:
@@ -408,6 +433,7 @@ def show(url: str, index_dir: str, fmt: str) -> None:
 
 @cli.command()
 @index_dir_option
+@engine_option
 @click.option("--limit", type=click.IntRange(0), default=10, show_default=True, help="Top topics and providers shown.")
 @click.option("--format", "fmt", type=FORMATS, default="text", show_default=True, help="Output format.")
 @color_option
@@ -429,6 +455,7 @@ def stats(index_dir: str, limit: int, fmt: str) -> None:
 @cli.command()
 @click.argument("out", type=click.Path(file_okay=False, writable=True), callback=_not_empty)
 @index_dir_option
+@engine_option
 @click.option("--format", "fmt", type=click.Choice(["opensearch"]), required=True,
               help="opensearch: a mapping and _bulk NDJSON files for OpenSearch and Elasticsearch.")
 @click.option("--index-name", default="newssearch", show_default=True, help="The index the _bulk actions name.")

@@ -109,6 +109,11 @@ class Labels:
                 out.append(group)
         return out
 
+    def shown(self, value: str) -> str:
+        """The name ``value`` is counted under in facets: its commonest spelling ("" if no document has it)."""
+        group = self._group_of.get(self._fold(str(value).strip()))
+        return "" if group is None else str(self._shown[group])
+
     def mask(self, values, size: int) -> np.ndarray:
         """Docs carrying any of ``values`` (in any spelling)."""
         wanted = np.zeros(len(self._group_of), dtype=bool)

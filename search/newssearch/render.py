@@ -80,6 +80,11 @@ def report_text(report: IndexReport) -> list[str]:
     if report.related:
         summary += f"; {report.related:,} related {'article' if report.related == 1 else 'articles'} searchable too"
     lines = [summary]
+    if report.remote is not None:
+        sync = report.remote
+        what = (f"{sync.upserted:,} sent, {sync.deleted:,} deleted" if sync.checked
+                else "nothing to send (the collection holds what the ledger holds)")
+        lines.append(f"synced {clean(sync.target)}: {sync.documents:,} documents; {what}")
     lines += [f"skipped {clean(s.path)}: {clean(s.reason)}" for s in report.skipped]
     lines += [f"warning {clean(w.path)}: {clean(w.reason)}" for w in report.warnings]
     return lines

@@ -174,7 +174,21 @@ def open_index(index_dir: str | Path | None = None, *, synonyms: Synonyms | str 
     Raises :class:`IndexNotFoundError` when there is no index there yet,
     :class:`SchemaVersionError` when it was built by another schema version,
     and :class:`SynonymsError` for a synonyms file that cannot be read.
+
+    ``index_dir`` may also be the url of a remote engine
+    (``typesense://host:port/collection``, see :mod:`newssearch.engines`): the
+    searcher then answers with the same types.
     """
+    from .engines import remote_engine
+
+    engine = remote_engine(index_dir)
+    if engine is not None:
+        return engine.open_index(index_dir, synonyms=synonyms)
+    return open_local(index_dir, synonyms=synonyms)
+
+
+def open_local(index_dir: str | Path | None = None, *, synonyms: Synonyms | str | Path | bool | None = True) -> IndexSearcher:
+    """:func:`open_index` of a local index folder (the Whoosh engine)."""
     return IndexSearcher(store.resolve_index_dir(index_dir), synonyms=synonyms)
 
 
@@ -541,6 +555,25 @@ class IndexSearcher:
                 with self._reading():
                     payload: Payload = self._searcher.stored_fields(docnum)["payload"]
                 yield _stored_article(payload)
+
+    def records(self) -> Iterator[tuple[Payload, str, tuple[str, ...], str]]:
+        """Every article as a remote engine stores it: its stored payload, the url of its story
+        (the least url of its near-duplicate cluster, its own for an article alone), and the
+        names its topics and its provider have in facet counts (the commonest spelling over
+        the index, see :class:`~newssearch.docvalues.Labels`). In url order, from one
+        generation, as :meth:`articles`."""
+        with self._lock:
+            self.refresh()
+            columns = self._columns
+            live = np.flatnonzero(columns.live)
+            order = live[np.argsort(columns.url_rank[live], kind="stable")]
+            for docnum in order.tolist():
+                with self._reading():
+                    payload: Payload = self._searcher.stored_fields(docnum)["payload"]
+                    lead = int(columns.cluster[docnum])
+                    story = payload["url"] if lead == docnum else self._searcher.stored_fields(lead)["payload"]["url"]
+                topics = tuple(columns.topics.shown(value) for value in payload.get("topics", ()))
+                yield payload, normalize_url(story), topics, columns.provider.shown(payload.get("provider") or "")
 
     def _docnum(self, url: str) -> int | None:
         """The live document with this url (normalised, as the index term is): deleted ones
