@@ -454,10 +454,10 @@ def test_an_unreadable_index_folder_is_one_line(run, indexed, index_dir, monkeyp
 
 
 def test_a_failed_read_of_a_seed_while_indexing_names_the_seed(run, seeds, monkeypatch):
-    from newssearch import indexing
+    from newssearch.engines import whoosh
 
     seed = write_seed(seeds, "a.txt", title="Alpha")
-    monkeypatch.setattr(indexing, "index_seeds", enospc(str(seed)))
+    monkeypatch.setattr(whoosh, "index_seeds", enospc(str(seed)))  # the local engine's writer
     assert run("index", str(seeds), code=1).stderr == f"Error: reading {seed}: no space left on device\n"
 
 

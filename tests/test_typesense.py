@@ -50,7 +50,7 @@ def collection_docs(target: str) -> dict[str, dict]:
 def fresh_docs(seeds: Path, tmp_path: Path) -> dict[str, dict]:
     """The documents a fresh local build of ``seeds`` gives: what the collection must hold."""
     folder = tmp_path / f"fresh-{uuid.uuid4().hex[:8]}"
-    newssearch.indexing.index_local([seeds], folder, workers=1)
+    newssearch.indexing.index_seeds([seeds], folder, workers=1)
     with open_index(folder, synonyms=False) as local:
         return {doc["id"]: doc for doc in (ts.document(*record) for record in local.records())}
 

@@ -29,17 +29,17 @@ from .errors import (
 )
 
 if TYPE_CHECKING:  # "X as X": re-exported, for type checkers
+    from .engines import index_seeds as index_seeds
+    from .engines import open_index as open_index
     from .facets import Facets as Facets
     from .facets import FacetValue as FacetValue
     from .indexing import IndexReport as IndexReport
     from .indexing import SkippedFile as SkippedFile
-    from .indexing import index_seeds as index_seeds
     from .searching import Hit as Hit
     from .searching import IndexSearcher as IndexSearcher
     from .searching import IndexStats as IndexStats
     from .searching import SearchResults as SearchResults
     from .searching import StoredArticle as StoredArticle
-    from .searching import open_index as open_index
     from .seeds import Article as Article
     from .seeds import Image as Image
     from .seeds import RelatedArticle as RelatedArticle
@@ -53,9 +53,10 @@ if TYPE_CHECKING:  # "X as X": re-exported, for type checkers
 # for the searcher. (The TYPE_CHECKING imports above give type checkers the same
 # names; tests/test_package.py checks that they agree.)
 _LAZY_MODULES: dict[str, tuple[str, ...]] = {
+    "engines": ("index_seeds", "open_index"),
     "facets": ("Facets", "FacetValue"),
-    "indexing": ("IndexReport", "SkippedFile", "index_seeds"),
-    "searching": ("Hit", "IndexSearcher", "IndexStats", "SearchResults", "StoredArticle", "open_index"),
+    "indexing": ("IndexReport", "SkippedFile"),
+    "searching": ("Hit", "IndexSearcher", "IndexStats", "SearchResults", "StoredArticle"),
     "seeds": ("Article", "Image", "RelatedArticle", "find_seed_files", "read_seed"),
     "synonyms": ("Synonyms",),
     "urls": ("normalize_url",),

@@ -275,7 +275,7 @@ def index(
     Only new and changed files are read; files that are gone leave the index.
     A bad file is skipped and listed, and the run goes on.
     """
-    from .indexing import index_seeds
+    from .engines import index_seeds
     from .render import report_data, report_text
 
     if watch:
@@ -336,8 +336,8 @@ def query(
     Any other -word is a negated word. After -- every token is a word:
     newssearch query --limit 5 -- --verbose -5
     """
+    from .engines import open_index
     from .render import results_text, terminal_width, to_data
-    from .searching import open_index
 
     synonyms = _synonyms(synonyms_file, no_synonyms)
     options["collapse"] = not no_collapse
@@ -377,9 +377,9 @@ def similar(url: str, index_dir: str, fmt: str, explain: bool, every: bool, **op
     title, excerpt and body); the article itself is left out. Filters, sorts
     and output are those of "newssearch query".
     """
+    from .engines import open_index
     from .export import first_and_rest, iter_similar
     from .render import results_text, terminal_width, to_data
-    from .searching import open_index
 
     if every or fmt in ("csv", "ndjson"):
         if fmt not in ("csv", "ndjson"):
@@ -416,8 +416,8 @@ def show(url: str, index_dir: str, fmt: str) -> None:
     URL may be any spelling of the address (http or https, www., tracking
     parameters, AMP markers): urls are compared normalised.
     """
+    from .engines import open_index
     from .render import article_text, terminal_width, to_data
-    from .searching import open_index
 
     with _errors(index_dir):
         with open_index(index_dir) as ix:
@@ -439,8 +439,8 @@ def show(url: str, index_dir: str, fmt: str) -> None:
 @color_option
 def stats(index_dir: str, limit: int, fmt: str) -> None:
     """What the index holds: articles, date span, top topics and providers, size."""
+    from .engines import open_index
     from .render import stats_text, terminal_width, to_data
-    from .searching import open_index
 
     with _errors(index_dir):
         with open_index(index_dir) as ix:
@@ -513,8 +513,8 @@ def serve(
 
 def _export(query: str, index_dir: str, fmt: str, every: bool, *, synonyms: str | bool = True, **options) -> None:
     """``query --format csv|ndjson``: the page's hits, or with ``--all`` every match, streamed."""
+    from .engines import open_index
     from .export import first_and_rest, iter_hits
-    from .searching import open_index
 
     with _errors(index_dir):
         if every:

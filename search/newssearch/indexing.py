@@ -154,10 +154,9 @@ def index_seeds(
 ) -> IndexReport:
     """Index the seed files under ``paths`` into ``index_dir`` and report what changed.
 
-    ``index_dir`` is a folder of the local index, or the url of a remote
-    engine (``typesense://host:port/collection``, see :mod:`newssearch.engines`),
-    which is synced by the same rules; the report's ``remote`` then says what
-    was sent.
+    This is the local engine's writer. :func:`newssearch.index_seeds` (the
+    library's name) also takes the url of a remote engine in place of
+    ``index_dir`` (see :mod:`newssearch.engines`).
 
     ``paths`` is one path or a list of them (files or folders). ``index_dir``
     defaults to ``$NEWSSEARCH_INDEX``, else ``index``. With ``rebuild`` the
@@ -174,25 +173,6 @@ def index_seeds(
     ``rebuild``), and ``OSError`` when the index folder cannot be written.
     An unchanged corpus writes nothing, so it succeeds on a read-only index.
     """
-    from .engines import remote_engine
-
-    engine = remote_engine(index_dir)
-    if engine is not None:
-        return engine.index_seeds(paths, index_dir, rebuild=rebuild, workers=workers, progress=progress,
-                                  lock_timeout=lock_timeout)
-    return index_local(paths, index_dir, rebuild=rebuild, workers=workers, progress=progress, lock_timeout=lock_timeout)
-
-
-def index_local(
-    paths: str | os.PathLike[str] | Iterable[str | os.PathLike[str]] = (DEFAULT_SEEDS,),
-    index_dir: str | os.PathLike[str] | None = None,
-    *,
-    rebuild: bool = False,
-    workers: int | None = None,
-    progress: Progress | None = None,
-    lock_timeout: float = LOCK_TIMEOUT,
-) -> IndexReport:
-    """:func:`index_seeds` into a local index folder (the Whoosh engine)."""
     started = time.perf_counter()
     paths = _path_list(paths)
     workers = _positive("workers", workers, os.cpu_count() or 1)

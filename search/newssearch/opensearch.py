@@ -35,8 +35,9 @@ from pathlib import Path
 from typing import Any
 
 from .dates import iso
+from .engines import open_index
 from .errors import NewssearchError, QueryError
-from .searching import StoredArticle, open_index
+from .searching import StoredArticle
 
 DEFAULT_INDEX = "newssearch"
 MAX_BULK_BYTES = 10_000_000

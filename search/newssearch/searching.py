@@ -175,20 +175,10 @@ def open_index(index_dir: str | Path | None = None, *, synonyms: Synonyms | str 
     :class:`SchemaVersionError` when it was built by another schema version,
     and :class:`SynonymsError` for a synonyms file that cannot be read.
 
-    ``index_dir`` may also be the url of a remote engine
-    (``typesense://host:port/collection``, see :mod:`newssearch.engines`): the
-    searcher then answers with the same types.
+    This opens the local engine's index. :func:`newssearch.open_index` (the
+    library's name) also takes the url of a remote engine in place of
+    ``index_dir`` (see :mod:`newssearch.engines`).
     """
-    from .engines import remote_engine
-
-    engine = remote_engine(index_dir)
-    if engine is not None:
-        return engine.open_index(index_dir, synonyms=synonyms)
-    return open_local(index_dir, synonyms=synonyms)
-
-
-def open_local(index_dir: str | Path | None = None, *, synonyms: Synonyms | str | Path | bool | None = True) -> IndexSearcher:
-    """:func:`open_index` of a local index folder (the Whoosh engine)."""
     return IndexSearcher(store.resolve_index_dir(index_dir), synonyms=synonyms)
 
 

@@ -23,8 +23,9 @@ import time
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+from .engines import index_seeds
 from .errors import NewssearchError
-from .indexing import IndexReport, index_seeds
+from .indexing import IndexReport
 from .seeds import SEED_SUFFIXES, find_seed_files
 
 QUIET_MS = 300  # a burst has ended when nothing changed for this long

@@ -12,10 +12,12 @@ those rules produce and answers a parsed query with those types.
 * :mod:`.typesense`: a Typesense node or cluster, named by a url
   (``typesense://host:port[,host:port...]/collection``).
 
-The library's :func:`newssearch.open_index` and :func:`newssearch.index_seeds`
-take either: a string with ``scheme://`` names a remote engine by its scheme
-(:data:`REMOTE`), anything else is a folder of the local one. A third engine
-is a new module here and one line in :data:`REMOTE`.
+:func:`open_index` and :func:`index_seeds` here are the library's
+(``newssearch.open_index``): a string with ``scheme://`` names a remote engine
+by its scheme (:data:`REMOTE`), anything else is a folder of the local one. A
+third engine is a new module here, with those two functions, and one line in
+:data:`REMOTE`. This package sits above the engines: they import the shared
+modules, never it.
 """
 
 from __future__ import annotations
@@ -24,8 +26,13 @@ import os
 import re
 from importlib import import_module
 from types import ModuleType
+from typing import TYPE_CHECKING, Any
 
 from ..errors import InputPathError
+
+if TYPE_CHECKING:
+    from ..indexing import IndexReport
+    from ..searching import IndexSearcher
 
 # scheme -> module holding ``open_index(target, *, synonyms)`` and ``index_seeds(paths, target, ...)``
 REMOTE: dict[str, str] = {"typesense": "newssearch.engines.typesense"}
@@ -52,3 +59,25 @@ def remote_engine(target: object) -> ModuleType | None:
         known = ", ".join(f"{name}://" for name in sorted(REMOTE))
         raise InputPathError(f"{text}: no engine serves {scheme}:// (known: {known}, or a folder for the local index)")
     return import_module(REMOTE[scheme])
+
+
+def open_index(index_dir: str | os.PathLike[str] | None = None, *, synonyms: Any = True) -> IndexSearcher:
+    """Open an index for searching: a local folder (:func:`newssearch.searching.open_index`, whose
+    arguments and errors these are) or a remote engine's url, whose searcher answers with the same
+    types and methods."""
+    engine = remote_engine(index_dir)
+    if engine is None:
+        engine = import_module(".whoosh", __name__)
+    searcher: IndexSearcher = engine.open_index(index_dir, synonyms=synonyms)
+    return searcher
+
+
+def index_seeds(paths: Any = ("seeds",), index_dir: str | os.PathLike[str] | None = None, **options: Any) -> IndexReport:
+    """Index seed files into a local folder (:func:`newssearch.indexing.index_seeds`, whose arguments
+    and errors these are) or sync them to a remote engine's url by the same rules; the report's
+    ``remote`` then says what was sent."""
+    engine = remote_engine(index_dir)
+    if engine is None:
+        engine = import_module(".whoosh", __name__)
+    report: IndexReport = engine.index_seeds(paths, index_dir, **options)
+    return report

@@ -8,7 +8,7 @@ only: never from the url or the command line, and never printed.
 **Syncing** (:func:`index_seeds`). The rules of who holds a url, duplicates,
 related articles and bad files are the local index's, applied once: a run
 first updates a *ledger*, a local index of the same seeds
-(:func:`newssearch.indexing.index_local`, in ``$NEWSSEARCH_SYNC_DIR`` or
+(:func:`newssearch.indexing.index_seeds`, in ``$NEWSSEARCH_SYNC_DIR`` or
 ``~/.cache/newssearch/typesense/<host>-<port>-<collection>``), then makes the
 collection hold exactly the ledger's articles: each document carries a hash of
 its content (``h``), the run reads the collection's ids and hashes, upserts
@@ -258,7 +258,8 @@ def document_id(url: str) -> str:
 def index_seeds(paths, index_dir, *, rebuild: bool = False, workers: int | None = None, progress=None,
                 lock_timeout: float | None = None):
     """Sync the seed files under ``paths`` to the collection ``index_dir`` names (see the module's docstring)."""
-    from ..indexing import LOCK_TIMEOUT, index_local
+    from ..indexing import LOCK_TIMEOUT
+    from ..indexing import index_seeds as index_local
 
     started = time.perf_counter()
     target = Target.parse(index_dir)
@@ -272,7 +273,7 @@ def index_seeds(paths, index_dir, *, rebuild: bool = False, workers: int | None 
 def _sync(client, target: Target, report, *, rebuild: bool):
     """Make the collection hold what the ledger holds; what was sent (see the module's docstring)."""
     from ..indexing import RemoteSync
-    from ..searching import open_local
+    from ..searching import open_index as open_local
 
     ledger = target.ledger()
     collection = _ensure_collection(client, target, drop=rebuild)
