@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -28,6 +29,7 @@ from .typesense_servers import (
     Cluster,
     Node,
     TypesenseUnavailable,
+    free_ports,
     server_binary,
 )
 
@@ -194,6 +196,34 @@ def _alive(pid: int) -> bool:
     except FileNotFoundError:
         return False
     return "\nState:\tZ" not in status  # a zombie has exited; only its parent's wait is missing
+
+
+def test_a_cluster_whose_port_was_taken_after_it_was_chosen_starts_on_new_ports(typesense_node, tmp_path, monkeypatch):
+    squatter = socket.socket()
+    squatter.bind((HOST, 0))
+    squatter.listen()
+    taken = squatter.getsockname()[1]
+    chosen: list[list[int]] = []
+
+    def free_ports_then_lose_one(count: int) -> list[int]:
+        ports = free_ports(count)
+        if not chosen:
+            ports[0] = taken  # as if another process bound it between the choice and the start
+        chosen.append(ports)
+        return ports
+
+    monkeypatch.setattr(typesense_servers, "free_ports", free_ports_then_lose_one)
+    cluster = Cluster(tmp_path, 1, binary=typesense_node.binary)
+    try:
+        assert cluster.nodes[0].api_port == taken
+        cluster.start()
+        assert len(chosen) == 2
+        assert cluster.nodes[0].api_port == chosen[1][0] != taken
+        assert cluster.nodes[0].healthy()
+        assert cluster.nodes_file.read_text() == cluster.nodes[0].address
+    finally:
+        cluster.stop()
+        squatter.close()
 
 
 # -- three nodes --------------------------------------------------------------------------------
