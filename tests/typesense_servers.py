@@ -41,7 +41,7 @@ import sys
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -109,16 +109,23 @@ def free_ports(count: int) -> list[int]:
         return ports
 
 
-def _die_with_parent() -> None:
-    """In the child before exec: SIGKILL this process when the parent dies (Linux only).
+def _parent_death_signal() -> Callable[[], object] | None:
+    """A function for the child, before exec, that asks Linux to SIGKILL it when its parent dies.
 
     atexit does not run when pytest is killed; without this a killed CI run would leave servers.
+    The C function is looked up here, in the parent: the child, forked from a process that may
+    have threads, should call as little as possible (no dlopen and its loader lock).
     """
-    if sys.platform.startswith("linux"):
-        import ctypes
+    if not sys.platform.startswith("linux"):
+        return None
+    import ctypes
 
-        PR_SET_PDEATHSIG = 1
-        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+    PR_SET_PDEATHSIG = 1
+    return lambda: prctl(PR_SET_PDEATHSIG, signal.SIGKILL)
+
+
+_DIE_WITH_PARENT = _parent_death_signal()
 
 
 def _server_env() -> dict[str, str]:
@@ -215,7 +222,7 @@ class Node:
                 stderr=subprocess.STDOUT,
                 env=_server_env(),
                 start_new_session=True,
-                preexec_fn=_die_with_parent,
+                preexec_fn=_DIE_WITH_PARENT,
             )
         _live.add(self)
 
@@ -304,7 +311,7 @@ class Node:
         _wait_until([self], lambda: self.healthy(), timeout, f"{self.url} to become healthy")
 
 
-def _wait_until(nodes: list[Node], ready, timeout: float, what: str) -> None:
+def _wait_until(nodes: list[Node], ready: Callable[[], bool], timeout: float, what: str) -> None:
     deadline = time.monotonic() + timeout
     while True:
         if ready():
