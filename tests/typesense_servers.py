@@ -34,12 +34,12 @@ import atexit
 import contextlib
 import json
 import os
+import shutil
 import signal
 import socket
 import subprocess
 import sys
 import time
-import urllib.error
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -374,11 +374,11 @@ class Cluster:
                     raise
             self.kill()
             for node in self.nodes:
-                _remove_tree(node.root)
+                shutil.rmtree(node.root, ignore_errors=True)
             self._make_nodes(len(self.nodes))
 
     def wait_healthy(self, timeout: float = STARTUP_TIMEOUT) -> None:
-        """Return once every node is healthy and the running nodes have one leader, the rest following."""
+        """Return once every node is healthy, one of them the leader and the others its followers."""
 
         def ready() -> bool:
             if not all(node.healthy() for node in self.nodes):
@@ -425,12 +425,6 @@ class Cluster:
         """SIGKILL every node."""
         for node in self.nodes:
             node.kill()
-
-
-def _remove_tree(path: Path) -> None:
-    import shutil
-
-    shutil.rmtree(path, ignore_errors=True)
 
 
 @atexit.register
