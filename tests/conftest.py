@@ -7,6 +7,9 @@ from pathlib import Path
 import pytest
 import yaml
 
+# The live Typesense servers (fixtures typesense_node and typesense_cluster), for every test module.
+from .typesense_servers import typesense_cluster, typesense_node  # noqa: F401
+
 REPO = Path(__file__).resolve().parent.parent
 REAL_SEED = REPO / "seeds" / "000_f5098144ecc78018.txt"
 
