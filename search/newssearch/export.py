@@ -57,7 +57,17 @@ def iter_hits(index_dir: str | Path | None, query: str = "", **options: Any) -> 
     facet options are the export's own and are ignored. Raises what
     ``search`` raises, before the first hit is yielded.
     """
-    searcher = _PinnedSearcher(resolve_index_dir(index_dir), synonyms=options.pop("synonyms", True))
+    from .engines import remote_engine
+
+    synonyms = options.pop("synonyms", True)
+    engine = remote_engine(index_dir)
+    if engine is not None:
+        # A remote engine has no generations to pin: its pages follow the collection as a sync changes it.
+        remote = engine.open_index(index_dir, synonyms=synonyms)
+        limit = min(MAX_LIMIT, getattr(engine, "MAX_PAGE_HITS", MAX_LIMIT))
+        yield from _every_page(remote, lambda page: remote.search(query, page=page, **_paged(options, limit)))
+        return
+    searcher = _PinnedSearcher(resolve_index_dir(index_dir), synonyms=synonyms)
     yield from _every_page(searcher, lambda page: searcher.search(query, page=page, **_paged(options)))
 
 
@@ -67,13 +77,13 @@ def iter_similar(index_dir: str | Path | None, url: str, **options: Any) -> Iter
     yield from _every_page(searcher, lambda page: searcher.similar(url, page=page, **_paged(options)))
 
 
-def _paged(options: dict[str, Any]) -> dict[str, Any]:
-    """``options`` with the export's own paging: pages of :data:`MAX_LIMIT` hits, no facets."""
+def _paged(options: dict[str, Any], limit: int = MAX_LIMIT) -> dict[str, Any]:
+    """``options`` with the export's own paging: pages of ``limit`` hits, no facets."""
     own = {name: value for name, value in options.items() if name not in ("limit", "page", "facet_limit", "date_facet")}
-    return {**own, "limit": MAX_LIMIT, "facet_limit": 0}
+    return {**own, "limit": limit, "facet_limit": 0}
 
 
-def _every_page(searcher: IndexSearcher, fetch) -> Iterator[Hit]:
+def _every_page(searcher: Any, fetch) -> Iterator[Hit]:
     """The hits of ``fetch(page)`` for pages 1, 2, ... until the last; the searcher is closed at the end."""
     try:
         page = 1
