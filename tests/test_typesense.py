@@ -291,3 +291,34 @@ def test_the_readme_example_runs_on_a_live_node(target, tmp_path, monkeypatch):
     scope: dict = {}
     exec(compile(block.replace("typesense://10.0.0.1:8108/news", target), "README.md", "exec"), scope)
     assert scope["report"].remote.documents == len(collection_docs(target)) > 0
+
+
+def test_every_match_exports_and_the_opensearch_export_are_the_local_ones(both, tmp_path):
+    """``query --all`` pages through the collection; ``export`` writes what the local index would."""
+    from newssearch.export import iter_hits
+    from newssearch.opensearch import export
+
+    local, remote = both
+    options = {"topics": ["AI"], "sort": "newest", "synonyms": False}
+    assert [h.url for h in iter_hits(remote.index_dir, "", **options)] == [h.url for h in iter_hits(local.index_dir, "", **options)]
+    mine, theirs = export(local.index_dir, tmp_path / "local"), export(remote.index_dir, tmp_path / "remote")
+    assert mine.articles == theirs.articles > 300
+    for a, b in zip(mine.files, theirs.files, strict=True):
+        assert a.read_bytes() == b.read_bytes(), a.name
+
+
+def test_the_json_of_a_date_sorted_query_is_the_local_one_but_for_timing_and_parsing(both):
+    """``query --format json`` prints the same object: only ``took_ms`` and ``parsed`` (how each
+    engine reads the query) differ, and scores, which a date sort leaves out."""
+    local, remote = both
+    runner = CliRunner()
+    outputs = []
+    for index in (["--index-dir", str(local.index_dir), "--no-synonyms"], ["--index", remote.index_dir]):
+        result = runner.invoke(cli, ["query", "police", "--sort", "newest", "--topic", "AI", "--since", "2018",
+                                     "--fields", "excerpt,path", "--format", "json", *index])
+        assert result.exit_code == 0, result.output
+        data = json.loads(result.output)
+        assert data.pop("took_ms") >= 0 and data.pop("parsed")
+        outputs.append(data)
+    assert outputs[0]["total"] > 0
+    assert outputs[0] == outputs[1]
