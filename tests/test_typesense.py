@@ -322,3 +322,55 @@ def test_the_json_of_a_date_sorted_query_is_the_local_one_but_for_timing_and_par
         outputs.append(data)
     assert outputs[0]["total"] > 0
     assert outputs[0] == outputs[1]
+
+
+# -- the equivalence rule, remotely ---------------------------------------------------
+
+
+def test_after_any_sequence_of_edits_the_collection_holds_what_a_fresh_build_would(typesense_node, tmp_path_factory, monkeypatch):
+    """The local equivalence machine (tests/test_equivalence.py), each run also synced to a collection
+    of its own, which must then hold exactly the documents of a fresh build of the same files."""
+    from hypothesis import HealthCheck, settings
+    from hypothesis.stateful import invariant
+
+    from newssearch import workers
+
+    from .test_equivalence import FeedFolder
+
+    monkeypatch.setattr(workers, "PARALLEL_THRESHOLD", 2)
+    monkeypatch.setattr(workers, "PARSE_BATCH", 2)
+    monkeypatch.setenv(ts.SYNC_DIR_ENV, str(tmp_path_factory.mktemp("ledgers")))
+
+    class RemoteFeed(FeedFolder):
+        def __init__(self) -> None:
+            super().__init__()
+            self.target = typesense_node.target("eq" + uuid.uuid4().hex[:12])
+
+        @invariant()
+        def collection_equals_fresh(self) -> None:
+            if not self.files:
+                return
+            index_seeds([self.seeds], self.target, workers=1)
+            mirror = self.root / "remote-mirror"
+            shutil.rmtree(mirror, ignore_errors=True)
+            for rel, text in self.effective().items():
+                (mirror / rel).parent.mkdir(parents=True, exist_ok=True)
+                (mirror / rel).write_text(text, encoding="utf-8")
+            fresh = fresh_docs(mirror, self.root)
+            # The mirror's paths are not the seeds' paths: compare everything else.
+            assert strip_paths(collection_docs(self.target), self.seeds) == strip_paths(fresh, mirror)
+
+    RemoteFeed.tmp = tmp_path_factory
+    run = RemoteFeed.TestCase
+    run.settings = settings(max_examples=8, stateful_step_count=6, deadline=None, suppress_health_check=list(HealthCheck))
+    run().runTest()
+
+
+def strip_paths(docs: dict[str, dict], root: Path) -> dict[str, dict]:
+    """Documents with the seed folder taken out of the paths in their payloads (and the hash that covers them)."""
+    out = {}
+    for key, doc in docs.items():
+        payload = json.loads(doc["payload"])
+        payload["path"] = payload["path"].replace(str(root) + "/", "")
+        out[key] = {**doc, "payload": payload, "h": None}
+    return out
