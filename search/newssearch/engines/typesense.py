@@ -258,15 +258,20 @@ def document_id(url: str) -> str:
 def index_seeds(paths, index_dir, *, rebuild: bool = False, workers: int | None = None, progress=None,
                 lock_timeout: float | None = None):
     """Sync the seed files under ``paths`` to the collection ``index_dir`` names (see the module's docstring)."""
+    from .. import store
     from ..indexing import LOCK_TIMEOUT
     from ..indexing import index_seeds as index_local
 
     started = time.perf_counter()
     target = Target.parse(index_dir)
+    timeout = LOCK_TIMEOUT if lock_timeout is None else lock_timeout
     with connected(target) as client:
         report = index_local(paths, target.ledger(), rebuild=rebuild, workers=workers, progress=progress,
-                             lock_timeout=LOCK_TIMEOUT if lock_timeout is None else lock_timeout)
-        sync = _sync(client, target, report, rebuild=rebuild)
+                             lock_timeout=timeout)
+        # The ledger's lock is held while the collection is compared with it: two syncs of one
+        # collection send one ledger's state at a time, never a mix of an older and a newer one.
+        with store.write_lock(target.ledger(), timeout):
+            sync = _sync(client, target, report, rebuild=rebuild)
     return replace(report, index_dir=str(target), remote=sync, seconds=time.perf_counter() - started)
 
 
