@@ -536,15 +536,8 @@ class IndexSearcher:
         the first article to the last (a re-index that lands meanwhile is not
         seen), and other calls on this searcher wait until the iteration ends.
         """
-        with self._lock:
-            self.refresh()
-            columns = self._columns
-            live = np.flatnonzero(columns.live)
-            order = live[np.argsort(columns.url_rank[live], kind="stable")]
-            for docnum in order.tolist():
-                with self._reading():
-                    payload: Payload = self._searcher.stored_fields(docnum)["payload"]
-                yield _stored_article(payload)
+        for _docnum, payload, _columns in self._in_url_order():
+            yield _stored_article(payload)
 
     def records(self) -> Iterator[tuple[Payload, str, tuple[str, ...], str]]:
         """Every article as a remote engine stores it: its stored payload, the url of its story
@@ -552,6 +545,16 @@ class IndexSearcher:
         names its topics and its provider have in facet counts (the commonest spelling over
         the index, see :class:`~newssearch.docvalues.Labels`). In url order, from one
         generation, as :meth:`articles`."""
+        for docnum, payload, columns in self._in_url_order():
+            lead = int(columns.cluster[docnum])
+            with self._reading():
+                story = payload["url"] if lead == docnum else self._searcher.stored_fields(lead)["payload"]["url"]
+            topics = tuple(columns.topics.shown(value) for value in payload.get("topics", ()))
+            yield payload, normalize_url(story), topics, columns.provider.shown(payload.get("provider") or "")
+
+    def _in_url_order(self) -> Iterator[tuple[int, Payload, DocValues]]:
+        """Every live document, its stored payload and the generation's doc values, in url
+        order, from one generation (other calls on this searcher wait until the iteration ends)."""
         with self._lock:
             self.refresh()
             columns = self._columns
@@ -560,10 +563,7 @@ class IndexSearcher:
             for docnum in order.tolist():
                 with self._reading():
                     payload: Payload = self._searcher.stored_fields(docnum)["payload"]
-                    lead = int(columns.cluster[docnum])
-                    story = payload["url"] if lead == docnum else self._searcher.stored_fields(lead)["payload"]["url"]
-                topics = tuple(columns.topics.shown(value) for value in payload.get("topics", ()))
-                yield payload, normalize_url(story), topics, columns.provider.shown(payload.get("provider") or "")
+                yield docnum, payload, columns
 
     def _docnum(self, url: str) -> int | None:
         """The live document with this url (normalised, as the index term is): deleted ones
