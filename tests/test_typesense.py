@@ -374,3 +374,14 @@ def strip_paths(docs: dict[str, dict], root: Path) -> dict[str, dict]:
         payload["path"] = payload["path"].replace(str(root) + "/", "")
         out[key] = {**doc, "payload": payload, "h": None}
     return out
+
+
+def test_a_query_with_synonyms_says_they_were_not_applied(both):
+    local, remote = both
+    with open_index(remote.index_dir) as searcher:  # the default: the shipped synonyms
+        assert searcher.search("AI budget").notes == (
+            "synonyms are not applied by the Typesense engine: 1 of the query's words or phrases have some in "
+            f"{searcher.synonyms.source}",)
+        assert len(searcher.search('"artificial intelligence" -"european union"').notes) == 1
+        assert searcher.search("police").notes == ()
+    assert remote.search("AI budget").notes == ()  # opened without synonyms

@@ -77,6 +77,7 @@ IMPORT_BATCH = 500  # documents per import request
 DELETE_BATCH = 200  # ids per delete request (a filter of that many ids)
 MAX_FACET_VALUES = 10_000  # values fetched per facet, then ordered as the local engine orders them
 MAX_GROUP = 99  # documents of one story a collapsed hit reads (Typesense's group_limit is at most 99)
+MAX_SYNONYM_WORDS = 8  # the longest run of query words looked up for the synonyms note (synonyms.MAX_WORDS)
 BREAK = "zzfieldbreak"  # between the fields of ``text``: a phrase never spans two fields
 _SAFE_TERM = re.compile(r"[a-z0-9]+")
 # The stored fields of a document, each sent and compared; ``h`` is the hash of the others.
@@ -727,7 +728,7 @@ class TypesenseSearcher:
             newest=newest,
             suggestion=suggestion,
             took_ms=0.0,
-            notes=self._notes(query, parsed),
+            notes=self._notes(parsed),
         )
 
     def _hit(self, rank: int, group: list[dict[str, Any]], parsed: Parsed, sort: str, wanted: tuple[str, ...]):
@@ -756,13 +757,16 @@ class TypesenseSearcher:
             **shown,
         )
 
-    def _notes(self, query: str, parsed: Parsed) -> tuple[str, ...]:
-        if self.synonyms is None or not parsed.words:
+    def _notes(self, parsed: Parsed) -> tuple[str, ...]:
+        if self.synonyms is None or not (parsed.words or parsed.phrases):
             return ()
-        having = [w for w in parsed.words if self.synonyms.lookup((w,), False)]
+        words = parsed.words
+        runs = [words[i:j] for i in range(len(words)) for j in range(i + 1, min(len(words), i + MAX_SYNONYM_WORDS) + 1)]
+        having = [" ".join(run) for run in [*runs, *parsed.phrases] if self.synonyms.lookup(tuple(run), True)]
         if not having:
             return ()
-        return (f"synonyms are not applied by the Typesense engine; these words have some: {', '.join(having)}",)
+        return (f"synonyms are not applied by the Typesense engine: {len(having)} of the query's words or phrases "
+                f"have some in {self.synonyms.source}",)
 
     # -- articles ----------------------------------------------------------
 
