@@ -170,6 +170,11 @@ def both(typesense_node, tmp_path_factory):
     make_corpus.generate(corpus, 300, seed=3)
     write_seed(corpus, "zz-escape.txt", title="<script>alert(1)</script> police & \"harbour\"",
                url="https://x/escape", excerpt="<b>police</b> storm", topics=["Politics"])
+    # Text whose terms are not plain ASCII words: folded, joined, or CJK grams.
+    write_seed(corpus, "zz-unicode.txt", title="Zürich talks: O’Neill of AT&T meets the U.S. envoy in 東京",
+               url="https://x/unicode", excerpt="Straße des Émigrés, café crème", topics=["Émigrés"])
+    write_seed(corpus, "zz-unicode2.txt", title="Zurich strasse news from the US and Tokyo (東京都)",
+               url="https://x/unicode2", topics=["emigres"], provider="Café Press")
     patch = pytest.MonkeyPatch()
     patch.setenv(ts.SYNC_DIR_ENV, str(root / "ledgers"))
     target = typesense_node.target("both" + uuid.uuid4().hex[:8])
@@ -181,13 +186,15 @@ def both(typesense_node, tmp_path_factory):
     patch.undo()
 
 
-QUERIES = ["", "police", "market growth", '"the market"', "police -election", "-the", "U.S.-China",
-           "harbour storm", "police budget", '"police & harbour"', "zzzz-nothing-matches"]
+QUERIES = ["", "police", "machine learning", '"of the"', "police -election", "-the", "computer vision privacy",
+           '"computer vision" -privacy', "banking -crypto", '"police & harbour"', "zzzz-nothing-matches",
+           "zurich", "Zürich", "O'Neill", "ATT", "AT&T", "US", "U.S.", "東京", "京都", "strasse", '"cafe creme"', "-東京"]
 OPTIONS = [
     {},
     {"collapse": False},
     {"topics": ["AI", "robotics"]},
     {"providers": ["the weekly sentinel"]},
+    {"topics": ["emigres"], "providers": ["cafe press", "the weekly sentinel"]},
     {"category": "technology"},
     {"since": "2020", "until": "2022-06", "date_facet": "month"},
     {"since": "2019-06-01", "date_facet": "day", "facet_limit": 40},
@@ -385,3 +392,11 @@ def test_a_query_with_synonyms_says_they_were_not_applied(both):
         assert len(searcher.search('"artificial intelligence" -"european union"').notes) == 1
         assert searcher.search("police").notes == ()
     assert remote.search("AI budget").notes == ()  # opened without synonyms
+
+
+def test_the_compared_queries_find_something(both):
+    """The comparison above is not of empty answers: all but one query find articles."""
+    local, _ = both
+    empty = [q for q in QUERIES if local.search(q, fuzzy=False).total == 0]
+    assert empty == ["zzzz-nothing-matches"]
+    assert {h.url for h in local.search("東京", collapse=False).hits} == {"https://x/unicode", "https://x/unicode2"}
