@@ -282,13 +282,15 @@ def _sync(client, target: Target, report, *, rebuild: bool):
     from ..searching import open_index as open_local
 
     ledger = target.ledger()
-    collection = _ensure_collection(client, target, drop=rebuild)
+    collection, info, created = _ensure_collection(client, target, drop=rebuild)
     marker = ledger / "synced.json"
     mark = {"target": str(target), "generation": _generation(ledger)}
-    remote_count = _call(target, "reading the collection", lambda: client.collections[target.collection].retrieve())["num_documents"]
+    remote_count = int(info.get("num_documents", 0))
     if not rebuild and _read_json(marker) == mark and remote_count == report.total_documents:
         return RemoteSync(str(target), remote_count, 0, 0, checked=False)
-    remote = _remote_hashes(target, collection)
+    # A collection this run created is empty; reading it back could reach a follower
+    # that has not applied the creation yet, which answers 404.
+    remote = {} if created else _remote_hashes(target, collection)
     batch: list[dict[str, Any]] = []
     wanted: set[str] = set()
     upserted = 0
@@ -312,7 +314,8 @@ def _sync(client, target: Target, report, *, rebuild: bool):
 
 
 def _ensure_collection(client, target: Target, *, drop: bool):
-    """The collection, created with :data:`SCHEMA_FIELDS` if missing (or dropped first, with ``drop``).
+    """The collection, its description, and whether this call created it with :data:`SCHEMA_FIELDS`
+    (it does if the collection is missing, or dropped first, with ``drop``).
 
     A collection of other fields is refused, not changed: it may be another
     program's, or another version's, which ``--rebuild`` replaces."""
@@ -330,13 +333,13 @@ def _ensure_collection(client, target: Target, *, drop: bool):
         found = None
     if found is None:
         schema = {"name": target.collection, "fields": [dict(f) for f in SCHEMA_FIELDS]}
-        _call(target, "creating the collection", client.collections.create, schema)
-        return client.collections[target.collection]
+        info = _call(target, "creating the collection", client.collections.create, schema)
+        return client.collections[target.collection], info, True
     have = {(f["name"], f["type"]) for f in found.get("fields", [])}
     if have != {(f["name"], f["type"]) for f in SCHEMA_FIELDS}:
         raise EngineError(f"{target}: the collection holds other fields than newssearch's (schema version "
                           f"{SCHEMA_VERSION}): run \"newssearch index --rebuild\" to replace it")
-    return collection
+    return collection, found, False
 
 
 def _remote_hashes(target: Target, collection) -> dict[str, str]:
@@ -354,7 +357,17 @@ def _import(target: Target, collection, docs: list[dict[str, Any]]) -> int:
     """Upsert ``docs``; the first document Typesense refuses is an error naming its url."""
     if not docs:
         return 0
-    answers = _call(target, "sending documents", collection.documents.import_, docs, {"action": "upsert"})
+    # Sent and read as JSON lines here, not by the client: a follower's answer may end with a
+    # newline (seen after a leader change), and the client reads that empty line as an invalid
+    # answer, failing a sync whose documents were all stored.
+    body = "\n".join(json.dumps(doc) for doc in docs)
+    text = _call(target, "sending documents", collection.documents.import_, body, {"action": "upsert"})
+    try:
+        answers = [json.loads(line) for line in text.splitlines() if line.strip()]
+    except ValueError:
+        raise EngineError(f"{target}: sending documents failed: an answer that is not JSON lines: {text[:100]!r}") from None
+    if len(answers) != len(docs):
+        raise EngineError(f"{target}: sending documents failed: {len(answers)} answers for {len(docs)} documents")
     for doc, answer in zip(docs, answers):
         if not answer.get("success"):
             url = json.loads(doc["payload"])["url"]
