@@ -25,6 +25,7 @@ import newssearch
 from newssearch import index_seeds, open_index
 from newssearch.cli import cli
 from newssearch.engines import typesense as ts
+from newssearch.indexing import index_seeds as index_local
 
 from .conftest import REAL_SEED, REPO, related, write_seed
 
@@ -50,7 +51,7 @@ def collection_docs(target: str) -> dict[str, dict]:
 def fresh_docs(seeds: Path, tmp_path: Path) -> dict[str, dict]:
     """The documents a fresh local build of ``seeds`` gives: what the collection must hold."""
     folder = tmp_path / f"fresh-{uuid.uuid4().hex[:8]}"
-    newssearch.indexing.index_seeds([seeds], folder, workers=1)
+    index_local([seeds], folder, workers=1)
     with open_index(folder, synonyms=False) as local:
         return {doc["id"]: doc for doc in (ts.document(*record) for record in local.records())}
 
