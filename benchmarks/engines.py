@@ -177,6 +177,19 @@ class Typesense(Newssearch):
     name = "typesense"
     target_name = None  # a url, not a file: the orchestrator names it
 
+    def build(self, corpus: Path, target) -> dict:
+        """The first sync: a new ledger, every document sent to the (empty) collection.
+
+        Not ``rebuild=True``: that drops and re-creates the collection, and on a cluster the
+        engine's next read may reach a node that has not applied the creation yet (see
+        ``typesense_cluster.create_collection``).
+        """
+        import newssearch
+
+        started = time.perf_counter()
+        report = newssearch.index_seeds([corpus], target, rebuild=False)
+        return self._report(report, time.perf_counter() - started)
+
     def cold_argv(self, target, q: dict) -> list[str]:
         return newssearch_cli() + ["query", q["query"], "--index", str(target),
                                    "--format", "json"] + cli_filters(q)
