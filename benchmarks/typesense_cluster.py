@@ -60,7 +60,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(1, str(ROOT))  # the test harness's server classes, reused as they are
 
 import make_corpus  # noqa: E402
-from measure import disk_bytes, percentile, ratio  # noqa: E402
+from measure import percentile, ratio  # noqa: E402
 from queries import KINDS, build_queries, write_queries  # noqa: E402
 from run import log, phase, warm_page_cache  # noqa: E402
 
@@ -79,6 +79,19 @@ class BenchmarkError(Exception):
 # --------------------------------------------------------------------------
 # The servers
 # --------------------------------------------------------------------------
+
+
+def disk_bytes(path: Path) -> int:
+    """Bytes of the files under a folder, each file once: generations of the local index share
+    unchanged files through hard links, which ``measure.disk_bytes`` would count once per link."""
+    seen: set[tuple[int, int]] = set()
+    total = 0
+    for p in Path(path).rglob("*"):
+        st = p.lstat()
+        if p.is_file() and (st.st_dev, st.st_ino) not in seen:
+            seen.add((st.st_dev, st.st_ino))
+            total += st.st_size
+    return total
 
 
 def server_pids(cluster) -> list[int]:
@@ -285,6 +298,7 @@ def run_benchmark(args) -> dict:
 
     with servers(work / "servers", args.nodes) as cluster:
         pids = server_pids(cluster)
+        results["memory_servers_idle"] = server_memory(pids)
         results["meta"]["typesense_version"] = cluster.nodes[0].version()
         results["meta"]["startup_s"] = cluster.startup_seconds
         results["meta"]["server_pids"] = pids
@@ -376,6 +390,7 @@ def summarise(results: dict, queries: list[dict]) -> None:
         e["figures"] = f
     servers = results["memory_servers"]
     t = results["engines"]["typesense"]["figures"]
+    t["servers_idle_rss_bytes"] = sum(m["rss"] for m in results["memory_servers_idle"])
     t["servers_rss_bytes"] = sum(m["rss"] for m in servers)
     t["servers_peak_rss_bytes"] = sum(m["hwm"] for m in servers)
     t["largest_server_peak_rss_bytes"] = max(m["hwm"] for m in servers)
@@ -406,10 +421,11 @@ def rows(results: dict) -> list[tuple[str, str, str]]:
     out += [("CPU per query, querying process", "query_client_cpu_ms", "ms"),
             ("CPU per query, servers", "query_server_cpu_ms", "ms"),
             ("peak RSS, querying process", "query_peak_rss_bytes", "MB"),
+            ("RSS of the servers when started (empty), sum", "servers_idle_rss_bytes", "MB"),
             ("RSS of the servers after the queries, sum", "servers_rss_bytes", "MB"),
             ("peak RSS of the servers, sum", "servers_peak_rss_bytes", "MB"),
             ("peak RSS of the largest server", "largest_server_peak_rss_bytes", "MB"),
-            ("on disk: index / the servers' data (all nodes)", "disk_bytes", "MB"),
+            ("on disk: the index / the servers' data (all nodes)", "disk_bytes", "MB"),
             ("on disk: the sync's ledger", "ledger_bytes", "MB")]
     return out
 
