@@ -63,10 +63,15 @@ class Newssearch:
 
     @staticmethod
     def _report(report, seconds: float) -> dict:
-        return {"seconds": seconds, "report_seconds": report.seconds, "added": report.added,
-                "updated": report.updated, "removed": report.removed,
-                "unchanged": report.unchanged, "skipped": len(report.skipped),
-                "total_documents": report.total_documents}
+        out = {"seconds": seconds, "report_seconds": report.seconds, "added": report.added,
+               "updated": report.updated, "removed": report.removed,
+               "unchanged": report.unchanged, "skipped": len(report.skipped),
+               "total_documents": report.total_documents}
+        remote = getattr(report, "remote", None)
+        if remote is not None:  # what a sync sent to a remote engine
+            out["remote"] = {"documents": remote.documents, "upserted": remote.upserted,
+                             "deleted": remote.deleted, "checked": remote.checked}
+        return out
 
     @contextmanager
     def open(self, target: Path):
@@ -161,4 +166,35 @@ class Tantivy:
                 q["query"], "--json"] + cli_filters(q)
 
 
+class Typesense(Newssearch):
+    """newssearch's own library on its Typesense engine: the target is a ``typesense://`` url.
+
+    The same calls as :class:`Newssearch` (``index_seeds``, ``open_index``, ``search``), so the two
+    differ only in the engine behind them. Needs a running server and ``$TYPESENSE_API_KEY``
+    (``typesense_cluster.py`` starts the servers and sets it).
+    """
+
+    name = "typesense"
+    target_name = None  # a url, not a file: the orchestrator names it
+
+    def build(self, corpus: Path, target) -> dict:
+        """The first sync: a new ledger, every document sent to the (empty) collection.
+
+        Not ``rebuild=True``: that drops and re-creates the collection, and on a cluster the
+        engine's next read may reach a node that has not applied the creation yet (see
+        ``typesense_cluster.create_collection``).
+        """
+        import newssearch
+
+        started = time.perf_counter()
+        report = newssearch.index_seeds([corpus], target, rebuild=False)
+        return self._report(report, time.perf_counter() - started)
+
+    def cold_argv(self, target, q: dict) -> list[str]:
+        return newssearch_cli() + ["query", q["query"], "--index", str(target),
+                                   "--format", "json"] + cli_filters(q)
+
+
 ENGINES = {"newssearch": Newssearch(), "sqlite": Sqlite(), "tantivy": Tantivy()}
+# Engines that need servers: not in run.py's default set, run by typesense_cluster.py.
+REMOTE_ENGINES = {"typesense": Typesense()}

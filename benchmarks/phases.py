@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import resource
 import sys
 import time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from engines import ENGINES  # noqa: E402
+from engines import ENGINES, REMOTE_ENGINES  # noqa: E402
 from measure import peak_rss_bytes  # noqa: E402
 from queries import read_queries  # noqa: E402
 
@@ -34,23 +35,38 @@ def query_phase(engine, target: Path, queries: list[dict], repeats: int) -> dict
         opened = time.perf_counter() - started
         answers = [search(q) for q in queries]
         latencies: list[list[float]] = [[] for _ in queries]
+        cpu = time.process_time()
         for _ in range(repeats):
             for i, q in enumerate(queries):
                 t = time.perf_counter()
                 search(q)
                 latencies[i].append((time.perf_counter() - t) * 1000)
-    return {"open_seconds": opened, "answers": answers, "latencies_ms": latencies}
+        cpu = time.process_time() - cpu
+    return {"open_seconds": opened, "answers": answers, "latencies_ms": latencies,
+            "timed_cpu_seconds": cpu}
+
+
+def cpu_seconds() -> float:
+    """User and system CPU time of this process and its reaped children (a build's parse workers)."""
+    own, children = resource.getrusage(resource.RUSAGE_SELF), resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def location(text: str) -> Path | str:
+    """A folder or file, or a remote engine's url kept as it is (a Path would fold its ``//``)."""
+    return text if "://" in text else Path(text)
 
 
 def main(argv: list[str] | None = None) -> int:
+    engines = {**ENGINES, **REMOTE_ENGINES}
     ap = argparse.ArgumentParser()
-    ap.add_argument("engine", choices=sorted(ENGINES))
+    ap.add_argument("engine", choices=sorted(engines))
     ap.add_argument("phase", choices=("build", "reindex", "query"))
-    ap.add_argument("first", type=Path, help="CORPUS for build/reindex, TARGET for query")
-    ap.add_argument("second", type=Path, help="TARGET for build/reindex, QUERIES.json for query")
+    ap.add_argument("first", type=location, help="CORPUS for build/reindex, TARGET for query")
+    ap.add_argument("second", type=location, help="TARGET for build/reindex, QUERIES.json for query")
     ap.add_argument("--repeats", type=int, default=3)
     args = ap.parse_args(argv)
-    engine = ENGINES[args.engine]
+    engine = engines[args.engine]
     if args.phase == "build":
         out = engine.build(args.first, args.second)
     elif args.phase == "reindex":
@@ -58,6 +74,7 @@ def main(argv: list[str] | None = None) -> int:
     else:
         out = query_phase(engine, args.first, read_queries(args.second), args.repeats)
     out["peak_rss_bytes"] = peak_rss_bytes()
+    out["cpu_seconds"] = cpu_seconds()
     print(json.dumps(out))
     return 0
 

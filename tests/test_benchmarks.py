@@ -527,3 +527,72 @@ def test_a_planted_synonym_is_written_whole_and_its_other_form_is_absent(tmp_pat
         assert forms[asked] in title, (q.query, title)  # the other form, its words side by side
         words = {w.lower() for w in re.findall(r"\w+", " ".join([title, articles[target]["excerpt"], *articles[target]["topics"]]))}
         assert not words & {w.lower() for w in asked.split()}, (q.query, title)
+
+
+def test_typesense_benchmark_on_one_node_agrees_with_the_local_engine_and_stops_its_server(tmp_path):
+    corpus = tmp_path / "corpus"
+    make_corpus.generate(corpus, 60, seed=11, known=3)
+    before = {p.name: p.read_bytes() for p in corpus.iterdir()}
+    out, md = tmp_path / "ts.json", tmp_path / "RESULTS.md"
+    md.write_text("# kept\n\nearlier sections\n")
+    proc = subprocess.run(
+        [sys.executable, str(BENCH / "typesense_cluster.py"), str(corpus), "--workdir", str(tmp_path / "w"),
+         "--nodes", "1", "--queries-per-kind", "1", "--repeats", "1", "--rounds", "1",
+         "--edit-fraction", "0.05", "--out", str(out), "--markdown", str(md)],
+        capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "Totals and facet counts: the same for all" in proc.stdout
+
+    results = json.loads(out.read_text())
+    meta = results["meta"]
+    assert meta["corpus"]["files"] == 60 and meta["nodes"] == 1 and meta["refused_queries"] == []
+    assert meta["queries"] == len(results["queries"]) == 6 + 3  # one per kind, and the known items
+    for pid in meta["server_pids"]:  # the server is gone with the run
+        assert not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+    assert results["differences"] == []
+    for q in results["queries"]:
+        assert q["newssearch_total"] == q["typesense_total"] >= 1, q
+
+    local, remote = (results["engines"][name]["figures"] for name in ("newssearch", "typesense"))
+    edited = meta["edited_per_round"] == [3]  # 5 % of 60
+    assert edited and local["incremental_changed"] == remote["incremental_changed"] == 3
+    assert results["engines"]["typesense"]["noop"][0]["remote"]["upserted"] == 0
+    for f in (local, remote):
+        assert f["build_s"] > 0 and f["noop_s"] > 0 and f["incremental_s"] > 0
+        for kind in ("overall", "common", "two", "phrase", "rare", "topic", "date", "known"):
+            assert 0 < f["query_ms"][kind]["p50"] <= f["query_ms"][kind]["p95"]
+        assert f["query_peak_rss_bytes"] > 1e6 and f["disk_bytes"] > 0
+    assert remote["servers_peak_rss_bytes"] >= remote["servers_rss_bytes"] > 1e6
+    assert remote["ledger_bytes"] > 0 and local["build_server_cpu_s"] is None
+
+    # The benchmark edits its copy of the corpus, never the corpus it was given.
+    assert {p.name: p.read_bytes() for p in corpus.iterdir()} == before
+
+    text = md.read_text()
+    assert text.startswith("# kept\n\nearlier sections\n\n## The local engine against a Typesense cluster")
+    assert "| figure | local (Whoosh) | Typesense (1 node) | ratio Typesense/local |" in text
+    assert text.count("<!-- typesense-results:start -->") == 1
+
+    import typesense_cluster
+
+    typesense_cluster.write_markdown(md, results)  # a second run replaces its table, keeps the rest
+    assert md.read_text() == text
+
+
+def test_typesense_benchmark_refuses_bad_arguments_in_one_line(tmp_path):
+    for args, message in (([str(tmp_path / "nothing")], "not a folder of seed files"),
+                          ([str(ROOT / "seeds"), "--edit-fraction", "0"], "--edit-fraction must be in")):
+        bad = subprocess.run([sys.executable, str(BENCH / "typesense_cluster.py"), *args,
+                              "--workdir", str(tmp_path / "w")], capture_output=True, text=True)
+        assert bad.returncode == 2 and message in bad.stderr, bad.stderr
+        assert "Traceback" not in bad.stderr
+
+
+def test_typesense_benchmark_keeps_only_the_queries_the_engine_accepts():
+    import typesense_cluster
+
+    queries = [{"kind": "common", "query": q} for q in ("market", "market OR trade", "mark*", '"a b"~2')]
+    keep, refused = typesense_cluster.accepted(queries)
+    assert [q["query"] for q in keep] == ["market"]
+    assert [q["query"] for q in refused] == ["market OR trade", "mark*", '"a b"~2']
+    assert all(q["reason"] for q in refused)
