@@ -186,6 +186,7 @@ def test_the_content_hash_changes_with_any_field_and_only_then():
     assert ts.document(payload(body="Other"), "s", ("AI",), "Example News")["h"] != a["h"]
     assert ts.document(payload(), "t", ("AI",), "Example News")["h"] != a["h"]  # another story
     assert ts.document(payload(), "s", ("ai",), "Example News")["h"] != a["h"]  # another facet name
+    assert a["h"] == ts.record_hash(payload(), "s", ("AI",), "Example News")  # what a sync compares first
 
 
 # -- facets as the local engine counts them ----------------------------------------

@@ -69,7 +69,10 @@ def feed(seeds: Path) -> None:
 # -- syncing ----------------------------------------------------------------------
 
 
-def test_a_sync_sends_everything_then_nothing_then_only_what_changed(target, seeds, tmp_path):
+real_document = ts.document
+
+
+def test_a_sync_sends_everything_then_nothing_then_only_what_changed(target, seeds, tmp_path, monkeypatch):
     feed(seeds)
     first = index_seeds([seeds], target)
     assert first.remote is not None and first.remote.target == target
@@ -81,8 +84,12 @@ def test_a_sync_sends_everything_then_nothing_then_only_what_changed(target, see
     assert (again.remote.upserted, again.remote.deleted, again.remote.checked) == (0, 0, False)
 
     write_seed(seeds, "b.txt", title="Harbour storm over", url="https://x/b", topics=["Weather"])
-    edited = index_seeds([seeds], target)
+    made = []
+    with monkeypatch.context() as patch:
+        patch.setattr(ts, "document", lambda *record: made.append(record[0]["url"]) or real_document(*record))
+        edited = index_seeds([seeds], target)
     assert (edited.remote.upserted, edited.remote.deleted) == (1, 0)
+    assert made == ["https://x/b"]  # the other articles' documents are not even made: their hashes match
     assert collection_docs(target) == fresh_docs(seeds, tmp_path)
 
     (seeds / "a.txt").unlink()  # its url passes to c.txt; its related article goes

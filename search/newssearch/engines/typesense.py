@@ -77,6 +77,7 @@ IMPORT_BATCH = 500  # documents per import request
 DELETE_BATCH = 200  # ids per delete request (a filter of that many ids)
 MAX_FACET_VALUES = 10_000  # values fetched per facet, then ordered as the local engine orders them
 MAX_GROUP = 99  # documents of one story a collapsed hit reads (Typesense's group_limit is at most 99)
+DOCUMENT_FORMAT = 1  # the version of document(): a change there must resend every document (see record_hash)
 MAX_SYNONYM_WORDS = 8  # the longest run of query words looked up for the synonyms note (synonyms.MAX_WORDS)
 BREAK = "zzfieldbreak"  # between the fields of ``text``: a phrase never spans two fields
 _SAFE_TERM = re.compile(r"[a-z0-9]+")
@@ -244,8 +245,21 @@ def document(payload: Payload, story: str, topic_names: tuple[str, ...], provide
     if published != NO_DATE:
         day = from_timestamp(published)
         doc.update(dated=published, year=f"{day:%Y}", month=f"{day:%Y-%m}", day=f"{day:%Y-%m-%d}")
-    doc["h"] = hashlib.sha1(json.dumps(doc, sort_keys=True).encode("utf-8")).hexdigest()
+    doc["h"] = record_hash(payload, story, topic_names, provider_name)
     return doc
+
+
+def record_hash(payload: Payload, story: str, topic_names: tuple[str, ...], provider_name: str) -> str:
+    """The content hash of the document of a record: of what :func:`document` is made from.
+
+    A sync compares it with the collection's before it makes a document (the
+    analysis is most of a document's cost), so it must change whenever the
+    document would: the schema version covers the analyzer, and
+    :data:`DOCUMENT_FORMAT` covers :func:`document` itself; bump it with any
+    change there.
+    """
+    key = [DOCUMENT_FORMAT, SCHEMA_VERSION, payload, story, list(topic_names), provider_name]
+    return hashlib.sha1(json.dumps(key, sort_keys=True, ensure_ascii=False).encode("utf-8")).hexdigest()
 
 
 def document_id(url: str) -> str:
@@ -296,10 +310,10 @@ def _sync(client, target: Target, report, *, rebuild: bool):
     upserted = 0
     with open_local(ledger, synonyms=False) as local:
         for record in local.records():
-            doc = document(*record)
-            wanted.add(doc["id"])
-            if remote.get(doc["id"]) != doc["h"]:
-                batch.append(doc)
+            key = document_id(normalize_url(record[0]["url"]))
+            wanted.add(key)
+            if remote.get(key) != record_hash(*record):
+                batch.append(document(*record))
                 if len(batch) >= IMPORT_BATCH:
                     upserted += _import(target, collection, batch)
                     batch = []
