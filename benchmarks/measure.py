@@ -128,3 +128,25 @@ def ratio(a, b) -> float | None:
     if a is None or b is None or b == 0:
         return None
     return a / b
+
+
+def lookup(d: dict, path: str):
+    """The value at a dotted ``path`` of nested dicts (``query_ms.overall.p50``), or None."""
+    for key in path.split("."):
+        if not isinstance(d, dict) or key not in d:
+            return None
+        d = d[key]
+    return d
+
+
+def fmt(value, unit: str) -> str:
+    """A figure as the results tables print it: MB from bytes, three significant places."""
+    if value is None:
+        return "n/a"
+    if unit == "MB":
+        return f"{value / 1e6:.1f}"
+    if isinstance(value, int):
+        return str(value)
+    if unit == "":
+        return f"{value:.3f}"
+    return f"{value:.3f}" if value < 10 else f"{value:.1f}"

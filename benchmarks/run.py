@@ -44,7 +44,7 @@ sys.path.insert(0, str(HERE))
 
 import make_corpus  # noqa: E402
 from engines import ENGINES  # noqa: E402
-from measure import disk_bytes, percentile, ratio, run_child  # noqa: E402
+from measure import disk_bytes, fmt, lookup, percentile, ratio, run_child  # noqa: E402
 from queries import KINDS, build_queries, write_queries  # noqa: E402
 
 MARK_START = "<!-- benchmark-results:start -->"
@@ -190,24 +190,8 @@ def figures(results: dict) -> list[tuple[str, str, str]]:
     return rows
 
 
-def lookup(d: dict, path: str):
-    for key in path.split("."):
-        if not isinstance(d, dict) or key not in d:
-            return None
-        d = d[key]
-    return d
 
 
-def fmt(value, unit: str) -> str:
-    if value is None:
-        return "n/a"
-    if unit == "MB":
-        return f"{value / 1e6:.1f}"
-    if isinstance(value, int):
-        return str(value)
-    if unit == "":
-        return f"{value:.3f}"
-    return f"{value:.3f}" if value < 10 else f"{value:.1f}"
 
 
 def columns(results: dict) -> tuple[list[str], list[str]]:

@@ -60,7 +60,7 @@ sys.path.insert(0, str(HERE))
 sys.path.insert(1, str(ROOT))  # the test harness's server classes, reused as they are
 
 import make_corpus  # noqa: E402
-from measure import percentile, ratio  # noqa: E402
+from measure import fmt, lookup, percentile, ratio  # noqa: E402
 from queries import KINDS, build_queries, write_queries  # noqa: E402
 from run import log, phase, warm_page_cache  # noqa: E402
 
@@ -430,22 +430,8 @@ def rows(results: dict) -> list[tuple[str, str, str]]:
     return out
 
 
-def lookup(d: dict, path: str):
-    for key in path.split("."):
-        if not isinstance(d, dict) or key not in d:
-            return None
-        d = d[key]
-    return d
 
 
-def fmt(value, unit: str) -> str:
-    if value is None:
-        return "n/a"
-    if unit == "MB":
-        return f"{value / 1e6:.1f}"
-    if isinstance(value, int):
-        return str(value)
-    return f"{value:.3f}" if value < 10 else f"{value:.1f}"
 
 
 def table(results: dict) -> tuple[list[str], list[list[str]]]:
