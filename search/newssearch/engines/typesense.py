@@ -741,7 +741,8 @@ class TypesenseSearcher:
         oldest = from_timestamp(int(stats["min"])) if answers[-1]["found"] and "min" in stats else None
         newest = from_timestamp(int(stats["max"])) if answers[-1]["found"] and "max" in stats else None
         first = (options.page - 1) * options.limit
-        hits = tuple(self._hit(first + i + 1, group, parsed, sort, wanted) for i, group in enumerate(_groups(answers[0], collapse)))
+        marks = _marks(parsed)
+        hits = tuple(self._hit(first + i + 1, group, marks, sort, wanted) for i, group in enumerate(_groups(answers[0], collapse)))
         return SearchResults(
             query=query,
             parsed=str(parsed),
@@ -758,19 +759,13 @@ class TypesenseSearcher:
             notes=self._notes(parsed),
         )
 
-    def _hit(self, rank: int, group: list[dict[str, Any]], parsed: Parsed, sort: str, wanted: tuple[str, ...]):
+    def _hit(self, rank: int, group: list[dict[str, Any]], marks, sort: str, wanted: tuple[str, ...]):
         from .. import highlight
-        from ..schema import TEXT_FIELDS
-        from ..searching import Hit, _highlight, _Marks, _stored_value
+        from ..searching import Hit, _highlight, _stored_value
 
         first = group[0]
         payload: Payload = json.loads(first["document"]["payload"])
         shown = shown_fields(payload)
-        marks = _Marks()
-        phrases: list[highlight.Phrase] = [(p, 1) for p in parsed.phrases]
-        for field in TEXT_FIELDS:
-            marks.terms[field] = set(parsed.words)
-            marks.phrases[field] = phrases
         others = [json.loads(h["document"]["payload"]) for h in group[1:]]
         providers = tuple(p for p in dict.fromkeys(o.get("provider", "") for o in others) if p)
         return Hit(
@@ -896,6 +891,21 @@ class TypesenseSearcher:
             if "error" in result:
                 raise EngineError(f"{self.target}: the search was refused: {result['error']}")
         return results
+
+
+def _marks(parsed: Parsed):
+    """What the highlights mark, the same in every text field (``text`` holds them all): the query's
+    words and phrases, not its negated ones. Made once a query, for every hit."""
+    from .. import highlight
+    from ..schema import TEXT_FIELDS
+    from ..searching import _Marks
+
+    marks = _Marks()
+    phrases: list[highlight.Phrase] = [(p, 1) for p in parsed.phrases]
+    for field in TEXT_FIELDS:
+        marks.terms[field] = set(parsed.words)
+        marks.phrases[field] = phrases
+    return marks
 
 
 def _filters(options: Options) -> dict[str, str]:
