@@ -7,7 +7,7 @@ import pytest
 
 from newssearch import index_seeds, store
 from newssearch.codec.toc import open_whoosh
-from newssearch.docvalues import FACETS_FILE, DocValues
+from newssearch.docvalues import FACETS_FILE, URL_PREFIX, DocValues
 from newssearch.schema import NO_DATE, TEXT_FIELDS
 
 from .conftest import related, write_seed
@@ -87,3 +87,27 @@ def test_label_groups_saved_with_the_generation_equal_those_computed_from_the_pa
         assert saved.counts(values.live, 2) == computed.counts(values.live, 2)
         for value in [*saved.names.tolist(), "AI", "ai", "no such value"]:
             assert np.array_equal(saved.mask([value], values.size), computed.mask([value], values.size))
+
+
+def test_urls_alike_beyond_the_sorted_prefix_are_ranked_by_the_whole_url(seeds, index_dir):
+    # Only URL_PREFIX bytes are sorted in NumPy: runs of urls alike that far (some of them ending
+    # there, some updated so that a deleted copy has the same url) must still come out in url order.
+    stem = "https://news.example/" + "section/" * (URL_PREFIX // 8)
+    tails = ["b", "", "a", "ab", "b/c", "a/z", "", "~", "0", "aa"]
+    for i, tail in enumerate(tails):
+        write_seed(seeds, f"{i:02d}.txt", title=f"Story {i}", url=stem + tail + (f"?p={i}" if i % 3 == 0 else ""))
+    write_seed(seeds, "short.txt", title="Short", url="https://news.example/a")
+    index_seeds([seeds], index_dir)
+    for i in (1, 4, 8):  # a second segment, and deleted copies of the same urls in the first
+        write_seed(seeds, f"{i:02d}.txt", title=f"Story {i} again", url=stem + tails[i])
+    write_seed(seeds, "late.txt", title="Late", url=stem[:URL_PREFIX])
+    index_seeds([seeds], index_dir)
+    generation = store.current_generation(index_dir)
+    values = DocValues.load(generation)
+    ix = open_whoosh(generation)
+    with ix.reader() as reader:
+        assert len(reader.leaf_readers()) == 2 and reader.has_deletions()
+        urls = list(reader.column_reader("url"))
+    ix.close()
+    assert sum(len(u) > URL_PREFIX for u in urls) >= 10
+    assert sorted(range(len(urls)), key=lambda d: (urls[d], d)) == np.argsort(values.url_rank).tolist()

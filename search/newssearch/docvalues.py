@@ -302,7 +302,13 @@ def build(reader, gen: Path) -> tuple[int, int]:
 
 def _clusters(gen: Path, segments: list, live: np.ndarray, url_rank: np.ndarray) -> np.ndarray:
     """Each document's near-duplicate cluster (see :mod:`newssearch.neardup`), from the signature columns."""
-    signatures, has = neardup.signature_matrix([v for segment in segments for v in bytes_column(gen, segment, "minhash")])
+    signatures = np.zeros((len(live), neardup.HASHES), dtype="<u2")
+    has = np.zeros(len(live), dtype=bool)
+    start = 0
+    for segment in segments:  # one segment's values as Python bytes at a time
+        end = start + segment.doc_count_all()
+        signatures[start:end], has[start:end] = neardup.signature_matrix(bytes_column(gen, segment, "minhash"))
+        start = end
     return neardup.clusters(signatures, has & live, url_rank)
 
 
@@ -312,12 +318,63 @@ def _numeric(gen: Path, segments: list, field: str, typecode: str, default) -> n
     return np.concatenate(parts) if parts else np.zeros(0, dtype=typecode)
 
 
+URL_PREFIX = 64  # bytes of each url sorted in NumPy; urls alike that far are sorted whole in Python
+
+
 def _url_rank(gen: Path, segments: list, size: int) -> np.ndarray:
-    """Each document's rank in url order: sorting by url is then an integer sort."""
-    # Fixed-width bytes sort with memcmp, several times faster than Python objects
-    # (urls hold no NUL byte: a seed with one is refused).
-    urls = np.array([url for segment in segments for url in bytes_column(gen, segment, "url")] or [b""], dtype=bytes)
-    return np.argsort(np.argsort(urls[:size], kind="stable"), kind="stable").astype(np.int32)
+    """Each document's rank in url order (ties by docnum): sorting by url is then an integer sort.
+
+    Fixed-width bytes sort with memcmp, several times faster than Python
+    objects, but a width of the longest url costs its length for every
+    document (gigabytes at a million seeds with one long url). So the first
+    :data:`URL_PREFIX` bytes are sorted in NumPy, and each run of equal
+    prefixes holding a longer url is put in order by the whole urls. (Urls
+    hold no NUL byte, which fixed-width bytes would drop: a seed with one is
+    refused.)
+    """
+    if not size:
+        return np.zeros(0, dtype=np.int32)
+    prefixes = np.zeros(size, dtype=f"S{URL_PREFIX}")
+    longer = np.zeros(size, dtype=bool)
+    start = 0
+    for segment in segments:  # one segment's urls as Python bytes at a time
+        urls = bytes_column(gen, segment, "url")
+        end = start + len(urls)
+        prefixes[start:end] = urls  # cut at URL_PREFIX bytes
+        longer[start:end] = np.fromiter(map(len, urls), dtype=np.int64, count=len(urls)) > URL_PREFIX
+        start = end
+    order = np.argsort(prefixes, kind="stable")
+    ordered = prefixes[order]
+    del prefixes
+    # Runs of equal prefixes, and those of them with a url the prefix does not hold whole.
+    run = np.cumsum(np.concatenate(([True], ordered[1:] != ordered[:-1]))) - 1
+    del ordered
+    runs = int(run[-1]) + 1
+    unsettled = np.flatnonzero((np.bincount(run, minlength=runs) > 1) & (np.bincount(run, weights=longer[order], minlength=runs) > 0))
+    if len(unsettled):
+        _sort_runs_by_whole_url(gen, segments, order, run, unsettled)
+    rank = np.empty(size, dtype=np.int32)
+    rank[order] = np.arange(size, dtype=np.int32)
+    return rank
+
+
+def _sort_runs_by_whole_url(gen: Path, segments: list, order: np.ndarray, run: np.ndarray, runs: np.ndarray) -> None:
+    """Put in order, in place, the ``runs`` of ``order`` (docnums sorted by url prefix) by whole url, then docnum."""
+    positions = np.flatnonzero(np.isin(run, runs))
+    wanted = order[positions]
+    urls: dict[int, bytes] = {}
+    start = 0
+    for segment in segments:
+        end = start + segment.doc_count_all()
+        inside = wanted[(wanted >= start) & (wanted < end)]
+        if len(inside):
+            column = bytes_column(gen, segment, "url")
+            urls.update((d, column[d - start]) for d in inside.tolist())
+        start = end
+    bounds = np.flatnonzero(np.diff(run[positions])) + 1
+    for group_positions in np.split(positions, bounds):
+        docs = order[group_positions].tolist()
+        order[group_positions] = sorted(docs, key=lambda d: (urls[d], d))
 
 
 def _labels(reader, field: str, postings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
