@@ -548,7 +548,8 @@ def _write_generation(
     final = _delete_replaced(folder, schema, old_segments, finished, stale, dropped, vocabulary)
     del finished, stale, dropped  # hundreds of MB at 200,000 seeds: gone before the facet arrays
     final = segments.merge_small(
-        folder, schema, [s for s in final if s.doc_count()], partial(document_from_payload, signed=False), prepare=sign
+        folder, schema, [s for s in final if s.doc_count()], partial(document_from_payload, signed=False), prepare=sign,
+        min_documents=MERGED_DOCUMENTS,
     )
     segments.commit(folder, schema, final, toc_number + 1)
     documents, related = _build_doc_values(folder)
@@ -577,9 +578,12 @@ def _write_new_segments(
     and the urls to delete from the base generation's segments; adds to
     ``dropped`` the documents of the new segments that the index does not keep.
     """
+    from .codec.segments import MAX_SEGMENTS
+
     paths = [f.path for f in run.to_parse]
-    inline = SegmentWriter(gen.folder, schema)  # also writes what the main process adds itself
     pool = processes.start(gen.folder, schema, len(paths), workers)
+    # Also writes what the main process adds itself; parsing every file when there are no workers.
+    inline = SegmentWriter(gen.folder, schema, files=0 if pool is not None else len(paths), segments=MAX_SEGMENTS - 1)
     try:
         run.start()
         if pool is not None:
@@ -691,6 +695,10 @@ def _forget_words(gen: Path, schema, removed: list[tuple[object, list[int]]], vo
 
 
 FORGET_BATCH = 1024  # removed documents read back at a time
+# The most documents a merge writes in one segment when the index has no larger one: about
+# what a process writes at SEGMENT_POSTINGS (a seed and its related articles make about
+# 200 postings, 3 documents), so that a merge needs no more memory than the build did.
+MERGED_DOCUMENTS = 90_000
 
 
 def _keep_owned(run: _Run, parsed: Parsed, dropped: dict[str, set[int]]) -> None:

@@ -32,11 +32,13 @@ if TYPE_CHECKING:
 PARALLEL_THRESHOLD = 200
 PARSE_BATCH = 256  # files per task: the batch builder pays a fixed cost per call
 # A worker finishes its segment and starts another at this many postings (a
-# seed makes about 200). A worker then holds about 300 MB at its peak; fewer,
-# larger segments make queries faster (each term is looked up per segment):
-# at 6 million, 50,000 seeds make one segment per worker, and queries were
-# 6-10 % faster than with the 4 segments of 4 million, for 805 MB of memory
-# at the build's peak (all processes) instead of 693.
+# seed makes about 200), or more when its share of a large run would otherwise
+# make more segments than it may (see SegmentWriter). A worker then holds
+# about 300 MB at its peak; fewer, larger segments make queries faster (each
+# term is looked up per segment): at 6 million, 50,000 seeds make one segment
+# per worker, and queries were 6-10 % faster than with the 4 segments of 4
+# million, for 805 MB of memory at the build's peak (all processes) instead
+# of 693.
 SEGMENT_POSTINGS = 6_000_000
 
 
@@ -78,16 +80,35 @@ class SegmentWriter:
     seed is written together with all its related entries; the main process
     decides afterwards which of them the index keeps (duplicate urls, related
     entries listed by several seeds) and marks the others deleted, which
-    costs nothing. A segment is finished when it holds ``SEGMENT_POSTINGS``
-    postings, which bounds each worker's memory.
+    costs nothing.
+
+    A segment is finished when it holds ``SEGMENT_POSTINGS`` postings, which
+    bounds each process's memory, unless the writer was told how many
+    ``files`` it will parse and how many ``segments`` they may make: then the
+    postings per segment grow, from the postings per file seen so far, so
+    that its share of the run makes at most that many. A million seeds would
+    otherwise make some 35 segments, and merging them down to
+    ``MAX_SEGMENTS`` (in one process, re-indexing every document) cost more
+    time than the whole parse and 5 GB of memory.
     """
 
-    def __init__(self, folder: Path, schema) -> None:
+    def __init__(self, folder: Path, schema, files: int = 0, segments: int = 0) -> None:
         self.folder = folder
         self.schema = schema
         self.builder: SegmentBuilder | None = None  # while a segment is open
         self.segments: list = []
         self.tokens: Counter[str] = Counter()  # every raw token parsed, for the spelling vocabulary
+        self.expected_files = files
+        self.allowed_segments = segments
+        self.files = 0  # files parsed so far, and the postings their documents made
+        self.postings = 0
+
+    def segment_postings(self) -> int:
+        """The postings at which the open segment is finished (see the class)."""
+        if not self.allowed_segments or not self.files or not self.postings:
+            return SEGMENT_POSTINGS
+        projected = self.postings * max(self.expected_files, self.files) / self.files
+        return max(SEGMENT_POSTINGS, -(-int(projected) // self.allowed_segments))
 
     def parse(self, paths: Sequence[str]) -> list[Parsed | SeedError]:
         """Parse a batch of files and add the documents of those that parse, in one batch."""
@@ -101,7 +122,10 @@ class SegmentWriter:
             documents.append(seed_document(article, signed=False))
             documents += [related_document(r, article.path, article.url, signed=False) for r in article.related]
         sign(documents)  # near-duplicate signatures, for the whole batch at once
+        before = builder.postings
         added = builder.add_batch(documents)
+        self.files += len(paths)
+        self.postings += builder.postings - before
         builder_base = added.start
         docnums = iter(added)
         parsed: dict[str, Parsed] = {}
@@ -118,7 +142,7 @@ class SegmentWriter:
                 docnum,
                 related,
             )
-        if builder.postings >= SEGMENT_POSTINGS:
+        if builder.postings >= self.segment_postings():
             self._finish_segment()
         return [r if isinstance(r, SeedError) else parsed[r.path] for r in results]
 
@@ -169,7 +193,9 @@ class Workers:
 
     WINDOW = 2
 
-    def __init__(self, folder: Path, schema, count: int) -> None:
+    def __init__(self, folder: Path, schema, count: int, files: int = 0) -> None:
+        from .codec.segments import MAX_SEGMENTS
+
         ctx = get_context("fork")
         parent = os.getpid()
         self.folder = folder
@@ -179,7 +205,7 @@ class Workers:
         self.procs = [
             ctx.Process(
                 target=_work,
-                args=(SegmentWriter(folder, schema), self.tasks[i], self.results[i], parent),
+                args=(self._writer(folder, schema, files, count, MAX_SEGMENTS), self.tasks[i], self.results[i], parent),
                 daemon=True,
                 name=f"newssearch-indexer-{i}",
             )
@@ -187,6 +213,12 @@ class Workers:
         ]
         for proc in self.procs:
             proc.start()
+
+    @staticmethod
+    def _writer(folder: Path, schema, files: int, count: int, max_segments: int) -> SegmentWriter:
+        """A worker's writer: its share of the files, in at most its share of the segments
+        (one is left for what the main process writes itself)."""
+        return SegmentWriter(folder, schema, files=-(-files // count), segments=max(1, (max_segments - 1) // count))
 
     def run(self, paths: list[str]) -> Iterator[Parsed | SeedError]:
         """Each file's result, in the order of ``paths``."""
@@ -268,7 +300,7 @@ def start(folder: Path, schema: Any, files: int, count: int) -> Workers | None:
     """``count`` worker processes to write ``files`` files into ``folder``, or None when
     parsing them in the main process is faster (few files, or one process)."""
     if files >= PARALLEL_THRESHOLD and count > 1:
-        return Workers(folder, schema, count)
+        return Workers(folder, schema, count, files)
     return None
 
 
