@@ -182,14 +182,27 @@ QUERIES = [
 ]
 
 
-def test_small_segments_from_two_workers_search_like_one_serial_build(seeds, tmp_path, monkeypatch):
+@pytest.mark.parametrize("fresh", [False, True], ids=["forked", "fresh"])
+def test_small_segments_from_two_workers_search_like_one_serial_build(seeds, tmp_path, monkeypatch, fresh):
+    # Forked workers, or (as for a large run) workers started from the fork server, which see
+    # none of this process's settings but those the indexer hands them.
     write_corpus(seeds)
     serial = index_seeds([seeds], tmp_path / "serial", workers=1)
+    started = []
+
+    class Spy(processes.Workers):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            started.append(self.fresh)
+
+    monkeypatch.setattr(processes, "Workers", Spy)
+    monkeypatch.setattr(processes, "FRESH_WORKERS", 10 if fresh else 10**9)
     monkeypatch.setattr(processes, "PARALLEL_THRESHOLD", 10)
     monkeypatch.setattr(processes, "PARSE_BATCH", 8)
     monkeypatch.setattr(processes, "SEGMENT_POSTINGS", 300)
     parallel = index_seeds([seeds], tmp_path / "parallel", workers=2)
 
+    assert started == [fresh]
     assert len(live_segments(tmp_path / "serial")) == 1
     assert len(live_segments(tmp_path / "parallel")) >= 4
     # 60 seeds, 60 companions and the shared analysis; seeds 40 and 3 are only seeds.

@@ -31,6 +31,12 @@ if TYPE_CHECKING:
 # Below this many files to parse, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 200
 PARSE_BATCH = 256  # files per task: the batch builder pays a fixed cost per call
+# From this many files to parse, the workers start from a fresh process (multiprocessing's
+# forkserver) instead of being forked from the indexer. A fork shares the indexer's heap (the
+# file list and the manifest: a gigabyte at a million files), which every worker's memory
+# then counts again and partly copies as it allocates; the fresh process costs about half a
+# second to start, nothing next to parsing this many files.
+FRESH_WORKERS = 20_000
 # A worker finishes its segment and starts another at this many postings (a
 # seed makes about 200), or more when its share of a large run would otherwise
 # make more segments than it may (see SegmentWriter). A worker then holds
@@ -100,15 +106,16 @@ class SegmentWriter:
         self.tokens: Counter[str] = Counter()  # every raw token parsed, for the spelling vocabulary
         self.expected_files = files
         self.allowed_segments = segments
+        self.floor = SEGMENT_POSTINGS  # read here: a worker started afresh does not see the indexer's module
         self.files = 0  # files parsed so far, and the postings their documents made
         self.postings = 0
 
     def segment_postings(self) -> int:
         """The postings at which the open segment is finished (see the class)."""
         if not self.allowed_segments or not self.files or not self.postings:
-            return SEGMENT_POSTINGS
+            return self.floor
         projected = self.postings * max(self.expected_files, self.files) / self.files
-        return max(SEGMENT_POSTINGS, -(-int(projected) // self.allowed_segments))
+        return max(self.floor, -(-int(projected) // self.allowed_segments))
 
     def parse(self, paths: Sequence[str]) -> list[Parsed | SeedError]:
         """Parse a batch of files and add the documents of those that parse, in one batch."""
@@ -188,7 +195,8 @@ class Workers:
     Batches go round-robin, at most ``WINDOW`` per worker ahead of the main
     process, which reads the results back in path order, so memory stays flat
     however large the corpus. Workers are forked (they start in milliseconds
-    with the modules already imported) and die with the indexer.
+    with the modules already imported), or for a large run started from a
+    fresh process (see :data:`FRESH_WORKERS`), and die with the indexer.
     """
 
     WINDOW = 2
@@ -196,8 +204,10 @@ class Workers:
     def __init__(self, folder: Path, schema, count: int, files: int = 0) -> None:
         from .codec.segments import MAX_SEGMENTS
 
-        ctx = get_context("fork")
+        fresh = files >= FRESH_WORKERS
+        ctx = _fresh_context() if fresh else get_context("fork")
         parent = os.getpid()
+        self.fresh = fresh
         self.folder = folder
         self._stopping = False
         self.tasks = [ctx.Queue() for _ in range(count)]
@@ -205,7 +215,7 @@ class Workers:
         self.procs = [
             ctx.Process(
                 target=_work,
-                args=(self._writer(folder, schema, files, count, MAX_SEGMENTS), self.tasks[i], self.results[i], parent),
+                args=(self._writer(folder, schema, files, count, MAX_SEGMENTS), self.tasks[i], self.results[i], parent, fresh),
                 daemon=True,
                 name=f"newssearch-indexer-{i}",
             )
@@ -273,12 +283,22 @@ class Workers:
             return value
 
 
-def _work(writer: SegmentWriter, tasks, results, parent: int) -> None:
+def _fresh_context():
+    """multiprocessing's forkserver, its server holding this module and the segment writer's imported."""
+    ctx = get_context("forkserver")
+    ctx.set_forkserver_preload(["newssearch.workers", "newssearch.codec.segments"])
+    return ctx
+
+
+def _work(writer: SegmentWriter, tasks, results, parent: int, fresh: bool = False) -> None:
     """A worker process: parse each batch into segments; on ``None``, finish them."""
     import gc
     import signal
 
-    die_with_parent(parent)
+    if fresh:
+        die_with_indexer(parent)
+    else:
+        die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the indexer decides what an interrupt stops
     # The builder allocates millions of objects and makes no reference cycles worth
     # collecting: the cyclic collector's full passes over a growing heap cost about
@@ -324,3 +344,39 @@ def die_with_parent(parent: int) -> None:
         pass
     if os.getppid() != parent:  # the parent died before the request was made
         os._exit(1)
+
+
+def die_with_indexer(indexer: int) -> None:
+    """In a worker started by the fork server: exit when the ``indexer`` process does.
+
+    Its parent is the server, which would outlive the indexer: the server
+    exits when no process holds its "alive" pipe any more, and each of its
+    children holds one. So a thread waits on the indexer's process
+    descriptor (Linux), or checks every half second that it still exists.
+    """
+    import threading
+
+    try:
+        handle = os.pidfd_open(indexer)
+    except ProcessLookupError:
+        os._exit(1)
+    except (AttributeError, OSError):
+        handle = None
+
+    def watch() -> None:
+        if handle is not None:
+            import select
+
+            select.select([handle], [], [])
+        else:
+            import time
+
+            while True:
+                try:
+                    os.kill(indexer, 0)
+                except ProcessLookupError:
+                    break
+                time.sleep(0.5)
+        os._exit(1)
+
+    threading.Thread(target=watch, name="newssearch-indexer-watch", daemon=True).start()
