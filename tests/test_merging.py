@@ -182,27 +182,30 @@ QUERIES = [
 ]
 
 
-@pytest.mark.parametrize("fresh", [False, True], ids=["forked", "fresh"])
-def test_small_segments_from_two_workers_search_like_one_serial_build(seeds, tmp_path, monkeypatch, fresh):
-    # Forked workers, or (as for a large run) workers started from the fork server, which see
-    # none of this process's settings but those the indexer hands them.
+@pytest.mark.parametrize("early", [False, True], ids=["forked-to-parse", "forked-before-the-walk"])
+def test_small_segments_from_two_workers_search_like_one_serial_build(seeds, tmp_path, monkeypatch, early):
+    # Workers forked when the files to parse are known, or (as for a large run) before the walk,
+    # idle until the run hands them their writers.
     write_corpus(seeds)
     serial = index_seeds([seeds], tmp_path / "serial", workers=1)
-    started = []
+    pools, prestarted = [], []
 
     class Spy(processes.Workers):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
-            started.append(self.fresh)
+            pools.append(self)
 
+    prestart = processes.prestart
     monkeypatch.setattr(processes, "Workers", Spy)
-    monkeypatch.setattr(processes, "FRESH_WORKERS", 10 if fresh else 10**9)
+    monkeypatch.setattr(processes, "prestart", lambda *args: prestarted.append(prestart(*args)) or prestarted[-1])
+    monkeypatch.setattr(processes, "EARLY_WORKERS", 10 if early else 10**9)
     monkeypatch.setattr(processes, "PARALLEL_THRESHOLD", 10)
     monkeypatch.setattr(processes, "PARSE_BATCH", 8)
     monkeypatch.setattr(processes, "SEGMENT_POSTINGS", 300)
     parallel = index_seeds([seeds], tmp_path / "parallel", workers=2)
 
-    assert started == [fresh]
+    assert len(pools) == 1 and (prestarted == pools if early else prestarted == [None])
+    assert indexer_children() == []
     assert len(live_segments(tmp_path / "serial")) == 1
     assert len(live_segments(tmp_path / "parallel")) >= 4
     # 60 seeds, 60 companions and the shared analysis; seeds 40 and 3 are only seeds.
@@ -249,6 +252,23 @@ def test_a_large_build_sizes_its_segments_to_need_no_merge_and_searches_like_a_s
     assert (parallel.total_documents, parallel.seeds) == (serial.total_documents, serial.seeds)
     for query, options in QUERIES:
         assert view(tmp_path / "parallel", query, **options) == view(tmp_path / "serial", query, **options), query
+
+
+def test_workers_forked_before_the_walk_are_stopped_when_there_is_nothing_to_parse(seeds, index_dir, monkeypatch):
+    write_corpus(seeds)
+    index_seeds([seeds], index_dir, workers=1)
+    monkeypatch.setattr(processes, "EARLY_WORKERS", 10)
+    pools, prestart = [], processes.prestart
+    monkeypatch.setattr(processes, "prestart", lambda *args: pools.append(prestart(*args)) or pools[-1])
+    report = index_seeds([seeds], index_dir, workers=2)
+    assert not report.written and pools[0] is not None
+    assert indexer_children() == []
+    for i in range(3):  # a few changed files: parsed in this process, the early workers stopped
+        write_seed(seeds, f"{i:03d}.txt", title=f"Changed {i}", url=f"https://x/{i}")
+    report = index_seeds([seeds], index_dir, workers=2)
+    assert report.updated == 3 and pools[1] is not None
+    assert indexer_children() == []
+    assert urls(index_dir, "changed") and len(urls(index_dir, "changed")) == 3
 
 
 def test_a_writer_told_its_share_grows_its_segments_from_the_postings_per_file_seen(tmp_path):

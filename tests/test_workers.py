@@ -72,19 +72,18 @@ def _running(pid: int) -> bool:
         return False
 
 
-def test_workers_started_afresh_die_with_a_killed_indexer(seeds, tmp_path):
-    # Their parent is the fork server, not the indexer: the server must go with the indexer, and they with it.
+def test_workers_forked_before_the_walk_die_with_a_killed_indexer(seeds, tmp_path):
     for i in range(3000):
         write_seed(seeds, f"{i:04d}.txt", title=f"Story {i}", url=f"https://x/{i}", body="Some words of a body. " * 40)
-    code = ("import sys; from newssearch import indexing, workers; workers.FRESH_WORKERS = 10; workers.PARSE_BATCH = 2; "
+    code = ("import sys; from newssearch import indexing, workers; workers.EARLY_WORKERS = 10; workers.PARSE_BATCH = 2; "
             "indexing.index_seeds([sys.argv[1]], sys.argv[2], workers=2)")
     run = subprocess.Popen([sys.executable, "-c", code, str(seeds), str(tmp_path / "index")])
     try:
         deadline = time.monotonic() + 120
-        while len(_descendants(run.pid)) < 3 and run.poll() is None and time.monotonic() < deadline:
+        while len(_descendants(run.pid)) < 2 and run.poll() is None and time.monotonic() < deadline:
             time.sleep(0.02)
         started = _descendants(run.pid)
-        assert len(started) >= 3, "the server and two workers"
+        assert len(started) >= 2, "two workers"
     finally:
         run.kill()
         run.wait()

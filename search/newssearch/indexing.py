@@ -178,24 +178,30 @@ def index_seeds(
     workers = _positive("workers", workers, os.cpu_count() or 1)
     lock_timeout = _seconds("lock_timeout", lock_timeout)
     index_dir = store.resolve_index_dir(index_dir)
-    files = find_seed_files(paths)
-    if not index_dir.is_dir():
-        index_dir.mkdir(parents=True, exist_ok=True)
-    with store.write_lock(index_dir, lock_timeout) as writable:
-        base, rebuilt, manifest = (None, None, {}) if rebuild else _usable_base(index_dir)
-        run = _Run(manifest, files, [os.path.abspath(p) for p in paths], base)
-        if rebuilt is not None:
-            run.warnings.append(SkippedFile(str(index_dir), rebuilt))
-        if base is not None and not run.to_parse and not run.removed:
-            if writable:
-                store.remove_unpublished(index_dir)  # what a killed run left behind
-            return run.report(started, index_dir, store.read_meta(base), written=False)
-        if not writable:
-            raise PermissionError(errno.EACCES, "the index folder is read-only", str(index_dir))
-        # Published when the block ends; discarded if it raises (CURRENT still names the previous one).
-        with store.new_generation(index_dir, base) as gen:
-            meta = _write_generation(gen, base, run, workers, progress)
-        return run.report(started, index_dir, meta, written=True)
+    early = processes.prestart(paths, workers)  # forked while this process is small
+    try:
+        files = find_seed_files(paths)
+        if not index_dir.is_dir():
+            index_dir.mkdir(parents=True, exist_ok=True)
+        with store.write_lock(index_dir, lock_timeout) as writable:
+            base, rebuilt, manifest = (None, None, {}) if rebuild else _usable_base(index_dir)
+            run = _Run(manifest, files, [os.path.abspath(p) for p in paths], base)
+            del files, manifest  # the run holds what it needs of them
+            if rebuilt is not None:
+                run.warnings.append(SkippedFile(str(index_dir), rebuilt))
+            if base is not None and not run.to_parse and not run.removed:
+                if writable:
+                    store.remove_unpublished(index_dir)  # what a killed run left behind
+                return run.report(started, index_dir, store.read_meta(base), written=False)
+            if not writable:
+                raise PermissionError(errno.EACCES, "the index folder is read-only", str(index_dir))
+            # Published when the block ends; discarded if it raises (CURRENT still names the previous one).
+            with store.new_generation(index_dir, base) as gen:
+                meta = _write_generation(gen, base, run, workers, progress, early)
+            return run.report(started, index_dir, meta, written=True)
+    finally:
+        if early is not None:
+            early.stop()  # unused, or already finished (then this only reaps them)
 
 
 def _path_list(paths: object) -> list[str]:
@@ -523,7 +529,8 @@ def _count_duplicates(entries: dict[str, _Entry]) -> int:
 
 
 def _write_generation(
-    gen: store.NewGeneration, base: Path | None, run: _Run, workers: int, progress: Progress | None
+    gen: store.NewGeneration, base: Path | None, run: _Run, workers: int, progress: Progress | None,
+    early: processes.Workers | None = None,
 ) -> GenerationMeta:
     """Write the run's changes into the new generation ``gen`` and seal it; returns its metadata.
 
@@ -544,7 +551,7 @@ def _write_generation(
     old_segments, toc_number = segments.read(folder, schema)
     vocabulary = Vocabulary.load(base)
     dropped: dict[str, set[int]] = {}  # documents of new segments the index does not keep
-    finished, stale = _write_new_segments(gen, base, run, schema, workers, progress, dropped)
+    finished, stale = _write_new_segments(gen, base, run, schema, workers, progress, dropped, early)
     final = _delete_replaced(folder, schema, old_segments, finished, stale, dropped, vocabulary)
     del finished, stale, dropped  # hundreds of MB at 200,000 seeds: gone before the facet arrays
     final = segments.merge_small(
@@ -571,6 +578,7 @@ def _write_new_segments(
     workers: int,
     progress: Progress | None,
     dropped: dict[str, set[int]],
+    early: processes.Workers | None = None,
 ) -> tuple[list[tuple[list, dict[str, int]]], set[str]]:
     """Read the files of the run into new segments, decide who holds each url and write the manifest.
 
@@ -581,7 +589,7 @@ def _write_new_segments(
     from .codec.segments import MAX_SEGMENTS
 
     paths = [f.path for f in run.to_parse]
-    pool = processes.start(gen.folder, schema, len(paths), workers)
+    pool = processes.start(gen.folder, schema, len(paths), workers, early)
     # Also writes what the main process adds itself; parsing every file when there are no workers.
     inline = SegmentWriter(gen.folder, schema, files=0 if pool is not None else len(paths), segments=MAX_SEGMENTS - 1)
     try:

@@ -31,12 +31,11 @@ if TYPE_CHECKING:
 # Below this many files to parse, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 200
 PARSE_BATCH = 256  # files per task: the batch builder pays a fixed cost per call
-# From this many files to parse, the workers start from a fresh process (multiprocessing's
-# forkserver) instead of being forked from the indexer. A fork shares the indexer's heap (the
-# file list and the manifest: a gigabyte at a million files), which every worker's memory
-# then counts again and partly copies as it allocates; the fresh process costs about half a
-# second to start, nothing next to parsing this many files.
-FRESH_WORKERS = 20_000
+# From this many seed files under the paths given, the workers are forked when the run starts,
+# before it walks the folders: a fork shares the indexer's heap, which then holds the file list
+# and the manifest (a gigabyte at a million files), and every worker's memory counted it again
+# and copied part of it as it allocated. Counting this many names costs a few milliseconds.
+EARLY_WORKERS = 20_000
 # A worker finishes its segment and starts another at this many postings (a
 # seed makes about 200), or more when its share of a large run would otherwise
 # make more segments than it may (see SegmentWriter). A worker then holds
@@ -106,7 +105,7 @@ class SegmentWriter:
         self.tokens: Counter[str] = Counter()  # every raw token parsed, for the spelling vocabulary
         self.expected_files = files
         self.allowed_segments = segments
-        self.floor = SEGMENT_POSTINGS  # read here: a worker started afresh does not see the indexer's module
+        self.floor = SEGMENT_POSTINGS
         self.files = 0  # files parsed so far, and the postings their documents made
         self.postings = 0
 
@@ -195,27 +194,24 @@ class Workers:
     Batches go round-robin, at most ``WINDOW`` per worker ahead of the main
     process, which reads the results back in path order, so memory stays flat
     however large the corpus. Workers are forked (they start in milliseconds
-    with the modules already imported), or for a large run started from a
-    fresh process (see :data:`FRESH_WORKERS`), and die with the indexer.
+    with the modules already imported), wait for :meth:`begin` to hand them
+    their writers, and die with the indexer. A large run forks them before
+    it reads anything (see :func:`prestart`).
     """
 
     WINDOW = 2
 
-    def __init__(self, folder: Path, schema, count: int, files: int = 0) -> None:
-        from .codec.segments import MAX_SEGMENTS
-
-        fresh = files >= FRESH_WORKERS
-        ctx = _fresh_context() if fresh else get_context("fork")
+    def __init__(self, count: int) -> None:
+        ctx = get_context("fork")
         parent = os.getpid()
-        self.fresh = fresh
-        self.folder = folder
+        self.folder: Path | None = None
         self._stopping = False
         self.tasks = [ctx.Queue() for _ in range(count)]
         self.results = [ctx.Queue() for _ in range(count)]
         self.procs = [
             ctx.Process(
                 target=_work,
-                args=(self._writer(folder, schema, files, count, MAX_SEGMENTS), self.tasks[i], self.results[i], parent, fresh),
+                args=(self.tasks[i], self.results[i], parent),
                 daemon=True,
                 name=f"newssearch-indexer-{i}",
             )
@@ -223,6 +219,14 @@ class Workers:
         ]
         for proc in self.procs:
             proc.start()
+
+    def begin(self, folder: Path, schema, files: int) -> None:
+        """Give each worker its writer, for its share of ``files`` files written into ``folder``."""
+        from .codec.segments import MAX_SEGMENTS
+
+        self.folder = folder
+        for task in self.tasks:
+            task.put(self._writer(folder, schema, files, len(self.procs), MAX_SEGMENTS))
 
     @staticmethod
     def _writer(folder: Path, schema, files: int, count: int, max_segments: int) -> SegmentWriter:
@@ -276,35 +280,29 @@ class Workers:
             except queue.Empty:
                 if not self.procs[i].is_alive():
                     reason = f"an indexing worker died (exit code {self.procs[i].exitcode})"
-                    raise IndexingError(str(self.folder.parent), reason) from None
+                    raise IndexingError(str(self.folder.parent if self.folder else ""), reason) from None
                 continue
             if kind == "error":
                 raise value
             return value
 
 
-def _fresh_context():
-    """multiprocessing's forkserver, its server holding this module and the segment writer's imported."""
-    ctx = get_context("forkserver")
-    ctx.set_forkserver_preload(["newssearch.workers", "newssearch.codec.segments"])
-    return ctx
-
-
-def _work(writer: SegmentWriter, tasks, results, parent: int, fresh: bool = False) -> None:
-    """A worker process: parse each batch into segments; on ``None``, finish them."""
+def _work(tasks, results, parent: int) -> None:
+    """A worker process: take its writer (``None``: nothing to do), parse each batch into
+    segments; on ``None``, finish them."""
     import gc
     import signal
 
-    if fresh:
-        die_with_indexer(parent)
-    else:
-        die_with_parent(parent)
+    die_with_parent(parent)
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # the indexer decides what an interrupt stops
     # The builder allocates millions of objects and makes no reference cycles worth
     # collecting: the cyclic collector's full passes over a growing heap cost about
     # 5 % of a worker's time. The process is ours and short-lived.
     gc.disable()
     try:
+        writer: SegmentWriter | None = tasks.get()
+        if writer is None:
+            return  # stopped before the run had anything to parse
         while (batch := tasks.get()) is not None:
             results.put(("ok", writer.parse(batch)))
         results.put(("ok", writer.finish()))
@@ -316,12 +314,49 @@ def _work(writer: SegmentWriter, tasks, results, parent: int, fresh: bool = Fals
         results.put(("error", exc))
 
 
-def start(folder: Path, schema: Any, files: int, count: int) -> Workers | None:
+def start(folder: Path, schema: Any, files: int, count: int, early: Workers | None = None) -> Workers | None:
     """``count`` worker processes to write ``files`` files into ``folder``, or None when
-    parsing them in the main process is faster (few files, or one process)."""
+    parsing them in the main process is faster (few files, or one process). ``early`` is
+    :func:`prestart`'s pool: used if workers are wanted, else stopped."""
     if files >= PARALLEL_THRESHOLD and count > 1:
-        return Workers(folder, schema, count, files)
+        pool = early if early is not None else Workers(count)
+        pool.begin(folder, schema, files)
+        return pool
+    if early is not None:
+        early.stop()
     return None
+
+
+def prestart(paths: Sequence[str], count: int) -> Workers | None:
+    """Workers forked before the run walks ``paths``, when they hold at least
+    :data:`EARLY_WORKERS` seed files (by name: nothing is read), else None."""
+    if count > 1 and _seed_names_at_least(paths, EARLY_WORKERS):
+        return Workers(count)
+    return None
+
+
+def _seed_names_at_least(paths: Sequence[str], limit: int) -> bool:
+    from .seeds import SEED_SUFFIXES
+
+    found = 0
+    folders = list(paths)
+    while folders:
+        try:
+            with os.scandir(folders.pop()) as listing:
+                for entry in listing:
+                    name = entry.name
+                    if name.startswith("."):
+                        continue
+                    dot = name.rfind(".")
+                    if dot > 0 and name[dot:].lower() in SEED_SUFFIXES:
+                        found += 1
+                        if found >= limit:
+                            return True
+                    elif entry.is_dir(follow_symlinks=False):
+                        folders.append(entry.path)
+        except OSError:
+            continue  # a file, or a path that is not there: the walk says so
+    return False
 
 
 def die_with_parent(parent: int) -> None:
@@ -344,39 +379,3 @@ def die_with_parent(parent: int) -> None:
         pass
     if os.getppid() != parent:  # the parent died before the request was made
         os._exit(1)
-
-
-def die_with_indexer(indexer: int) -> None:
-    """In a worker started by the fork server: exit when the ``indexer`` process does.
-
-    Its parent is the server, which would outlive the indexer: the server
-    exits when no process holds its "alive" pipe any more, and each of its
-    children holds one. So a thread waits on the indexer's process
-    descriptor (Linux), or checks every half second that it still exists.
-    """
-    import threading
-
-    try:
-        handle = os.pidfd_open(indexer)
-    except ProcessLookupError:
-        os._exit(1)
-    except (AttributeError, OSError):
-        handle = None
-
-    def watch() -> None:
-        if handle is not None:
-            import select
-
-            select.select([handle], [], [])
-        else:
-            import time
-
-            while True:
-                try:
-                    os.kill(indexer, 0)
-                except ProcessLookupError:
-                    break
-                time.sleep(0.5)
-        os._exit(1)
-
-    threading.Thread(target=watch, name="newssearch-indexer-watch", daemon=True).start()
