@@ -91,3 +91,18 @@ def test_workers_forked_before_the_walk_die_with_a_killed_indexer(seeds, tmp_pat
     while any(map(_running, started)) and time.monotonic() < deadline:
         time.sleep(0.05)
     assert not [pid for pid in started if _running(pid)], "processes outlived the killed indexer"
+
+
+def test_a_seeds_related_entries_are_the_documents_right_after_it(seeds, tmp_path):
+    # The indexer keeps only each seed's docnum and finds its related entries after it.
+    paths = [str(write_seed(seeds, f"{i}.txt", title=f"Story {i}", url=f"https://x/{i}",
+                            related=[{"title": f"R{i}-{k}", "webUrl": f"https://r/{i}/{k}"} for k in range(i % 4)]))
+             for i in range(9)]
+    writer = workers.SegmentWriter(tmp_path, build_schema())
+    try:
+        results = writer.parse(paths)
+        assert [len(r.related_docnums) for r in results] == [i % 4 for i in range(9)]
+        for parsed in results:
+            assert parsed.related_docnums == tuple(range(parsed.docnum + 1, parsed.docnum + 1 + len(parsed.related)))
+    finally:
+        writer.abandon()

@@ -140,7 +140,7 @@ class _Entry(NamedTuple):
     url: str
     state: str
     note: str
-    related: list[str] | None
+    related: Sequence[str] | None
 
 
 def index_seeds(
@@ -301,7 +301,7 @@ def _load_kept(gen: Path | None) -> dict[str, Payload]:
 _MANIFEST_COLUMNS = ("paths", "mtime_ns", "sizes", "urls", "states", "notes")
 
 
-def owners(entries: dict[str, _Entry], related_of: Callable[[str, _Entry], list[str]]) -> tuple[dict[str, str], dict[str, str]]:
+def owners(entries: dict[str, _Entry], related_of: Callable[[str, _Entry], Sequence[str]]) -> tuple[dict[str, str], dict[str, str]]:
     """Who holds each url: ``({seed url: path}, {related url: path})``.
 
     The one rule, which depends only on the files as they are (and the kept
@@ -336,7 +336,9 @@ class _Run:
         self._old_related: dict[str, list[str]] | None = None
         self.new: dict[str, _Entry] = {}  # the manifest after the run
         self.to_parse: list[SeedFile] = []
-        self.parsed: dict[str, Parsed] = {}  # files that parsed in this run: their documents are in new segments
+        # Files that parsed in this run: the new segment and docnum of their seed (its related
+        # entries follow it). Only that, not the whole Parsed: a million of them are kept.
+        self.parsed: dict[str, tuple[str, int]] = {}
         self.newly_kept: list[str] = []  # files that turned bad in this run while the index held them
         self.kept: dict[str, Payload] = {}  # the payload of each kept file's last version
         self.skipped: list[SkippedFile] = []
@@ -363,7 +365,7 @@ class _Run:
             if entry.state != OK:
                 self.skipped.append(SkippedFile(path, _bad_reason(entry)))
 
-    def related(self, path: str, entry: _Entry) -> list[str]:
+    def related(self, path: str, entry: _Entry) -> Sequence[str]:
         """The related urls of a file of the manifest (read from the base generation as needed)."""
         if entry.related is not None:
             return entry.related
@@ -397,9 +399,10 @@ class _Run:
                 self.kept.pop(path, None)
             self.skipped.append(SkippedFile(path, _bad_reason(self.new[path])))
             return
-        self.new[path] = _Entry(st.mtime_ns, st.size, result.url, OK, "", list(result.related))
+        path = st.path  # this process's own string, which the manifest already holds
+        self.new[path] = _Entry(st.mtime_ns, st.size, result.url, OK, "", result.related)
         self.kept.pop(path, None)
-        self.parsed[path] = result
+        self.parsed[path] = (result.segid, result.docnum)
         self.warnings.extend(SkippedFile(path, w) for w in result.warnings)
 
     def keep_versions(self, payloads: dict[str, Payload]) -> None:
@@ -607,8 +610,9 @@ def _write_new_segments(
             run.keep_versions(_seed_payloads(base, {path: run.new[path].url for path in run.newly_kept}))
         # Every decision is made now: the workers write their last segments meanwhile.
         stale = run.finish()
-        for parsed in run.parsed.values():
-            _keep_owned(run, parsed, dropped)
+        for path, (segid, docnum) in run.parsed.items():
+            entry = run.new[path]
+            _keep_owned(run, path, entry.url, entry.related or (), segid, docnum, dropped)
         _remake(run, inline, dropped)
         more, inline_words = inline.finish()
         manifest, related_urls, kept = run.manifest()
@@ -645,7 +649,7 @@ def _remake(run: _Run, inline: SegmentWriter, dropped: dict[str, set[int]]) -> N
             if not isinstance(result, SeedError):
                 dropped.setdefault(result.segid, set()).update((result.docnum, *result.related_docnums))
             continue
-        _keep_owned(run, result, dropped)
+        _keep_owned(run, path, result.url, result.related, result.segid, result.docnum, dropped)
 
 
 def _delete_replaced(
@@ -709,23 +713,30 @@ FORGET_BATCH = 1024  # removed documents read back at a time
 MERGED_DOCUMENTS = 90_000
 
 
-def _keep_owned(run: _Run, parsed: Parsed, dropped: dict[str, set[int]]) -> None:
+def _keep_owned(
+    run: _Run, path: str, url: str, related: Sequence[str], segid: str, docnum: int, dropped: dict[str, set[int]]
+) -> None:
     """Mark deleted the documents of a file read in this run that the index does not keep:
-    all of them for a losing duplicate, else the related entries another file holds."""
-    owner = run.seeds.get(parsed.url) == parsed.path
-    gone = dropped.setdefault(parsed.segid, set())
+    all of them for a losing duplicate, else the related entries another file holds.
+
+    The file's seed is document ``docnum`` of segment ``segid``, and its related entries
+    (``related``, their urls) the documents right after it (see ``SegmentWriter.parse``).
+    """
+    related_docnums = range(docnum + 1, docnum + 1 + len(related))
+    owner = run.seeds.get(url) == path
+    gone = dropped.setdefault(segid, set())
     if not owner:
-        gone.update((parsed.docnum, *parsed.related_docnums))
+        gone.update((docnum, *related_docnums))
         return
-    for url, docnum in zip(parsed.related, parsed.related_docnums):
-        if run.related_owners.get(url) != parsed.path:
-            gone.add(docnum)
+    for related_url, related_docnum in zip(related, related_docnums):
+        if run.related_owners.get(related_url) != path:
+            gone.add(related_docnum)
     # A seed listing one url twice: only the first entry stands.
     seen: set[str] = set()
-    for url, docnum in zip(parsed.related, parsed.related_docnums):
-        if url in seen:
-            gone.add(docnum)
-        seen.add(url)
+    for related_url, related_docnum in zip(related, related_docnums):
+        if related_url in seen:
+            gone.add(related_docnum)
+        seen.add(related_url)
 
 
 def _seed_payloads(base: Path, urls: dict[str, str]) -> dict[str, Payload]:
