@@ -87,3 +87,74 @@ def test_label_groups_saved_with_the_generation_equal_those_computed_from_the_pa
         assert saved.counts(values.live, 2) == computed.counts(values.live, 2)
         for value in [*saved.names.tolist(), "AI", "ai", "no such value"]:
             assert np.array_equal(saved.mask([value], values.size), computed.mask([value], values.size))
+
+
+def _np_load(path) -> dict[str, np.ndarray]:
+    """The reference reader: numpy's own, every array read and checksummed."""
+    with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as data:
+        return {name: data[name] for name in data.files}
+
+
+def _assert_same_arrays(found: dict[str, np.ndarray], expected: dict[str, np.ndarray]) -> None:
+    assert list(found) == list(expected)
+    for name, array in expected.items():
+        assert found[name].dtype == array.dtype and found[name].shape == array.shape, name
+        assert np.array_equal(found[name], array), name
+
+
+def test_facet_arrays_are_mapped_in_place_and_equal_what_np_load_reads(generation):
+    from newssearch.docvalues import ALIGN, map_arrays
+
+    mapped = map_arrays(generation / FACETS_FILE)
+    _assert_same_arrays(mapped, _np_load(generation / FACETS_FILE))
+    for name, array in mapped.items():
+        assert not array.flags.owndata and not array.flags.writeable, name  # the file's bytes, not a copy
+        assert array.__array_interface__["data"][0] % ALIGN == 0, name
+
+
+def test_a_generation_opens_with_the_same_doc_values_as_a_full_read(generation):
+    mapped = DocValues.load(generation)
+    full = DocValues(_np_load(generation / FACETS_FILE))
+    assert np.array_equal(mapped.live, full.live) and np.array_equal(mapped.cluster, full.cluster)
+    everyone = np.ones(mapped.size, dtype=bool)
+    for name in ("topics", "provider", "category"):
+        assert getattr(mapped, name).counts(everyone, 100) == getattr(full, name).counts(everyone, 100) != ()
+    assert mapped.histogram(mapped.live, "day") == full.histogram(full.live, "day")
+    assert mapped.provider_of(np.arange(mapped.size)) == full.provider_of(np.arange(full.size))
+
+
+@pytest.mark.parametrize("writer", [np.savez, np.savez_compressed], ids=["np.savez", "np.savez_compressed"])
+def test_facet_files_numpy_wrote_read_the_same(generation, tmp_path, writer):
+    """Files of older builds (np.savez placed arrays anywhere) and compressed ones: copied or read by np.load."""
+    from newssearch.docvalues import map_arrays
+
+    arrays = _np_load(generation / FACETS_FILE)
+    writer(tmp_path / "old.npz", **arrays)
+    found = map_arrays(tmp_path / "old.npz")
+    _assert_same_arrays(found, arrays)
+    assert all(array.flags.aligned for array in found.values())
+
+
+def test_saved_facet_arrays_are_a_plain_npz_that_numpy_reads(generation, tmp_path):
+    import zipfile
+
+    from newssearch.docvalues import save_arrays
+
+    arrays = _np_load(generation / FACETS_FILE)
+    with open(tmp_path / "saved.npz", "wb") as handle:
+        save_arrays(handle, arrays)
+    _assert_same_arrays(_np_load(tmp_path / "saved.npz"), arrays)
+    with zipfile.ZipFile(tmp_path / "saved.npz") as archive:
+        assert archive.testzip() is None  # every member's checksum holds
+
+
+@pytest.mark.parametrize("damage", [b"", b"PK\x03\x04junk", b"not a zip at all"])
+def test_a_facet_file_that_is_no_npz_is_refused_as_np_load_refuses_it(tmp_path, damage):
+    from newssearch.docvalues import map_arrays
+
+    (tmp_path / "bad.npz").write_bytes(damage)
+    with pytest.raises(Exception) as mapped:
+        map_arrays(tmp_path / "bad.npz")
+    with pytest.raises(Exception) as loaded:
+        _np_load(tmp_path / "bad.npz")
+    assert type(mapped.value) is type(loaded.value)
