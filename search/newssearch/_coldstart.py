@@ -8,7 +8,6 @@ to the program that imports it.
 from __future__ import annotations
 
 import importlib
-import importlib.abc
 import importlib.machinery
 import sys
 import types
@@ -65,8 +64,12 @@ def defer_unused_imports() -> None:
         sys.meta_path.insert(0, _StubbingFinder(pending))
 
 
-class _StubbingFinder(importlib.abc.MetaPathFinder):
-    """Finds the importers of :data:`STUBS` as the path finder does, and loads each with its stubs in place."""
+class _StubbingFinder:
+    """Finds the importers of :data:`STUBS` as the path finder does, and loads each with its stubs in place.
+
+    A meta path finder by its ``find_spec`` alone: ``importlib.abc`` imports
+    ``importlib.resources`` and ``tempfile``, 9 ms.
+    """
 
     def __init__(self, pending: dict[str, dict[str, dict[str, Callable[..., Any]]]]) -> None:
         self.pending = pending
@@ -84,7 +87,7 @@ class _StubbingFinder(importlib.abc.MetaPathFinder):
         return spec
 
 
-class _StubbingLoader(importlib.abc.Loader):
+class _StubbingLoader:
     """Runs the real loader with stub modules in ``sys.modules``, and takes them out after."""
 
     def __init__(self, loader, stubs: dict[str, dict[str, Callable[..., Any]]]) -> None:
