@@ -85,7 +85,7 @@ def test_the_deferral_imports_nothing_itself():
 NOT_FOR_A_QUERY = (
     "newssearch.indexing", "newssearch.workers", "newssearch.seeds", "newssearch.frontmatter",
     "newssearch.neardup", "newssearch.export", "yaml", "multiprocessing", "numpy.random", "numpy.ma",
-    "whoosh.lang.morph_en", "urllib.request", "asyncio", "zipfile", "email", "socket", "importlib.resources", "tempfile",
+    "whoosh.lang.morph_en", "urllib.request", "asyncio", "zipfile", "email", "socket", "importlib.resources",
 )
 # Side files a query that finds something does not open: the vocabulary is read for a
 # typo, a wildcard or a fuzzy word; the others serve the indexer and ``show``.
