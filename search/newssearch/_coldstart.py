@@ -12,7 +12,10 @@ import importlib.machinery
 import sys
 import types
 from collections.abc import Callable
-from typing import Any
+from typing import TYPE_CHECKING, Any, cast
+
+if TYPE_CHECKING:
+    import importlib.abc
 
 
 def _real(name: str, attribute: str) -> Any:
@@ -83,7 +86,7 @@ class _StubbingFinder:
         spec = importlib.machinery.PathFinder.find_spec(fullname, path, target)
         if spec is None or spec.loader is None or not hasattr(spec.loader, "exec_module"):
             return spec  # not installed, or loaded in some unusual way: as it would be anyway
-        spec.loader = _StubbingLoader(spec.loader, stubs)
+        spec.loader = cast("importlib.abc.Loader", _StubbingLoader(spec.loader, stubs))
         return spec
 
 
