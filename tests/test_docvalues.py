@@ -158,3 +158,25 @@ def test_a_facet_file_that_is_no_npz_is_refused_as_np_load_refuses_it(tmp_path, 
     with pytest.raises(Exception) as loaded:
         _np_load(tmp_path / "bad.npz")
     assert type(mapped.value) is type(loaded.value)
+
+
+@pytest.mark.parametrize(
+    "array",
+    [np.array(4), np.zeros((3, 4), dtype="<f4", order="F"), np.zeros(0, dtype="<U1"), np.ones(5, dtype=bool),
+     np.arange(24, dtype=">i2").reshape(2, 3, 4), np.array(["Le Monde", "AI"]), np.arange(70_000, dtype=np.int64)],
+    ids=["0-d", "fortran", "empty", "bool", "3-d big-endian", "strings", "long"],
+)
+def test_npy_headers_are_read_as_numpys_own_parser_reads_them(array):
+    import io
+
+    from numpy.lib import format as npy
+
+    from newssearch.docvalues import _npy_header
+
+    written = io.BytesIO()
+    npy.write_array(written, array)
+    stream = io.BytesIO(written.getvalue())
+    assert npy.read_magic(stream) == (1, 0)
+    shape, fortran, dtype = npy.read_array_header_1_0(stream)
+    assert _npy_header(written.getvalue()) == (shape, fortran, dtype, stream.tell())
+    assert _npy_header(written.getvalue().replace(b"'shape'", b"'shapE'")) is None  # anything else: numpy's parser

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import io
 import os
+import re
 import struct
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
@@ -353,6 +354,24 @@ def _mapped_members(buffer: mmap.mmap) -> dict[str, np.ndarray] | None:
     return arrays
 
 
+# The header numpy writes (format.write_array): magic, version 1.0, its length, then the repr of
+# a dict of sorted keys, padded with spaces to a multiple of 64 and ending in a newline.
+_NPY_HEADER = re.compile(
+    rb"\x93NUMPY\x01\x00..\{'descr': '([<>|][a-zA-Z]\d+)', 'fortran_order': (False|True), "
+    rb"'shape': \(((?:\d+, )*\d+,?)?\), \} *\n",
+    re.DOTALL,
+)
+
+
+def _npy_header(data: bytes) -> tuple[tuple[int, ...], bool, np.dtype, int] | None:
+    """(shape, Fortran order, dtype, header length) of a .npy header as numpy writes it, else None."""
+    match = _NPY_HEADER.match(data)
+    if match is None or match.end() != 10 + struct.unpack_from("<H", data, 8)[0]:
+        return None
+    shape = tuple(int(length) for length in match.group(3).split(b",") if length.strip()) if match.group(3) else ()
+    return shape, match.group(2) == b"True", np.dtype(match.group(1).decode("ascii")), match.end()
+
+
 def _zip64_sizes(extra: bytes) -> tuple[int, int]:
     """(uncompressed, compressed) size from a local header's zip64 extra field."""
     while len(extra) >= 4:
@@ -366,19 +385,24 @@ def _zip64_sizes(extra: bytes) -> tuple[int, int]:
 
 def _mapped_array(buffer: mmap.mmap, start: int, end: int) -> np.ndarray:
     """The .npy array stored from ``start`` to ``end`` of ``buffer``, over its bytes."""
-    from numpy.lib import format as npy
+    header = buffer[start : min(end, start + 65536)]
+    found = _npy_header(header)
+    if found is None:  # another writer's spelling: numpy's own parser (ast.literal_eval, 0.1 ms an array)
+        from numpy.lib import format as npy
 
-    header = io.BytesIO(buffer[start : min(end, start + 65536)])
-    version = npy.read_magic(header)
-    if version == (1, 0):
-        shape, fortran, dtype = npy.read_array_header_1_0(header)
-    elif version == (2, 0):
-        shape, fortran, dtype = npy.read_array_header_2_0(header)
-    else:
-        raise ValueError(f"a .npy of version {version}")
+        stream = io.BytesIO(header)
+        version = npy.read_magic(stream)
+        if version == (1, 0):
+            shape, fortran, dtype = npy.read_array_header_1_0(stream)
+        elif version == (2, 0):
+            shape, fortran, dtype = npy.read_array_header_2_0(stream)
+        else:
+            raise ValueError(f"a .npy of version {version}")
+        found = shape, fortran, dtype, stream.tell()
+    shape, fortran, dtype, length = found
     if dtype.hasobject:
         raise ValueError("pickled objects")
-    offset = start + header.tell()
+    offset = start + length
     count = 1
     for length in shape:
         count *= length
