@@ -317,7 +317,10 @@ def map_arrays(path: Path) -> dict[str, np.ndarray]:
     ``np.load``, which also reports a damaged file. Like Whoosh's own files
     on the query path, the bytes are not checksummed here: the generation's
     sizes are checked on open (:func:`newssearch.store.verify_files`) and
-    its checksums by the indexer.
+    its checksums by the indexer. A generation's files are never rewritten
+    in place (:func:`newssearch.store.atomic_write` replaces a file whole), so
+    a mapping stays valid as long as a searcher holds it, even after its
+    generation is collected.
     """
     import mmap
 
