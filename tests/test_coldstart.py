@@ -53,7 +53,7 @@ def test_a_cold_query_loads_no_module_it_does_not_need(tmp_path):
     assert "LOADED []" in out, out
 
 
-def test_whooshs_word_variations_still_work_after_their_import_was_deferred():
+def test_whooshs_word_variations_stemmer_and_metaphone_still_work_after_their_import_was_deferred():
     code = (
         "import sys; from newssearch._coldstart import defer_unused_imports; defer_unused_imports()\n"
         "import whoosh.query\n"
@@ -63,6 +63,15 @@ def test_whooshs_word_variations_still_work_after_their_import_was_deferred():
         "from whoosh.lang import morph_en\n"
         "assert deferred == morph_en.variations('rendering') and 'render' in deferred\n"
         "assert hasattr(morph_en, 'rules')  # the real module, not the stub\n"
+        "from whoosh.analysis import StemFilter, DoubleMetaphoneFilter, RegexTokenizer, StemmingAnalyzer\n"
+        "assert 'whoosh.lang.porter' not in sys.modules and 'whoosh.lang.dmetaphone' not in sys.modules\n"
+        "stemmed = [t.text for t in (RegexTokenizer() | StemFilter())('running ponies')]\n"
+        "sounds = [t.text for t in (RegexTokenizer() | DoubleMetaphoneFilter())('Smith')]\n"
+        "analysed = [t.text for t in StemmingAnalyzer()('Running ponies')]\n"
+        "from whoosh.lang.porter import stem\n"
+        "from whoosh.lang.dmetaphone import double_metaphone\n"
+        "assert stemmed == analysed == [stem('running'), stem('ponies')] == ['runn', 'poni']\n"
+        "assert sounds == list(double_metaphone('Smith')) == ['SM0', 'XMT']\n"
         "print('fine')\n"
     )
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
@@ -85,7 +94,8 @@ def test_the_deferral_imports_nothing_itself():
 NOT_FOR_A_QUERY = (
     "newssearch.indexing", "newssearch.workers", "newssearch.seeds", "newssearch.frontmatter",
     "newssearch.neardup", "newssearch.export", "yaml", "multiprocessing", "numpy.random", "numpy.ma",
-    "whoosh.lang.morph_en", "urllib.request", "asyncio", "zipfile", "email", "socket", "importlib.resources",
+    "whoosh.lang.morph_en", "whoosh.lang.porter", "whoosh.lang.dmetaphone", "urllib.request", "asyncio",
+    "zipfile", "email", "socket", "importlib.resources",
 )
 # Side files a query that finds something does not open: the vocabulary is read for a
 # typo, a wildcard or a fuzzy word; the others serve the indexer and ``show``.
