@@ -388,12 +388,11 @@ def _zip64_sizes(extra: bytes) -> tuple[int, int]:
 
 def _mapped_array(buffer: mmap.mmap, start: int, end: int) -> np.ndarray:
     """The .npy array stored from ``start`` to ``end`` of ``buffer``, over its bytes."""
-    header = buffer[start : min(end, start + 65536)]
-    found = _npy_header(header)
+    found = _npy_header(buffer[start : min(end, start + 4096)])  # numpy's own are a few hundred bytes
     if found is None:  # another writer's spelling: numpy's own parser (ast.literal_eval, 0.1 ms an array)
         from numpy.lib import format as npy
 
-        stream = io.BytesIO(header)
+        stream = io.BytesIO(buffer[start : min(end, start + 65536)])
         version = npy.read_magic(stream)
         if version == (1, 0):
             shape, fortran, dtype = npy.read_array_header_1_0(stream)
@@ -407,8 +406,8 @@ def _mapped_array(buffer: mmap.mmap, start: int, end: int) -> np.ndarray:
         raise ValueError("pickled objects")
     offset = start + length
     count = 1
-    for length in shape:
-        count *= length
+    for extent in shape:
+        count *= extent
     if offset + count * dtype.itemsize != end:
         raise ValueError("the array does not fill its member")
     array = np.ndarray(shape, dtype=dtype, buffer=buffer, offset=offset, order="F" if fortran else "C")
