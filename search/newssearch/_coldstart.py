@@ -46,9 +46,8 @@ STUBS: dict[str, dict[str, dict[str, Callable[..., Any]]]] = {
     # English word variations for Whoosh's Variations query, which newssearch never builds:
     # a table of inflections compiled into regular expressions on import, about 9 ms.
     "whoosh.query.terms": {"whoosh.lang.morph_en": {"variations": _forward("whoosh.lang.morph_en", "variations")}},
-    # The Porter stemmer (the default of Whoosh's StemFilter and StemmingAnalyzer: newssearch's schema
-    # passes Snowball's)
-    # and Double Metaphone (a filter newssearch does not use), about 2.5 ms together.
+    # The Porter stemmer (the default of Whoosh's StemFilter and StemmingAnalyzer; newssearch's schema
+    # passes Snowball's) and Double Metaphone (a filter newssearch does not use): about 2.5 ms together.
     "whoosh.analysis.morph": {
         "whoosh.lang.porter": {"stem": _forward("whoosh.lang.porter", "stem")},
         "whoosh.lang.dmetaphone": {"double_metaphone": _forward("whoosh.lang.dmetaphone", "double_metaphone")},
@@ -64,7 +63,7 @@ def defer_unused_imports() -> None:
     replaced by a stub only while the module that imports it loads (when it
     first loads: nothing is imported here); the stub's functions import the
     real module when first called, so ``urlretrieve``, async cached
-    properties and ``Variations`` still work, and a later ``import`` of the
+    properties, ``Variations`` and Whoosh's default stemmer still work, and a later ``import`` of the
     module gets the real one. Only this process is touched: the library
     never does this to its host. (A ``LazyLoader`` does not help: ``import
     asyncio`` touches the module, and ``from x import y`` reads ``y``, at
