@@ -322,6 +322,10 @@ def test_whole_suite_at_tiny_size(tmp_path):
         assert e["known_total"] == 24 and e["known_found"] == 24  # every engine finds every known item
     assert results["engines"]["newssearch"]["noop_reindex_s"] > 0
     assert results["engines"]["newssearch"]["reindex"]["unchanged"] == N
+    change = results["engines"]["newssearch"]["change"]
+    assert change["changed_files"] == N // 100 and (change["updated"], change["unchanged"]) == (N // 100, N - N // 100)
+    assert results["engines"]["newssearch"]["change_over_build"] > 0
+    assert "change_reindex_s" not in results["engines"]["sqlite"]
     assert results["engines"]["sqlite"]["noop_reindex_s"] is None
     assert results["engines"]["tantivy"]["noop_reindex_s"] is None
     for key, peer in (("ratios", "sqlite"), ("ratios_tantivy", "tantivy")):
