@@ -97,9 +97,17 @@ def _store(data: bytes) -> bytes:
 
 
 def _encode_positions(positions: list[int]) -> bytes:
-    """Whoosh's ``Positions.encode``: a count, then the pickled position deltas."""
-    deltas = [positions[0]] + [b - a for a, b in pairwise(positions)]
-    return pack_uint(len(deltas)) + _dumps(deltas, 2)
+    """A value of Whoosh's ``Positions`` format: a count, then the pickled position gaps.
+
+    Whoosh's ``Positions.encode`` pickles a list (``\\x80\\x02]q\\x00`` and
+    ``a.`` around the items); its ``decode_positions`` unpickles anything
+    whose items are the gaps, and appends the final STOP when it is missing.
+    So the gaps go as a bare tuple, without the protocol header, memo or STOP:
+    ``K\\x05\\x85`` for one position, 7 bytes a value instead of 14, and
+    the most common thing in the posting file.
+    """
+    deltas = (positions[0], *[b - a for a, b in pairwise(positions)])
+    return pack_uint(len(deltas)) + _dumps(deltas, 2)[2:-3]  # cut: PROTO 2 before; BINPUT 0 and STOP after
 
 
 # Most postings hold one position, and positions are small: encode each once.
@@ -544,7 +552,7 @@ def _write_terms(field_prefix: bytes, fixed: int | None, field: _SortedField, la
         end = term_end_list[upto - 1]
         delta_list = deltas[base:end].tolist()
         doc_list = docs[base:end].tolist()
-        weight_list = weights[base:end].tolist()
+        weight_list = weights[base:end].astype(np.int64).tolist()  # frequencies: see below
         value_list = values[base:end].tolist()
         for term in range(t, upto):
             count = blocks_of[term]
@@ -552,8 +560,11 @@ def _write_terms(field_prefix: bytes, fixed: int | None, field: _SortedField, la
             for b in range(block, block + count):
                 s, e = starts_all[b] - base, ends_all[b] - base
                 high, low = block_max_w[b], block_min_w[b]
-                # Whoosh's minified weights: None when all are 1, one float when all are equal.
-                w = None if high == low == 1.0 else weight_list[s] if high == low else tuple(weight_list[s:e])
+                # Whoosh's minified weights: None when all are 1, one float when all are equal
+                # (its reader checks for a float), else one per posting. Whoosh writes those as
+                # floats, 9 bytes each; they are frequencies, so ints (2 bytes each below 256)
+                # read back as the same numbers.
+                w = None if high == low == 1.0 else high if high == low else tuple(weight_list[s:e])
                 v: tuple | bytes | None
                 if fixed is None:
                     v = tuple(value_list[s:e])
