@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -244,3 +245,13 @@ def test_position_lists_are_written_as_bare_tuples_that_whooshs_decoder_reads(po
     assert fmt.decode_frequency(value) == len(positions)
     assert not value.endswith(b".")  # Whoosh's decoder adds the STOP it then expects
     assert len(value) < len(fmt.encode(positions))  # the point: 7 bytes instead of 14 for one small position
+
+
+def test_stored_records_are_compressed_and_read_back_by_whooshs_reader(tmp_path):
+    body = "The harbour district flooded after the storm, and the council met on Monday. " * 4
+    documents = [doc(n, body=body, payload={"n": n, "body": body, "title": f"Article {n}"}) for n in range(50)]
+    whoosh_made, ours = build_both(tmp_path, documents)
+    assert ours["stored"] == whoosh_made["stored"]
+    raw = sum(len(pickle.dumps({"payload": d["payload"]}, segments.BLOCK_PICKLE)) for d in documents)
+    stored = sum(p.stat().st_size for p in (tmp_path / "ours").glob("*._stored.col"))
+    assert stored < raw / 2

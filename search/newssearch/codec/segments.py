@@ -73,6 +73,7 @@ BLOCK_PICKLE = 4
 
 _findall = TOKEN_PATTERN.findall
 _dumps = pickle.dumps
+_compress = zlib.compress
 _TERMINFO = W3TermInfo._struct
 
 
@@ -87,13 +88,15 @@ def _deflate(data: bytes) -> bytes:
 
 
 def _store(data: bytes) -> bytes:
-    """A stored record in zlib's format without compressing it (level 0), as Whoosh's reader expects.
+    """A stored record, zlib-compressed as Whoosh's reader expects (``CompressedBytesColumn``).
 
-    A record (about 900 bytes: titles, excerpts, a unique url) shrinks by a
-    third at level 1, for 24 µs each: 5 % of a build, for 40 MB on 50,000 seeds.
+    Level 1: a record (about 1.8 KB for a seed with its body and related
+    list, 0.7 KB for a related article) shrinks to 0.61 and 0.70 of its size,
+    for about 45 and 22 µs; levels up to 9 gain 1 % more. At 100,000 seeds
+    that is 115 MB of the index's 864, for about a tenth of the build's CPU
+    (see benchmarks/RESULTS.md, "Index size").
     """
-    deflater = zlib.compressobj(0)
-    return deflater.compress(data) + deflater.flush()
+    return _compress(data, 1)
 
 
 def _encode_positions(positions: list[int]) -> bytes:
