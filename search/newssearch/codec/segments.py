@@ -15,7 +15,9 @@ them by term with NumPy and writes the files Whoosh's writer would write:
 * ``.pst``, the posting blocks (up to 128 postings each: delta-coded
   docnums, weights and position lists). Blocks are pickled with protocol 4
   (Whoosh's reader takes any) and stored uncompressed below 4 KB, which each
-  block's header says;
+  block's header says. Two encodings are shorter than Whoosh's own, which
+  its reader reads back as the same numbers: position lists as bare tuples
+  (:func:`_encode_positions`) and a block's weights, frequencies, as ints;
 * ``.col`` files, the per-document columns (field lengths, stored fields,
   the url and date columns), in the formats of ``whoosh.columns`` (see
   :mod:`.columns`).
@@ -60,8 +62,11 @@ from .toc import INDEX_NAME, commit, create, open_whoosh, read  # noqa: F401
 
 BLOCK_SIZE = 128  # postings per block, as Whoosh's W3 codec writes them
 # Posting blocks are stored uncompressed (their header says so) unless larger
-# than this: compressing every block cost a tenth of the build, for a third
-# of the posting file's size.
+# than this, which with the short encodings below a full block seldom is.
+# Compressing blocks of more than 1 KB would take the posting file at 100,000
+# seeds from 208 to 139 MB, for 10 to 15 % more CPU per warm query: inflating
+# a 0.8 KB block here costs two thirds of unpickling it (benchmarks/RESULTS.md,
+# "Index size").
 COMPRESS_ABOVE = 4096
 MAX_SEGMENTS = 16  # see merge_small
 MERGE_BATCH = 512  # documents re-indexed per call when merging
