@@ -255,3 +255,14 @@ def test_stored_records_are_compressed_and_read_back_by_whooshs_reader(tmp_path)
     raw = sum(len(pickle.dumps({"payload": d["payload"]}, segments.BLOCK_PICKLE)) for d in documents)
     stored = sum(p.stat().st_size for p in (tmp_path / "ours").glob("*._stored.col"))
     assert stored < raw / 2
+
+
+def test_url_postings_are_inlined_in_the_term_table_and_no_other_fields(tmp_path):
+    documents = [doc(n, body=f"common hapax{n}") for n in range(3)]
+    _, ours = build_both(tmp_path, documents)  # (reads back as Whoosh's writer's, which inlines nothing)
+    ix = whoosh_index.open_dir(str(tmp_path / "ours"))
+    with ix.reader() as reader:
+        assert reader.term_info("url", b"https://example.com/1").is_inlined()
+        assert list(reader.postings("url", b"https://example.com/1").all_ids()) == [1]
+        assert not reader.term_info("body", "hapax1").is_inlined()  # a text term of one posting keeps its block
+    ix.close()

@@ -36,6 +36,7 @@ import zlib
 import numpy as np
 from whoosh import formats
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3LeafMatcher
+from whoosh.matching import ListMatcher
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import TermNotFound
 
@@ -196,6 +197,8 @@ def _read_all(matcher, values: bool = False, count: int | None = None) -> tuple[
     long lists faster than unpickling them, but costs a millisecond to set up.
     """
     if not isinstance(matcher, W3LeafMatcher):  # inlined or in-memory postings: few, read one by one
+        if isinstance(matcher, ListMatcher):
+            matcher.reset()  # from the first: the deletion filter it came in has moved it past deleted ones
         id_list, weight_list, value_list = [], [], []
         while matcher.is_active():
             id_list.append(matcher.id())
