@@ -64,7 +64,7 @@ BLOCK_SIZE = 128  # postings per block, as Whoosh's W3 codec writes them
 # Posting blocks are stored uncompressed (their header says so) unless larger
 # than this, which with the short encodings below a full block seldom is.
 # Compressing blocks of more than 1 KB would take the posting file at 100,000
-# seeds from 208 to 139 MB, for 10 to 15 % more CPU per warm query: inflating
+# seeds from 192 to about 125 MB, for 10 to 15 % more CPU per warm query: inflating
 # a 0.8 KB block here costs two thirds of unpickling it (benchmarks/RESULTS.md,
 # "Index size").
 COMPRESS_ABOVE = 4096
@@ -98,8 +98,8 @@ def _store(data: bytes) -> bytes:
     Level 1: a record (about 1.8 KB for a seed with its body and related
     list, 0.7 KB for a related article) shrinks to 0.61 and 0.70 of its size,
     for about 45 and 22 µs; levels up to 9 gain 1 % more. At 100,000 seeds
-    that is 115 MB of the index's 864, for about a tenth of the build's CPU
-    (see benchmarks/RESULTS.md, "Index size").
+    that is 120 MB of the index's 864, for 2 to 6 % more build CPU (see
+    benchmarks/RESULTS.md, "Index size").
     """
     return _compress(data, 1)
 
