@@ -596,3 +596,19 @@ def test_typesense_benchmark_keeps_only_the_queries_the_engine_accepts():
     assert [q["query"] for q in keep] == ["market"]
     assert [q["query"] for q in refused] == ["market OR trade", "mark*", '"a b"~2']
     assert all(q["reason"] for q in refused)
+
+
+def test_cold_queries_run_newssearch_from_bytecode_as_an_installed_package_does():
+    """run.py compiles the package before its cold CLI queries, whatever PYTHONDONTWRITEBYTECODE says."""
+    import importlib.util
+
+    import newssearch
+    import run
+
+    run.compile_newssearch()
+    package = Path(newssearch.__file__).parent
+    sources = sorted(package.rglob("*.py"))
+    assert len(sources) > 20
+    for source in sources:
+        cached = Path(importlib.util.cache_from_source(str(source)))
+        assert cached.is_file() and cached.stat().st_mtime >= source.stat().st_mtime, source

@@ -7,7 +7,7 @@ import pytest
 
 from newssearch import index_seeds, store
 from newssearch.codec.toc import open_whoosh
-from newssearch.docvalues import FACETS_FILE, DocValues
+from newssearch.docvalues import FACETS_FILE, URL_PREFIX, DocValues
 from newssearch.schema import NO_DATE, TEXT_FIELDS
 
 from .conftest import related, write_seed
@@ -87,3 +87,120 @@ def test_label_groups_saved_with_the_generation_equal_those_computed_from_the_pa
         assert saved.counts(values.live, 2) == computed.counts(values.live, 2)
         for value in [*saved.names.tolist(), "AI", "ai", "no such value"]:
             assert np.array_equal(saved.mask([value], values.size), computed.mask([value], values.size))
+
+
+def test_urls_alike_beyond_the_sorted_prefix_are_ranked_by_the_whole_url(seeds, index_dir):
+    # Only URL_PREFIX bytes are sorted in NumPy: runs of urls alike that far (some of them ending
+    # there, some updated so that a deleted copy has the same url) must still come out in url order.
+    stem = "https://news.example/" + "section/" * (URL_PREFIX // 8)
+    tails = ["b", "", "a", "ab", "b/c", "a/z", "", "~", "0", "aa"]
+    for i, tail in enumerate(tails):
+        write_seed(seeds, f"{i:02d}.txt", title=f"Story {i}", url=stem + tail + (f"?p={i}" if i % 3 == 0 else ""))
+    write_seed(seeds, "short.txt", title="Short", url="https://news.example/a")
+    index_seeds([seeds], index_dir)
+    for i in (1, 4, 8):  # a second segment, and deleted copies of the same urls in the first
+        write_seed(seeds, f"{i:02d}.txt", title=f"Story {i} again", url=stem + tails[i])
+    write_seed(seeds, "late.txt", title="Late", url=stem[:URL_PREFIX])
+    index_seeds([seeds], index_dir)
+    generation = store.current_generation(index_dir)
+    values = DocValues.load(generation)
+    ix = open_whoosh(generation)
+    with ix.reader() as reader:
+        assert len(reader.leaf_readers()) == 2 and reader.has_deletions()
+        urls = list(reader.column_reader("url"))
+    ix.close()
+    assert sum(len(u) > URL_PREFIX for u in urls) >= 10
+    assert sorted(range(len(urls)), key=lambda d: (urls[d], d)) == np.argsort(values.url_rank).tolist()
+
+
+def _np_load(path) -> dict[str, np.ndarray]:
+    """The reference reader: numpy's own, every array read and checksummed."""
+    with open(path, "rb") as handle, np.load(handle, allow_pickle=False) as data:
+        return {name: data[name] for name in data.files}
+
+
+def _assert_same_arrays(found: dict[str, np.ndarray], expected: dict[str, np.ndarray]) -> None:
+    assert list(found) == list(expected)
+    for name, array in expected.items():
+        assert found[name].dtype == array.dtype and found[name].shape == array.shape, name
+        assert np.array_equal(found[name], array), name
+
+
+def test_facet_arrays_are_mapped_in_place_and_equal_what_np_load_reads(generation):
+    from newssearch.docvalues import ALIGN, map_arrays
+
+    mapped = map_arrays(generation / FACETS_FILE)
+    _assert_same_arrays(mapped, _np_load(generation / FACETS_FILE))
+    for name, array in mapped.items():
+        assert not array.flags.owndata and not array.flags.writeable, name  # the file's bytes, not a copy
+        assert array.__array_interface__["data"][0] % ALIGN == 0, name
+
+
+def test_a_generation_opens_with_the_same_doc_values_as_a_full_read(generation):
+    mapped = DocValues.load(generation)
+    full = DocValues(_np_load(generation / FACETS_FILE))
+    assert np.array_equal(mapped.live, full.live) and np.array_equal(mapped.cluster, full.cluster)
+    everyone = np.ones(mapped.size, dtype=bool)
+    for name in ("topics", "provider", "category"):
+        assert getattr(mapped, name).counts(everyone, 100) == getattr(full, name).counts(everyone, 100) != ()
+    assert mapped.histogram(mapped.live, "day") == full.histogram(full.live, "day")
+    assert mapped.provider_of(np.arange(mapped.size)) == full.provider_of(np.arange(full.size))
+
+
+@pytest.mark.parametrize("writer", [np.savez, np.savez_compressed], ids=["np.savez", "np.savez_compressed"])
+def test_facet_files_numpy_wrote_read_the_same(generation, tmp_path, writer):
+    """Files of older builds (np.savez placed arrays anywhere) and compressed ones: copied or read by np.load."""
+    from newssearch.docvalues import map_arrays
+
+    arrays = _np_load(generation / FACETS_FILE)
+    writer(tmp_path / "old.npz", **arrays)
+    found = map_arrays(tmp_path / "old.npz")
+    _assert_same_arrays(found, arrays)
+    assert all(array.flags.aligned for array in found.values())
+
+
+def test_saved_facet_arrays_are_a_plain_npz_that_numpy_reads(generation, tmp_path):
+    import zipfile
+
+    from newssearch.docvalues import save_arrays
+
+    arrays = _np_load(generation / FACETS_FILE)
+    with open(tmp_path / "saved.npz", "wb") as handle:
+        save_arrays(handle, arrays)
+    _assert_same_arrays(_np_load(tmp_path / "saved.npz"), arrays)
+    with zipfile.ZipFile(tmp_path / "saved.npz") as archive:
+        assert archive.testzip() is None  # every member's checksum holds
+
+
+@pytest.mark.parametrize("damage", [b"", b"PK\x03\x04junk", b"not a zip at all"])
+def test_a_facet_file_that_is_no_npz_is_refused_as_np_load_refuses_it(tmp_path, damage):
+    from newssearch.docvalues import map_arrays
+
+    (tmp_path / "bad.npz").write_bytes(damage)
+    with pytest.raises(Exception) as mapped:
+        map_arrays(tmp_path / "bad.npz")
+    with pytest.raises(Exception) as loaded:
+        _np_load(tmp_path / "bad.npz")
+    assert type(mapped.value) is type(loaded.value)
+
+
+@pytest.mark.parametrize(
+    "array",
+    [np.array(4), np.zeros((3, 4), dtype="<f4", order="F"), np.zeros(0, dtype="<U1"), np.ones(5, dtype=bool),
+     np.arange(24, dtype=">i2").reshape(2, 3, 4), np.array(["Le Monde", "AI"]), np.arange(70_000, dtype=np.int64)],
+    ids=["0-d", "fortran", "empty", "bool", "3-d big-endian", "strings", "long"],
+)
+def test_npy_headers_are_read_as_numpys_own_parser_reads_them(array):
+    import io
+
+    from numpy.lib import format as npy
+
+    from newssearch.docvalues import _npy_header
+
+    written = io.BytesIO()
+    npy.write_array(written, array)
+    stream = io.BytesIO(written.getvalue())
+    assert npy.read_magic(stream) == (1, 0)
+    shape, fortran, dtype = npy.read_array_header_1_0(stream)
+    assert _npy_header(written.getvalue()) == (shape, fortran, dtype, stream.tell())
+    assert _npy_header(written.getvalue().replace(b"'shape'", b"'shapE'")) is None  # anything else: numpy's parser

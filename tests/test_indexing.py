@@ -561,3 +561,36 @@ def test_the_vocabulary_counts_what_the_live_articles_hold(seeds, index_dir, tmp
     assert "zanzibar" not in counts
     index_seeds([seeds], tmp_path / "fresh")
     assert counts == Vocabulary.load(store.current_generation(tmp_path / "fresh")).counts
+
+
+def test_an_unchanged_corpus_is_recognised_by_its_columns_as_by_comparing_each_file(seeds, index_dir, tmp_path):
+    # The no-op run compares the manifest's path, time and size columns with the walk's in C;
+    # it must decide what the per-file comparison decides, for bad, kept and duplicate files too.
+    from newssearch import indexing
+    from newssearch.seeds import find_seed_files
+
+    for i in range(6):
+        write_seed(seeds, f"{i}.txt", title=f"Story {i}", url=f"https://x/{i % 4}")  # 4 and 5: duplicates
+    (seeds / "bad.txt").write_text("no front matter")
+    kept = write_seed(seeds, "kept.txt", title="Kept", url="https://x/kept")
+    index_seeds([seeds], index_dir)
+    kept.write_text("---\ntitle: [\n---\n")  # turns bad while indexed: its last version is kept
+    index_seeds([seeds], index_dir)
+
+    def run(manifest, files):
+        state = indexing._Run(manifest, files, [str(seeds)], base)
+        return (state.new, state.to_parse, state.removed, state.unchanged, sorted(state.skipped, key=lambda s: s.path))
+
+    base = store.current_generation(index_dir)
+    loaded = indexing._load_manifest(base)
+    assert loaded.stats is not None
+    files = find_seed_files([seeds])
+    assert run(loaded, files) == run(dict(loaded), files)  # a plain dict: file by file
+    fast = run(loaded, files)
+    assert fast[1:4] == ([], [], 8) and {s.path for s in fast[4]} == {str(seeds / "bad.txt"), str(kept)}
+    # One file touched, one gone: not the same files, file by file again.
+    os.utime(seeds / "0.txt", ns=(1, 1))
+    (seeds / "1.txt").unlink()
+    files = find_seed_files([seeds])
+    assert run(loaded, files) == run(dict(loaded), files)
+    assert [f.path for f in run(loaded, files)[1]] == [str(seeds / "0.txt")]

@@ -182,14 +182,30 @@ QUERIES = [
 ]
 
 
-def test_small_segments_from_two_workers_search_like_one_serial_build(seeds, tmp_path, monkeypatch):
+@pytest.mark.parametrize("early", [False, True], ids=["forked-to-parse", "forked-before-the-walk"])
+def test_small_segments_from_two_workers_search_like_one_serial_build(seeds, tmp_path, monkeypatch, early):
+    # Workers forked when the files to parse are known, or (as for a large run) before the walk,
+    # idle until the run hands them their writers.
     write_corpus(seeds)
     serial = index_seeds([seeds], tmp_path / "serial", workers=1)
+    pools, prestarted = [], []
+
+    class Spy(processes.Workers):
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            pools.append(self)
+
+    prestart = processes.prestart
+    monkeypatch.setattr(processes, "Workers", Spy)
+    monkeypatch.setattr(processes, "prestart", lambda *args: prestarted.append(prestart(*args)) or prestarted[-1])
+    monkeypatch.setattr(processes, "EARLY_WORKERS", 10 if early else 10**9)
     monkeypatch.setattr(processes, "PARALLEL_THRESHOLD", 10)
     monkeypatch.setattr(processes, "PARSE_BATCH", 8)
     monkeypatch.setattr(processes, "SEGMENT_POSTINGS", 300)
     parallel = index_seeds([seeds], tmp_path / "parallel", workers=2)
 
+    assert len(pools) == 1 and (prestarted == pools if early else prestarted == [None])
+    assert indexer_children() == []
     assert len(live_segments(tmp_path / "serial")) == 1
     assert len(live_segments(tmp_path / "parallel")) >= 4
     # 60 seeds, 60 companions and the shared analysis; seeds 40 and 3 are only seeds.
@@ -211,6 +227,108 @@ def test_small_segments_from_two_workers_search_like_one_serial_build(seeds, tmp
         forty = hits(folder, '"story 40"')
         assert [(h.url, h.kind, h.related_to) for h in forty] == [("https://x/40", "seed", "")]
         assert urls(folder, "", topics=["World"]).count("https://x/3") == 1
+
+
+def test_a_large_build_sizes_its_segments_to_need_no_merge_and_searches_like_a_serial_build(seeds, tmp_path, monkeypatch):
+    # Postings per segment grow with the run so that each worker's share makes at most its share of
+    # MAX_SEGMENTS: merging a large build down (re-indexing in one process) cost more than its parse.
+    write_corpus(seeds)
+    serial = index_seeds([seeds], tmp_path / "serial", workers=1)
+    monkeypatch.setattr(processes, "PARALLEL_THRESHOLD", 10)
+    monkeypatch.setattr(processes, "PARSE_BATCH", 4)
+    monkeypatch.setattr(processes, "SEGMENT_POSTINGS", 300)  # 10 segments or more unsized
+    monkeypatch.setattr(segments, "MAX_SEGMENTS", 5)
+    merged: list[int] = []
+    merge_small = segments.merge_small
+
+    def spy(folder, schema, found, *args, **kwargs):
+        merged.append(len(found))
+        return merge_small(folder, schema, found, *args, **kwargs)
+
+    monkeypatch.setattr(segments, "merge_small", spy)
+    parallel = index_seeds([seeds], tmp_path / "parallel", workers=2)
+    assert merged and merged[0] <= 5  # written that way, not merged down to it
+    assert 2 <= len(live_segments(tmp_path / "parallel")) <= 5
+    assert (parallel.total_documents, parallel.seeds) == (serial.total_documents, serial.seeds)
+    for query, options in QUERIES:
+        assert view(tmp_path / "parallel", query, **options) == view(tmp_path / "serial", query, **options), query
+
+
+def test_workers_forked_before_the_walk_are_stopped_when_there_is_nothing_to_parse(seeds, index_dir, monkeypatch):
+    write_corpus(seeds)
+    index_seeds([seeds], index_dir, workers=1)
+    monkeypatch.setattr(processes, "EARLY_WORKERS", 10)
+    pools, prestart = [], processes.prestart
+    monkeypatch.setattr(processes, "prestart", lambda *args: pools.append(prestart(*args)) or pools[-1])
+    report = index_seeds([seeds], index_dir, workers=2)
+    assert not report.written and pools[0] is not None
+    assert indexer_children() == []
+    for i in range(3):  # a few changed files: parsed in this process, the early workers stopped
+        write_seed(seeds, f"{i:03d}.txt", title=f"Changed {i}", url=f"https://x/{i}")
+    report = index_seeds([seeds], index_dir, workers=2)
+    assert report.updated == 3 and pools[1] is not None
+    assert indexer_children() == []
+    assert urls(index_dir, "changed") and len(urls(index_dir, "changed")) == 3
+
+
+def test_a_writer_told_its_share_grows_its_segments_from_the_postings_per_file_seen(tmp_path):
+    writer = processes.SegmentWriter(tmp_path, build_schema(), files=1000, segments=4)
+    assert writer.segment_postings() == processes.SEGMENT_POSTINGS  # nothing seen yet
+    writer.files, writer.postings = 10, 600_000  # 60,000 postings a file: 60 million for 1,000
+    assert writer.segment_postings() == 15_000_000
+    writer.files, writer.postings = 10, 2_000  # a small run keeps the floor
+    assert writer.segment_postings() == processes.SEGMENT_POSTINGS
+    assert processes.SegmentWriter(tmp_path, build_schema()).segment_postings() == processes.SEGMENT_POSTINGS
+
+
+def _runs_of_equal_segments(seeds, index_dir, runs, per_run):
+    for run in range(runs):
+        for i in range(per_run):
+            write_seed(seeds, f"{run}-{i}.txt", title=f"Run {run} story {i} {ANIMALS[i % 8]}", url=f"https://x/{run}/{i}")
+        index_seeds([seeds], index_dir, workers=1)
+
+
+def test_merges_never_write_a_segment_larger_than_the_largest_and_stop_when_all_are_large(seeds, index_dir, monkeypatch):
+    from newssearch import indexing
+
+    monkeypatch.setattr(segments, "MAX_SEGMENTS", 2)
+    monkeypatch.setattr(indexing, "MERGED_DOCUMENTS", 0)  # the floor: the index's own largest segment
+    _runs_of_equal_segments(seeds, index_dir, 3, 4)
+    # Three segments of four articles: no two fit in one of four, so none is rewritten, run after run.
+    sizes = [s.doc_count_all() for s in live_segments(index_dir)]
+    assert sizes == [4, 4, 4]
+    index_seeds([seeds], index_dir, workers=1)
+    assert [s.doc_count_all() for s in live_segments(index_dir)] == sizes
+    assert len(urls(index_dir)) == 12
+
+
+def test_small_segments_are_merged_into_one_no_larger_than_the_largest(seeds, index_dir, monkeypatch):
+    from newssearch import indexing
+
+    monkeypatch.setattr(segments, "MAX_SEGMENTS", 3)
+    monkeypatch.setattr(indexing, "MERGED_DOCUMENTS", 0)
+    _runs_of_equal_segments(seeds, index_dir, 1, 8)
+    for run in range(1, 4):  # three runs of two: the third makes a fourth segment, two small ones merge
+        for i in range(2):
+            write_seed(seeds, f"{run}-{i}.txt", title=f"Run {run} story {i}", url=f"https://x/{run}/{i}")
+        index_seeds([seeds], index_dir, workers=1)
+    assert sorted(s.doc_count_all() for s in live_segments(index_dir)) == [2, 4, 8]
+    assert len(urls(index_dir)) == 14
+
+
+def test_mostly_deleted_segments_are_rewritten_in_segments_no_larger_than_the_largest(seeds, index_dir, monkeypatch):
+    from newssearch import indexing
+
+    monkeypatch.setattr(indexing, "MERGED_DOCUMENTS", 0)
+    _runs_of_equal_segments(seeds, index_dir, 3, 6)
+    for run in range(3):  # two thirds of every segment go
+        for i in range(2, 6):
+            (seeds / f"{run}-{i}.txt").unlink()
+    write_seed(seeds, "big.txt", title="A late story", url="https://x/late")
+    index_seeds([seeds], index_dir, workers=1)
+    found = live_segments(index_dir)
+    assert all(s.deleted_count() == 0 for s in found) and all(s.doc_count_all() <= 6 for s in found)
+    assert sorted(urls(index_dir)) == sorted([f"https://x/{run}/{i}" for run in range(3) for i in range(2)] + ["https://x/late"])
 
 
 # -- a worker that dies ----------------------------------------------------------------

@@ -14,7 +14,7 @@ from starlette.testclient import TestClient
 from newssearch import index_seeds
 from newssearch.cli import cli
 from newssearch.errors import QueryError
-from newssearch.neardup import THRESHOLD, clusters, estimated_similarity, shingles, signature, signature_matrix
+from newssearch.neardup import BANDS, HASHES, ROWS, THRESHOLD, clusters, estimated_similarity, shingles, signature, signature_matrix
 from newssearch.searching import open_index
 from newssearch.web.app import create_app
 
@@ -378,3 +378,81 @@ def test_the_corpus_generator_plants_copies_without_changing_any_other_article(t
         a, b = by_url[copy], by_url[original]
         assert a.url != b.url and a.title.startswith(b.title)
         assert estimated_similarity(signature(a.title, a.excerpt), signature(b.title, b.excerpt)) >= THRESHOLD
+
+
+def _reference_clusters(signatures: np.ndarray, usable: np.ndarray, url_rank: np.ndarray) -> np.ndarray:
+    """The clustering before it kept one band in memory at a time (the reference it must equal)."""
+    size = len(signatures)
+    result = np.arange(size, dtype=np.int32)
+    docs = np.flatnonzero(usable)
+    if len(docs) < 2:
+        return result
+    # Nodes numbered in url order: the least label of a component is its least url.
+    docs = docs[np.argsort(url_rank[docs], kind="stable")]
+    sigs = np.ascontiguousarray(signatures[docs])
+    # Each band's key: its three 16-bit values in one 48-bit number.
+    wide = sigs[:, : BANDS * ROWS].astype(np.uint64).reshape(-1, BANDS, ROWS)
+    columns = np.ascontiguousarray((wide[:, :, 0] | wide[:, :, 1] << np.uint64(16) | wide[:, :, 2] << np.uint64(32)).T)
+    del wide
+    count = len(docs)
+    firsts, seconds = [], []
+    for band in range(BANDS):
+        keys = columns[band]
+        order = np.argsort(keys)
+        ordered = keys[order]
+        repeats = ordered[1:] == ordered[:-1]
+        if not repeats.any():
+            continue
+        # Only the documents of buckets of two or more (a few percent), in url order within a bucket.
+        shared = np.zeros(count, dtype=bool)
+        shared[1:] |= repeats
+        shared[:-1] |= repeats
+        members = order[shared]
+        members = members[np.lexsort((members, keys[members]))]
+        member_keys = keys[members]
+        same = member_keys[1:] == member_keys[:-1]
+        later = np.flatnonzero(same) + 1
+        starts = np.flatnonzero(np.concatenate(([True], ~same)))
+        head = np.repeat(starts, np.diff(np.append(starts, len(members))))
+        firsts += [members[later], members[later]]
+        seconds += [members[later - 1], members[head[later]]]
+    if not firsts:
+        return result
+    a, b = np.concatenate(firsts), np.concatenate(seconds)
+    pairs = np.unique(np.minimum(a, b).astype(np.int64) * count + np.maximum(a, b))
+    a, b = pairs // count, pairs % count
+    close = (sigs[a] == sigs[b]).sum(axis=1) >= THRESHOLD * HASHES
+    a, b = a[close], b[close]
+    labels = np.arange(count, dtype=np.int64)
+    while len(a):
+        low = np.minimum(labels[a], labels[b])
+        before = labels.copy()
+        np.minimum.at(labels, a, low)
+        np.minimum.at(labels, b, low)
+        labels = labels[labels]  # pointer jumping: a label is a node, whose own label is lower
+        if np.array_equal(labels, before):
+            break
+    while True:  # labels point at roots
+        jumped = labels[labels]
+        if np.array_equal(jumped, labels):
+            break
+        labels = jumped
+    result[docs] = docs[labels]
+    return result
+
+
+def test_clusters_equal_the_reference_that_held_every_band_at_once(monkeypatch):
+    import newssearch.neardup as neardup
+
+    monkeypatch.setattr(neardup, "_CHECK_PAIRS", 7)  # candidate pairs checked in several blocks
+    rng = np.random.default_rng(11)
+    for size in (2, 50, 900):
+        stories = rng.integers(0, 1 << 16, size=(max(1, size // 6), 64), dtype=np.uint16)
+        sigs = stories[rng.integers(0, len(stories), size=size)].copy()
+        edits = rng.random(sigs.shape) < rng.choice([0.05, 0.4, 0.7], size=(size, 1))
+        sigs[edits] = rng.integers(0, 1 << 16, size=int(edits.sum()), dtype=np.uint16)
+        usable = rng.random(size) < 0.9
+        url_rank = rng.permutation(size)
+        found = clusters(sigs, usable, url_rank)
+        assert found.tolist() == _reference_clusters(sigs, usable, url_rank).tolist()
+        assert size < 50 or len(set(found.tolist())) < size  # the larger cases have clusters to find

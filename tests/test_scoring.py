@@ -238,3 +238,23 @@ def test_the_cheapest_part_is_always_read_and_phrases_and_negated_words_count_to
         assert negated.total == 0 and negated.notes == ()
         excluded = ix.search("the -harbour -of")
         assert excluded.total == 58 and excluded.notes[0].endswith(": of")  # only harbour excluded
+
+
+@pytest.mark.parametrize("query", ["alpha", "alpha beta", "late", "zeta OR late", '"delta beta"', "common", "kappa common"])
+def test_norms_computed_for_a_posting_list_alone_equal_the_whole_indexs(scorer, query, monkeypatch):
+    """A short posting list's length norms are computed for its documents only (a cold
+    query does not compute every document's): the scores are the same, to the bit."""
+    from newssearch import scoring
+
+    qs, searcher, index_dir = scorer
+    with open_index(index_dir) as ix:
+        q = ix._parse(query)[0]
+    alone = QueryScorer(searcher, qs.doc_values)
+    whole = QueryScorer(searcher, qs.doc_values)
+    for field in whole.doc_values.lengths:
+        whole._norm(field)  # every document's norm, kept: the path of a long posting list
+    monkeypatch.setattr(scoring, "NORMS_KEPT_FROM", 0)  # every list counts as short
+    found, reference = alone.evaluate(q), whole.evaluate(q)
+    assert np.array_equal(found.match, reference.match) and found.match.any()
+    assert np.array_equal(found.score, reference.score)
+    assert alone._norms == {}  # no norm of the whole index was computed

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+import time
 
 from newssearch import workers
 from newssearch.errors import SeedError
@@ -45,3 +47,62 @@ def test_a_worker_whose_parent_already_died_exits():
     code = "from newssearch import workers; workers.die_with_parent(2**22 + 12345); print('alive')"
     run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert (run.returncode, run.stdout) == (1, "")
+
+
+def _descendants(pid: int) -> set[int]:
+    found, todo = set(), [pid]
+    while todo:
+        parent = todo.pop()
+        try:
+            for task in os.listdir(f"/proc/{parent}/task"):
+                with open(f"/proc/{parent}/task/{task}/children") as fh:
+                    children = [int(c) for c in fh.read().split()]
+                found.update(children)
+                todo += children
+        except OSError:
+            continue
+    return found
+
+
+def _running(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat") as fh:
+            return fh.read().rsplit(")", 1)[1].split()[0] != "Z"
+    except OSError:
+        return False
+
+
+def test_workers_forked_before_the_walk_die_with_a_killed_indexer(seeds, tmp_path):
+    for i in range(3000):
+        write_seed(seeds, f"{i:04d}.txt", title=f"Story {i}", url=f"https://x/{i}", body="Some words of a body. " * 40)
+    code = ("import sys; from newssearch import indexing, workers; workers.EARLY_WORKERS = 10; workers.PARSE_BATCH = 2; "
+            "indexing.index_seeds([sys.argv[1]], sys.argv[2], workers=2)")
+    run = subprocess.Popen([sys.executable, "-c", code, str(seeds), str(tmp_path / "index")])
+    try:
+        deadline = time.monotonic() + 120
+        while len(_descendants(run.pid)) < 2 and run.poll() is None and time.monotonic() < deadline:
+            time.sleep(0.02)
+        started = _descendants(run.pid)
+        assert len(started) >= 2, "two workers"
+    finally:
+        run.kill()
+        run.wait()
+    deadline = time.monotonic() + 10
+    while any(map(_running, started)) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert not [pid for pid in started if _running(pid)], "processes outlived the killed indexer"
+
+
+def test_a_seeds_related_entries_are_the_documents_right_after_it(seeds, tmp_path):
+    # The indexer keeps only each seed's docnum and finds its related entries after it.
+    paths = [str(write_seed(seeds, f"{i}.txt", title=f"Story {i}", url=f"https://x/{i}",
+                            related=[{"title": f"R{i}-{k}", "webUrl": f"https://r/{i}/{k}"} for k in range(i % 4)]))
+             for i in range(9)]
+    writer = workers.SegmentWriter(tmp_path, build_schema())
+    try:
+        results = writer.parse(paths)
+        assert [len(r.related_docnums) for r in results] == [i % 4 for i in range(9)]
+        for parsed in results:
+            assert parsed.related_docnums == tuple(range(parsed.docnum + 1, parsed.docnum + 1 + len(parsed.related)))
+    finally:
+        writer.abandon()

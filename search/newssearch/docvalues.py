@@ -19,16 +19,24 @@ built from, which is why they live in that generation's folder.
 
 from __future__ import annotations
 
+import io
+import os
+import re
+import struct
 from pathlib import Path
+from typing import IO, TYPE_CHECKING
 
 import numpy as np
 
-from . import neardup, store
+from . import store
 from .codec.columns import bytes_column, field_lengths, numeric_column
 from .codec.postings import read_postings
 from .facets import FacetValue, top_values
 from .schema import KIND_RELATED, NO_DATE, TEXT_FIELDS, fold_word
 from .store import DOC_VALUES as FACETS_FILE  # noqa: E402 - the one place a side file is named
+
+if TYPE_CHECKING:
+    import mmap
 
 FORMAT = 4  # 3: each label facet's folded groups are saved, not computed on open; 4: near-duplicate clusters
 MAX_BUCKETS = 1000  # the most buckets a date histogram holds (see DocValues.histogram)
@@ -177,10 +185,11 @@ class DocValues:
 
     @classmethod
     def load(cls, gen: Path) -> DocValues:
-        with np.load(gen / FACETS_FILE, allow_pickle=False) as data:
-            if int(data["format"]) != FORMAT:
-                raise ValueError(f"facet arrays of format {int(data['format'])}, expected {FORMAT}")
-            return cls({name: data[name] for name in data.files})
+        """The generation's arrays, mapped from its file (:func:`map_arrays`), not read into memory."""
+        arrays = map_arrays(gen / FACETS_FILE)
+        if int(arrays["format"]) != FORMAT:
+            raise ValueError(f"facet arrays of format {int(arrays['format'])}, expected {FORMAT}")
+        return cls(arrays)
 
     def clustered(self) -> np.ndarray:
         """Docs of a cluster of two or more (computed once per generation)."""
@@ -262,6 +271,149 @@ def _distinct(keys: np.ndarray) -> np.ndarray:
     return keys[np.concatenate(([True], keys[1:] != keys[:-1]))] if len(keys) else keys
 
 
+# The file: an uncompressed .npz (what np.savez writes and np.load reads) whose arrays are mapped
+# in place. Reading it whole with np.load cost a cold query 31 ms at 100,000 seeds (20 MB: a copy
+# and a CRC-32 of every array) and would cost ten times that at a million; a query touches only
+# some of the arrays, and those through the page cache.
+ALIGN = 64  # where each array's bytes start: numpy's own alignment inside a .npy (format.ARRAY_ALIGN)
+_PADDING = 0xD935  # the id of the zip extra field that aligns a member (as Android's zipalign pads)
+_LOCAL_HEADER = struct.Struct("<4s5H3L2H")  # a zip member's local header: 30 bytes, then name and extra
+_ZIP64_SIZES = 0x0001  # the zip64 extra field: the member's sizes when the header says 0xFFFFFFFF
+
+
+def save_arrays(handle: IO[bytes], arrays: dict[str, np.ndarray]) -> None:
+    """Write ``arrays`` as ``np.savez`` does, each one's bytes at a multiple of :data:`ALIGN` in the file.
+
+    Still a plain ``.npz`` (``np.load`` reads it as before); the alignment, padded
+    into each member's extra field, is what lets :func:`map_arrays` use the
+    bytes in place. The members' dates are fixed, so a build's file does not
+    depend on the clock.
+    """
+    import zipfile
+
+    from numpy.lib import format as npy
+
+    with zipfile.ZipFile(handle, mode="w", compression=zipfile.ZIP_STORED, allowZip64=True) as archive:
+        for name, value in arrays.items():
+            info = zipfile.ZipInfo(f"{name}.npy", date_time=(1980, 1, 1, 0, 0, 0))
+            info.compress_type = zipfile.ZIP_STORED
+            # Where the member's data starts: after the 30-byte header, the name, our padding
+            # record (4 bytes and the padding) and the 20-byte zip64 record zipfile adds.
+            start = handle.tell() + _LOCAL_HEADER.size + len(info.filename.encode("ascii")) + 4 + 20
+            padding = -start % ALIGN
+            info.extra = struct.pack("<HH", _PADDING, padding) + bytes(padding)
+            with archive.open(info, "w", force_zip64=True) as member:
+                npy.write_array(member, np.asanyarray(value), allow_pickle=False)
+
+
+def map_arrays(path: Path) -> dict[str, np.ndarray]:
+    """The arrays of the ``.npz`` at ``path``, equal to what ``np.load`` gives, mapped read-only.
+
+    The members of an uncompressed ``.npz`` are walked from their local
+    headers and each array made over the mapped file, without reading or
+    copying it (an unaligned one, as ``np.savez`` placed them before
+    :func:`save_arrays`, is copied). Anything else (compressed members,
+    pickled objects, a file this walk does not understand) is read by
+    ``np.load``, which also reports a damaged file. Like Whoosh's own files
+    on the query path, the bytes are not checksummed here: the generation's
+    sizes are checked on open (:func:`newssearch.store.verify_files`) and
+    its checksums by the indexer. A generation's files are never rewritten
+    in place (:func:`newssearch.store.atomic_write` replaces a file whole), so
+    a mapping stays valid as long as a searcher holds it, even after its
+    generation is collected.
+    """
+    import mmap
+
+    with open(path, "rb") as handle:
+        size = os.fstat(handle.fileno()).st_size
+        mapped = mmap.mmap(handle.fileno(), 0, access=mmap.ACCESS_READ) if size else None
+    arrays = _mapped_members(mapped) if mapped is not None else None
+    if arrays is not None:
+        return arrays
+    with open(path, "rb") as handle:  # np.load leaves a file it opened itself open when it refuses it
+        with np.load(handle, allow_pickle=False) as data:
+            return {name: data[name] for name in data.files}
+
+
+def _mapped_members(buffer: mmap.mmap) -> dict[str, np.ndarray] | None:
+    """Every member of a stored (uncompressed) zip of .npy files, or None if it is not one."""
+    arrays: dict[str, np.ndarray] = {}
+    offset = 0
+    try:
+        while buffer[offset : offset + 4] == b"PK\x03\x04":
+            _, _, flags, method, _, _, _, stored, size, name_length, extra_length = _LOCAL_HEADER.unpack_from(buffer, offset)
+            name = buffer[offset + 30 : offset + 30 + name_length].decode("utf-8")
+            start = offset + 30 + name_length + extra_length
+            if 0xFFFFFFFF in (stored, size):
+                size, stored = _zip64_sizes(buffer[offset + 30 + name_length : start])
+            if flags & 0x08 or method != 0 or stored != size or not name.endswith(".npy") or start + size > len(buffer):
+                return None  # sizes after the data, compressed, or not an array: np.load's job
+            arrays[name[: -len(".npy")]] = _mapped_array(buffer, start, start + size)
+            offset = start + size
+    except (ValueError, struct.error, UnicodeDecodeError):
+        return None
+    if buffer[offset : offset + 4] != b"PK\x01\x02" or not arrays:
+        return None  # the central directory should come next
+    return arrays
+
+
+# The header numpy writes (format.write_array): magic, version 1.0, its length, then the repr of
+# a dict of sorted keys, padded with spaces to a multiple of 64 and ending in a newline.
+_NPY_HEADER = re.compile(
+    rb"\x93NUMPY\x01\x00..\{'descr': '([<>|][a-zA-Z]\d+)', 'fortran_order': (False|True), "
+    rb"'shape': \(((?:\d+, )*\d+,?)?\), \} *\n",
+    re.DOTALL,
+)
+
+
+def _npy_header(data: bytes) -> tuple[tuple[int, ...], bool, np.dtype, int] | None:
+    """(shape, Fortran order, dtype, header length) of a .npy header as numpy writes it, else None."""
+    match = _NPY_HEADER.match(data)
+    if match is None or match.end() != 10 + struct.unpack_from("<H", data, 8)[0]:
+        return None
+    shape = tuple(int(length) for length in match.group(3).split(b",") if length.strip()) if match.group(3) else ()
+    return shape, match.group(2) == b"True", np.dtype(match.group(1).decode("ascii")), match.end()
+
+
+def _zip64_sizes(extra: bytes) -> tuple[int, int]:
+    """(uncompressed, compressed) size from a local header's zip64 extra field."""
+    while len(extra) >= 4:
+        kind, length = struct.unpack_from("<HH", extra)
+        if kind == _ZIP64_SIZES and length >= 16:
+            size, stored = struct.unpack_from("<QQ", extra, 4)
+            return size, stored
+        extra = extra[4 + length :]
+    raise ValueError("no zip64 sizes")
+
+
+def _mapped_array(buffer: mmap.mmap, start: int, end: int) -> np.ndarray:
+    """The .npy array stored from ``start`` to ``end`` of ``buffer``, over its bytes."""
+    found = _npy_header(buffer[start : min(end, start + 4096)])  # numpy's own are a few hundred bytes
+    if found is None:  # another writer's spelling: numpy's own parser (ast.literal_eval, 0.1 ms an array)
+        from numpy.lib import format as npy
+
+        stream = io.BytesIO(buffer[start : min(end, start + 65536)])
+        version = npy.read_magic(stream)
+        if version == (1, 0):
+            shape, fortran, dtype = npy.read_array_header_1_0(stream)
+        elif version == (2, 0):
+            shape, fortran, dtype = npy.read_array_header_2_0(stream)
+        else:
+            raise ValueError(f"a .npy of version {version}")
+        found = shape, fortran, dtype, stream.tell()
+    shape, fortran, dtype, length = found
+    if dtype.hasobject:
+        raise ValueError("pickled objects")
+    offset = start + length
+    count = 1
+    for extent in shape:
+        count *= extent
+    if offset + count * dtype.itemsize != end:
+        raise ValueError("the array does not fill its member")
+    array = np.ndarray(shape, dtype=dtype, buffer=buffer, offset=offset, order="F" if fortran else "C")
+    return array if array.flags.aligned else array.copy()
+
+
 def build(reader, gen: Path) -> tuple[int, int]:
     """Read the doc values of every document of ``reader`` and save them in ``gen``.
 
@@ -296,13 +448,21 @@ def build(reader, gen: Path) -> tuple[int, int]:
         parts = [field_lengths(gen, segment, field) for segment in segments]
         arrays[f"length_{field}"] = np.concatenate(parts) if parts else np.zeros(0, dtype=np.float32)
     with store.atomic_write(gen / FACETS_FILE) as handle:
-        np.savez(handle, allow_pickle=False, **arrays)
+        save_arrays(handle, arrays)
     return int(live.sum()), int((live & related).sum())
 
 
 def _clusters(gen: Path, segments: list, live: np.ndarray, url_rank: np.ndarray) -> np.ndarray:
     """Each document's near-duplicate cluster (see :mod:`newssearch.neardup`), from the signature columns."""
-    signatures, has = neardup.signature_matrix([v for segment in segments for v in bytes_column(gen, segment, "minhash")])
+    from . import neardup  # NumPy's random generators: imported by a build, not by a query
+
+    signatures = np.zeros((len(live), neardup.HASHES), dtype="<u2")
+    has = np.zeros(len(live), dtype=bool)
+    start = 0
+    for segment in segments:  # one segment's values as Python bytes at a time
+        end = start + segment.doc_count_all()
+        signatures[start:end], has[start:end] = neardup.signature_matrix(bytes_column(gen, segment, "minhash"))
+        start = end
     return neardup.clusters(signatures, has & live, url_rank)
 
 
@@ -312,12 +472,63 @@ def _numeric(gen: Path, segments: list, field: str, typecode: str, default) -> n
     return np.concatenate(parts) if parts else np.zeros(0, dtype=typecode)
 
 
+URL_PREFIX = 64  # bytes of each url sorted in NumPy; urls alike that far are sorted whole in Python
+
+
 def _url_rank(gen: Path, segments: list, size: int) -> np.ndarray:
-    """Each document's rank in url order: sorting by url is then an integer sort."""
-    # Fixed-width bytes sort with memcmp, several times faster than Python objects
-    # (urls hold no NUL byte: a seed with one is refused).
-    urls = np.array([url for segment in segments for url in bytes_column(gen, segment, "url")] or [b""], dtype=bytes)
-    return np.argsort(np.argsort(urls[:size], kind="stable"), kind="stable").astype(np.int32)
+    """Each document's rank in url order (ties by docnum): sorting by url is then an integer sort.
+
+    Fixed-width bytes sort with memcmp, several times faster than Python
+    objects, but a width of the longest url costs its length for every
+    document (gigabytes at a million seeds with one long url). So the first
+    :data:`URL_PREFIX` bytes are sorted in NumPy, and each run of equal
+    prefixes holding a longer url is put in order by the whole urls. (Urls
+    hold no NUL byte, which fixed-width bytes would drop: a seed with one is
+    refused.)
+    """
+    if not size:
+        return np.zeros(0, dtype=np.int32)
+    prefixes = np.zeros(size, dtype=f"S{URL_PREFIX}")
+    longer = np.zeros(size, dtype=bool)
+    start = 0
+    for segment in segments:  # one segment's urls as Python bytes at a time
+        urls = bytes_column(gen, segment, "url")
+        end = start + len(urls)
+        prefixes[start:end] = urls  # cut at URL_PREFIX bytes
+        longer[start:end] = np.fromiter(map(len, urls), dtype=np.int64, count=len(urls)) > URL_PREFIX
+        start = end
+    order = np.argsort(prefixes, kind="stable")
+    ordered = prefixes[order]
+    del prefixes
+    # Runs of equal prefixes, and those of them with a url the prefix does not hold whole.
+    run = np.cumsum(np.concatenate(([True], ordered[1:] != ordered[:-1]))) - 1
+    del ordered
+    runs = int(run[-1]) + 1
+    unsettled = np.flatnonzero((np.bincount(run, minlength=runs) > 1) & (np.bincount(run, weights=longer[order], minlength=runs) > 0))
+    if len(unsettled):
+        _sort_runs_by_whole_url(gen, segments, order, run, unsettled)
+    rank = np.empty(size, dtype=np.int32)
+    rank[order] = np.arange(size, dtype=np.int32)
+    return rank
+
+
+def _sort_runs_by_whole_url(gen: Path, segments: list, order: np.ndarray, run: np.ndarray, runs: np.ndarray) -> None:
+    """Put in order, in place, the ``runs`` of ``order`` (docnums sorted by url prefix) by whole url, then docnum."""
+    positions = np.flatnonzero(np.isin(run, runs))
+    wanted = order[positions]
+    urls: dict[int, bytes] = {}
+    start = 0
+    for segment in segments:
+        end = start + segment.doc_count_all()
+        inside = wanted[(wanted >= start) & (wanted < end)]
+        if len(inside):
+            column = bytes_column(gen, segment, "url")
+            urls.update((d, column[d - start]) for d in inside.tolist())
+        start = end
+    bounds = np.flatnonzero(np.diff(run[positions])) + 1
+    for group_positions in np.split(positions, bounds):
+        docs = order[group_positions].tolist()
+        order[group_positions] = sorted(docs, key=lambda d: (urls[d], d))
 
 
 def _labels(reader, field: str, postings) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -52,9 +52,11 @@ Rules a user can rely on:
 from __future__ import annotations
 
 import errno
+import gc
 import os
 import time
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from itertools import repeat
@@ -140,7 +142,7 @@ class _Entry(NamedTuple):
     url: str
     state: str
     note: str
-    related: list[str] | None
+    related: Sequence[str] | None
 
 
 def index_seeds(
@@ -178,24 +180,53 @@ def index_seeds(
     workers = _positive("workers", workers, os.cpu_count() or 1)
     lock_timeout = _seconds("lock_timeout", lock_timeout)
     index_dir = store.resolve_index_dir(index_dir)
-    files = find_seed_files(paths)
-    if not index_dir.is_dir():
-        index_dir.mkdir(parents=True, exist_ok=True)
-    with store.write_lock(index_dir, lock_timeout) as writable:
-        base, rebuilt, manifest = (None, None, {}) if rebuild else _usable_base(index_dir)
-        run = _Run(manifest, files, [os.path.abspath(p) for p in paths], base)
-        if rebuilt is not None:
-            run.warnings.append(SkippedFile(str(index_dir), rebuilt))
-        if base is not None and not run.to_parse and not run.removed:
-            if writable:
-                store.remove_unpublished(index_dir)  # what a killed run left behind
-            return run.report(started, index_dir, store.read_meta(base), written=False)
-        if not writable:
-            raise PermissionError(errno.EACCES, "the index folder is read-only", str(index_dir))
-        # Published when the block ends; discarded if it raises (CURRENT still names the previous one).
-        with store.new_generation(index_dir, base) as gen:
-            meta = _write_generation(gen, base, run, workers, progress)
-        return run.report(started, index_dir, meta, written=True)
+    early = processes.prestart(paths, workers)  # forked while this process is small
+    with _no_cycle_collection():
+        return _index(paths, index_dir, rebuild, workers, progress, lock_timeout, early, started)
+
+
+@contextmanager
+def _no_cycle_collection() -> Iterator[None]:
+    """Python's cycle collector off for the run: its passes over millions of new tuples (the
+    file list, the manifest) cost a third of an unchanged run at a million files, and the run
+    makes no cycles worth collecting. As before, afterwards."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _index(
+    paths: list[str], index_dir: Path, rebuild: bool, workers: int, progress: Progress | None, lock_timeout: float,
+    early: processes.Workers | None, started: float,
+) -> IndexReport:
+    """The run of :func:`index_seeds`, its arguments checked; stops ``early``'s workers however it ends."""
+    try:
+        files = find_seed_files(paths)
+        if not index_dir.is_dir():
+            index_dir.mkdir(parents=True, exist_ok=True)
+        with store.write_lock(index_dir, lock_timeout) as writable:
+            base, rebuilt, manifest = (None, None, {}) if rebuild else _usable_base(index_dir)
+            run = _Run(manifest, files, [os.path.abspath(p) for p in paths], base)
+            del files, manifest  # the run holds what it needs of them
+            if rebuilt is not None:
+                run.warnings.append(SkippedFile(str(index_dir), rebuilt))
+            if base is not None and not run.to_parse and not run.removed:
+                if writable:
+                    store.remove_unpublished(index_dir)  # what a killed run left behind
+                return run.report(started, index_dir, store.read_meta(base), written=False)
+            if not writable:
+                raise PermissionError(errno.EACCES, "the index folder is read-only", str(index_dir))
+            # Published when the block ends; discarded if it raises (CURRENT still names the previous one).
+            with store.new_generation(index_dir, base) as gen:
+                meta = _write_generation(gen, base, run, workers, progress, early)
+            return run.report(started, index_dir, meta, written=True)
+    finally:
+        if early is not None:
+            early.stop()  # unused, or already finished (then this only reaps them)
 
 
 def _path_list(paths: object) -> list[str]:
@@ -270,7 +301,7 @@ def _damaged(detail: str) -> str:
     return f"the index was damaged ({detail}); rebuilt it from the seeds"
 
 
-def _load_manifest(gen: Path) -> dict[str, _Entry]:
+def _load_manifest(gen: Path) -> _Manifest:
     """The files a generation holds. Stored by column, so that loading and checking
     50,000 entries is a few C-level passes, not Python work per entry."""
     raw = store.load_json(gen / store.MANIFEST, {})
@@ -279,7 +310,16 @@ def _load_manifest(gen: Path) -> dict[str, _Entry]:
         raise ValueError(f"{gen.name}/{store.MANIFEST} is not a manifest of this version")
     paths, *values = columns
     # tuple.__new__ makes each _Entry in C (a named tuple's own __new__ is Python code).
-    return dict(zip(paths, map(tuple.__new__, repeat(_Entry), zip(*values, repeat(None)))))
+    manifest = _Manifest(zip(paths, map(tuple.__new__, repeat(_Entry), zip(*values, repeat(None)))))
+    manifest.stats = (paths, columns[1], columns[2])
+    return manifest
+
+
+class _Manifest(dict):
+    """A loaded manifest, ``{path: _Entry}``, with its path, mtime and size columns as loaded
+    (in path order): an unchanged corpus is then recognised by comparing three lists."""
+
+    stats: tuple[list[str], list[int], list[int]] | None = None
 
 
 def _load_kept(gen: Path | None) -> dict[str, Payload]:
@@ -295,7 +335,7 @@ def _load_kept(gen: Path | None) -> dict[str, Payload]:
 _MANIFEST_COLUMNS = ("paths", "mtime_ns", "sizes", "urls", "states", "notes")
 
 
-def owners(entries: dict[str, _Entry], related_of: Callable[[str, _Entry], list[str]]) -> tuple[dict[str, str], dict[str, str]]:
+def owners(entries: dict[str, _Entry], related_of: Callable[[str, _Entry], Sequence[str]]) -> tuple[dict[str, str], dict[str, str]]:
     """Who holds each url: ``({seed url: path}, {related url: path})``.
 
     The one rule, which depends only on the files as they are (and the kept
@@ -330,12 +370,21 @@ class _Run:
         self._old_related: dict[str, list[str]] | None = None
         self.new: dict[str, _Entry] = {}  # the manifest after the run
         self.to_parse: list[SeedFile] = []
-        self.parsed: dict[str, Parsed] = {}  # files that parsed in this run: their documents are in new segments
+        # Files that parsed in this run: the new segment and docnum of their seed (its related
+        # entries follow it). Only that, not the whole Parsed: a million of them are kept.
+        self.parsed: dict[str, tuple[str, int]] = {}
         self.newly_kept: list[str] = []  # files that turned bad in this run while the index held them
         self.kept: dict[str, Payload] = {}  # the payload of each kept file's last version
         self.skipped: list[SkippedFile] = []
         self.warnings: list[SkippedFile] = []
         self.added = self.updated = 0
+        if self._same_files(old, files):  # nothing changed, nothing gone: the common run, at C speed
+            self.new.update(old)
+            self.unchanged = len(files)
+            self.removed: list[str] = []
+            self.stats: dict[str, SeedFile] = {}
+            self._list_bad_files()
+            return
         on_disk = {f.path for f in files}
         new, get, to_parse = self.new, old.get, self.to_parse
         for file in files:
@@ -346,18 +395,30 @@ class _Run:
             else:
                 to_parse.append(file)
         self.unchanged = len(new)
-        for path, entry in old.items():
-            if path not in on_disk and not _gone(path, roots):
-                self.new[path] = entry  # indexed from another path that still exists: keep
+        for path in sorted(old.keys() - on_disk):  # (a set difference: a million paths in C)
+            if not _gone(path, roots):
+                self.new[path] = old[path]  # indexed from another path that still exists: keep
         reparsed = {f.path for f in self.to_parse}
-        self.removed = sorted(p for p in old if p not in self.new and p not in reparsed)
+        self.removed = sorted(old.keys() - self.new.keys() - reparsed)
         self.stats = {f.path: f for f in self.to_parse}
-        # Files that still do not parse are listed on every run, not only when they change.
+        self._list_bad_files()
+
+    @staticmethod
+    def _same_files(old: dict[str, _Entry], files: list[SeedFile]) -> bool:
+        """Whether ``files`` are the manifest's files, each with the size and time it records."""
+        stats = getattr(old, "stats", None)
+        if stats is None or len(files) != len(old):
+            return False
+        paths, mtimes, sizes = (list(column) for column in zip(*files)) if files else ([], [], [])
+        return paths == stats[0] and mtimes == stats[1] and sizes == stats[2]
+
+    def _list_bad_files(self) -> None:
+        """Files that still do not parse are listed on every run, not only when they change."""
         for path, entry in self.new.items():
             if entry.state != OK:
                 self.skipped.append(SkippedFile(path, _bad_reason(entry)))
 
-    def related(self, path: str, entry: _Entry) -> list[str]:
+    def related(self, path: str, entry: _Entry) -> Sequence[str]:
         """The related urls of a file of the manifest (read from the base generation as needed)."""
         if entry.related is not None:
             return entry.related
@@ -391,9 +452,10 @@ class _Run:
                 self.kept.pop(path, None)
             self.skipped.append(SkippedFile(path, _bad_reason(self.new[path])))
             return
-        self.new[path] = _Entry(st.mtime_ns, st.size, result.url, OK, "", list(result.related))
+        path = st.path  # this process's own string, which the manifest already holds
+        self.new[path] = _Entry(st.mtime_ns, st.size, result.url, OK, "", result.related)
         self.kept.pop(path, None)
-        self.parsed[path] = result
+        self.parsed[path] = (result.segid, result.docnum)
         self.warnings.extend(SkippedFile(path, w) for w in result.warnings)
 
     def keep_versions(self, payloads: dict[str, Payload]) -> None:
@@ -471,7 +533,7 @@ class _Run:
 
     @property
     def removed_count(self) -> int:
-        return sum(1 for path in self.old if path not in self.new)
+        return len(self.old.keys() - self.new.keys())
 
     def manifest(self) -> tuple[dict, dict, dict]:
         """The new generation's manifest, its related urls (both by column) and its kept payloads."""
@@ -513,17 +575,13 @@ def _by_owner(owners: dict[str, str]) -> dict[str, set[str]]:
 
 def _count_duplicates(entries: dict[str, _Entry]) -> int:
     """Files that parse but whose url an earlier file holds: all but one of each url's files."""
-    seen: set[str] = set()
-    count = 0
-    for entry in entries.values():
-        if entry.state != BAD:
-            count += entry.url in seen
-            seen.add(entry.url)
-    return count
+    urls = [entry.url for entry in entries.values() if entry.state != BAD]
+    return len(urls) - len(set(urls))
 
 
 def _write_generation(
-    gen: store.NewGeneration, base: Path | None, run: _Run, workers: int, progress: Progress | None
+    gen: store.NewGeneration, base: Path | None, run: _Run, workers: int, progress: Progress | None,
+    early: processes.Workers | None = None,
 ) -> GenerationMeta:
     """Write the run's changes into the new generation ``gen`` and seal it; returns its metadata.
 
@@ -544,11 +602,12 @@ def _write_generation(
     old_segments, toc_number = segments.read(folder, schema)
     vocabulary = Vocabulary.load(base)
     dropped: dict[str, set[int]] = {}  # documents of new segments the index does not keep
-    finished, stale = _write_new_segments(gen, base, run, schema, workers, progress, dropped)
+    finished, stale = _write_new_segments(gen, base, run, schema, workers, progress, dropped, early)
     final = _delete_replaced(folder, schema, old_segments, finished, stale, dropped, vocabulary)
     del finished, stale, dropped  # hundreds of MB at 200,000 seeds: gone before the facet arrays
     final = segments.merge_small(
-        folder, schema, [s for s in final if s.doc_count()], partial(document_from_payload, signed=False), prepare=sign
+        folder, schema, [s for s in final if s.doc_count()], partial(document_from_payload, signed=False), prepare=sign,
+        min_documents=MERGED_DOCUMENTS,
     )
     segments.commit(folder, schema, final, toc_number + 1)
     documents, related = _build_doc_values(folder)
@@ -570,6 +629,7 @@ def _write_new_segments(
     workers: int,
     progress: Progress | None,
     dropped: dict[str, set[int]],
+    early: processes.Workers | None = None,
 ) -> tuple[list[tuple[list, dict[str, int]]], set[str]]:
     """Read the files of the run into new segments, decide who holds each url and write the manifest.
 
@@ -577,9 +637,12 @@ def _write_new_segments(
     and the urls to delete from the base generation's segments; adds to
     ``dropped`` the documents of the new segments that the index does not keep.
     """
+    from .codec.segments import MAX_SEGMENTS
+
     paths = [f.path for f in run.to_parse]
-    inline = SegmentWriter(gen.folder, schema)  # also writes what the main process adds itself
-    pool = processes.start(gen.folder, schema, len(paths), workers)
+    pool = processes.start(gen.folder, schema, len(paths), workers, early)
+    # Also writes what the main process adds itself; parsing every file when there are no workers.
+    inline = SegmentWriter(gen.folder, schema, files=0 if pool is not None else len(paths), segments=MAX_SEGMENTS - 1)
     try:
         run.start()
         if pool is not None:
@@ -595,8 +658,9 @@ def _write_new_segments(
             run.keep_versions(_seed_payloads(base, {path: run.new[path].url for path in run.newly_kept}))
         # Every decision is made now: the workers write their last segments meanwhile.
         stale = run.finish()
-        for parsed in run.parsed.values():
-            _keep_owned(run, parsed, dropped)
+        for path, (segid, docnum) in run.parsed.items():
+            entry = run.new[path]
+            _keep_owned(run, path, entry.url, entry.related or (), segid, docnum, dropped)
         _remake(run, inline, dropped)
         more, inline_words = inline.finish()
         manifest, related_urls, kept = run.manifest()
@@ -633,7 +697,7 @@ def _remake(run: _Run, inline: SegmentWriter, dropped: dict[str, set[int]]) -> N
             if not isinstance(result, SeedError):
                 dropped.setdefault(result.segid, set()).update((result.docnum, *result.related_docnums))
             continue
-        _keep_owned(run, result, dropped)
+        _keep_owned(run, path, result.url, result.related, result.segid, result.docnum, dropped)
 
 
 def _delete_replaced(
@@ -691,25 +755,36 @@ def _forget_words(gen: Path, schema, removed: list[tuple[object, list[int]]], vo
 
 
 FORGET_BATCH = 1024  # removed documents read back at a time
+# The most documents a merge writes in one segment when the index has no larger one: about
+# what a process writes at SEGMENT_POSTINGS (a seed and its related articles make about
+# 200 postings, 3 documents), so that a merge needs no more memory than the build did.
+MERGED_DOCUMENTS = 90_000
 
 
-def _keep_owned(run: _Run, parsed: Parsed, dropped: dict[str, set[int]]) -> None:
+def _keep_owned(
+    run: _Run, path: str, url: str, related: Sequence[str], segid: str, docnum: int, dropped: dict[str, set[int]]
+) -> None:
     """Mark deleted the documents of a file read in this run that the index does not keep:
-    all of them for a losing duplicate, else the related entries another file holds."""
-    owner = run.seeds.get(parsed.url) == parsed.path
-    gone = dropped.setdefault(parsed.segid, set())
+    all of them for a losing duplicate, else the related entries another file holds.
+
+    The file's seed is document ``docnum`` of segment ``segid``, and its related entries
+    (``related``, their urls) the documents right after it (see ``SegmentWriter.parse``).
+    """
+    related_docnums = range(docnum + 1, docnum + 1 + len(related))
+    owner = run.seeds.get(url) == path
+    gone = dropped.setdefault(segid, set())
     if not owner:
-        gone.update((parsed.docnum, *parsed.related_docnums))
+        gone.update((docnum, *related_docnums))
         return
-    for url, docnum in zip(parsed.related, parsed.related_docnums):
-        if run.related_owners.get(url) != parsed.path:
-            gone.add(docnum)
+    for related_url, related_docnum in zip(related, related_docnums):
+        if run.related_owners.get(related_url) != path:
+            gone.add(related_docnum)
     # A seed listing one url twice: only the first entry stands.
     seen: set[str] = set()
-    for url, docnum in zip(parsed.related, parsed.related_docnums):
-        if url in seen:
-            gone.add(docnum)
-        seen.add(url)
+    for related_url, related_docnum in zip(related, related_docnums):
+        if related_url in seen:
+            gone.add(related_docnum)
+        seen.add(related_url)
 
 
 def _seed_payloads(base: Path, urls: dict[str, str]) -> dict[str, Payload]:

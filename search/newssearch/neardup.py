@@ -92,6 +92,7 @@ def signature(title: str, excerpt: str) -> bytes:
 # A word's hash, computed once per process: news repeats its words.
 _WORD_HASHES: dict[str, int] = {}
 _MAX_CACHED_WORDS = 500_000
+_CHECK_PAIRS = 1 << 16  # candidate pairs checked on their whole signatures at a time
 _CHUNK_SHINGLES = 8_192  # shingles hashed at a time: a (64, chunk) uint64 array is 4 MB
 
 
@@ -173,18 +174,20 @@ def clusters(signatures: np.ndarray, usable: np.ndarray, url_rank: np.ndarray) -
         return result
     # Nodes numbered in url order: the least label of a component is its least url.
     docs = docs[np.argsort(url_rank[docs], kind="stable")]
-    sigs = np.ascontiguousarray(signatures[docs])
-    # Each band's key: its three 16-bit values in one 48-bit number.
-    wide = sigs[:, : BANDS * ROWS].astype(np.uint64).reshape(-1, BANDS, ROWS)
-    columns = np.ascontiguousarray((wide[:, :, 0] | wide[:, :, 1] << np.uint64(16) | wide[:, :, 2] << np.uint64(32)).T)
-    del wide
+    # Memory: one band's keys at a time (8 bytes a document), never a copy of the
+    # signatures: at 3 million articles a reordered copy and every band's keys at
+    # once took 3 GB, more than the rest of a build.
     count = len(docs)
     firsts, seconds = [], []
     for band in range(BANDS):
-        keys = columns[band]
+        # The band's key: its three 16-bit values in one 48-bit number.
+        columns = signatures[docs, band * ROWS : (band + 1) * ROWS].astype(np.uint64)
+        keys = columns[:, 0] | columns[:, 1] << np.uint64(16) | columns[:, 2] << np.uint64(32)
+        del columns
         order = np.argsort(keys)
         ordered = keys[order]
         repeats = ordered[1:] == ordered[:-1]
+        del ordered
         if not repeats.any():
             continue
         # Only the documents of buckets of two or more (a few percent), in url order within a bucket.
@@ -192,6 +195,7 @@ def clusters(signatures: np.ndarray, usable: np.ndarray, url_rank: np.ndarray) -
         shared[1:] |= repeats
         shared[:-1] |= repeats
         members = order[shared]
+        del order, shared
         members = members[np.lexsort((members, keys[members]))]
         member_keys = keys[members]
         same = member_keys[1:] == member_keys[:-1]
@@ -205,7 +209,10 @@ def clusters(signatures: np.ndarray, usable: np.ndarray, url_rank: np.ndarray) -
     a, b = np.concatenate(firsts), np.concatenate(seconds)
     pairs = np.unique(np.minimum(a, b).astype(np.int64) * count + np.maximum(a, b))
     a, b = pairs // count, pairs % count
-    close = (sigs[a] == sigs[b]).sum(axis=1) >= THRESHOLD * HASHES
+    close = np.zeros(len(a), dtype=bool)
+    for lo in range(0, len(a), _CHECK_PAIRS):  # two (pairs, 64) uint16 blocks at a time
+        hi = lo + _CHECK_PAIRS
+        close[lo:hi] = (signatures[docs[a[lo:hi]]] == signatures[docs[b[lo:hi]]]).sum(axis=1) >= THRESHOLD * HASHES
     a, b = a[close], b[close]
     labels = np.arange(count, dtype=np.int64)
     while len(a):

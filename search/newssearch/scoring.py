@@ -126,6 +126,11 @@ class HasField(wq.Query):
         return wq.Every(self.fieldname).matcher(searcher, context)
 
 
+# A posting list of at least this fraction (1/n) of the index has every document's length norm
+# computed and kept (see QueryScorer._norm); a shorter one, its own documents' only.
+NORMS_KEPT_FROM = 8
+
+
 class QueryScorer:
     """Evaluates Whoosh query trees against one index generation."""
 
@@ -139,6 +144,7 @@ class QueryScorer:
         self.deleted = np.flatnonzero(~doc_values.live)
         self.doc_count = max(1, int(self.live.sum()))
         self._norms: dict[str, np.ndarray] = {}
+        self._averages: dict[str, float] = {}  # each field's average length over live documents
         self._budget = MAX_WORD_POSTINGS  # postings left for the words of the query being evaluated
         self._left_out: list[str] = []
         self._frequencies: dict[tuple[str, str], int] = {}
@@ -155,19 +161,33 @@ class QueryScorer:
         self._budget -= len(found[0])
         return found
 
-    def _norm(self, field: str) -> np.ndarray:
-        """``k1 * (1 - b + b * len / avglen)`` per document: the length part of BM25."""
+    def _norm(self, field: str, ids: np.ndarray | None = None) -> np.ndarray:
+        """``k1 * (1 - b + b * len / avglen)`` per document (of ``ids``): the length part of BM25.
+
+        Kept for the whole index once a posting list of at least 1/:data:`NORMS_KEPT_FROM` of it asks;
+        a shorter one has its documents' norms computed alone, the same numbers,
+        so that a process answering one query (a cold ``newssearch query``) does
+        not compute them for every document of every field it touches.
+        """
         norm = self._norms.get(field)
         if norm is None:
             lengths = self.doc_values.lengths.get(field)
             if lengths is None:
                 norm = np.full(self.size, K1, dtype=np.float32)
+            elif ids is not None and len(ids) * NORMS_KEPT_FROM < self.size:
+                return self._length_norm(field, lengths, lengths[ids])
             else:
-                live_lengths = lengths[self.live]
-                average = float(live_lengths.mean()) if len(live_lengths) else 1.0
-                norm = (K1 * (1 - B + B * lengths / max(average, 1e-9))).astype(np.float32)
+                norm = self._length_norm(field, lengths, lengths)
             self._norms[field] = norm
-        return norm
+        return norm if ids is None else norm[ids]
+
+    def _length_norm(self, field: str, lengths: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+        """The norms of the documents whose lengths are ``chosen``, over the field's average ``lengths``."""
+        average = self._averages.get(field)
+        if average is None:
+            live_lengths = lengths[self.live]
+            average = self._averages[field] = float(live_lengths.mean()) if len(live_lengths) else 1.0
+        return (K1 * (1 - B + B * chosen / max(average, 1e-9))).astype(np.float32)
 
     # -- evaluation ------------------------------------------------------------
 
@@ -243,7 +263,7 @@ class QueryScorer:
         if field in TEXT_FIELDS:
             df = int(self.live[ids].sum())
             idf = math.log(1 + (self.doc_count - df + 0.5) / (df + 0.5))
-            norm = self._norm(field)[ids]
+            norm = self._norm(field, ids)
             # A posting list holds each document once, so += on fancy indices is exact.
             result.score[ids] += (boost * idf) * tf * (K1 + 1) / (tf + norm)
 

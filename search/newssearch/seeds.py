@@ -17,9 +17,10 @@ from __future__ import annotations
 import os
 import re
 import stat
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
+from operator import itemgetter
 from typing import NamedTuple
 
 import yaml
@@ -113,7 +114,10 @@ def find_seed_files(paths: Iterable[str | os.PathLike[str]]) -> list[SeedFile]:
     the first of its paths in path order. Raises :class:`InputPathError` for
     a path that does not exist.
     """
-    found: dict[str, tuple[SeedFile, tuple[int, int]]] = {}
+    # Memory: one tuple per file, in which the path, times and identity are kept as found (a
+    # million files are a few hundred MB here; a walk that listed each folder whole first
+    # and kept a dict beside it peaked at over a kilobyte a file).
+    found: list[tuple[str, int, int, int, int]] = []
     for given in paths:
         root = os.path.abspath(os.fspath(given))
         try:
@@ -121,49 +125,66 @@ def find_seed_files(paths: Iterable[str | os.PathLike[str]]) -> list[SeedFile]:
         except OSError as exc:
             raise InputPathError(f"{readable(os.fspath(given))}: {_os_reason(exc)}") from None
         if stat.S_ISDIR(st.st_mode):
-            for file, identity in _walk(root):
-                found.setdefault(file.path, (file, identity))
+            found += _walk(root)
         elif stat.S_ISREG(st.st_mode):
-            found.setdefault(root, (SeedFile(root, st.st_mtime_ns, st.st_size), (st.st_dev, st.st_ino)))
+            found.append((root, st.st_mtime_ns, st.st_size, st.st_dev, st.st_ino))
         else:  # a FIFO or a device would block or never end
             raise InputPathError(f"{readable(os.fspath(given))}: not a regular file or folder")
+    # Sorted by path, each path taken once (what was found of it first), then each file once.
+    found.sort(key=itemgetter(0))  # stable: the first found of a path comes first
     files: list[SeedFile] = []
-    seen: set[tuple[int, int]] = set()
-    for path in sorted(found):
-        file, identity = found[path]
-        if identity not in seen:
-            seen.add(identity)
-            files.append(file)
+    add, new = files.append, tuple.__new__  # (a named tuple's own __new__ is Python code)
+    first_device: dict[int, int] = {}  # inode number -> the device it was first seen on
+    elsewhere: set[tuple[int, int]] = set()  # (device, inode) of files on another device
+    last = None
+    for path, mtime_ns, size, dev, ino in found:
+        if path == last:
+            continue
+        last = path
+        seen = first_device.get(ino)
+        if seen is None:
+            first_device[ino] = dev
+        elif seen == dev or (dev, ino) in elsewhere:
+            continue  # a hard link to, or another path of, a file already taken
+        else:
+            elsewhere.add((dev, ino))
+        add(new(SeedFile, (path, mtime_ns, size)))
     return files
 
 
-def _walk(folder: str) -> Iterator[tuple[SeedFile, tuple[int, int]]]:
+def _walk(folder: str) -> list[tuple[str, int, int, int, int]]:
+    """Each seed file under ``folder``: (path, mtime_ns, size, st_dev, st_ino)."""
     # A folder that vanishes or cannot be listed is passed over, as os.walk
-    # does: a seed folder edited while we index is normal, not fatal.
+    # does: a seed folder edited while we index is normal, not fatal. Its
+    # subfolders are walked once it is closed, so that one descriptor is open
+    # at a time. A name with a seed suffix is stat'ed at once (it is nearly
+    # always a seed): the one system call a file needs.
+    found: list[tuple[str, int, int, int, int]] = []
+    subfolders: list[str] = []
+    add, is_regular, is_folder = found.append, stat.S_ISREG, stat.S_ISDIR
     try:
         with os.scandir(folder) as listing:
-            entries = list(listing)
+            for entry in listing:
+                name = entry.name
+                if name[0] == ".":
+                    continue
+                dot = name.rfind(".")
+                try:
+                    if dot > 0 and name[dot:].lower() in SEED_SUFFIXES:
+                        st = entry.stat()  # follows a link to a file
+                        if is_regular(st.st_mode):
+                            add((entry.path, st.st_mtime_ns, st.st_size, st.st_dev, st.st_ino))
+                        elif is_folder(st.st_mode) and not entry.is_symlink():  # a folder named like a seed
+                            subfolders.append(entry.path)
+                    elif entry.is_dir(follow_symlinks=False):  # links to folders are not followed
+                        subfolders.append(entry.path)
+                except OSError:
+                    continue  # vanished (or a dangling link) between listing and stat
     except OSError:
-        return
-    for entry in entries:
-        name = entry.name
-        if name.startswith("."):
-            continue
-        try:
-            if entry.is_dir(follow_symlinks=False):
-                yield from _walk(entry.path)
-                continue
-        except OSError:
-            continue
-        dot = name.rfind(".")
-        if dot <= 0 or name[dot:].lower() not in SEED_SUFFIXES:
-            continue
-        try:
-            st = entry.stat()  # follows a link to a file; a link to a folder is then not regular
-        except OSError:
-            continue  # vanished (or a dangling link) between listing and stat
-        if stat.S_ISREG(st.st_mode):
-            yield SeedFile(entry.path, st.st_mtime_ns, st.st_size), (st.st_dev, st.st_ino)
+        pass
+    for subfolder in subfolders:
+        found += _walk(subfolder)
+    return found
 
 
 # -- reading one file --------------------------------------------------------

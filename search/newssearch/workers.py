@@ -31,12 +31,19 @@ if TYPE_CHECKING:
 # Below this many files to parse, starting worker processes costs more than it saves.
 PARALLEL_THRESHOLD = 200
 PARSE_BATCH = 256  # files per task: the batch builder pays a fixed cost per call
+# From this many seed files under the paths given, the workers are forked when the run starts,
+# before it walks the folders: a fork shares the indexer's heap, which then holds the file list
+# and the manifest (a gigabyte at a million files), and every worker's memory counted it again
+# and copied part of it as it allocated. Counting this many names costs a few milliseconds.
+EARLY_WORKERS = 20_000
 # A worker finishes its segment and starts another at this many postings (a
-# seed makes about 200). A worker then holds about 300 MB at its peak; fewer,
-# larger segments make queries faster (each term is looked up per segment):
-# at 6 million, 50,000 seeds make one segment per worker, and queries were
-# 6-10 % faster than with the 4 segments of 4 million, for 805 MB of memory
-# at the build's peak (all processes) instead of 693.
+# seed makes about 200), or more when its share of a large run would otherwise
+# make more segments than it may (see SegmentWriter). A worker then holds
+# about 300 MB at its peak; fewer, larger segments make queries faster (each
+# term is looked up per segment): at 6 million, 50,000 seeds make one segment
+# per worker, and queries were 6-10 % faster than with the 4 segments of 4
+# million, for 805 MB of memory at the build's peak (all processes) instead
+# of 693.
 SEGMENT_POSTINGS = 6_000_000
 
 
@@ -78,16 +85,36 @@ class SegmentWriter:
     seed is written together with all its related entries; the main process
     decides afterwards which of them the index keeps (duplicate urls, related
     entries listed by several seeds) and marks the others deleted, which
-    costs nothing. A segment is finished when it holds ``SEGMENT_POSTINGS``
-    postings, which bounds each worker's memory.
+    costs nothing.
+
+    A segment is finished when it holds ``SEGMENT_POSTINGS`` postings, which
+    bounds each process's memory, unless the writer was told how many
+    ``files`` it will parse and how many ``segments`` they may make: then the
+    postings per segment grow, from the postings per file seen so far, so
+    that its share of the run makes at most that many. A million seeds would
+    otherwise make some 35 segments, and merging them down to
+    ``MAX_SEGMENTS`` (in one process, re-indexing every document) cost more
+    time than the whole parse and 5 GB of memory.
     """
 
-    def __init__(self, folder: Path, schema) -> None:
+    def __init__(self, folder: Path, schema, files: int = 0, segments: int = 0) -> None:
         self.folder = folder
         self.schema = schema
         self.builder: SegmentBuilder | None = None  # while a segment is open
         self.segments: list = []
         self.tokens: Counter[str] = Counter()  # every raw token parsed, for the spelling vocabulary
+        self.expected_files = files
+        self.allowed_segments = segments
+        self.floor = SEGMENT_POSTINGS
+        self.files = 0  # files parsed so far, and the postings their documents made
+        self.postings = 0
+
+    def segment_postings(self) -> int:
+        """The postings at which the open segment is finished (see the class)."""
+        if not self.allowed_segments or not self.files or not self.postings:
+            return self.floor
+        projected = self.postings * max(self.expected_files, self.files) / self.files
+        return max(self.floor, -(-int(projected) // self.allowed_segments))
 
     def parse(self, paths: Sequence[str]) -> list[Parsed | SeedError]:
         """Parse a batch of files and add the documents of those that parse, in one batch."""
@@ -101,7 +128,10 @@ class SegmentWriter:
             documents.append(seed_document(article, signed=False))
             documents += [related_document(r, article.path, article.url, signed=False) for r in article.related]
         sign(documents)  # near-duplicate signatures, for the whole batch at once
+        before = builder.postings
         added = builder.add_batch(documents)
+        self.files += len(paths)
+        self.postings += builder.postings - before
         builder_base = added.start
         docnums = iter(added)
         parsed: dict[str, Parsed] = {}
@@ -118,7 +148,7 @@ class SegmentWriter:
                 docnum,
                 related,
             )
-        if builder.postings >= SEGMENT_POSTINGS:
+        if builder.postings >= self.segment_postings():
             self._finish_segment()
         return [r if isinstance(r, SeedError) else parsed[r.path] for r in results]
 
@@ -164,22 +194,24 @@ class Workers:
     Batches go round-robin, at most ``WINDOW`` per worker ahead of the main
     process, which reads the results back in path order, so memory stays flat
     however large the corpus. Workers are forked (they start in milliseconds
-    with the modules already imported) and die with the indexer.
+    with the modules already imported), wait for :meth:`begin` to hand them
+    their writers, and die with the indexer. A large run forks them before
+    it reads anything (see :func:`prestart`).
     """
 
     WINDOW = 2
 
-    def __init__(self, folder: Path, schema, count: int) -> None:
+    def __init__(self, count: int) -> None:
         ctx = get_context("fork")
         parent = os.getpid()
-        self.folder = folder
+        self.folder: Path | None = None
         self._stopping = False
         self.tasks = [ctx.Queue() for _ in range(count)]
         self.results = [ctx.Queue() for _ in range(count)]
         self.procs = [
             ctx.Process(
                 target=_work,
-                args=(SegmentWriter(folder, schema), self.tasks[i], self.results[i], parent),
+                args=(self.tasks[i], self.results[i], parent),
                 daemon=True,
                 name=f"newssearch-indexer-{i}",
             )
@@ -187,6 +219,20 @@ class Workers:
         ]
         for proc in self.procs:
             proc.start()
+
+    def begin(self, folder: Path, schema, files: int) -> None:
+        """Give each worker its writer, for its share of ``files`` files written into ``folder``."""
+        from .codec.segments import MAX_SEGMENTS
+
+        self.folder = folder
+        for task in self.tasks:
+            task.put(self._writer(folder, schema, files, len(self.procs), MAX_SEGMENTS))
+
+    @staticmethod
+    def _writer(folder: Path, schema, files: int, count: int, max_segments: int) -> SegmentWriter:
+        """A worker's writer: its share of the files, in at most its share of the segments
+        (one is left for what the main process writes itself)."""
+        return SegmentWriter(folder, schema, files=-(-files // count), segments=max(1, (max_segments - 1) // count))
 
     def run(self, paths: list[str]) -> Iterator[Parsed | SeedError]:
         """Each file's result, in the order of ``paths``."""
@@ -234,15 +280,16 @@ class Workers:
             except queue.Empty:
                 if not self.procs[i].is_alive():
                     reason = f"an indexing worker died (exit code {self.procs[i].exitcode})"
-                    raise IndexingError(str(self.folder.parent), reason) from None
+                    raise IndexingError(str(self.folder.parent if self.folder else ""), reason) from None
                 continue
             if kind == "error":
                 raise value
             return value
 
 
-def _work(writer: SegmentWriter, tasks, results, parent: int) -> None:
-    """A worker process: parse each batch into segments; on ``None``, finish them."""
+def _work(tasks, results, parent: int) -> None:
+    """A worker process: take its writer (``None``: nothing to do), parse each batch into
+    segments; on ``None``, finish them."""
     import gc
     import signal
 
@@ -253,6 +300,9 @@ def _work(writer: SegmentWriter, tasks, results, parent: int) -> None:
     # 5 % of a worker's time. The process is ours and short-lived.
     gc.disable()
     try:
+        writer: SegmentWriter | None = tasks.get()
+        if writer is None:
+            return  # stopped before the run had anything to parse
         while (batch := tasks.get()) is not None:
             results.put(("ok", writer.parse(batch)))
         results.put(("ok", writer.finish()))
@@ -264,12 +314,49 @@ def _work(writer: SegmentWriter, tasks, results, parent: int) -> None:
         results.put(("error", exc))
 
 
-def start(folder: Path, schema: Any, files: int, count: int) -> Workers | None:
+def start(folder: Path, schema: Any, files: int, count: int, early: Workers | None = None) -> Workers | None:
     """``count`` worker processes to write ``files`` files into ``folder``, or None when
-    parsing them in the main process is faster (few files, or one process)."""
+    parsing them in the main process is faster (few files, or one process). ``early`` is
+    :func:`prestart`'s pool: used if workers are wanted, else stopped."""
     if files >= PARALLEL_THRESHOLD and count > 1:
-        return Workers(folder, schema, count)
+        pool = early if early is not None else Workers(count)
+        pool.begin(folder, schema, files)
+        return pool
+    if early is not None:
+        early.stop()
     return None
+
+
+def prestart(paths: Sequence[str], count: int) -> Workers | None:
+    """Workers forked before the run walks ``paths``, when they hold at least
+    :data:`EARLY_WORKERS` seed files (by name: nothing is read), else None."""
+    if count > 1 and _seed_names_at_least(paths, EARLY_WORKERS):
+        return Workers(count)
+    return None
+
+
+def _seed_names_at_least(paths: Sequence[str], limit: int) -> bool:
+    from .seeds import SEED_SUFFIXES
+
+    found = 0
+    folders = list(paths)
+    while folders:
+        try:
+            with os.scandir(folders.pop()) as listing:
+                for entry in listing:
+                    name = entry.name
+                    if name.startswith("."):
+                        continue
+                    dot = name.rfind(".")
+                    if dot > 0 and name[dot:].lower() in SEED_SUFFIXES:
+                        found += 1
+                        if found >= limit:
+                            return True
+                    elif entry.is_dir(follow_symlinks=False):
+                        folders.append(entry.path)
+        except OSError:
+            continue  # a file, or a path that is not there: the walk says so
+    return False
 
 
 def die_with_parent(parent: int) -> None:

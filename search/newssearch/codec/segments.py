@@ -654,7 +654,7 @@ def delete_urls(folder: str | os.PathLike[str], schema, segments: list, urls: se
     return segments
 
 
-def merge_small(folder: str | os.PathLike[str], schema, segments: list, rebuild, prepare=None) -> list:
+def merge_small(folder: str | os.PathLike[str], schema, segments: list, rebuild, prepare=None, min_documents: int = 0) -> list:
     """Keep the number of segments at most ``MAX_SEGMENTS``, and drop deleted documents' weight.
 
     Every query looks a term up once per segment, so segments must not pile
@@ -666,18 +666,49 @@ def merge_small(folder: str | os.PathLike[str], schema, segments: list, rebuild,
     passed to ``prepare(batch)`` (when given) before it is added, to fill
     what is computed a batch at a time. Segment order, hence docnum order,
     is kept for the rest.
+
+    A merge never writes a segment of more documents than the index's
+    largest, or than ``min_documents`` (the size a build's process writes
+    before its sizing grows, see ``newssearch.workers``): its memory then
+    stays what the build's processes needed, however large the index and
+    however many documents one run changes. So the smallest segments are
+    chosen only as far as they fit in one; when even the two smallest do
+    not, the index keeps more than ``MAX_SEGMENTS`` (they are all large) and
+    nothing is merged for their sake. Segments mostly deleted are rewritten
+    in any case, in as many segments of at most that size as they need.
     """
     from whoosh.reading import SegmentReader
 
-    chosen = {i for i, s in enumerate(segments) if s.deleted_count() * 2 > s.doc_count_all()}
+    if not segments:
+        return segments
+    largest = max(min_documents, *(s.doc_count_all() for s in segments))
+    deleted = {i for i, s in enumerate(segments) if s.deleted_count() * 2 > s.doc_count_all()}
+    chosen = set(deleted)
+    merged = sum(segments[i].doc_count() for i in chosen)
     for i in sorted(range(len(segments)), key=lambda i: segments[i].doc_count()):
         if len(segments) - len(chosen) + bool(chosen) <= MAX_SEGMENTS:
             break
+        if i in chosen:
+            continue
+        if merged + segments[i].doc_count() > largest:
+            break  # the rest are larger still
         chosen.add(i)
-    if not chosen:
+        merged += segments[i].doc_count()
+    if not deleted and len(chosen) < 2:  # rewriting one segment alone would not lessen their number
         return segments
     storage = FileStorage(os.fspath(folder))
+    written: list = []
     builder = SegmentBuilder(folder, schema)
+
+    def add(batch: list[dict]) -> None:
+        nonlocal builder
+        if prepare is not None:
+            prepare(batch)
+        builder.add_batch(batch)
+        if builder.doc_count >= largest:
+            written.append(builder.finish())
+            builder = SegmentBuilder(folder, schema)
+
     for i in sorted(chosen):
         segment = segments[i]
         reader = SegmentReader(storage, schema, segment)
@@ -687,18 +718,14 @@ def merge_small(folder: str | os.PathLike[str], schema, segments: list, rebuild,
                 if not segment.is_deleted(docnum):
                     batch.append(rebuild(reader.stored_fields(docnum)["payload"]))
                 if len(batch) == MERGE_BATCH:
-                    if prepare is not None:
-                        prepare(batch)
-                    builder.add_batch(batch)
+                    add(batch)
                     batch = []
             if batch:
-                if prepare is not None:
-                    prepare(batch)
-                builder.add_batch(batch)
+                add(batch)
         finally:
             reader.close()
-    kept = [s for i, s in enumerate(segments) if i not in chosen]
-    if not builder.doc_count:
+    if builder.doc_count:
+        written.append(builder.finish())
+    else:
         builder.discard()
-        return kept
-    return kept + [builder.finish()]
+    return [s for i, s in enumerate(segments) if i not in chosen] + written
