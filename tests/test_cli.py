@@ -355,8 +355,10 @@ def test_a_file_size_limit_names_the_index(tmp_path, seeds):
     """A real failure: the operating system refuses to grow a file (EFBIG, as a full disk gives ENOSPC)."""
     import resource
 
+    # Words of their own, so that the files outgrow the limit compressed too (the stored records are).
     for i in range(50):
-        write_seed(seeds, f"{i}.txt", title=f"Story {i}", url=f"https://x/{i}", body="word " * 2000)
+        write_seed(seeds, f"{i}.txt", title=f"Story {i}", url=f"https://x/{i}",
+                   body=" ".join(f"w{i}n{j}" for j in range(2000)))
 
     def limit():
         resource.setrlimit(resource.RLIMIT_FSIZE, (64 * 1024, 64 * 1024))

@@ -157,13 +157,15 @@ def posting_block(draw):
     """
     count = draw(st.integers(1, 130))
     widest = draw(st.sampled_from([255, 70_000, 2**31 - 1]))
-    kind = draw(st.sampled_from(["none", "one", "many"]))
+    kind = draw(st.sampled_from(["none", "one", "many", "ints"]))
     values = draw(st.sampled_from(["tuple", "none", "fixed"]))
     protocol = draw(st.sampled_from([2, 4]))
     rng = random.Random(draw(st.integers(0, 2**32)))
     ids = (rng.randint(0, 2**31 - 1), *[rng.randint(1, widest) for _ in range(count - 1)])
     as_float32 = [float(np.float32(rng.uniform(0, 1000))) for _ in range(count)]
-    weights = None if kind == "none" else as_float32[0] if kind == "one" else tuple(as_float32)
+    # The builder writes a block's weights as ints (frequencies); past 255 they are not of the common shape.
+    as_ints = tuple(rng.randint(1, rng.choice([9, 255, 300])) for _ in range(count))
+    weights = {"none": None, "one": as_float32[0], "many": tuple(as_float32), "ints": as_ints}[kind]
     stored = {"tuple": tuple(b"v%d" % i for i in range(count)), "none": None, "fixed": b"ab" * count}[values]
     return count, pickle.dumps((ids, weights, stored), protocol)
 
@@ -188,8 +190,9 @@ def test_ids_and_weights_parsed_with_numpy_equal_unpickling(blocks):
 
 def test_blocks_of_the_common_shape_are_not_unpickled(monkeypatch):
     """The fast path is not a fallback in disguise: dense blocks never reach pickle.loads."""
-    counts = [128, 128, 5]
-    pickles = [pickle.dumps(((7 + 1000 * b, *[1] * (c - 1)), tuple(float(i % 3 + 1) for i in range(c)),
+    counts = [128, 128, 5, 3, 128, 2]
+    # Weights as Whoosh writes them (floats) and as the builder does (ints).
+    pickles = [pickle.dumps(((7 + 1000 * b, *[1] * (c - 1)), tuple((float if b < 3 else int)(i % 3 + 1) for i in range(c)),
                              tuple(b"x" for _ in range(c))), 4) for b, c in enumerate(counts)]
     expected = unpickled(counts, pickles)
     monkeypatch.setattr(postings.pickle, "loads", None)
@@ -207,7 +210,7 @@ def positions(draw):
 
 
 @settings(max_examples=60, deadline=None)
-@given(st.lists(st.tuples(positions(), st.booleans()), min_size=1, max_size=12))
+@given(st.lists(st.tuples(positions(), st.sampled_from(["whoosh", "cut", "builder"])), min_size=1, max_size=12))
 def test_positions_parsed_with_numpy_equal_whooshs_decoding(lists):
     postings._FEW_VALUES, few = 0, postings._FEW_VALUES  # every list through NumPy, however short
     try:
@@ -216,10 +219,24 @@ def test_positions_parsed_with_numpy_equal_whooshs_decoding(lists):
         postings._FEW_VALUES = few
 
 
+def test_the_builders_position_values_are_parsed_without_unpickling(monkeypatch):
+    """The fast path is not a fallback in disguise: the builder's values of every common length never reach
+    the one-by-one decoder."""
+    lists = [[5], [0, 255], [1, 2, 3], [7, 8, 9, 10], [70_000, 70_001], list(range(0, 1000, 2))] * 20
+    values = [segments._encode_positions(found) for found in lists]
+    monkeypatch.setattr(postings, "position_decoder", None)
+    counts, flat = postings.positions_of(values, formats.Positions())
+    assert counts.tolist() == [len(found) for found in lists]
+    assert flat.tolist() == [p for found in lists for p in found]
+
+
 def check_positions(lists):
     fmt = formats.Positions()
-    # Whoosh's decoder takes a value with or without the pickle's final STOP: so does this one.
-    values = [fmt.encode(found)[:-1] if cut else fmt.encode(found) for found, cut in lists]
+    # Whoosh's decoder takes a value with or without the pickle's final STOP, and the builder's
+    # bare tuples: so does this one.
+    encoders = {"whoosh": fmt.encode, "cut": lambda found: fmt.encode(found)[:-1],
+                "builder": segments._encode_positions}
+    values = [encoders[how](found) for found, how in lists]
     counts, flat = postings.positions_of(values, fmt)
     expected = [fmt.decode_positions(v) for v in values]
     assert counts.tolist() == [len(e) for e in expected]
@@ -299,8 +316,10 @@ def test_where_each_value_lies_is_found_in_protocol_4_blocks_and_refused_in_othe
         rng = random.Random(seed)
         ids = (rng.randint(0, 2**31 - 1), *(rng.randint(1, 255) for _ in range(count - 1)))  # the common shape
         weights = [float(rng.randint(1, rng.choice([1, 9]))) for _ in range(count)]
-        # Minified as the writers do: None when all are 1, one float when all are equal.
-        minified = None if set(weights) == {1.0} else weights[0] if len(set(weights)) == 1 else tuple(weights)
+        # Minified as the writers do: None when all are 1, one float when all are equal, else
+        # a tuple of floats (Whoosh's writer) or of ints (the builder).
+        many = tuple(weights) if seed % 2 else tuple(map(int, weights))
+        minified = None if set(weights) == {1.0} else weights[0] if len(set(weights)) == 1 else many
         # Some values the same object as an earlier one, as the builder shares common encodings:
         # the pickle refers back to its memo.
         shared = [bytes(rng.getrandbits(8) for _ in range(rng.choice([5, 40, 255, 256, 300]))) for _ in range(3)]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import pickle
 from pathlib import Path
 
 import numpy as np
@@ -231,3 +232,37 @@ def test_the_builder_refuses_what_its_format_cannot_write(tmp_path):
         SegmentBuilder(tmp_path, fields.Schema(title=fields.TEXT(field_boost=2.0)))
     with pytest.raises(ValueError, match="column type of tags is not supported"):
         SegmentBuilder(tmp_path, fields.Schema(tags=fields.COLUMN(whoosh_columns.RefBytesColumn())))
+
+
+@pytest.mark.parametrize("positions", [[0], [5], [300], [3, 7], [1, 2, 3], [1, 2, 3, 4], [70_000, 2**24, 2**31 - 1],
+                                       list(range(0, 3000, 3))])
+def test_position_lists_are_written_as_bare_tuples_that_whooshs_decoder_reads(positions):
+    from whoosh import formats
+
+    fmt = formats.Positions()
+    value = segments._encode_positions(positions)
+    assert fmt.decode_positions(value) == positions
+    assert fmt.decode_frequency(value) == len(positions)
+    assert not value.endswith(b".")  # Whoosh's decoder adds the STOP it then expects
+    assert len(value) < len(fmt.encode(positions))  # the point: 7 bytes instead of 14 for one small position
+
+
+def test_stored_records_are_compressed_and_read_back_by_whooshs_reader(tmp_path):
+    body = "The harbour district flooded after the storm, and the council met on Monday. " * 4
+    documents = [doc(n, body=body, payload={"n": n, "body": body, "title": f"Article {n}"}) for n in range(50)]
+    whoosh_made, ours = build_both(tmp_path, documents)
+    assert ours["stored"] == whoosh_made["stored"]
+    raw = sum(len(pickle.dumps({"payload": d["payload"]}, segments.BLOCK_PICKLE)) for d in documents)
+    stored = sum(p.stat().st_size for p in (tmp_path / "ours").glob("*._stored.col"))
+    assert stored < raw / 2
+
+
+def test_url_postings_are_inlined_in_the_term_table_and_no_other_fields(tmp_path):
+    documents = [doc(n, body=f"common hapax{n}") for n in range(3)]
+    _, ours = build_both(tmp_path, documents)  # (reads back as Whoosh's writer's, which inlines nothing)
+    ix = whoosh_index.open_dir(str(tmp_path / "ours"))
+    with ix.reader() as reader:
+        assert reader.term_info("url", b"https://example.com/1").is_inlined()
+        assert list(reader.postings("url", b"https://example.com/1").all_ids()) == [1]
+        assert not reader.term_info("body", "hapax1").is_inlined()  # a text term of one posting keeps its block
+    ix.close()

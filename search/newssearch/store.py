@@ -89,9 +89,12 @@ KEEP_GENERATIONS = 3  # the live one and the two before it
 # 4: Snowball's current English stemmer (PyStemmer) instead of Whoosh's Porter2 port; urls
 #    normalised (newssearch.urls) in the url term and column and the manifest; a MinHash
 #    signature column and near-duplicate clusters in the doc values (newssearch.neardup).
-SCHEMA_VERSION = 4
+# 5: a smaller index: stored records zlib-compressed, position values as bare tuples and
+#    block weights as ints in the posting blocks (newssearch.codec.segments).
+SCHEMA_VERSION = 5
 # What a version changed that a user notices, for the notice of an automatic rebuild.
-SCHEMA_CHANGES = {4: "a better English stemmer, urls compared in any spelling, near-duplicates grouped"}
+SCHEMA_CHANGES = {4: "a better English stemmer, urls compared in any spelling, near-duplicates grouped",
+                  5: "an index about a third smaller on disk"}
 # Values the index stores: a document's kind, and the date of an article without
 # one (it sorts before every real date).
 KIND_SEED, KIND_RELATED = "seed", "related"

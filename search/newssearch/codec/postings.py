@@ -36,6 +36,7 @@ import zlib
 import numpy as np
 from whoosh import formats
 from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC, W3LeafMatcher
+from whoosh.matching import ListMatcher
 from whoosh.matching.wrappers import FilterMatcher
 from whoosh.reading import TermNotFound
 
@@ -46,7 +47,7 @@ def position_decoder(fmt):
     """A function from a posting's encoded value to its positions, as ``fmt.decode_positions``.
 
     For Whoosh's ``Positions`` format (a 4-byte frequency, then the pickled
-    list of position gaps, its final STOP opcode dropped) the same steps
+    position gaps, perhaps without the final STOP opcode) the same steps
     without the per-call overhead: a phrase of two common words decodes a
     million values.
     """
@@ -196,6 +197,8 @@ def _read_all(matcher, values: bool = False, count: int | None = None) -> tuple[
     long lists faster than unpickling them, but costs a millisecond to set up.
     """
     if not isinstance(matcher, W3LeafMatcher):  # inlined or in-memory postings: few, read one by one
+        if isinstance(matcher, ListMatcher):
+            matcher.reset()  # from the first: the deletion filter it came in has moved it past deleted ones
         id_list, weight_list, value_list = [], [], []
         while matcher.is_active():
             id_list.append(matcher.id())
@@ -408,27 +411,35 @@ def _decode_ids_weights(blocks: _Blocks, values: bool = False) -> tuple | None:
     memo = at(cursor)
     good &= (memo == _BINPUT) | (memo == _MEMOIZE) | (memo == _LONG_BINPUT)
     cursor += np.where(memo == _BINPUT, 2, np.where(memo == _MEMOIZE, 1, 5))
-    # Weights: None (all 1), one float (all equal), or a tuple of floats.
+    # Weights: None (all 1), one float (all equal), or a tuple of floats (Whoosh's writer)
+    # or of ints below 256 (the builder's: frequencies, see segments._write_terms).
     op = at(cursor)
-    tupled = ((op == _MARK) & marked) | ((op == _G) & (at(cursor + 9) == _G) & (n >= 2) & ~marked)
+    item = at(cursor + marked)  # a tuple's first weight
+    tupled = ((op == _MARK) & marked & (item == _G)) | ((op == _G) & (at(cursor + 9) == _G) & (n >= 2) & ~marked)
+    int_tupled = (~marked | (op == _MARK)) & (item == _K)  # a lone weight is a float: K starts a tuple
     single = (op == _G) & ~tupled
-    good &= (op == _N) | single | tupled
+    good &= (op == _N) | single | tupled | int_tupled
     per_block = np.ones(len(n), dtype=np.float32)
     per_block[single] = _floats(buf, cursor[single] + 1)
     weights = np.repeat(per_block, n)
-    if tupled.any():
-        block = np.flatnonzero(tupled)
+    for kind, width in ((tupled, 9), (int_tupled, 2)):
+        if not kind.any():
+            continue
+        block = np.flatnonzero(kind)
         count = n[block]
         offset = np.arange(int(count.sum())) - np.repeat(np.cumsum(count) - count, count)
-        where = np.repeat(cursor[block] + marked[block], count) + 9 * offset
-        good[block] &= _every(at(where) == _G, count)
-        weights[np.repeat(first[block], count) + offset] = _floats(buf, where + 1)
-        del offset, where
+        where = np.repeat(cursor[block] + marked[block], count) + width * offset
+        good[block] &= _every(at(where) == (_G if width == 9 else _K), count)
+        slots = np.repeat(first[block], count) + offset
+        weights[slots] = _floats(buf, where + 1) if width == 9 else at(where + 1)
+        del offset, where, slots
+    tupled_width = np.where(tupled, 9, 2)
+    tupled |= int_tupled
     slices: tuple[np.ndarray, np.ndarray] | None = None
     if values and good.all():
         # Past the weights: 'N', or one float, or the tuple's floats, its end and its memo.
         after = np.where(op == _N, cursor + 1, cursor + 9)
-        after[tupled] = cursor[tupled] + marked[tupled] + 9 * n[tupled]
+        after[tupled] = cursor[tupled] + marked[tupled] + tupled_width[tupled] * n[tupled]
         closed = at(after[tupled]) == np.where(marked[tupled], _TUPLE, _TUPLE1 + n[tupled] - 1)
         memo_skipped = _skip_memo(buf, after[tupled] + 1)
         if closed.all() and memo_skipped is not None:
@@ -629,7 +640,8 @@ def positions_of(values: list[bytes], fmt) -> tuple[np.ndarray, np.ndarray]:
     """The positions of each encoded value, flattened: how many each value holds, and all of them in order.
 
     For Whoosh's ``Positions`` format (a 4-byte count, then the protocol 2
-    pickle of the list of position gaps) every value of the common shape is
+    pickle of the list of position gaps, or the builder's bare tuple of them,
+    see ``segments._encode_positions``) every value of the common shape is
     parsed at once with NumPy: a first position of any width, then gaps below
     256 (``K`` and one byte each), at most 1,000 of them (the pickler's batch).
     Values of any other shape, and other formats, are decoded one by one as
@@ -651,14 +663,21 @@ def _positions_in(buf: np.ndarray, starts: np.ndarray, sizes: np.ndarray, fmt) -
     n = np.zeros(len(starts), dtype=np.int64)
     for i in range(4):  # the big-endian count
         n = n << 8 | buf[np.minimum(starts + i, len(buf) - 1)]
-    # A value of the common shape holds 9 bytes of header, 2 to 5 of first item, 2 a gap and 1 or 2 of end.
-    # (and every offset read below stays within the value, or the zeros after the last).
-    good = (n >= 1) & (n <= 1000) & (sizes >= 12 + 2 * (n - 1)) & (sizes <= 9 + 1 + 5 + 2 * (n - 1) + 2)
+    # Two shapes: Whoosh's list (a header of PROTO 2, EMPTY_LIST and memo 0; MARK, items, APPENDS
+    # for 2 or more, the item then APPEND for one) and the builder's bare tuple (no header; MARK,
+    # items, TUPLE for 4 or more, the items then TUPLE1..3 for fewer).
+    listed = buf[np.minimum(starts + 4, len(buf) - 1)] == 0x80
+    header = np.where(listed, 5, 0)
+    marked = np.where(listed, n >= 2, n >= 4)
+    # A value of the common shape holds its count, header and MARK, 2 to 5 bytes of first item, 2 a gap
+    # and 1 or 2 of end (and every offset read below stays within the value, or the zeros after the last).
+    least = 4 + header + marked + 2 + 2 * (n - 1) + 1
+    good = (n >= 1) & (n <= 1000) & (sizes >= least) & (sizes <= least + 4)
     n = np.where(good, n, 1)  # shapes refused here are decoded one by one below
     for i, byte in enumerate(b"\x80\x02]q\x00", start=4):  # protocol 2, an empty list, memo 0
-        good &= buf[starts + i] == byte
-    cursor = starts + 9
-    marked = n >= 2  # MARK, items, APPENDS for 2 or more; the item, then APPEND for one
+        good &= ~listed | (buf[starts + i] == byte)
+    cursor = starts + 4 + header
+    marked = np.where(listed, n >= 2, n >= 4)
     good &= ~marked | (buf[cursor] == _MARK)
     cursor += marked
     first_item = _int_items_lenient(buf, cursor)
@@ -678,7 +697,8 @@ def _positions_in(buf: np.ndarray, starts: np.ndarray, sizes: np.ndarray, fmt) -
     deltas[gap_slots] = buf[gap_at + 1]
     del gap_at, gap_slots
     cursor += 2 * gaps
-    good &= buf[cursor] == np.where(marked, _APPENDS, _APPEND)
+    good &= buf[cursor] == np.where(listed, np.where(marked, _APPENDS, _APPEND),
+                                    np.where(marked, _TUPLE, _TUPLE1 + np.minimum(n, 3) - 1))
     end = cursor + 1 - starts  # then the value ends, or ends with STOP (Whoosh reads both)
     good &= (end == sizes) | ((end + 1 == sizes) & (buf[cursor + 1] == _STOP))
     positions = _group_sums(deltas, first)

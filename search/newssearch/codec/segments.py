@@ -15,7 +15,9 @@ them by term with NumPy and writes the files Whoosh's writer would write:
 * ``.pst``, the posting blocks (up to 128 postings each: delta-coded
   docnums, weights and position lists). Blocks are pickled with protocol 4
   (Whoosh's reader takes any) and stored uncompressed below 4 KB, which each
-  block's header says;
+  block's header says. Two encodings are shorter than Whoosh's own, which
+  its reader reads back as the same numbers: position lists as bare tuples
+  (:func:`_encode_positions`) and a block's weights, frequencies, as ints;
 * ``.col`` files, the per-document columns (field lengths, stored fields,
   the url and date columns), in the formats of ``whoosh.columns`` (see
   :mod:`.columns`).
@@ -60,8 +62,11 @@ from .toc import INDEX_NAME, commit, create, open_whoosh, read  # noqa: F401
 
 BLOCK_SIZE = 128  # postings per block, as Whoosh's W3 codec writes them
 # Posting blocks are stored uncompressed (their header says so) unless larger
-# than this: compressing every block cost a tenth of the build, for a third
-# of the posting file's size.
+# than this, which with the short encodings below a full block seldom is.
+# Compressing blocks of more than 1 KB would take the posting file at 100,000
+# seeds from 192 to about 125 MB, for 10 to 15 % more CPU per warm query: inflating
+# a 0.8 KB block here costs two thirds of unpickling it (benchmarks/RESULTS.md,
+# "Index size").
 COMPRESS_ABOVE = 4096
 MAX_SEGMENTS = 16  # see merge_small
 MERGE_BATCH = 512  # documents re-indexed per call when merging
@@ -73,6 +78,7 @@ BLOCK_PICKLE = 4
 
 _findall = TOKEN_PATTERN.findall
 _dumps = pickle.dumps
+_compress = zlib.compress
 _TERMINFO = W3TermInfo._struct
 
 
@@ -87,19 +93,29 @@ def _deflate(data: bytes) -> bytes:
 
 
 def _store(data: bytes) -> bytes:
-    """A stored record in zlib's format without compressing it (level 0), as Whoosh's reader expects.
+    """A stored record, zlib-compressed as Whoosh's reader expects (``CompressedBytesColumn``).
 
-    A record (about 900 bytes: titles, excerpts, a unique url) shrinks by a
-    third at level 1, for 24 µs each: 5 % of a build, for 40 MB on 50,000 seeds.
+    Level 1: a record (about 1.8 KB for a seed with its body and related
+    list, 0.7 KB for a related article) shrinks to 0.61 and 0.70 of its size,
+    for about 45 and 22 µs; levels up to 9 gain 1 % more. At 100,000 seeds
+    that is 120 MB of the index's 864, for 2 to 6 % more build CPU (see
+    benchmarks/RESULTS.md, "Index size").
     """
-    deflater = zlib.compressobj(0)
-    return deflater.compress(data) + deflater.flush()
+    return _compress(data, 1)
 
 
 def _encode_positions(positions: list[int]) -> bytes:
-    """Whoosh's ``Positions.encode``: a count, then the pickled position deltas."""
-    deltas = [positions[0]] + [b - a for a, b in pairwise(positions)]
-    return pack_uint(len(deltas)) + _dumps(deltas, 2)
+    """A value of Whoosh's ``Positions`` format: a count, then the pickled position gaps.
+
+    Whoosh's ``Positions.encode`` pickles a list (``\\x80\\x02]q\\x00`` and
+    ``a.`` around the items); its ``decode_positions`` unpickles anything
+    whose items are the gaps, and appends the final STOP when it is missing.
+    So the gaps go as a bare tuple, without the protocol header, memo or STOP:
+    ``K\\x05\\x85`` for one position, 7 bytes a value instead of 14, and
+    the most common thing in the posting file.
+    """
+    deltas = (positions[0], *[b - a for a, b in pairwise(positions)])
+    return pack_uint(len(deltas)) + _dumps(deltas, 2)[2:-3]  # cut: PROTO 2 before; BINPUT 0 and STOP after
 
 
 # Most postings hold one position, and positions are small: encode each once.
@@ -447,7 +463,7 @@ class SegmentBuilder:
                 continue
             fieldmap[name] = len(fieldmap)
             offset = _write_field(
-                fieldmap[name], self.schema[name].format, postings, codes.get(name), postfile, offset, tindex
+                fieldmap[name], self.schema[name], postings, codes.get(name), postfile, offset, tindex
             )
             (self._text if name in self._text else self._other).pop(name)  # free it now
         tindex.close()
@@ -460,15 +476,28 @@ class SegmentBuilder:
 
 
 def _write_field(
-    fieldnum: int, fmt, postings: _Postings, length_codes: np.ndarray | None, postfile, offset: int, tindex
+    fieldnum: int, field_type, postings: _Postings, length_codes: np.ndarray | None, postfile, offset: int, tindex
 ) -> int:
     """Write one field's posting lists and term infos; returns the new end offset of the posting file.
 
     ``length_codes`` are the documents' one-byte field lengths (None for a field without lengths).
+    The postings of a unique field without values (the url) are inlined in the term table, where
+    Whoosh's reader finds them (``W3TermInfo.is_inlined``): one posting per term, each of which
+    would otherwise cost a posting list of 56 bytes and a pointer of 12, against 17 to 20 inline.
+    (Whoosh's writer inlines nothing by default; other fields are not inlined, so that a common
+    word in one document of a small segment keeps the NumPy read path of long lists.)
     """
     field = _SortedField(postings)
     layout = _BlockLayout(field, length_codes)
-    return _write_terms(pack_ushort(fieldnum), fmt.fixed_value_size(), field, layout, postfile, offset, tindex)
+    fixed = field_type.format.fixed_value_size()
+    inline = bool(field_type.unique) and fixed == 0
+    return _write_terms(pack_ushort(fieldnum), fixed, field, layout, postfile, offset, tindex, inline)
+
+
+def _inlined(docnum: int, weight: float) -> bytes:
+    """The postings ``((docnum,), (weight,), (None,))`` pickled for ``W3TermInfo.from_bytes``: without
+    protocol header or memo (10 of the 30 bytes ``pickle.dumps`` writes), which ``pickle.loads`` needs not."""
+    return _dumps(docnum, 2)[2:-1] + b"\x85" + _dumps(float(weight), 2)[2:-1] + b"\x85N\x85\x87."
 
 
 class _SortedField:
@@ -523,8 +552,11 @@ class _BlockLayout:
 
 
 def _write_terms(field_prefix: bytes, fixed: int | None, field: _SortedField, layout: _BlockLayout, postfile,
-                 offset: int, tindex) -> int:
-    """Write every term's posting blocks and term info; returns the new end offset of the posting file."""
+                 offset: int, tindex, inline: bool = False) -> int:
+    """Write every term's posting blocks and term info; returns the new end offset of the posting file.
+
+    With ``inline``, a term of one posting has it in its term info instead (see :func:`_write_field`).
+    """
     dumps, compress, join = _dumps, _deflate, b"".join
     docs, weights, values, deltas = field.docs, field.weights, field.values, layout.deltas
     btexts, by_text = field.btexts, field.by_text
@@ -544,16 +576,26 @@ def _write_terms(field_prefix: bytes, fixed: int | None, field: _SortedField, la
         end = term_end_list[upto - 1]
         delta_list = deltas[base:end].tolist()
         doc_list = docs[base:end].tolist()
-        weight_list = weights[base:end].tolist()
+        weight_list = weights[base:end].astype(np.int64).tolist()  # frequencies: see below
         value_list = values[base:end].tolist()
         for term in range(t, upto):
             count = blocks_of[term]
+            s, e = term_start_list[term] - base, term_end_list[term] - base
+            if inline and e - s == 1:
+                info = _TERMINFO.pack(1, term_weight[term], 1, term_min_l[term], term_max_l[term], term_max_w[term],
+                                      doc_list[s], doc_list[s])
+                tindex.add(field_prefix + btexts[by_text[term]], info + _inlined(doc_list[s], weight_list[s]))
+                block += count
+                continue
             parts = [WHOOSH3_HEADER_MAGIC]
             for b in range(block, block + count):
                 s, e = starts_all[b] - base, ends_all[b] - base
                 high, low = block_max_w[b], block_min_w[b]
-                # Whoosh's minified weights: None when all are 1, one float when all are equal.
-                w = None if high == low == 1.0 else weight_list[s] if high == low else tuple(weight_list[s:e])
+                # Whoosh's minified weights: None when all are 1, one float when all are equal
+                # (its reader checks for a float), else one per posting. Whoosh writes those as
+                # floats, 9 bytes each; they are frequencies, so ints (2 bytes each below 256)
+                # read back as the same numbers.
+                w = None if high == low == 1.0 else high if high == low else tuple(weight_list[s:e])
                 v: tuple | bytes | None
                 if fixed is None:
                     v = tuple(value_list[s:e])
