@@ -30,6 +30,7 @@ from .dates import read_moment
 from .errors import InputPathError, SeedError, first_line, readable
 
 SEED_SUFFIXES = frozenset({".txt", ".md", ".markdown", ".yaml", ".yml"})
+_SUFFIXES = tuple(SEED_SUFFIXES)  # for str.endswith: each is one dot and letters
 MAX_SEED_BYTES = 10 * 1024 * 1024
 
 # Bounds that keep one odd file from costing the whole index its speed; longer
@@ -118,7 +119,9 @@ def find_seed_files(paths: Iterable[str | os.PathLike[str]]) -> list[SeedFile]:
     # million files are a few hundred MB here; a walk that listed each folder whole first
     # and kept a dict beside it peaked at over a kilobyte a file).
     found: list[tuple[str, int, int, int, int]] = []
+    given_paths = 0
     for given in paths:
+        given_paths += 1
         root = os.path.abspath(os.fspath(given))
         try:
             st = os.stat(root)
@@ -132,8 +135,12 @@ def find_seed_files(paths: Iterable[str | os.PathLike[str]]) -> list[SeedFile]:
             raise InputPathError(f"{readable(os.fspath(given))}: not a regular file or folder")
     # Sorted by path, each path taken once (what was found of it first), then each file once.
     found.sort(key=itemgetter(0))  # stable: the first found of a path comes first
+    new = tuple.__new__  # (a named tuple's own __new__ is Python code)
+    if given_paths == 1 and len(set(map(itemgetter(4), found))) == len(found):
+        # One path walked, every inode distinct: no path or file can be there twice.
+        return [new(SeedFile, (path, mtime_ns, size)) for path, mtime_ns, size, _dev, _ino in found]
     files: list[SeedFile] = []
-    add, new = files.append, tuple.__new__  # (a named tuple's own __new__ is Python code)
+    add = files.append
     first_device: dict[int, int] = {}  # inode number -> the device it was first seen on
     elsewhere: set[tuple[int, int]] = set()  # (device, inode) of files on another device
     last = None
@@ -168,9 +175,8 @@ def _walk(folder: str) -> list[tuple[str, int, int, int, int]]:
                 name = entry.name
                 if name[0] == ".":
                     continue
-                dot = name.rfind(".")
                 try:
-                    if dot > 0 and name[dot:].lower() in SEED_SUFFIXES:
+                    if name.lower().endswith(_SUFFIXES):  # (not hidden: so there is a stem before the dot)
                         st = entry.stat()  # follows a link to a file
                         if is_regular(st.st_mode):
                             add((entry.path, st.st_mtime_ns, st.st_size, st.st_dev, st.st_ino))
