@@ -400,6 +400,9 @@ def indexing(tmp_path, seeds):
 
     def start(**popen) -> subprocess.Popen:
         # A session of its own, as `timeout`, systemd and container runtimes signal a group.
+        # SIGHUP as a terminal leaves it, even when the tests themselves run under `nohup` (which the
+        # indexer, by design, would keep ignoring).
+        popen.setdefault("preexec_fn", lambda: signal.signal(signal.SIGHUP, signal.SIG_DFL))
         proc = subprocess.Popen([sys.executable, "-m", "newssearch", "index", str(seeds), "--workers", "2"], env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, **popen)
         deadline = time.monotonic() + 60
