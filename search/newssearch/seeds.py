@@ -119,9 +119,7 @@ def find_seed_files(paths: Iterable[str | os.PathLike[str]]) -> list[SeedFile]:
     # million files are a few hundred MB here; a walk that listed each folder whole first
     # and kept a dict beside it peaked at over a kilobyte a file).
     found: list[tuple[str, int, int, int, int]] = []
-    given_paths = 0
     for given in paths:
-        given_paths += 1
         root = os.path.abspath(os.fspath(given))
         try:
             st = os.stat(root)
@@ -135,27 +133,15 @@ def find_seed_files(paths: Iterable[str | os.PathLike[str]]) -> list[SeedFile]:
             raise InputPathError(f"{readable(os.fspath(given))}: not a regular file or folder")
     # Sorted by path, each path taken once (what was found of it first), then each file once.
     found.sort(key=itemgetter(0))  # stable: the first found of a path comes first
-    new = tuple.__new__  # (a named tuple's own __new__ is Python code)
-    if given_paths == 1 and len(set(map(itemgetter(4), found))) == len(found):
-        # One path walked, every inode distinct: no path or file can be there twice.
-        return [new(SeedFile, (path, mtime_ns, size)) for path, mtime_ns, size, _dev, _ino in found]
     files: list[SeedFile] = []
-    add = files.append
-    first_device: dict[int, int] = {}  # inode number -> the device it was first seen on
-    elsewhere: set[tuple[int, int]] = set()  # (device, inode) of files on another device
+    seen: set[int] = set()
     last = None
     for path, mtime_ns, size, dev, ino in found:
-        if path == last:
-            continue
+        identity = dev << 64 | ino
+        if path != last and identity not in seen:
+            seen.add(identity)
+            files.append(tuple.__new__(SeedFile, (path, mtime_ns, size)))  # (a named tuple's __new__ is Python code)
         last = path
-        seen = first_device.get(ino)
-        if seen is None:
-            first_device[ino] = dev
-        elif seen == dev or (dev, ino) in elsewhere:
-            continue  # a hard link to, or another path of, a file already taken
-        else:
-            elsewhere.add((dev, ino))
-        add(new(SeedFile, (path, mtime_ns, size)))
     return files
 
 
