@@ -105,16 +105,15 @@ class SegmentWriter:
         self.tokens: Counter[str] = Counter()  # every raw token parsed, for the spelling vocabulary
         self.expected_files = files
         self.allowed_segments = segments
-        self.floor = SEGMENT_POSTINGS
         self.files = 0  # files parsed so far, and the postings their documents made
         self.postings = 0
 
     def segment_postings(self) -> int:
         """The postings at which the open segment is finished (see the class)."""
         if not self.allowed_segments or not self.files or not self.postings:
-            return self.floor
+            return SEGMENT_POSTINGS
         projected = self.postings * max(self.expected_files, self.files) / self.files
-        return max(self.floor, -(-int(projected) // self.allowed_segments))
+        return max(SEGMENT_POSTINGS, -(-int(projected) // self.allowed_segments))
 
     def parse(self, paths: Sequence[str]) -> list[Parsed | SeedError]:
         """Parse a batch of files and add the documents of those that parse, in one batch."""
