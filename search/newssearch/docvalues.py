@@ -23,6 +23,7 @@ import io
 import os
 import re
 import struct
+from collections.abc import Iterator
 from pathlib import Path
 from typing import IO, TYPE_CHECKING
 
@@ -458,12 +459,18 @@ def _clusters(gen: Path, segments: list, live: np.ndarray, url_rank: np.ndarray)
 
     signatures = np.zeros((len(live), neardup.HASHES), dtype="<u2")
     has = np.zeros(len(live), dtype=bool)
-    start = 0
-    for segment in segments:  # one segment's values as Python bytes at a time
-        end = start + segment.doc_count_all()
+    for segment, start, end in _spans(segments):  # one segment's values as Python bytes at a time
         signatures[start:end], has[start:end] = neardup.signature_matrix(bytes_column(gen, segment, "minhash"))
-        start = end
     return neardup.clusters(signatures, has & live, url_rank)
+
+
+def _spans(segments: list) -> Iterator[tuple[object, int, int]]:
+    """Each segment with the docnums it holds in the whole index: ``(segment, start, end)``."""
+    start = 0
+    for segment in segments:
+        end = start + segment.doc_count_all()
+        yield segment, start, end
+        start = end
 
 
 def _numeric(gen: Path, segments: list, field: str, typecode: str, default) -> np.ndarray:
@@ -490,13 +497,10 @@ def _url_rank(gen: Path, segments: list, size: int) -> np.ndarray:
         return np.zeros(0, dtype=np.int32)
     prefixes = np.zeros(size, dtype=f"S{URL_PREFIX}")
     longer = np.zeros(size, dtype=bool)
-    start = 0
-    for segment in segments:  # one segment's urls as Python bytes at a time
+    for segment, start, end in _spans(segments):  # one segment's urls as Python bytes at a time
         urls = bytes_column(gen, segment, "url")
-        end = start + len(urls)
         prefixes[start:end] = urls  # cut at URL_PREFIX bytes
         longer[start:end] = np.fromiter(map(len, urls), dtype=np.int64, count=len(urls)) > URL_PREFIX
-        start = end
     order = np.argsort(prefixes, kind="stable")
     ordered = prefixes[order]
     del prefixes
@@ -517,14 +521,11 @@ def _sort_runs_by_whole_url(gen: Path, segments: list, order: np.ndarray, run: n
     positions = np.flatnonzero(np.isin(run, runs))
     wanted = order[positions]
     urls: dict[int, bytes] = {}
-    start = 0
-    for segment in segments:
-        end = start + segment.doc_count_all()
+    for segment, start, end in _spans(segments):
         inside = wanted[(wanted >= start) & (wanted < end)]
         if len(inside):
             column = bytes_column(gen, segment, "url")
             urls.update((d, column[d - start]) for d in inside.tolist())
-        start = end
     bounds = np.flatnonzero(np.diff(run[positions])) + 1
     for group_positions in np.split(positions, bounds):
         docs = order[group_positions].tolist()
