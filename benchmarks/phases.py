@@ -53,9 +53,10 @@ CHANGE_NOTE = "\n\nUpdate: this article was revised after publication.\n"
 
 def changed_files(corpus: Path, fraction: float) -> list[Path]:
     """Every ``1/fraction``-th seed file of ``corpus`` in path order: the files the change phase edits."""
-    files = sorted(p for p in corpus.rglob("*") if p.is_file() and p.suffix in (".txt", ".md"))
+    from newssearch import find_seed_files  # the indexer's own idea of what a seed file is
+
     step = max(1, round(1 / fraction))
-    return files[step // 2 :: step]
+    return [Path(f.path) for f in find_seed_files([corpus])[step // 2 :: step]]
 
 
 def change_phase(engine, corpus: Path, target, fraction: float) -> dict:
