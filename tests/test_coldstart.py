@@ -6,6 +6,12 @@ import subprocess
 import sys
 
 
+def assert_runs_fine(code: str) -> None:
+    """``code`` runs in a fresh interpreter (its imports as a cold process makes them) and prints "fine"."""
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
+    assert run.stdout.strip() == "fine", run.stderr
+
+
 def test_the_cli_defers_imports_without_breaking_them():
     code = (
         "import sys; from newssearch._coldstart import defer_unused_imports; defer_unused_imports()\n"
@@ -30,8 +36,7 @@ def test_the_cli_defers_imports_without_breaking_them():
         "assert asyncio.run(main()) == 7\n"
         "print('fine')\n"
     )
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert run.stdout.strip() == "fine", run.stderr
+    assert_runs_fine(code)
 
 
 def test_a_cold_query_loads_no_module_it_does_not_need(tmp_path):
@@ -74,8 +79,7 @@ def test_whooshs_word_variations_stemmer_and_metaphone_still_work_after_their_im
         "assert sounds == list(double_metaphone('Smith')) == ['SM0', 'XMT']\n"
         "print('fine')\n"
     )
-    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
-    assert run.stdout.strip() == "fine", run.stderr
+    assert_runs_fine(code)
 
 
 def test_the_deferral_imports_nothing_itself():
