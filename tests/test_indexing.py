@@ -7,7 +7,7 @@ import shutil
 import pytest
 
 import newssearch
-from newssearch import IndexLockedError, SchemaVersionError, index_seeds, open_index, store, workers
+from newssearch import IndexLockedError, SchemaVersionError, index_seeds, indexing, open_index, store, workers
 from newssearch.indexing import SkippedFile
 from newssearch.schema import SCHEMA_VERSION
 
@@ -594,3 +594,32 @@ def test_an_unchanged_corpus_is_recognised_by_its_columns_as_by_comparing_each_f
     files = find_seed_files([seeds])
     assert run(loaded, files) == run(dict(loaded), files)
     assert [f.path for f in run(loaded, files)[1]] == [str(seeds / "0.txt")]
+
+
+def _owners_by_the_rule(paths, urls, states, related):
+    """The ownership rule, file by file: what ``owners`` computes column by column."""
+    seeds: dict[str, str] = {}
+    for path, url, state in zip(paths, urls, states):
+        if state != indexing.BAD and url not in seeds:
+            seeds[url] = path
+    owned: dict[str, str] = {}
+    for path, url, state, listed in zip(paths, urls, states, related):
+        if state != indexing.BAD and seeds[url] == path:
+            for other in listed:
+                if other not in seeds and other not in owned:
+                    owned[other] = path
+    return seeds, owned
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_owners_follow_the_rule_file_by_file(seed):
+    import random
+
+    rng = random.Random(seed)
+    urls = [f"u{i}" for i in range(12)]  # few urls: duplicates, seeds listed as related, urls listed twice
+    paths = sorted(f"/feed/{rng.randrange(10**6):06}.txt" for _ in range(rng.randrange(0, 30)))
+    paths = list(dict.fromkeys(paths))
+    states = [rng.choice([indexing.OK, indexing.OK, indexing.KEPT, indexing.BAD]) for _ in paths]
+    seed_urls = [rng.choice(urls) if state != indexing.BAD else "" for state in states]
+    related = [[rng.choice(urls) for _ in range(rng.randrange(4))] if state != indexing.BAD else [] for state in states]
+    assert indexing.owners(paths, seed_urls, states, related) == _owners_by_the_rule(paths, seed_urls, states, related)
