@@ -52,6 +52,7 @@ def at(text):
 
 def test_many_small_runs_keep_few_segments_and_every_article_intact(seeds, index_dir, monkeypatch):
     monkeypatch.setattr(segments, "MAX_SEGMENTS", 3)
+    monkeypatch.setattr(segments, "SEGMENT_HEADROOM", 0)
     for i, animal in enumerate(ANIMALS[:6]):
         write_seed(
             seeds,
@@ -292,6 +293,7 @@ def test_merges_never_write_a_segment_larger_than_the_largest_and_stop_when_all_
     from newssearch import indexing
 
     monkeypatch.setattr(segments, "MAX_SEGMENTS", 2)
+    monkeypatch.setattr(segments, "SEGMENT_HEADROOM", 0)
     monkeypatch.setattr(indexing, "MERGED_DOCUMENTS", 0)  # the floor: the index's own largest segment
     _runs_of_equal_segments(seeds, index_dir, 3, 4)
     # Three segments of four articles: no two fit in one of four, so none is rewritten, run after run.
@@ -306,6 +308,7 @@ def test_small_segments_are_merged_into_one_no_larger_than_the_largest(seeds, in
     from newssearch import indexing
 
     monkeypatch.setattr(segments, "MAX_SEGMENTS", 3)
+    monkeypatch.setattr(segments, "SEGMENT_HEADROOM", 0)
     monkeypatch.setattr(indexing, "MERGED_DOCUMENTS", 0)
     _runs_of_equal_segments(seeds, index_dir, 1, 8)
     for run in range(1, 4):  # three runs of two: the third makes a fourth segment, two small ones merge
@@ -313,6 +316,24 @@ def test_small_segments_are_merged_into_one_no_larger_than_the_largest(seeds, in
             write_seed(seeds, f"{run}-{i}.txt", title=f"Run {run} story {i}", url=f"https://x/{run}/{i}")
         index_seeds([seeds], index_dir, workers=1)
     assert sorted(s.doc_count_all() for s in live_segments(index_dir)) == [2, 4, 8]
+    assert len(urls(index_dir)) == 14
+
+
+def test_small_runs_add_segments_until_the_headroom_is_used_then_merge_down_to_the_maximum(seeds, index_dir, monkeypatch):
+    from newssearch import indexing
+
+    monkeypatch.setattr(segments, "MAX_SEGMENTS", 3)
+    monkeypatch.setattr(segments, "SEGMENT_HEADROOM", 2)
+    monkeypatch.setattr(indexing, "MERGED_DOCUMENTS", 0)
+    _runs_of_equal_segments(seeds, index_dir, 1, 8)
+    counts = []
+    for run in range(1, 7):  # runs of one article: a segment each
+        write_seed(seeds, f"{run}.txt", title=f"Run {run} story", url=f"https://x/{run}")
+        index_seeds([seeds], index_dir, workers=1)
+        counts.append(len(live_segments(index_dir)))
+    # Five segments (3 + 2) are kept as they are; the sixth makes the smallest merge back down to three.
+    assert counts == [2, 3, 4, 5, 3, 4]
+    assert sorted(s.doc_count_all() for s in live_segments(index_dir))[-1] == 8
     assert len(urls(index_dir)) == 14
 
 

@@ -69,6 +69,9 @@ BLOCK_SIZE = 128  # postings per block, as Whoosh's W3 codec writes them
 # "Index size").
 COMPRESS_ABOVE = 4096
 MAX_SEGMENTS = 16  # see merge_small
+# Segments incremental runs may add beyond MAX_SEGMENTS before the small ones are merged
+# (see merge_small): a run that merges re-indexes every document of what it merges.
+SEGMENT_HEADROOM = 8
 MERGE_BATCH = 512  # documents re-indexed per call when merging
 CHUNK_POSTINGS = 1 << 16  # postings turned into Python objects at a time when writing
 # Whoosh pickles a block's data with protocol 2, which writes each position
@@ -655,12 +658,19 @@ def delete_urls(folder: str | os.PathLike[str], schema, segments: list, urls: se
 
 
 def merge_small(folder: str | os.PathLike[str], schema, segments: list, rebuild, prepare=None, min_documents: int = 0) -> list:
-    """Keep the number of segments at most ``MAX_SEGMENTS``, and drop deleted documents' weight.
+    """Keep the number of segments bounded, and drop deleted documents' weight.
 
     Every query looks a term up once per segment, so segments must not pile
-    up as incremental runs each add one. Segments of which more than half the
-    documents are deleted, then the smallest ones, are rewritten together as
-    one new segment: each live document's stored payload is turned back into
+    up as incremental runs each add one or two. But a merge costs as much as
+    indexing what it rewrites, so it is done in tiers, as Lucene's merge
+    policy does: runs add small segments until there are more than
+    ``MAX_SEGMENTS + SEGMENT_HEADROOM``, and then the smallest are merged
+    into one, back down to ``MAX_SEGMENTS``. A build writes fewer than
+    ``MAX_SEGMENTS`` (see ``newssearch.workers``), so at a million seeds the
+    runs after it that each change 1 % of the files merge one run in four or
+    five, not every run. Segments of which more than half the documents are
+    deleted, then the smallest ones, are rewritten together as one new
+    segment: each live document's stored payload is turned back into
     a document by ``rebuild(payload)`` and indexed again (the builder is fast
     enough that this beats reading postings back), and each batch of them
     passed to ``prepare(batch)`` (when given) before it is added, to fill
@@ -683,6 +693,8 @@ def merge_small(folder: str | os.PathLike[str], schema, segments: list, rebuild,
         return segments
     largest = max(min_documents, *(s.doc_count_all() for s in segments))
     deleted = {i for i, s in enumerate(segments) if s.deleted_count() * 2 > s.doc_count_all()}
+    if not deleted and len(segments) <= MAX_SEGMENTS + SEGMENT_HEADROOM:
+        return segments
     chosen = set(deleted)
     merged = sum(segments[i].doc_count() for i in chosen)
     for i in sorted(range(len(segments)), key=lambda i: segments[i].doc_count()):
