@@ -103,7 +103,7 @@ NOT_FOR_A_QUERY = (
 )
 # Side files a query that finds something does not open: the vocabulary is read for a
 # typo, a wildcard or a fuzzy word; the others serve the indexer and ``show``.
-NOT_OPENED = ("vocab.json", "related.json", "manifest.json", "kept.json")
+NOT_OPENED = ("vocab.json", "related.cols", "manifest.cols", "kept.json")
 
 
 def test_a_cold_query_process_imports_and_opens_only_what_it_needs(tmp_path):

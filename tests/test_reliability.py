@@ -344,7 +344,7 @@ DAMAGES = {
     "missing terms file": lambda gen: next(gen.glob("*.trm")).unlink(),
     "garbage facet arrays": lambda gen: (gen / "facets.npz").write_bytes(b"PK\x03\x04junk"),
     "missing manifest": lambda gen: (gen / store.MANIFEST).unlink(),
-    "same-size garbage in the related urls": lambda gen: _scramble(gen / "related.json"),
+    "same-size garbage in the related urls": lambda gen: _scramble(gen / store.RELATED_URLS),
     "CURRENT names a missing generation": lambda gen: (gen.parent / "CURRENT").write_text("gen-000099\n"),
 }
 

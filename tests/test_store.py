@@ -132,3 +132,36 @@ def test_a_lock_left_by_a_killed_indexer_does_not_block(tmp_path):
         pass
 
 
+
+
+COLUMN_CASES = {
+    "empty": {"paths": [], "sizes": [], "related": []},
+    "one row of empty values": {"paths": [""], "sizes": [0], "related": [[]]},
+    "awkward values": {
+        "paths": ["/feed/a.txt", "/feed/b\udcff.txt", "/feed/東京.txt", "/feed/new\nline.txt", ""],
+        "sizes": [0, -1, 2**62, -(2**63), 7],
+        "related": [[], ["https://x/1", "https://x/\u00e9"], [""], ["a", "", "b"], []],
+        "notes": ["", "line 3: bad yaml", "a NUL \0 here", "", "é"],  # a NUL: kept as JSON
+    },
+}
+
+
+@pytest.mark.parametrize("case", COLUMN_CASES)
+def test_column_files_read_back_what_was_written_as_json_would(tmp_path, case):
+    columns = COLUMN_CASES[case]
+    store.write_columns(tmp_path / "side.cols", columns)
+    loaded = store.load_columns(tmp_path / "side.cols", {})
+    assert loaded == columns == json.loads(json.dumps(columns))
+    assert list(loaded) == list(columns)
+
+
+def test_a_column_file_that_is_damaged_is_an_index_error_naming_it(tmp_path):
+    path = tmp_path / "gen-000001" / "side.cols"
+    path.parent.mkdir()
+    store.write_columns(path, COLUMN_CASES["awkward values"])
+    data = path.read_bytes()
+    for damaged in (b"", data[:-3], data + b"x", b"not a column file", data[:40] + bytes(len(data) - 40)):
+        path.write_bytes(damaged)
+        with pytest.raises(IndexCorruptError, match=r"cannot read side\.cols"):
+            store.load_columns(path, {})
+    assert store.load_columns(tmp_path / "missing.cols", {"x": []}) == {"x": []}

@@ -201,8 +201,14 @@ def _no_cycle_collection() -> Iterator[None]:
 
 
 def _index(
-    paths: list[str], index_dir: Path, rebuild: bool, workers: int, progress: Progress | None, lock_timeout: float,
-    early: processes.Workers | None, started: float,
+    paths: list[str],
+    index_dir: Path,
+    rebuild: bool,
+    workers: int,
+    progress: Progress | None,
+    lock_timeout: float,
+    early: processes.Workers | None,
+    started: float,
 ) -> IndexReport:
     """The run of :func:`index_seeds`, its arguments checked; stops ``early``'s workers however it ends."""
     try:
@@ -305,7 +311,7 @@ def _damaged(detail: str) -> str:
 def _load_manifest(gen: Path) -> _Manifest:
     """The files a generation holds. Stored by column, so that loading and checking
     50,000 entries is a few C-level passes, not Python work per entry."""
-    raw = store.load_json(gen / store.MANIFEST, {})
+    raw = store.load_columns(gen / store.MANIFEST, {})
     columns = [raw.get(name, []) for name in _MANIFEST_COLUMNS]
     if not store.columns_of(columns, (str, int, int, str, str, str)) or not set(columns[4]) <= {OK, BAD, KEPT}:
         raise ValueError(f"{gen.name}/{store.MANIFEST} is not a manifest of this version")
@@ -594,7 +600,11 @@ def _count_duplicates(entries: dict[str, _Entry]) -> int:
 
 
 def _write_generation(
-    gen: store.NewGeneration, base: Path | None, run: _Run, workers: int, progress: Progress | None,
+    gen: store.NewGeneration,
+    base: Path | None,
+    run: _Run,
+    workers: int,
+    progress: Progress | None,
     early: processes.Workers | None = None,
 ) -> GenerationMeta:
     """Write the run's changes into the new generation ``gen`` and seal it; returns its metadata.
@@ -620,15 +630,17 @@ def _write_generation(
     final = _delete_replaced(folder, schema, old_segments, finished, stale, dropped, vocabulary)
     del finished, stale, dropped  # hundreds of MB at 200,000 seeds: gone before the facet arrays
     final = segments.merge_small(
-        folder, schema, [s for s in final if s.doc_count()], partial(document_from_payload, signed=False), prepare=sign,
+        folder,
+        schema,
+        [s for s in final if s.doc_count()],
+        partial(document_from_payload, signed=False),
+        prepare=sign,
         min_documents=MERGED_DOCUMENTS,
     )
     segments.commit(folder, schema, final, toc_number + 1)
     documents, related = _build_doc_values(folder)
     if documents != run.expected:
-        raise IndexCorruptError(
-            str(folder.parent), f"the new generation holds {documents} articles where {run.expected} were expected"
-        )
+        raise IndexCorruptError(str(folder.parent), f"the new generation holds {documents} articles where {run.expected} were expected")
     vocabulary.save(folder)
     now = now_iso()
     created = (store.read_meta(base).created if base is not None else "") or now
@@ -678,8 +690,8 @@ def _write_new_segments(
         _remake(run, inline, dropped)
         more, inline_words = inline.finish()
         manifest, related_urls, kept = run.manifest()
-        gen.write_json(store.MANIFEST, manifest)
-        gen.write_json(store.RELATED_URLS, related_urls)
+        gen.write_columns(store.MANIFEST, manifest)
+        gen.write_columns(store.RELATED_URLS, related_urls)
         gen.write_json(store.KEPT_VERSIONS, kept)
         finished = [*(pool.finish() if pool is not None else []), (more, inline_words)]
     except BaseException:
@@ -776,9 +788,7 @@ FORGET_BATCH = 1024  # removed documents read back at a time
 MERGED_DOCUMENTS = 90_000
 
 
-def _keep_owned(
-    run: _Run, path: str, url: str, related: Sequence[str], segid: str, docnum: int, dropped: dict[str, set[int]]
-) -> None:
+def _keep_owned(run: _Run, path: str, url: str, related: Sequence[str], segid: str, docnum: int, dropped: dict[str, set[int]]) -> None:
     """Mark deleted the documents of a file read in this run that the index does not keep:
     all of them for a losing duplicate, else the related entries another file holds.
 
