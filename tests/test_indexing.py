@@ -579,21 +579,24 @@ def test_an_unchanged_corpus_is_recognised_by_its_columns_as_by_comparing_each_f
 
     def run(manifest, files):
         state = indexing._Run(manifest, files, [str(seeds)], base)
-        return (state.new, state.to_parse, state.removed, state.unchanged, sorted(state.skipped, key=lambda s: s.path))
+        skipped = sorted(state.skipped, key=lambda s: s.path)
+        return (state.to_parse, state.removed, state.unchanged, skipped, state.removed_count, state.duplicate_count)
 
     base = store.current_generation(index_dir)
     loaded = indexing._load_manifest(base)
-    assert loaded.stats is not None
     files = find_seed_files([seeds])
-    assert run(loaded, files) == run(dict(loaded), files)  # a plain dict: file by file
+    assert indexing._Run(loaded, files, [str(seeds)], base).same
+    assert run(loaded, files) == run(loaded.entries(), files)  # a plain dict: file by file
     fast = run(loaded, files)
-    assert fast[1:4] == ([], [], 8) and {s.path for s in fast[4]} == {str(seeds / "bad.txt"), str(kept)}
+    assert fast[:3] == ([], [], 8) and {s.path for s in fast[3]} == {str(seeds / "bad.txt"), str(kept)}
+    assert fast[4:] == (0, 2)
     # One file touched, one gone: not the same files, file by file again.
     os.utime(seeds / "0.txt", ns=(1, 1))
     (seeds / "1.txt").unlink()
     files = find_seed_files([seeds])
-    assert run(loaded, files) == run(dict(loaded), files)
-    assert [f.path for f in run(loaded, files)[1]] == [str(seeds / "0.txt")]
+    assert not indexing._Run(loaded, files, [str(seeds)], base).same
+    assert run(loaded, files) == run(loaded.entries(), files)
+    assert [f.path for f in run(loaded, files)[0]] == [str(seeds / "0.txt")]
 
 
 def _owners_by_the_rule(paths, urls, states, related):

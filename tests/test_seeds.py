@@ -169,6 +169,34 @@ def test_a_file_named_directly_is_taken_whatever_its_suffix(tmp_path):
     assert [f.path for f in find_seed_files([path, path])] == [str(path)]
 
 
+def _one_seed_per_file(found):
+    """Sorted by path, each path once (its first finding), then each file (identity) once: file by file."""
+    files, seen, last = [], set(), None
+    for path, mtime_ns, size, identity in sorted(found, key=lambda f: f[0]):
+        if path != last and identity not in seen:
+            seen.add(identity)
+            files.append((path, mtime_ns, size))
+        last = path
+    return files
+
+
+@pytest.mark.parametrize("seed", range(30))
+def test_files_found_twice_are_one_seed_as_file_by_file(monkeypatch, tmp_path, seed):
+    import random
+
+    from newssearch import seeds
+
+    rng = random.Random(seed)
+    # Few paths and identities: the same path twice (two folders overlap, a file replaced
+    # between them), one file under two paths (a hard link), both, or neither.
+    found = [(f"/f/{rng.randrange(8)}.txt", rng.randrange(3), rng.randrange(3), rng.randrange(12)) for _ in range(rng.randrange(9))]
+    if seed % 3 == 0:
+        found = list({f[0]: f for f in found}.values())  # distinct paths
+        found = [(p, m, s, i) for i, (p, m, s, _) in enumerate(found)]  # distinct files: the fast path
+    monkeypatch.setattr(seeds, "_walk", lambda folder: list(found))
+    assert [tuple(f) for f in find_seed_files([tmp_path])] == _one_seed_per_file(found)
+
+
 def test_a_missing_path_is_an_error_naming_it(tmp_path):
     with pytest.raises(InputPathError, match="nowhere: no such file"):
         find_seed_files([tmp_path / "nowhere"])

@@ -268,7 +268,7 @@ def _seconds(name: str, value: object) -> float:
     return float(value)
 
 
-def _usable_base(index_dir: Path) -> tuple[Path | None, str | None, dict[str, _Entry]]:
+def _usable_base(index_dir: Path) -> tuple[Path | None, str | None, _Manifest | dict[str, _Entry]]:
     """The live generation to update and its manifest, or (None, notice, {}) when the run must
     build from scratch and say why.
 
@@ -310,23 +310,33 @@ def _damaged(detail: str) -> str:
 
 def _load_manifest(gen: Path) -> _Manifest:
     """The files a generation holds. Stored by column, so that loading and checking
-    50,000 entries is a few C-level passes, not Python work per entry."""
+    a million entries is a few C-level passes, not Python work per entry."""
     raw = store.load_columns(gen / store.MANIFEST, {})
     columns = [raw.get(name, []) for name in _MANIFEST_COLUMNS]
     if not store.columns_of(columns, (str, int, int, str, str, str)) or not set(columns[4]) <= {OK, BAD, KEPT}:
         raise ValueError(f"{gen.name}/{store.MANIFEST} is not a manifest of this version")
-    paths, *values = columns
-    # tuple.__new__ makes each _Entry in C (a named tuple's own __new__ is Python code).
-    manifest = _Manifest(zip(paths, map(tuple.__new__, repeat(_Entry), zip(*values, repeat(None)))))
-    manifest.stats = (paths, columns[1], columns[2])
-    return manifest
+    return _Manifest(columns)
 
 
-class _Manifest(dict):
-    """A loaded manifest, ``{path: _Entry}``, with its path, mtime and size columns as loaded
-    (in path order): an unchanged corpus is then recognised by comparing three lists."""
+class _Manifest:
+    """A loaded manifest, by column in path order (see ``_MANIFEST_COLUMNS``).
 
-    stats: tuple[list[str], list[int], list[int]] | None = None
+    Its entries, ``{path: _Entry}``, are made only for a run that changes
+    something: an unchanged corpus is recognised by comparing three columns
+    with the files found, and reported from the columns (a million entries
+    made and freed were a tenth of such a run).
+    """
+
+    def __init__(self, columns: list[list]) -> None:
+        self.columns = columns
+
+    def __len__(self) -> int:
+        return len(self.columns[0])
+
+    def entries(self) -> dict[str, _Entry]:
+        paths, *values = self.columns
+        # tuple.__new__ makes each _Entry in C (a named tuple's own __new__ is Python code).
+        return dict(zip(paths, map(tuple.__new__, repeat(_Entry), zip(*values, repeat(None)))))
 
 
 def _load_kept(gen: Path | None) -> dict[str, Payload]:
@@ -377,11 +387,9 @@ class _Run:
     so an incremental run ends where a fresh build of the same files would.
     """
 
-    def __init__(self, old: dict[str, _Entry], files: list[SeedFile], roots: list[str], base: Path | None) -> None:
-        self.old = old
+    def __init__(self, old: _Manifest | dict[str, _Entry], files: list[SeedFile], roots: list[str], base: Path | None) -> None:
         self.base = base
         self._old_related: dict[str, list[str]] | None = None
-        self.new: dict[str, _Entry] = {}  # the manifest after the run
         self.to_parse: list[SeedFile] = []
         # Files that parsed in this run: the new segment and docnum of their seed (its related
         # entries follow it). Only that, not the whole Parsed: a million of them are kept.
@@ -391,15 +399,23 @@ class _Run:
         self.skipped: list[SkippedFile] = []
         self.warnings: list[SkippedFile] = []
         self.added = self.updated = 0
-        if self._same_files(old, files):  # nothing changed, nothing gone: the common run, at C speed
-            self.new.update(old)
+        self.removed: list[str] = []
+        self.stats: dict[str, SeedFile] = {}
+        self.unchanged = 0
+        self.same = isinstance(old, _Manifest) and self._same_files(old, files)
+        if self.same:
+            assert isinstance(old, _Manifest)
+            # Nothing changed, nothing gone: the common run, at C speed. It writes nothing, so it
+            # needs no entries (``old`` and ``new`` are left unset): it reports from the columns.
             self.unchanged = len(files)
-            self.removed: list[str] = []
-            self.stats: dict[str, SeedFile] = {}
-            self._list_bad_files()
+            paths, _, _, urls, states, notes = old.columns
+            self.skipped = [SkippedFile(p, _bad_reason(n, s)) for p, s, n in zip(paths, states, notes) if s != OK]
+            self.duplicates = _count_duplicates(urls, states)
             return
+        self.old = old.entries() if isinstance(old, _Manifest) else old
+        self.new: dict[str, _Entry] = {}  # the manifest after the run
         on_disk = {f.path for f in files}
-        new, get, to_parse = self.new, old.get, self.to_parse
+        new, get, to_parse = self.new, self.old.get, self.to_parse
         for file in files:
             path, mtime_ns, size = file
             entry = get(path)
@@ -408,28 +424,27 @@ class _Run:
             else:
                 to_parse.append(file)
         self.unchanged = len(new)
-        for path in sorted(old.keys() - on_disk):  # (a set difference: a million paths in C)
+        for path in sorted(self.old.keys() - on_disk):  # (a set difference: a million paths in C)
             if not _gone(path, roots):
-                self.new[path] = old[path]  # indexed from another path that still exists: keep
+                self.new[path] = self.old[path]  # indexed from another path that still exists: keep
         reparsed = {f.path for f in self.to_parse}
-        self.removed = sorted(old.keys() - self.new.keys() - reparsed)
+        self.removed = sorted(self.old.keys() - self.new.keys() - reparsed)
         self.stats = {f.path: f for f in self.to_parse}
         self._list_bad_files()
 
     @staticmethod
-    def _same_files(old: dict[str, _Entry], files: list[SeedFile]) -> bool:
+    def _same_files(old: _Manifest, files: list[SeedFile]) -> bool:
         """Whether ``files`` are the manifest's files, each with the size and time it records."""
-        stats = getattr(old, "stats", None)
-        if stats is None or len(files) != len(old):
+        if len(files) != len(old):
             return False
         paths, mtimes, sizes = (list(column) for column in zip(*files)) if files else ([], [], [])
-        return paths == stats[0] and mtimes == stats[1] and sizes == stats[2]
+        return paths == old.columns[0] and mtimes == old.columns[1] and sizes == old.columns[2]
 
     def _list_bad_files(self) -> None:
         """Files that still do not parse are listed on every run, not only when they change."""
         for path, entry in self.new.items():
             if entry.state != OK:
-                self.skipped.append(SkippedFile(path, _bad_reason(entry)))
+                self.skipped.append(SkippedFile(path, _bad_reason(entry.note, entry.state)))
 
     def related(self, path: str, entry: _Entry) -> Sequence[str]:
         """The related urls of a file of the manifest (read from the base generation as needed)."""
@@ -475,7 +490,7 @@ class _Run:
             else:
                 self.new[path] = _Entry(st.mtime_ns, st.size, "", BAD, result.reason, [])
                 self.kept.pop(path, None)
-            self.skipped.append(SkippedFile(path, _bad_reason(self.new[path])))
+            self.skipped.append(SkippedFile(path, _bad_reason(self.new[path].note, self.new[path].state)))
             return
         path = st.path  # this process's own string, which the manifest already holds
         self.new[path] = _Entry(st.mtime_ns, st.size, result.url, OK, "", result.related)
@@ -560,8 +575,14 @@ class _Run:
         self.skipped.append(SkippedFile(path, f"{reason}; it will be read again on the next run"))
 
     @property
+    def duplicate_count(self) -> int:
+        if self.same:
+            return self.duplicates
+        return _count_duplicates([e.url for e in self.new.values()], [e.state for e in self.new.values()])
+
+    @property
     def removed_count(self) -> int:
-        return len(self.old.keys() - self.new.keys())
+        return 0 if self.same else len(self.old.keys() - self.new.keys())
 
     def manifest(self) -> tuple[dict, dict, dict]:
         """The new generation's manifest, its related urls (both by column) and its kept payloads."""
@@ -585,18 +606,18 @@ class _Run:
             seconds=time.perf_counter() - started,
             index_dir=str(index_dir),
             written=written,
-            duplicates=_count_duplicates(self.new),
+            duplicates=self.duplicate_count,
         )
 
 
-def _bad_reason(entry: _Entry) -> str:
-    return entry.note + ("; kept the last good version" if entry.state == KEPT else "")
+def _bad_reason(note: str, state: str) -> str:
+    return note + ("; kept the last good version" if state == KEPT else "")
 
 
-def _count_duplicates(entries: dict[str, _Entry]) -> int:
+def _count_duplicates(urls: list[str], states: list[str]) -> int:
     """Files that parse but whose url an earlier file holds: all but one of each url's files."""
-    urls = [entry.url for entry in entries.values() if entry.state != BAD]
-    return len(urls) - len(set(urls))
+    parsed = list(compress(urls, map(BAD.__ne__, states)))
+    return len(parsed) - len(set(parsed))
 
 
 def _write_generation(

@@ -20,7 +20,8 @@ import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from operator import itemgetter
+from itertools import islice, repeat
+from operator import eq, itemgetter
 from typing import NamedTuple
 
 import yaml
@@ -118,7 +119,7 @@ def find_seed_files(paths: Iterable[str | os.PathLike[str]]) -> list[SeedFile]:
     # Memory: one tuple per file, in which the path, times and identity are kept as found (a
     # million files are a few hundred MB here; a walk that listed each folder whole first
     # and kept a dict beside it peaked at over a kilobyte a file).
-    found: list[tuple[str, int, int, int, int]] = []
+    found: list[tuple[str, int, int, int]] = []
     for given in paths:
         root = os.path.abspath(os.fspath(given))
         try:
@@ -128,16 +129,21 @@ def find_seed_files(paths: Iterable[str | os.PathLike[str]]) -> list[SeedFile]:
         if stat.S_ISDIR(st.st_mode):
             found += _walk(root)
         elif stat.S_ISREG(st.st_mode):
-            found.append((root, st.st_mtime_ns, st.st_size, st.st_dev, st.st_ino))
+            found.append((root, st.st_mtime_ns, st.st_size, st.st_dev << 64 | st.st_ino))
         else:  # a FIFO or a device would block or never end
             raise InputPathError(f"{readable(os.fspath(given))}: not a regular file or folder")
     # Sorted by path, each path taken once (what was found of it first), then each file once.
     found.sort(key=itemgetter(0))  # stable: the first found of a path comes first
+    identities = list(map(itemgetter(3), found))
+    paths = list(map(itemgetter(0), found))
+    if len(set(identities)) == len(identities) and not any(map(eq, paths, islice(paths, 1, None))):
+        # No file found twice, no path twice (two given folders overlap, a file replaced
+        # between them): the usual case, in C.
+        return list(map(tuple.__new__, repeat(SeedFile), map(itemgetter(0, 1, 2), found)))
     files: list[SeedFile] = []
     seen: set[int] = set()
     last = None
-    for path, mtime_ns, size, dev, ino in found:
-        identity = dev << 64 | ino
+    for path, mtime_ns, size, identity in found:
         if path != last and identity not in seen:
             seen.add(identity)
             files.append(tuple.__new__(SeedFile, (path, mtime_ns, size)))  # (a named tuple's __new__ is Python code)
@@ -145,14 +151,15 @@ def find_seed_files(paths: Iterable[str | os.PathLike[str]]) -> list[SeedFile]:
     return files
 
 
-def _walk(folder: str) -> list[tuple[str, int, int, int, int]]:
-    """Each seed file under ``folder``: (path, mtime_ns, size, st_dev, st_ino)."""
+def _walk(folder: str) -> list[tuple[str, int, int, int]]:
+    """Each seed file under ``folder``: (path, mtime_ns, size, identity), the identity
+    being ``st_dev << 64 | st_ino``."""
     # A folder that vanishes or cannot be listed is passed over, as os.walk
     # does: a seed folder edited while we index is normal, not fatal. Its
     # subfolders are walked once it is closed, so that one descriptor is open
     # at a time. A name with a seed suffix is stat'ed at once (it is nearly
     # always a seed): the one system call a file needs.
-    found: list[tuple[str, int, int, int, int]] = []
+    found: list[tuple[str, int, int, int]] = []
     subfolders: list[str] = []
     add, is_regular, is_folder = found.append, stat.S_ISREG, stat.S_ISDIR
     try:
@@ -165,7 +172,7 @@ def _walk(folder: str) -> list[tuple[str, int, int, int, int]]:
                     if name.lower().endswith(_SUFFIXES):  # (not hidden: so there is a stem before the dot)
                         st = entry.stat()  # follows a link to a file
                         if is_regular(st.st_mode):
-                            add((entry.path, st.st_mtime_ns, st.st_size, st.st_dev, st.st_ino))
+                            add((entry.path, st.st_mtime_ns, st.st_size, st.st_dev << 64 | st.st_ino))
                         elif is_folder(st.st_mode) and not entry.is_symlink():  # a folder named like a seed
                             subfolders.append(entry.path)
                     elif entry.is_dir(follow_symlinks=False):  # links to folders are not followed
