@@ -142,6 +142,8 @@ COLUMN_CASES = {
         "sizes": [0, -1, 2**62, -(2**63), 7],
         "related": [[], ["https://x/1", "https://x/\u00e9"], [""], ["a", "", "b"], []],
         "notes": ["", "line 3: bad yaml", "a NUL \0 here", "", "é"],  # a NUL: kept as JSON
+        "lists with a NUL": [["a\0b"], [], [], [], ["c"]],
+        "lists of numbers": [[1], [], [2, 3], [], []],
     },
 }
 

@@ -60,7 +60,7 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
 from itertools import chain, compress, repeat
-from operator import itemgetter, not_
+from operator import and_, eq, itemgetter, ne, not_, or_
 from pathlib import Path
 from typing import Any, NamedTuple, cast
 
@@ -350,7 +350,8 @@ def _load_kept(gen: Path | None) -> dict[str, Payload]:
 
 
 _MANIFEST_COLUMNS = ("paths", "mtime_ns", "sizes", "urls", "states", "notes")
-_URL, _STATE = itemgetter(2), itemgetter(3)  # of an _Entry
+_URL, _STATE, _STATS_OF_ENTRY = itemgetter(2), itemgetter(3), itemgetter(0, 1)  # of an _Entry
+_PATH, _STATS_OF_FILE = itemgetter(0), itemgetter(1, 2)  # of a SeedFile
 
 
 def owners(
@@ -413,18 +414,17 @@ class _Run:
             self.duplicates = _count_duplicates(urls, states)
             return
         self.old = old.entries() if isinstance(old, _Manifest) else old
-        self.new: dict[str, _Entry] = {}  # the manifest after the run
-        on_disk = {f.path for f in files}
-        new, get, to_parse = self.new, self.old.get, self.to_parse
-        for file in files:
-            path, mtime_ns, size = file
-            entry = get(path)
-            if entry is not None and entry[0] == mtime_ns and entry[1] == size:
-                new[path] = entry
-            else:
-                to_parse.append(file)
-        self.unchanged = len(new)
-        for path in sorted(self.old.keys() - on_disk):  # (a set difference: a million paths in C)
+        # Which files are as the manifest has them: C-level passes over columns (a Python
+        # loop per file was seconds at a million files).
+        paths = list(map(_PATH, files))
+        old_stats = dict(zip(self.old, map(_STATS_OF_ENTRY, self.old.values())))
+        same = list(map(eq, map(old_stats.get, paths), map(_STATS_OF_FILE, files)))
+        del old_stats
+        unchanged = list(compress(paths, same))
+        self.new: dict[str, _Entry] = dict(zip(unchanged, map(self.old.__getitem__, unchanged)))  # the manifest after the run
+        self.to_parse = list(compress(files, map(not_, same)))
+        self.unchanged = len(self.new)
+        for path in sorted(self.old.keys() - set(paths)):  # (a set difference: a million paths in C)
             if not _gone(path, roots):
                 self.new[path] = self.old[path]  # indexed from another path that still exists: keep
         reparsed = {f.path for f in self.to_parse}
@@ -521,37 +521,37 @@ class _Run:
         they were not parsed (they take over a url, or a kept version comes
         back), and :attr:`expected` is the number of articles the index holds.
         """
-        self.seeds, self.related_owners = owners(*self._columns(self.new))
+        self._new_columns = self._columns(self.new)
+        self.seeds, self.related_owners = owners(*self._new_columns)
         stable = self._split_stable_and_remake()
         self._count_outcomes()
         self.expected = len(self.seeds) + len(self.related_owners)
-        keep = {url for url, path in self.seeds.items() if path in stable}
-        keep.update(url for url, path in self.related_owners.items() if path in stable)
-        return (set(self.old_seeds) | set(self.old_related_owners)) - keep
+        # The base's urls no stable file keeps, in C-level passes (3 million urls at a million seeds).
+        stale = set(self.old_seeds)
+        stale.update(self.old_related_owners)
+        stale.difference_update(compress(self.seeds, map(stable.__contains__, self.seeds.values())))
+        stale.difference_update(compress(self.related_owners, map(stable.__contains__, self.related_owners.values())))
+        return stale
 
     def _split_stable_and_remake(self) -> set[str]:
         """The owning files not read in this run whose documents stay as they are in the base
         segments; the others go to :attr:`remake` (they take over a url or a related entry)."""
         # A file keeps its documents when no related url moved to it: the urls it holds now are
-        # among those it held before. (One pass over the related urls, not a set per file.)
-        before = self.old_related_owners.get
-        gainers = {path for url, path in self.related_owners.items() if before(url) != path}
-        old_seeds = self.old_seeds.get
-        stable: set[str] = set()
-        self.remake: list[str] = []
-        for url, path in self.seeds.items():
-            if path in self.parsed:
-                continue
-            if old_seeds(url) == path and path not in gainers:
-                stable.add(path)
-            else:
-                self.remake.append(path)
-        self.remake.sort()
-        return stable
+        # among those it held before. (C-level passes over the owners, not a set per file.)
+        holders = self.related_owners.values()
+        gainers = set(compress(holders, map(ne, holders, map(self.old_related_owners.get, self.related_owners))))
+        urls, paths = list(self.seeds), list(self.seeds.values())
+        unread = list(map(not_, map(self.parsed.__contains__, paths)))
+        stays = list(map(and_, map(eq, map(self.old_seeds.get, urls), paths), map(not_, map(gainers.__contains__, paths))))
+        self.remake: list[str] = sorted(compress(paths, map(and_, map(not_, stays), unread)))
+        return set(compress(paths, map(and_, stays, unread)))
 
     def _count_outcomes(self) -> None:
         """Count the files added and updated, and list the duplicates to report."""
-        for path, entry in self.new.items():
+        paths, entries = list(self.new), list(self.new.values())
+        # Only a file read in this run or one that does not hold its url counts (found in C).
+        duplicate = map(and_, map(BAD.__ne__, map(_STATE, entries)), map(ne, map(self.seeds.get, map(_URL, entries)), paths))
+        for path, entry in compress(zip(paths, entries), map(or_, duplicate, map(self.parsed.__contains__, paths))):
             if entry.state != BAD and self.seeds.get(entry.url) != path:
                 # Listed when it is read, or when it loses its url; not on every run.
                 if path in self.parsed or self.old_seeds.get(entry.url) == path:
@@ -586,7 +586,7 @@ class _Run:
 
     def manifest(self) -> tuple[dict, dict, dict]:
         """The new generation's manifest, its related urls (both by column) and its kept payloads."""
-        paths, urls, states, related = self._columns(self.new)
+        paths, urls, states, related = self._new_columns  # (what a file lost since finish() is its mtime)
         entries = list(map(self.new.__getitem__, paths))
         columns = (paths, [e.mtime_ns for e in entries], [e.size for e in entries], urls, states, [e.note for e in entries])
         kept = {path: self.kept[path] for path, state in zip(paths, states) if state == KEPT}

@@ -62,7 +62,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from itertools import accumulate
+from itertools import accumulate, chain
 from pathlib import Path
 from typing import IO, Any
 
@@ -552,19 +552,24 @@ def load_columns(path: Path, default: dict) -> dict[str, list]:
 def _encode_column(values: list) -> tuple[str, bytes]:
     from array import array
 
-    if all(type(v) is int for v in values):
+    types = set(map(type, values))  # (in C: three million values at a million seeds)
+    if types <= {int}:
         return "int", _little_endian(array(_INT64, values)).tobytes()
-    if all(type(v) is str for v in values):
-        joined = "\0".join(values)
-        if joined.count("\0") == max(len(values) - 1, 0):
-            return "str", joined.encode("utf-8", "surrogatepass")
-    elif all(type(v) is list for v in values):
-        flat = [u for v in values for u in v]
-        if all(type(u) is str for u in flat):
-            kind, data = _encode_column(flat)
-            if kind == "str":
-                return "strlists", _little_endian(array(_INT64, map(len, values))).tobytes() + data
+    if types == {str} and (joined := _joined(values)) is not None:
+        return "str", joined
+    if types == {list}:
+        flat = list(chain.from_iterable(values))
+        if set(map(type, flat)) <= {str} and (joined := _joined(flat)) is not None:
+            return "strlists", _little_endian(array(_INT64, map(len, values))).tobytes() + joined
     return "json", json.dumps(values, separators=(",", ":")).encode("ascii")
+
+
+def _joined(values: list[str]) -> bytes | None:
+    """``values`` joined by NUL, as UTF-8 that keeps lone surrogates; None if a value holds a NUL."""
+    joined = "\0".join(values)
+    if joined.count("\0") != max(len(values) - 1, 0):
+        return None
+    return joined.encode("utf-8", "surrogatepass")
 
 
 def _decode_column(kind: str, count: int, data: bytes) -> list:
