@@ -271,6 +271,23 @@ def test_a_failure_while_writing_leaves_the_previous_index_live(seeds, index_dir
     assert index_seeds([seeds], index_dir).added == 1
 
 
+def test_a_failure_in_the_vocabulary_thread_fails_the_run_and_leaves_the_previous_index_live(seeds, index_dir, monkeypatch):
+    write_seed(seeds, "a.txt", title="Alpha", url="https://x/a")
+    index_seeds([seeds], index_dir)
+    write_seed(seeds, "a.txt", title="Alpha again", url="https://x/a")  # its first version's words are forgotten
+
+    def explode(*args):
+        raise RuntimeError("disk on fire")
+
+    monkeypatch.setattr(indexing, "_forget_words", explode)
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        index_seeds([seeds], index_dir)
+    assert sorted(p.name for p in index_dir.iterdir() if p.name.startswith("gen-")) == ["gen-000001"]
+    monkeypatch.undo()
+    assert index_seeds([seeds], index_dir).updated == 1
+    assert urls(index_dir, "again") == ["https://x/a"]
+
+
 def test_an_index_of_a_newer_schema_version_asks_for_a_rebuild(seeds, index_dir):
     write_seed(seeds, "a.txt", title="Alpha")
     index_seeds([seeds], index_dir)

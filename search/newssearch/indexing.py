@@ -54,6 +54,7 @@ from __future__ import annotations
 import errno
 import gc
 import os
+import threading
 import time
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
@@ -648,18 +649,24 @@ def _write_generation(
     vocabulary = Vocabulary.load(base)
     dropped: dict[str, set[int]] = {}  # documents of new segments the index does not keep
     finished, stale = _write_new_segments(gen, base, run, schema, workers, progress, dropped, early)
-    final = _delete_replaced(folder, schema, old_segments, finished, stale, dropped, vocabulary)
+    final, removed = _delete_replaced(folder, schema, old_segments, finished, stale, dropped, vocabulary)
     del finished, stale, dropped  # hundreds of MB at 200,000 seeds: gone before the facet arrays
-    final = segments.merge_small(
-        folder,
-        schema,
-        [s for s in final if s.doc_count()],
-        partial(document_from_payload, signed=False),
-        prepare=sign,
-        min_documents=MERGED_DOCUMENTS,
-    )
-    segments.commit(folder, schema, final, toc_number + 1)
-    documents, related = _build_doc_values(folder)
+    # The words of the removed documents leave the vocabulary in a thread, beside the merge and
+    # the per-document arrays: it reads their stored records back and analyses them (seconds
+    # for a 1 % change at a million seeds), and NumPy's sorts there release the GIL. The files
+    # of merged segments, which it may read, are removed once it is done.
+    with _in_thread(_forget_words, folder, schema, removed, vocabulary):
+        final = segments.merge_small(
+            folder,
+            schema,
+            [s for s in final if s.doc_count()],
+            partial(document_from_payload, signed=False),
+            prepare=sign,
+            min_documents=MERGED_DOCUMENTS,
+        )
+        segments.commit(folder, schema, final, toc_number + 1, clean=False)
+        documents, related = _build_doc_values(folder)
+    segments.clean(folder, final, toc_number + 1)
     if documents != run.expected:
         raise IndexCorruptError(str(folder.parent), f"the new generation holds {documents} articles where {run.expected} were expected")
     vocabulary.save(folder)
@@ -755,9 +762,11 @@ def _delete_replaced(
     stale: set[str],
     dropped: dict[str, set[int]],
     vocabulary: Any,
-) -> list:
+) -> tuple[list, list[tuple[Any, list[int]]]]:
     """Delete the ``stale`` urls from the old segments and the ``dropped`` documents from the
-    new ones; returns every segment. The vocabulary ends counting what the live documents hold."""
+    new ones; returns every segment, and the documents this run removed, ``[(segment,
+    docnums)]``, whose words :func:`_forget_words` takes out of ``vocabulary`` (to which
+    this adds the words of the new segments)."""
     from .codec import segments
 
     new_segments = []
@@ -773,8 +782,7 @@ def _delete_replaced(
     # gone, or written by a worker and then not kept) are taken away again.
     removed = [(s, sorted(set(s.deleted_docs()) - b)) for s, b in zip(old_segments, deleted_before)]
     removed += [(s, sorted(dropped[s.segid])) for s in new_segments if dropped.get(s.segid)]
-    _forget_words(folder, schema, removed, vocabulary)
-    return final
+    return final, removed
 
 
 def _build_doc_values(folder: Path) -> tuple[int, int]:
@@ -787,6 +795,38 @@ def _build_doc_values(folder: Path) -> tuple[int, int]:
         documents, related = docvalues.build(reader, folder)
     ix.close()
     return documents, related
+
+
+class _Thread(threading.Thread):
+    """A thread whose :meth:`join` raises what its function raised."""
+
+    def __init__(self, function: Callable[..., None], *args: Any) -> None:
+        super().__init__(name="newssearch-" + function.__name__.strip("_"), daemon=True)
+        self.function, self.args_ = function, args
+        self.error: BaseException | None = None
+
+    def run(self) -> None:
+        try:
+            self.function(*self.args_)
+        except BaseException as exc:  # noqa: BLE001 - handed to join()
+            self.error = exc
+
+    def join(self, timeout: float | None = None) -> None:
+        super().join(timeout)
+        if self.error is not None:
+            error, self.error = self.error, None
+            raise error
+
+
+@contextmanager
+def _in_thread(function: Callable[..., None], *args: Any) -> Iterator[None]:
+    """Run ``function(*args)`` in a thread beside the block, which ends when both are done,
+    raising what the function raised. If the block raises, the thread is left to end alone
+    (a daemon): the run is failing, and its generation is discarded."""
+    thread = _Thread(function, *args)
+    thread.start()
+    yield
+    thread.join()
 
 
 def _forget_words(gen: Path, schema, removed: list[tuple[object, list[int]]], vocabulary) -> None:

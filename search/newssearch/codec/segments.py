@@ -58,7 +58,7 @@ from .columns import VarBytesWriter, bytes_column, column_path, length_codes, le
 from .postings import read_postings
 
 # The table of contents, for the indexer: it creates, reads and publishes generations through here.
-from .toc import INDEX_NAME, commit, create, open_whoosh, read  # noqa: F401
+from .toc import INDEX_NAME, clean, commit, create, open_whoosh, read  # noqa: F401
 
 BLOCK_SIZE = 128  # postings per block, as Whoosh's W3 codec writes them
 # Posting blocks are stored uncompressed (their header says so) unless larger

@@ -46,9 +46,16 @@ def read(folder: str | os.PathLike[str], schema=None) -> tuple[list, int]:
     return list(toc.segments), toc.generation
 
 
-def commit(folder: str | os.PathLike[str], schema, segments: Iterable, generation: int) -> None:
-    """Publish ``segments`` as the index's generation ``generation``, removing files no segment uses."""
+def commit(folder: str | os.PathLike[str], schema, segments: Iterable, generation: int, *, clean: bool = True) -> None:
+    """Publish ``segments`` as the index's generation ``generation``, removing files no segment
+    uses (unless ``clean`` is false: something still reads them; then call :func:`clean` later)."""
     storage = FileStorage(os.fspath(folder))
     segments = list(segments)
     TOC(schema, segments, generation).write(storage, INDEX_NAME)
-    clean_files(storage, INDEX_NAME, generation, segments)
+    if clean:
+        clean_files(storage, INDEX_NAME, generation, segments)
+
+
+def clean(folder: str | os.PathLike[str], segments: Iterable, generation: int) -> None:
+    """Remove the files no segment of generation ``generation`` (committed as ``segments``) uses."""
+    clean_files(FileStorage(os.fspath(folder)), INDEX_NAME, generation, list(segments))
