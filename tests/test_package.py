@@ -50,3 +50,21 @@ def test_an_exception_is_shown_by_its_first_line():
     assert first_line(ValueError("bad block\nat offset 12")) == "bad block"
     assert first_line(ValueError()) == ""
     assert first_line("one line") == "one line"
+
+
+def test_no_tracked_file_holds_the_markers_of_an_unresolved_merge():
+    root = Path(__file__).resolve().parent.parent
+    listed = subprocess.run(["git", "ls-files", "-z"], cwd=root, capture_output=True, check=False)
+    if listed.returncode != 0:  # not a git checkout (an unpacked sdist): the docs and sources alone
+        names = [str(p.relative_to(root)) for p in root.rglob("*") if p.suffix in (".md", ".py", ".toml", ".cfg")]
+    else:
+        names = listed.stdout.decode().split("\0")
+    marked = []
+    for name in filter(None, names):
+        path = root / name
+        if not path.is_file() or path.suffix not in (".md", ".py", ".toml", ".cfg", ".txt", ".html", ".js", ".css", ""):
+            continue
+        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
+        if any(line.startswith(("<<<<<<< ", ">>>>>>> ")) for line in lines):
+            marked.append(name)
+    assert marked == []
