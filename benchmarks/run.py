@@ -1,7 +1,7 @@
 """Run the newssearch benchmark suite against its peers, SQLite FTS5 and Tantivy.
 
     python benchmarks/run.py [--size N | --corpus DIR] [--workdir DIR]
-                             [--queries-per-kind K] [--repeats R] [--cold-queries C]
+                             [--queries-per-kind K | --queries FILE] [--repeats R] [--cold-queries C]
                              [--engines newssearch,sqlite,tantivy]
                              [--out RESULTS.json] [--markdown FILE]
 
@@ -45,7 +45,7 @@ sys.path.insert(0, str(HERE))
 import make_corpus  # noqa: E402
 from engines import ENGINES  # noqa: E402
 from measure import disk_bytes, fmt, lookup, percentile, ratio, run_child  # noqa: E402
-from queries import KINDS, build_queries, write_queries  # noqa: E402
+from queries import KINDS, build_queries, read_queries, write_queries  # noqa: E402
 
 MARK_START = "<!-- benchmark-results:start -->"
 MARK_END = "<!-- benchmark-results:end -->"
@@ -324,6 +324,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--workdir", type=Path, default=HERE / "work",
                     help="where corpus, indexes and results go (default benchmarks/work)")
     ap.add_argument("--queries-per-kind", type=int, default=20)
+    ap.add_argument("--queries", type=Path,
+                    help="use this query set (the queries.json of an earlier run on the same corpus and "
+                         "seed) instead of drawing one: drawing reads every seed, 7 min at a million")
     ap.add_argument("--repeats", type=int, default=3, help="timed rounds over the query set")
     ap.add_argument("--cold-queries", type=int, default=10, help="fresh-process CLI queries")
     ap.add_argument("--engines", default=",".join(ENGINES),
@@ -342,8 +345,12 @@ def main(argv: list[str] | None = None) -> int:
 
     corpus, known = prepare_corpus(args)
     corpus_bytes = warm_page_cache(corpus)
-    log("drawing the query set")
-    queries = build_queries(corpus, args.queries_per_kind, args.seed, known)
+    if args.queries is not None:
+        log(f"reading the query set {args.queries}")
+        queries = read_queries(args.queries)
+    else:
+        log("drawing the query set")
+        queries = build_queries(corpus, args.queries_per_kind, args.seed, known)
     queries_file = args.workdir / "queries.json"
     write_queries(queries_file, queries)
 

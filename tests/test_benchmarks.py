@@ -367,6 +367,17 @@ def test_engines_picks_a_subset_and_rejects_unknown_names(tmp_path):
     assert "SQLite FTS5 |" not in md.read_text()
     assert "ratio ns/Tantivy" in proc.stdout and "ratio ns/SQLite" not in proc.stdout
 
+    # A saved query set is reused as it is, not drawn again.
+    saved = tmp_path / "saved-queries.json"
+    chosen = json.loads((tmp_path / "w" / "queries.json").read_text())[:3]
+    saved.write_text(json.dumps(chosen))
+    again = subprocess.run(
+        [sys.executable, str(BENCH / "run.py"), "--size", "40", "--workdir", str(tmp_path / "w"), "--queries", str(saved),
+         "--repeats", "1", "--cold-queries", "0", "--engines", "newssearch", "--out", str(out)],
+        capture_output=True, text=True, timeout=300)
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert [q["query"] for q in json.loads(out.read_text())["queries"]] == [q["query"] for q in chosen]
+
     bad = subprocess.run([sys.executable, str(BENCH / "run.py"), "--engines", "newssearch,lucene",
                           "--workdir", str(tmp_path / "w")], capture_output=True, text=True)
     assert bad.returncode == 2 and "unknown engine 'lucene'" in bad.stderr
