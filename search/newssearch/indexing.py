@@ -392,6 +392,7 @@ class _Run:
     def __init__(self, old: _Manifest | dict[str, _Entry], files: list[SeedFile], roots: list[str], base: Path | None) -> None:
         self.base = base
         self._old_related: dict[str, list[str]] | None = None
+        self._old_columns: list[list] | None = old.columns if isinstance(old, _Manifest) else None
         self.to_parse: list[SeedFile] = []
         # Files that parsed in this run: the new segment and docnum of their seed (its related
         # entries follow it). Only that, not the whole Parsed: a million of them are kept.
@@ -470,7 +471,17 @@ class _Run:
 
     def start(self) -> None:
         """Before any file is taken: who held each url in the base generation."""
-        self.old_seeds, self.old_related_owners = owners(*self._columns(self.old))
+        if self._old_columns is not None and self.base is not None:
+            # The loaded columns, already in path order, and the related urls in the same order.
+            paths, _, _, urls, states, _ = self._old_columns
+            related_paths, related = store.load_related_columns(self.base)
+            self._old_related = dict(zip(related_paths, related))
+            if related_paths != paths:
+                related = [self._old_related.get(path, []) for path in paths]
+            self.old_seeds, self.old_related_owners = owners(paths, urls, states, related)
+            self._old_columns = None
+        else:
+            self.old_seeds, self.old_related_owners = owners(*self._columns(self.old))
         # (The manifest keeps the payloads of the files still kept at the end of the run.)
         self.kept = _load_kept(self.base)
 

@@ -484,11 +484,16 @@ def columns_of(columns: list[list], types: tuple[type, ...]) -> bool:
 
 def load_related(gen: Path) -> dict[str, list[str]]:
     """The related urls each file of a generation's manifest lists (``related.cols``)."""
+    return dict(zip(*load_related_columns(gen)))
+
+
+def load_related_columns(gen: Path) -> tuple[list[str], list[list[str]]]:
+    """The paths of ``related.cols`` (the manifest's, in path order) and their related urls."""
     raw = load_columns(gen / RELATED_URLS, {})
-    columns = [raw.get("paths", []), raw.get("related", [])]
-    if not columns_of(columns, (str, list)):
+    paths, related = raw.get("paths", []), raw.get("related", [])
+    if not columns_of([paths, related], (str, list)):
         raise IndexCorruptError(str(gen.parent), f"{gen.name}/{RELATED_URLS} is not a list of related urls")
-    return dict(zip(*columns))
+    return paths, related
 
 
 # -- side files stored by column ----------------------------------------------
