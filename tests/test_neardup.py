@@ -456,3 +456,30 @@ def test_clusters_equal_the_reference_that_held_every_band_at_once(monkeypatch):
         found = clusters(sigs, usable, url_rank)
         assert found.tolist() == _reference_clusters(sigs, usable, url_rank).tolist()
         assert size < 50 or len(set(found.tolist())) < size  # the larger cases have clusters to find
+
+
+def test_clusters_equal_the_reference_when_band_keys_share_their_digests(monkeypatch):
+    import newssearch.neardup as neardup
+
+    rng = np.random.default_rng(12)
+    size = 600
+    stories = rng.integers(0, 1 << 16, size=(80, 64), dtype=np.uint16)
+    sigs = stories[rng.integers(0, len(stories), size=size)].copy()
+    edits = rng.random(sigs.shape) < rng.choice([0.05, 0.4, 0.7], size=(size, 1))
+    sigs[edits] = rng.integers(0, 1 << 16, size=int(edits.sum()), dtype=np.uint16)
+    usable, url_rank = rng.random(size) < 0.9, rng.permutation(size)
+    expected = _reference_clusters(sigs, usable, url_rank).tolist()
+    # Four digests for every key: nearly every document is a candidate of every band.
+    monkeypatch.setattr(neardup, "_digest", lambda keys: keys & np.uint64(3))
+    assert clusters(sigs, usable, url_rank).tolist() == expected
+    monkeypatch.setattr(neardup, "_digest", lambda keys: keys & np.uint64(0))
+    assert clusters(sigs, usable, url_rank).tolist() == expected
+
+
+def test_clusters_equal_the_reference_with_ties_in_url_rank():
+    rng = np.random.default_rng(13)
+    size = 400
+    stories = rng.integers(0, 1 << 16, size=(40, 64), dtype=np.uint16)
+    sigs = stories[rng.integers(0, len(stories), size=size)].copy()
+    usable, url_rank = rng.random(size) < 0.8, rng.integers(0, 50, size=size)
+    assert clusters(sigs, usable, url_rank).tolist() == _reference_clusters(sigs, usable, url_rank).tolist()
