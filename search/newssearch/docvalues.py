@@ -30,7 +30,7 @@ from typing import IO, TYPE_CHECKING
 import numpy as np
 
 from . import store
-from .codec.columns import bytes_column, field_lengths, numeric_column
+from .codec.columns import bytes_column, bytes_column_buffer, field_lengths, numeric_column
 from .codec.postings import read_postings
 from .facets import FacetValue, top_values
 from .schema import KIND_RELATED, NO_DATE, TEXT_FIELDS, fold_word
@@ -578,7 +578,7 @@ def _clusters(gen: Path, segments: list, live: np.ndarray, url_rank: np.ndarray)
     signatures = np.zeros((len(live), neardup.HASHES), dtype="<u2")
     has = np.zeros(len(live), dtype=bool)
     for segment, start, end in _spans(segments):  # one segment's values as Python bytes at a time
-        signatures[start:end], has[start:end] = neardup.signature_matrix(bytes_column(gen, segment, "minhash"))
+        signatures[start:end], has[start:end] = neardup.signature_rows(*bytes_column_buffer(gen, segment, "minhash"))
     return neardup.clusters(signatures, has & live, url_rank)
 
 
@@ -659,9 +659,9 @@ def _sort_runs_by_whole_url(gen: Path, segments: list, order: np.ndarray, run: n
     urls: dict[int, bytes] = {}
     for segment, start, end in _spans(segments):
         inside = wanted[(wanted >= start) & (wanted < end)]
-        if len(inside):
-            column = bytes_column(gen, segment, "url")
-            urls.update((d, column[d - start]) for d in inside.tolist())
+        if len(inside):  # only these urls made into Python bytes: most documents of a segment are not
+            data, bounds = bytes_column_buffer(gen, segment, "url")
+            urls.update((d, data[a:b]) for d, a, b in zip(inside.tolist(), bounds[inside - start].tolist(), bounds[inside - start + 1].tolist()))
     bounds = np.flatnonzero(np.diff(run[positions])) + 1
     for group_positions in np.split(positions, bounds):
         docs = order[group_positions].tolist()

@@ -159,6 +159,21 @@ def signature_matrix(values: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
     return matrix, has
 
 
+def signature_rows(data: bytes, bounds: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`signature_matrix` of the values ``data[bounds[i]:bounds[i + 1]]`` (a column as
+    :func:`newssearch.codec.columns.bytes_column_buffer` reads it), without a Python object per value:
+    when every value is a signature or empty, the values back to back are the matrix's rows."""
+    lengths = np.diff(bounds)
+    has = lengths == SIGNATURE_BYTES
+    if not ((lengths == 0) | has).all():  # a value of another size: one at a time, as signature_matrix does
+        return signature_matrix([data[a:b] for a, b in zip(bounds[:-1].tolist(), bounds[1:].tolist())])
+    matrix = np.zeros((len(lengths), HASHES), dtype="<u2")
+    rows = int(has.sum())
+    if rows:
+        matrix[has] = np.frombuffer(data, dtype="<u2", count=rows * HASHES, offset=int(bounds[0])).reshape(rows, HASHES)
+    return matrix, has
+
+
 def _digest(keys: np.ndarray) -> np.ndarray:
     """A 32-bit digest of 48-bit band keys (equal keys, equal digests)."""
     return (keys ^ keys >> np.uint64(24)) & np.uint64(0xFFFFFFFF)
