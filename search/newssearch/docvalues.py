@@ -516,6 +516,11 @@ class _Previous:
             return None
         return cls(arrays, places, segments, size)
 
+    def in_order(self) -> bool:
+        """Whether the reused segments come in the order they had: their documents' docnums then keep their order."""
+        starts = [place[0] for place in self.places if place is not None]
+        return all(a < b for a, b in zip(starts, starts[1:]))
+
     def kept(self, name: str, default) -> np.ndarray:
         """The array ``name`` over this generation's docnums: the previous values of reused segments, else ``default``."""
         values = self.arrays[name]
@@ -606,12 +611,16 @@ def _url_rank(gen: Path, segments: list, size: int, old: _Previous | None = None
     refused.)
 
     With ``old``, the documents of the segments the previous generation held
-    are already in order (its ranks); the others are sorted alone and merged
-    in by a stable sort that finds the two runs (timsort: 0.14 s instead of
+    are already in order (its ranks). When those segments kept their order,
+    the few others are placed among them by binary search
+    (:func:`_merged_url_rank`); otherwise they are sorted alone and merged in
+    by a stable sort that finds the two runs (timsort: 0.14 s instead of
     3.4 s for 3 million urls).
     """
     if not size:
         return np.zeros(0, dtype=np.int32)
+    if old is not None and old.in_order():
+        return _merged_url_rank(_Urls(gen, segments), old, size)
     prefixes = np.zeros(size, dtype=f"S{URL_PREFIX}")
     longer = np.zeros(size, dtype=bool)
     for segment, start, end in _spans(segments):  # one segment's urls as Python bytes at a time
@@ -638,6 +647,89 @@ def _url_rank(gen: Path, segments: list, size: int, old: _Previous | None = None
     unsettled = np.flatnonzero(shared & cut)
     if len(unsettled):
         _sort_runs_by_whole_url(gen, segments, order, run, unsettled)
+    rank = np.empty(size, dtype=np.int32)
+    rank[order] = np.arange(size, dtype=np.int32)
+    return rank
+
+
+class _Urls:
+    """Every document's url in one buffer (no Python object per url), for comparing a few of them."""
+
+    def __init__(self, gen: Path, segments: list) -> None:
+        parts, starts, ends = [], [], []
+        total = 0
+        for segment in segments:
+            data, bounds = bytes_column_buffer(gen, segment, "url")
+            parts.append(data)
+            starts.append(bounds[:-1] + total)
+            ends.append(bounds[1:] + total)
+            total += len(data)
+        # Padded, so that the first URL_PREFIX bytes of the last url can be cut out as of any other.
+        self.buffer = np.zeros(total + URL_PREFIX, dtype=np.uint8)
+        at = 0
+        for data in parts:
+            self.buffer[at : at + len(data)] = np.frombuffer(data, dtype=np.uint8)
+            at += len(data)
+        self.starts = np.concatenate(starts) if starts else np.zeros(0, dtype=np.int64)
+        self.lengths = (np.concatenate(ends) if ends else np.zeros(0, dtype=np.int64)) - self.starts
+
+    def prefixes(self, docs: np.ndarray) -> np.ndarray:
+        """The first :data:`URL_PREFIX` bytes of the urls of ``docs``, as fixed-width bytes (NUL-padded)."""
+        columns = np.arange(URL_PREFIX)
+        out = np.empty((len(docs), URL_PREFIX), dtype=np.uint8)
+        for lo in range(0, len(docs), 8192):  # (8192, 64) indices at a time: 4 MB
+            chosen = docs[lo : lo + 8192]
+            block = self.buffer[self.starts[chosen][:, None] + columns]
+            block[columns >= self.lengths[chosen][:, None]] = 0
+            out[lo : lo + len(chosen)] = block
+        return out.view(f"S{URL_PREFIX}").reshape(len(docs))
+
+    def url(self, doc: int) -> bytes:
+        """The whole url of ``doc``."""
+        start = int(self.starts[doc])
+        return self.buffer[start : start + int(self.lengths[doc])].tobytes()
+
+    def before(self, a: np.ndarray, b: np.ndarray) -> np.ndarray:
+        """Whether (url, docnum) of each of ``a`` comes before that of the same place in ``b``."""
+        first, second = self.prefixes(a), self.prefixes(b)
+        result = first < second
+        for i in np.flatnonzero(first == second).tolist():  # equal prefixes: rare but for equal urls
+            x, y = int(a[i]), int(b[i])
+            if self.lengths[x] > URL_PREFIX or self.lengths[y] > URL_PREFIX:
+                result[i] = (self.url(x), x) < (self.url(y), y)
+            else:
+                result[i] = x < y
+        return result
+
+    def sort(self, docs: np.ndarray) -> np.ndarray:
+        """``docs`` in (url, docnum) order."""
+        docs = np.sort(docs)
+        prefixes = self.prefixes(docs)
+        order = np.argsort(prefixes, kind="stable")
+        docs, prefixes = docs[order], prefixes[order]
+        run = np.cumsum(np.concatenate(([True], prefixes[1:] != prefixes[:-1]))) - 1 if len(docs) else docs
+        for group in np.split(np.arange(len(docs)), np.flatnonzero(np.diff(run)) + 1):
+            if len(group) > 1 and (self.lengths[docs[group]] > URL_PREFIX).any():
+                docs[group] = sorted(docs[group].tolist(), key=lambda d: (self.url(d), d))
+        return docs
+
+
+def _merged_url_rank(urls: _Urls, old: _Previous, size: int) -> np.ndarray:
+    """:func:`_url_rank` when the reused segments kept their order: those documents are in (url, docnum)
+    order as the previous ranks put them, and each other document is placed among them by a binary
+    search of all of them at once (22 steps at 3 million), comparing a few urls a step."""
+    kept = old.order("url_rank")
+    fresh = urls.sort(np.flatnonzero(~old.reused))
+    lo = np.zeros(len(fresh), dtype=np.int64)
+    hi = np.full(len(fresh), len(kept), dtype=np.int64)
+    active = np.flatnonzero(lo < hi)
+    while len(active):
+        mid = (lo[active] + hi[active]) // 2
+        before = urls.before(kept[mid], fresh[active])
+        lo[active] = np.where(before, mid + 1, lo[active])
+        hi[active] = np.where(before, hi[active], mid)
+        active = active[lo[active] < hi[active]]
+    order = np.insert(kept, lo, fresh)  # fresh documents at one place stay in their (url, docnum) order
     rank = np.empty(size, dtype=np.int32)
     rank[order] = np.arange(size, dtype=np.int32)
     return rank
