@@ -551,12 +551,13 @@ class _Previous:
         number = {n: i for i, n in enumerate(merged)}
         remap = np.array([number.get(n, -1) for n in names.tolist()], dtype=np.int32)
         fresh_remap = np.array([number[n] for n in fresh_names.tolist()], dtype=np.int32)
-        all_docs = np.concatenate((docs, fresh_docs.astype(np.int64)))
-        all_ids = np.concatenate((remap[ids] if len(ids) else np.zeros(0, np.int32),
-                                  fresh_remap[fresh_ids] if len(fresh_ids) else np.zeros(0, np.int32)))
-        # As read term by term, each term's documents in docnum order.
-        order = np.lexsort((all_docs, all_ids))
-        return (np.array(merged, dtype=str), all_docs[order].astype(np.int32), all_ids[order].astype(np.int32))
+        width = len(self.reused) + 1
+        # As read term by term, each term's documents in docnum order: one sort of (label, doc) numbers.
+        keys = np.sort(np.concatenate((
+            (remap[ids].astype(np.int64) * width + docs) if len(ids) else np.zeros(0, np.int64),
+            (fresh_remap[fresh_ids].astype(np.int64) * width + fresh_docs) if len(fresh_ids) else np.zeros(0, np.int64),
+        )))
+        return np.array(merged, dtype=str), (keys % width).astype(np.int32), (keys // width).astype(np.int32)
 
 
 def _per_segment(segments: list, old: _Previous | None, name: str, read, dtype) -> np.ndarray:
