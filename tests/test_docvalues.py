@@ -345,3 +345,30 @@ def test_doc_values_from_a_generation_holding_the_same_segments_in_another_order
         _, expected = _build_in(folder, tmp_path / f"{name}-scratch")
         _, found = _build_in(folder, tmp_path / f"{name}-reused", gen)
         _assert_same_arrays(found, expected)
+
+
+def test_the_indexer_given_the_live_generation_as_previous_writes_the_arrays_of_a_full_build(seeds, index_dir, tmp_path, monkeypatch):
+    """The indexer's call with ``previous`` (the generation ``CURRENT`` names while the new one is
+    written: the one it was made from) writes, run after run, what a full build writes."""
+    from newssearch import docvalues
+
+    full_build = docvalues.build
+    given = []
+
+    def build_from_live(reader, gen, previous=None):
+        previous = store.current_generation_or_none(gen.parent)
+        given.append(previous)
+        return full_build(reader, gen, previous)
+
+    monkeypatch.setattr(docvalues, "build", build_from_live)
+    rng = np.random.default_rng(6)
+    for version in range(4):
+        for number in rng.choice(50, size=20 if version == 0 else 6, replace=False).tolist():
+            _random_seed(rng, seeds, number, version)
+        index_seeds([seeds], index_dir)
+        gen = store.current_generation(index_dir)
+        monkeypatch.setattr(docvalues, "build", full_build)
+        _, expected = _build_in(gen, tmp_path / f"scratch-{version}")
+        monkeypatch.setattr(docvalues, "build", build_from_live)
+        _assert_same_arrays({k: np.array(v) for k, v in docvalues.map_arrays(gen / FACETS_FILE).items()}, expected)
+    assert given[0] is None and all(p is not None and p.name < q.name for p, q in zip(given[1:], given[2:]))
