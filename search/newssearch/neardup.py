@@ -174,6 +174,19 @@ def signature_rows(data: bytes, bounds: np.ndarray) -> tuple[np.ndarray, np.ndar
     return matrix, has
 
 
+def _in_rank_order(docs: np.ndarray, usable: np.ndarray, url_rank: np.ndarray) -> np.ndarray:
+    """``docs`` (the usable ones) by ``url_rank``, ties by docnum. The ranks docvalues gives are a
+    permutation: each rank's document is then found by a scatter, not an argsort (0.37 s at 3 million)."""
+    size = len(usable)
+    ranks = np.asarray(url_rank)
+    if len(ranks) == size and size and ranks.min() >= 0 and ranks.max() < size:
+        at = np.full(size, -1, dtype=np.int64)
+        at[ranks] = np.arange(size)
+        if (at >= 0).all():  # every rank taken once
+            return at[usable[at]]
+    return docs[np.argsort(ranks[docs], kind="stable")]
+
+
 _KEY_MASK = (1 << (16 * ROWS)) - 1
 # Every band's 8-byte read must stay inside its row: the last band starts 120 bytes in.
 assert (BANDS - 1) * ROWS * 2 + 8 <= SIGNATURE_BYTES and ROWS * 2 <= 8
@@ -204,7 +217,7 @@ def clusters(signatures: np.ndarray, usable: np.ndarray, url_rank: np.ndarray) -
     # Nodes numbered in url order: the least label of a component is its least url. ``docs``
     # stays in docnum order, each with its node: a band's values are then read down the
     # signature rows in order (gathering them in url order cost as much as the sort).
-    by_node = docs[np.argsort(url_rank[docs], kind="stable")]
+    by_node = _in_rank_order(docs, usable, url_rank)
     node = np.empty(size, dtype=np.uint64)
     node[by_node] = np.arange(count, dtype=np.uint64)
     node = node[docs]
