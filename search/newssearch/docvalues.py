@@ -25,7 +25,7 @@ import re
 import struct
 from collections.abc import Iterator
 from pathlib import Path
-from typing import IO, TYPE_CHECKING
+from typing import IO, TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -565,7 +565,7 @@ def _per_segment(segments: list, old: _Previous | None, name: str, read, dtype) 
     parts = []
     for index, segment in enumerate(segments):
         place = old.places[index] if old is not None else None
-        parts.append(old.arrays[name][place[0] : place[1]] if place is not None else read(segment))
+        parts.append(read(segment) if old is None or place is None else old.arrays[name][place[0] : place[1]])
     return np.concatenate(parts) if parts else np.zeros(0, dtype=dtype)
 
 
@@ -588,7 +588,7 @@ def _clusters(gen: Path, segments: list, live: np.ndarray, url_rank: np.ndarray)
     return neardup.clusters(signatures, has & live, url_rank)
 
 
-def _spans(segments: list) -> Iterator[tuple[object, int, int]]:
+def _spans(segments: list) -> Iterator[tuple[Any, int, int]]:
     """Each segment with the docnums it holds in the whole index: ``(segment, start, end)``."""
     start = 0
     for segment in segments:
