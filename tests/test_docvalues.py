@@ -372,3 +372,25 @@ def test_the_indexer_given_the_live_generation_as_previous_writes_the_arrays_of_
         monkeypatch.setattr(docvalues, "build", build_from_live)
         _assert_same_arrays({k: np.array(v) for k, v in docvalues.map_arrays(gen / FACETS_FILE).items()}, expected)
     assert given[0] is None and all(p is not None and p.name < q.name for p, q in zip(given[1:], given[2:]))
+
+
+def test_doc_values_of_a_run_that_only_removed_files_equal_a_full_build(seeds, index_dir, tmp_path):
+    """Every segment kept, none new: the arrays come from the previous generation and the deletions."""
+    from newssearch import docvalues
+
+    rng = np.random.default_rng(7)
+    for number in range(40):
+        _random_seed(rng, seeds, number, 0)
+    index_seeds([seeds], index_dir)
+    previous = store.current_generation(index_dir)
+    for number in range(0, 40, 3):
+        (seeds / f"{number:03d}.txt").unlink()
+    index_seeds([seeds], index_dir)
+    gen = store.current_generation(index_dir)
+    segments = store_segments(gen)
+    old = docvalues._Previous.open(previous, segments, sum(s.doc_count_all() for s in segments))
+    assert old is not None and all(place is not None for place in old.places)  # nothing new to read
+    scratch_counts, expected = _build_in(gen, tmp_path / "scratch")
+    counts, found = _build_in(gen, tmp_path / "reused", previous)
+    assert counts == scratch_counts and not expected["live"].all()
+    _assert_same_arrays(found, expected)
