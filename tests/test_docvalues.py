@@ -204,3 +204,193 @@ def test_npy_headers_are_read_as_numpys_own_parser_reads_them(array):
     shape, fortran, dtype = npy.read_array_header_1_0(stream)
     assert _npy_header(written.getvalue()) == (shape, fortran, dtype, stream.tell())
     assert _npy_header(written.getvalue().replace(b"'shape'", b"'shapE'")) is None  # anything else: numpy's parser
+
+
+def _linked_copy(gen, target):
+    """A generation's folder of hard links, but for its doc values: a place to build them again."""
+    import os
+    import shutil
+
+    shutil.copytree(gen, target, copy_function=os.link)
+    (target / FACETS_FILE).unlink(missing_ok=True)
+    return target
+
+
+def _build_in(gen, target, previous=None):
+    """The doc values ``docvalues.build`` writes for ``gen`` (from ``previous`` if given), read back."""
+    from newssearch import docvalues
+
+    folder = _linked_copy(gen, target)
+    ix = open_whoosh(folder)
+    with ix.reader() as reader:
+        counts = docvalues.build(reader, folder, previous) if previous is not None else docvalues.build(reader, folder)
+    ix.close()
+    return counts, {name: np.array(value) for name, value in docvalues.map_arrays(folder / FACETS_FILE).items()}
+
+
+def _assert_same_arrays(found, expected):
+    assert found.keys() == expected.keys()
+    for name in expected:
+        assert found[name].dtype == expected[name].dtype, name
+        assert found[name].tolist() == expected[name].tolist(), name
+
+
+_WIRE = "Storm floods the valley as rivers rise over their banks and towns evacuate"
+_LONG = "https://example.com/" + "a-long-shared-path/" * 4  # past URL_PREFIX bytes: urls sorted whole
+
+
+def _random_seed(rng, seeds, number: int, version: int) -> None:
+    """Seed ``number`` as of ``version``: urls sharing long prefixes, labels in several spellings, wire copies."""
+    url = (_LONG if number % 3 == 0 else "https://x.example/") + f"{(number * 7 + version * (number % 2)) % 97}"
+    title = _WIRE + (" again" if number % 4 else "") if rng.random() < 0.3 else f"Story {number} of {version} " + "word " * int(rng.integers(0, 9))
+    write_seed(seeds, f"{number:03d}.txt", title=title, url=url,
+               excerpt=f"Excerpt {rng.integers(0, 5)} of a report on the valley and its rivers today",
+               topics=[str(t) for t in rng.choice(["AI", "ai", "Climate", "Émigrés", "emigres", f"T{version}"], size=int(rng.integers(0, 3)))],
+               provider=str(rng.choice(["Le Monde", "Tech Wire", "", "tech wire", f"P{version}"])),
+               category=str(rng.choice(["news", "Opinion", "opinion"])),
+               published=None if rng.random() < 0.2 else f"20{rng.integers(10, 25)}-0{rng.integers(1, 9)}-1{rng.integers(0, 9)}",
+               body="text " * int(rng.integers(0, 30)),
+               related=[related(f"Related {number} {version}", f"{url}/r{i}") for i in range(int(rng.integers(0, 3)))])
+
+
+@pytest.mark.parametrize("seed", [1, 2, 3])
+def test_doc_values_built_from_the_previous_generation_equal_a_full_build_over_many_generations(seeds, index_dir, tmp_path, seed):
+    from newssearch import docvalues
+
+    rng = np.random.default_rng(seed)
+    numbers = set(range(60))
+    for number in numbers:
+        _random_seed(rng, seeds, number, 0)
+    index_seeds([seeds], index_dir)
+    previous = store.current_generation(index_dir)
+    reused = 0
+    for version in range(1, 7):
+        for number in rng.choice(sorted(numbers), size=8, replace=False).tolist():  # changed
+            _random_seed(rng, seeds, number, version)
+        for number in rng.choice(sorted(numbers), size=4, replace=False).tolist():  # removed
+            (seeds / f"{number:03d}.txt").unlink()
+            numbers.discard(number)
+        for number in range(100 + version * 10, 100 + version * 10 + int(rng.integers(0, 8))):  # added
+            _random_seed(rng, seeds, number, version)
+            numbers.add(number)
+        index_seeds([seeds], index_dir)
+        gen = store.current_generation(index_dir)
+        scratch_counts, scratch = _build_in(gen, tmp_path / f"scratch-{version}")
+        counts, found = _build_in(gen, tmp_path / f"reused-{version}", previous)
+        assert counts == scratch_counts
+        _assert_same_arrays(found, scratch)
+        # And equal to what the indexer itself wrote.
+        _assert_same_arrays(found, {k: np.array(v) for k, v in docvalues.map_arrays(gen / FACETS_FILE).items()})
+        old = docvalues._Previous.open(previous, store_segments(gen), len(found["live"]))
+        reused += old is not None
+        previous = gen
+    assert reused >= 4  # most runs kept segments of the one before
+    assert (scratch["cluster"] != np.arange(len(scratch["cluster"]))).any()  # near-duplicates were found
+
+
+def store_segments(gen):
+    from newssearch.codec import toc
+
+    return toc.read(gen)[0]
+
+
+def test_doc_values_from_a_generation_of_other_arrays_are_a_full_build(generation, tmp_path):
+    from newssearch import docvalues
+
+    gens = sorted(p for p in generation.parent.iterdir() if p.name.startswith("gen-"))
+    previous = gens[gens.index(generation) - 1]
+    _, expected = _build_in(generation, tmp_path / "scratch")
+    # Another format, then no arrays at all: the previous generation is not used.
+    damaged = _linked_copy(previous, tmp_path / "previous")
+    with np.load(previous / FACETS_FILE) as data:
+        arrays = {name: data[name] for name in data.files}
+    arrays["format"] = np.array(int(arrays["format"]) + 1)
+    with open(damaged / FACETS_FILE, "wb") as handle:
+        docvalues.save_arrays(handle, arrays)
+    assert docvalues._Previous.open(damaged, store_segments(generation), len(expected["live"])) is None
+    _, found = _build_in(generation, tmp_path / "other-format", damaged)
+    _assert_same_arrays(found, expected)
+    (damaged / FACETS_FILE).unlink()
+    _, found = _build_in(generation, tmp_path / "no-arrays", damaged)
+    _assert_same_arrays(found, expected)
+    # Arrays of another size than the segments say.
+    arrays["format"] = np.array(docvalues.FORMAT)
+    arrays["live"] = arrays["live"][:-1]
+    with open(damaged / FACETS_FILE, "wb") as handle:
+        docvalues.save_arrays(handle, arrays)
+    assert docvalues._Previous.open(damaged, store_segments(generation), len(expected["live"])) is None
+
+
+@pytest.mark.parametrize("seed", [4, 5])
+def test_doc_values_from_a_generation_holding_the_same_segments_in_another_order_equal_a_full_build(seeds, index_dir, tmp_path, seed):
+    """The previous order of urls and labels is not trusted to be the docnum order: equal urls of two
+    reused segments, and a label's documents, come out by docnum whatever order the segments had."""
+    from newssearch.codec import toc
+
+    rng = np.random.default_rng(seed)
+    for run in range(4):  # a segment per run, each replacing some seeds of the others
+        for number in rng.choice(40, size=15, replace=False).tolist():
+            _random_seed(rng, seeds, number, run)
+        index_seeds([seeds], index_dir)
+    gen = store.current_generation(index_dir)
+    found_segments, number = toc.read(gen)
+    assert len(found_segments) >= 3
+    for name, order in (("reversed", found_segments[::-1]), ("rotated", found_segments[1:] + found_segments[:1])):
+        folder = _linked_copy(gen, tmp_path / name)
+        ix = open_whoosh(folder)
+        schema = ix.schema
+        ix.close()
+        toc.commit(folder, schema, order, number + 1)
+        (folder / "meta.json").unlink(missing_ok=True)
+        _, expected = _build_in(folder, tmp_path / f"{name}-scratch")
+        _, found = _build_in(folder, tmp_path / f"{name}-reused", gen)
+        _assert_same_arrays(found, expected)
+
+
+def test_the_indexer_given_the_live_generation_as_previous_writes_the_arrays_of_a_full_build(seeds, index_dir, tmp_path, monkeypatch):
+    """The indexer's call with ``previous`` (the generation ``CURRENT`` names while the new one is
+    written: the one it was made from) writes, run after run, what a full build writes."""
+    from newssearch import docvalues
+
+    full_build = docvalues.build
+    given = []
+
+    def build_from_live(reader, gen, previous=None):
+        previous = store.current_generation_or_none(gen.parent)
+        given.append(previous)
+        return full_build(reader, gen, previous)
+
+    monkeypatch.setattr(docvalues, "build", build_from_live)
+    rng = np.random.default_rng(6)
+    for version in range(4):
+        for number in rng.choice(50, size=20 if version == 0 else 6, replace=False).tolist():
+            _random_seed(rng, seeds, number, version)
+        index_seeds([seeds], index_dir)
+        gen = store.current_generation(index_dir)
+        monkeypatch.setattr(docvalues, "build", full_build)
+        _, expected = _build_in(gen, tmp_path / f"scratch-{version}")
+        monkeypatch.setattr(docvalues, "build", build_from_live)
+        _assert_same_arrays({k: np.array(v) for k, v in docvalues.map_arrays(gen / FACETS_FILE).items()}, expected)
+    assert given[0] is None and all(p is not None and p.name < q.name for p, q in zip(given[1:], given[2:]))
+
+
+def test_doc_values_of_a_run_that_only_removed_files_equal_a_full_build(seeds, index_dir, tmp_path):
+    """Every segment kept, none new: the arrays come from the previous generation and the deletions."""
+    from newssearch import docvalues
+
+    rng = np.random.default_rng(7)
+    for number in range(40):
+        _random_seed(rng, seeds, number, 0)
+    index_seeds([seeds], index_dir)
+    previous = store.current_generation(index_dir)
+    for number in range(0, 40, 3):
+        (seeds / f"{number:03d}.txt").unlink()
+    index_seeds([seeds], index_dir)
+    gen = store.current_generation(index_dir)
+    segments = store_segments(gen)
+    old = docvalues._Previous.open(previous, segments, sum(s.doc_count_all() for s in segments))
+    assert old is not None and all(place is not None for place in old.places)  # nothing new to read
+    scratch_counts, expected = _build_in(gen, tmp_path / "scratch")
+    counts, found = _build_in(gen, tmp_path / "reused", previous)
+    assert counts == scratch_counts and not expected["live"].all()
+    _assert_same_arrays(found, expected)

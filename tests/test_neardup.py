@@ -456,3 +456,44 @@ def test_clusters_equal_the_reference_that_held_every_band_at_once(monkeypatch):
         found = clusters(sigs, usable, url_rank)
         assert found.tolist() == _reference_clusters(sigs, usable, url_rank).tolist()
         assert size < 50 or len(set(found.tolist())) < size  # the larger cases have clusters to find
+
+
+def test_clusters_equal_the_reference_when_band_keys_share_their_digests(monkeypatch):
+    import newssearch.neardup as neardup
+
+    rng = np.random.default_rng(12)
+    size = 600
+    stories = rng.integers(0, 1 << 16, size=(80, 64), dtype=np.uint16)
+    sigs = stories[rng.integers(0, len(stories), size=size)].copy()
+    edits = rng.random(sigs.shape) < rng.choice([0.05, 0.4, 0.7], size=(size, 1))
+    sigs[edits] = rng.integers(0, 1 << 16, size=int(edits.sum()), dtype=np.uint16)
+    usable, url_rank = rng.random(size) < 0.9, rng.permutation(size)
+    expected = _reference_clusters(sigs, usable, url_rank).tolist()
+    # Four digests for every key: nearly every document is a candidate of every band.
+    monkeypatch.setattr(neardup, "_digest", lambda keys: keys & np.uint64(3))
+    assert clusters(sigs, usable, url_rank).tolist() == expected
+    monkeypatch.setattr(neardup, "_digest", lambda keys: keys & np.uint64(0))
+    assert clusters(sigs, usable, url_rank).tolist() == expected
+
+
+def test_clusters_equal_the_reference_with_ties_in_url_rank():
+    rng = np.random.default_rng(13)
+    size = 400
+    stories = rng.integers(0, 1 << 16, size=(40, 64), dtype=np.uint16)
+    sigs = stories[rng.integers(0, len(stories), size=size)].copy()
+    usable, url_rank = rng.random(size) < 0.8, rng.integers(0, 50, size=size)
+    assert clusters(sigs, usable, url_rank).tolist() == _reference_clusters(sigs, usable, url_rank).tolist()
+
+
+def test_signature_rows_of_a_column_buffer_equal_the_signature_matrix_of_its_values():
+    from newssearch.neardup import signature_rows
+
+    rng = np.random.default_rng(14)
+    signed = [rng.integers(0, 1 << 16, size=64, dtype=np.uint16).astype("<u2").tobytes() for _ in range(5)]
+    for values in ([], [b""] * 3, [signed[0], b"", signed[1], signed[2], b""], [b"", signed[3], b"odd", signed[4]]):
+        data = b"xy" + b"".join(values)  # the values need not start at the buffer's first byte
+        bounds = np.concatenate(([2], 2 + np.cumsum([len(v) for v in values], dtype=np.int64)))
+        matrix, has = signature_rows(data, bounds)
+        expected_matrix, expected_has = signature_matrix(values)
+        assert has.tolist() == expected_has.tolist()
+        assert matrix.dtype == expected_matrix.dtype and matrix.tolist() == expected_matrix.tolist()
