@@ -348,15 +348,14 @@ def test_doc_values_from_a_generation_holding_the_same_segments_in_another_order
 
 
 def test_the_indexer_given_the_live_generation_as_previous_writes_the_arrays_of_a_full_build(seeds, index_dir, tmp_path, monkeypatch):
-    """The indexer's call with ``previous`` (the generation ``CURRENT`` names while the new one is
-    written: the one it was made from) writes, run after run, what a full build writes."""
+    """The indexer passes the generation it builds on as ``previous``, and writes, run after run,
+    what a full build writes."""
     from newssearch import docvalues
 
     full_build = docvalues.build
     given = []
 
     def build_from_live(reader, gen, previous=None):
-        previous = store.current_generation_or_none(gen.parent)
         given.append(previous)
         return full_build(reader, gen, previous)
 

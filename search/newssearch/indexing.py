@@ -676,7 +676,7 @@ def _write_generation(
             min_documents=MERGED_DOCUMENTS,
         )
         segments.commit(folder, schema, final, toc_number + 1, clean=False)
-        documents, related = _build_doc_values(folder)
+        documents, related = _build_doc_values(folder, base)
     segments.clean(folder, final, toc_number + 1)
     if documents != run.expected:
         raise IndexCorruptError(str(folder.parent), f"the new generation holds {documents} articles where {run.expected} were expected")
@@ -796,14 +796,16 @@ def _delete_replaced(
     return final, removed
 
 
-def _build_doc_values(folder: Path) -> tuple[int, int]:
-    """Write the per-document arrays of the committed index; returns (articles, related articles)."""
+def _build_doc_values(folder: Path, base: Path | None) -> tuple[int, int]:
+    """Write the per-document arrays of the committed index; returns (articles, related articles).
+
+    What the segments kept from ``base`` hold is copied from its arrays (see ``docvalues.build``)."""
     from . import docvalues
     from .codec import segments
 
     ix = segments.open_whoosh(folder)
     with ix.reader() as reader:
-        documents, related = docvalues.build(reader, folder)
+        documents, related = docvalues.build(reader, folder, previous=base)
     ix.close()
     return documents, related
 
