@@ -607,8 +607,14 @@ def test_an_unchanged_corpus_is_recognised_by_its_columns_as_by_comparing_each_f
     fast = run(loaded, files)
     assert fast[:3] == ([], [], 8) and {s.path for s in fast[3]} == {str(seeds / "bad.txt"), str(kept)}
     assert fast[4:] == (0, 2)
-    # One file touched, one gone: not the same files, file by file again.
+    # One file touched: the same paths, compared by the time and size columns; as file by file.
     os.utime(seeds / "0.txt", ns=(1, 1))
+    files = find_seed_files([seeds])
+    by_column, by_file = (indexing._Run(m, files, [str(seeds)], base) for m in (loaded, loaded.entries()))
+    assert not by_column.same and by_column.new == by_file.new and len(by_column.new) == 7
+    assert run(loaded, files) == run(loaded.entries(), files)
+    assert [f.path for f in run(loaded, files)[0]] == [str(seeds / "0.txt")]
+    # And one gone: not the same paths, file by file again.
     (seeds / "1.txt").unlink()
     files = find_seed_files([seeds])
     assert not indexing._Run(loaded, files, [str(seeds)], base).same

@@ -352,7 +352,7 @@ def _load_kept(gen: Path | None) -> dict[str, Payload]:
 
 _MANIFEST_COLUMNS = ("paths", "mtime_ns", "sizes", "urls", "states", "notes")
 _URL, _STATE, _STATS_OF_ENTRY = itemgetter(2), itemgetter(3), itemgetter(0, 1)  # of an _Entry
-_PATH, _STATS_OF_FILE = itemgetter(0), itemgetter(1, 2)  # of a SeedFile
+_PATH, _MTIME, _SIZE, _STATS_OF_FILE = itemgetter(0), itemgetter(1), itemgetter(2), itemgetter(1, 2)  # of a SeedFile
 
 
 def owners(
@@ -419,18 +419,26 @@ class _Run:
         # Which files are as the manifest has them: C-level passes over columns (a Python
         # loop per file was seconds at a million files).
         paths = list(map(_PATH, files))
-        old_stats = dict(zip(self.old, map(_STATS_OF_ENTRY, self.old.values())))
-        same = list(map(eq, map(old_stats.get, paths), map(_STATS_OF_FILE, files)))
-        del old_stats
-        unchanged = list(compress(paths, same))
-        self.new: dict[str, _Entry] = dict(zip(unchanged, map(self.old.__getitem__, unchanged)))  # the manifest after the run
-        self.to_parse = list(compress(files, map(not_, same)))
-        self.unchanged = len(self.new)
-        for path in sorted(self.old.keys() - set(paths)):  # (a set difference: a million paths in C)
-            if not _gone(path, roots):
-                self.new[path] = self.old[path]  # indexed from another path that still exists: keep
-        reparsed = {f.path for f in self.to_parse}
-        self.removed = sorted(self.old.keys() - self.new.keys() - reparsed)
+        if isinstance(old, _Manifest) and paths == old.columns[0]:
+            # The same files, some edited (the usual run): their times and sizes against the
+            # manifest's columns, in the same (path) order, which is also that of its entries.
+            same = list(map(and_, map(eq, map(_MTIME, files), old.columns[1]), map(eq, map(_SIZE, files), old.columns[2])))
+            self.new: dict[str, _Entry] = dict(zip(compress(paths, same), compress(self.old.values(), same)))
+            self.to_parse = list(compress(files, map(not_, same)))
+            self.unchanged = len(self.new)
+        else:
+            old_stats = dict(zip(self.old, map(_STATS_OF_ENTRY, self.old.values())))
+            same = list(map(eq, map(old_stats.get, paths), map(_STATS_OF_FILE, files)))
+            del old_stats
+            unchanged = list(compress(paths, same))
+            self.new = dict(zip(unchanged, map(self.old.__getitem__, unchanged)))  # the manifest after the run
+            self.to_parse = list(compress(files, map(not_, same)))
+            self.unchanged = len(self.new)
+            for path in sorted(self.old.keys() - set(paths)):  # (a set difference: a million paths in C)
+                if not _gone(path, roots):
+                    self.new[path] = self.old[path]  # indexed from another path that still exists: keep
+            reparsed = {f.path for f in self.to_parse}
+            self.removed = sorted(self.old.keys() - self.new.keys() - reparsed)
         self.stats = {f.path: f for f in self.to_parse}
         self._list_bad_files()
 
