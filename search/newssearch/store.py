@@ -91,10 +91,13 @@ KEEP_GENERATIONS = 3  # the live one and the two before it
 #    signature column and near-duplicate clusters in the doc values (newssearch.neardup).
 # 5: a smaller index: stored records zlib-compressed, position values as bare tuples and
 #    block weights as ints in the posting blocks (newssearch.codec.segments).
-SCHEMA_VERSION = 5
+# 7: posting blocks above 64 bytes zlib-compressed (newssearch.codec.segments.COMPRESS_ABOVE).
+#    (6 is main's: the manifest and related urls as column files.)
+SCHEMA_VERSION = 7
 # What a version changed that a user notices, for the notice of an automatic rebuild.
 SCHEMA_CHANGES = {4: "a better English stemmer, urls compared in any spelling, near-duplicates grouped",
-                  5: "an index about a third smaller on disk"}
+                  5: "an index about a third smaller on disk",
+                  7: "compressed posting lists, a sixth smaller on disk"}
 # Values the index stores: a document's kind, and the date of an article without
 # one (it sorts before every real date).
 KIND_SEED, KIND_RELATED = "seed", "related"

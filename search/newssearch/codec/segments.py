@@ -14,8 +14,8 @@ them by term with NumPy and writes the files Whoosh's writer would write:
   ``W3TermInfo``);
 * ``.pst``, the posting blocks (up to 128 postings each: delta-coded
   docnums, weights and position lists). Blocks are pickled with protocol 4
-  (Whoosh's reader takes any) and stored uncompressed below 4 KB, which each
-  block's header says. Two encodings are shorter than Whoosh's own, which
+  (Whoosh's reader takes any) and zlib-compressed above
+  :data:`COMPRESS_ABOVE` bytes, which each block's header says. Two encodings are shorter than Whoosh's own, which
   its reader reads back as the same numbers: position lists as bare tuples
   (:func:`_encode_positions`) and a block's weights, frequencies, as ints;
 * ``.col`` files, the per-document columns (field lengths, stored fields,
@@ -61,13 +61,15 @@ from .postings import read_postings
 from .toc import INDEX_NAME, commit, create, open_whoosh, read  # noqa: F401
 
 BLOCK_SIZE = 128  # postings per block, as Whoosh's W3 codec writes them
-# Posting blocks are stored uncompressed (their header says so) unless larger
-# than this, which with the short encodings below a full block seldom is.
-# Compressing blocks of more than 1 KB would take the posting file at 100,000
-# seeds from 192 to about 125 MB, for 10 to 15 % more CPU per warm query: inflating
-# a 0.8 KB block here costs two thirds of unpickling it (benchmarks/RESULTS.md,
-# "Index size").
-COMPRESS_ABOVE = 4096
+# Posting blocks larger than this are zlib-compressed (their header says so, and
+# Whoosh's reader inflates them; its own writer compresses every block) when that
+# makes them smaller: a block of 128 postings to about 0.45 of its size, which
+# takes the posting files at 100,000 seeds from 191 to about 97 MB. The price is
+# paid at query time: inflating a block costs about as much as unpickling it, so
+# warm queries take about a tenth more CPU, phrases of common words a quarter
+# (benchmarks/RESULTS.md, "Index size: compressed postings"). Below this size a
+# block (a rare word's few postings) gains a few bytes at most.
+COMPRESS_ABOVE = 64
 MAX_SEGMENTS = 16  # see merge_small
 MERGE_BATCH = 512  # documents re-indexed per call when merging
 CHUNK_POSTINGS = 1 << 16  # postings turned into Python objects at a time when writing
@@ -606,8 +608,9 @@ def _write_terms(field_prefix: bytes, fixed: int | None, field: _SortedField, la
                 data = dumps((tuple(delta_list[s:e]), w, v), BLOCK_PICKLE)
                 level = 0
                 if len(data) > COMPRESS_ABOVE:
-                    data = compress(data)
-                    level = 1
+                    deflated = compress(data)
+                    if len(deflated) < len(data):
+                        data, level = deflated, 1
                 info = dumps((e - s, doc_list[e - 1], high, level, block_min_l[b], block_max_l[b]), 2)
                 size = len(info) + len(data)
                 parts += (pack_int(-size if b == block + count - 1 else size), info, data)
