@@ -297,6 +297,23 @@ def test_posting_blocks_above_the_threshold_are_compressed_when_that_makes_them_
     assert ours["terms"][("body", b"common")][1] == [(n, 1.0, [0]) for n in range(400)]
 
 
+@pytest.mark.parametrize("size", [10, 70_000])  # one frame; past pickle's 64 KB frames
+def test_stored_records_are_pickled_without_memo_or_frame_and_read_back_by_whooshs_reader(tmp_path, size):
+    import pickletools
+
+    shared = ["https://x/1", "A title"]  # the same list twice: written twice, read back equal
+    payload = {"n": 1, "body": "word " * size, "related": [shared, shared], "published": None, "score": 1.5}
+    record = segments._record({"payload": payload})
+    opcodes = {op.name for op, _, _ in pickletools.genops(record)}
+    assert not opcodes & {"MEMOIZE", "BINPUT", "LONG_BINPUT", "BINGET", "LONG_BINGET"}
+    assert ("FRAME" in opcodes) == (size > 10_000)  # a frame is cut only where it is the whole pickle
+    # Shorter than the default pickle for what payloads are: trees with nothing shared.
+    tree = {**payload, "related": [["https://x/1", "A title"], ["https://x/2", "Another title"]]}
+    assert len(segments._record({"payload": tree})) < len(pickle.dumps({"payload": tree}, segments.BLOCK_PICKLE))
+    whoosh_made, ours = build_both(tmp_path, [doc(0, payload=payload), doc(1)])
+    assert ours["stored"] == whoosh_made["stored"] == [{"payload": payload}, {"payload": doc(1)["payload"]}]
+
+
 def test_url_postings_are_inlined_in_the_term_table_and_no_other_fields(tmp_path):
     documents = [doc(n, body=f"common hapax{n}") for n in range(3)]
     _, ours = build_both(tmp_path, documents)  # (reads back as Whoosh's writer's, which inlines nothing)
