@@ -91,7 +91,8 @@ KEEP_GENERATIONS = 3  # the live one and the two before it
 #    signature column and near-duplicate clusters in the doc values (newssearch.neardup).
 # 5: a smaller index: stored records zlib-compressed, position values as bare tuples and
 #    block weights as ints in the posting blocks (newssearch.codec.segments).
-# 7: posting blocks above 64 bytes zlib-compressed (newssearch.codec.segments.COMPRESS_ABOVE).
+# 7: posting blocks above 64 bytes zlib-compressed (newssearch.codec.segments.COMPRESS_ABOVE);
+#    stored records pickled without memo or frame.
 #    (6 is main's: the manifest and related urls as column files.)
 SCHEMA_VERSION = 7
 # What a version changed that a user notices, for the notice of an automatic rebuild.

@@ -102,7 +102,8 @@ def read_postings(leaves, schema, field: str, text: str | bytes, *, values: bool
         for terms, info, offset in found:
             read = None
             if not info.is_inlined() and info.doc_frequency() < NUMPY_POSTINGS:
-                read = _read_extent_unpickled(terms._postfile, *info.extent(), fixed, values)
+                start_offset, extent = info.extent()
+                read = _read_extent_unpickled(terms._postfile, start_offset, extent, fixed, values)
             if read is None:
                 matcher = terms._codec.postings_reader(terms._postfile, info, fmt, term=(field, btext))
                 read = _read_all(matcher, values, info.doc_frequency())
