@@ -610,10 +610,10 @@ def _read_extent_unpickled(postfile, start_offset: int, extent, fixed: int | Non
                            values: bool) -> tuple[np.ndarray, np.ndarray, list] | None:
     """:func:`_read_all_unpickled` of a posting list given by its extent in the posting file, read in one call.
 
-    A short list (a rare word) is most of a query's reads: creating Whoosh's
-    matcher and walking its blocks costs three reads and a seek per block,
-    more than inflating and unpickling them. None when a block's info has
-    not the end Whoosh writes (the caller then walks it with the matcher).
+    Creating Whoosh's matcher and walking its blocks costs three reads and a
+    seek per block, about what inflating a compressed block costs: this pays
+    for part of the compression. None when a block's info has not the end
+    Whoosh writes (the caller then walks it with the matcher).
     """
     raw = postfile.get(start_offset, extent[0] if isinstance(extent, tuple) else extent)
     if raw[:len(WHOOSH3_HEADER_MAGIC)] != WHOOSH3_HEADER_MAGIC:

@@ -67,11 +67,13 @@ BLOCK_SIZE = 128  # postings per block, as Whoosh's W3 codec writes them
 # Posting blocks larger than this are zlib-compressed (their header says so, and
 # Whoosh's reader inflates them; its own writer compresses every block) when that
 # makes them smaller: a block of 128 postings to about 0.45 of its size, which
-# takes the posting files at 100,000 seeds from 191 to about 97 MB. The price is
-# paid at query time: inflating a block costs about as much as unpickling it, so
-# warm queries take about a tenth more CPU, phrases of common words a quarter
-# (benchmarks/RESULTS.md, "Index size: compressed postings"). Below this size a
-# block (a rare word's few postings) gains a few bytes at most.
+# takes the posting files at 100,000 seeds from 191 to 94 MB. The price is paid
+# at query time: inflating a block costs about as much as unpickling it, so warm
+# queries take 2 to 7 % more CPU at the median and about 18 % more at the 95th
+# percentile, phrases of common words, whose blocks are inflated whole for their
+# positions (benchmarks/RESULTS.md, "Index size: compressed postings"); and at
+# build time, about 6 % more CPU. Below this size a block (a rare word's few
+# postings) gains a few bytes at most.
 COMPRESS_ABOVE = 64
 MAX_SEGMENTS = 16  # see merge_small
 MERGE_BATCH = 512  # documents re-indexed per call when merging
@@ -92,7 +94,8 @@ def _deflate(data: bytes) -> bytes:
 
     Setting up zlib's default window and state costs more than compressing a
     posting block; a block of 128 postings (at most a few KB) compresses as
-    well in a 4 KB window, and level 6 or 9 gain 1 % more.
+    well in a 4 KB window. Levels 6 and 9 make a block 2.7 % smaller, for a
+    quarter more time.
     """
     deflater = zlib.compressobj(1, zlib.DEFLATED, 12, 4)
     return deflater.compress(data) + deflater.flush()
@@ -117,10 +120,11 @@ def _record(stored: dict) -> bytes:
     """A document's stored fields pickled for its record, without what only a stream or sharing needs.
 
     ``pickle.loads`` (Whoosh's ``PickleColumn``) reads a pickle without memo
-    opcodes (the pickler's fast mode: a payload is a tree of strings and
-    lists, nothing in it is shared or refers to itself) and without the frame
-    of protocol 4 (a pickle read whole from bytes needs none): 2.6 % and
-    1 % of a compressed record, about 8 MB at 100,000 seeds.
+    opcodes (the pickler's ``fast`` mode, documented as deprecated but kept
+    by CPython: a payload is a tree of strings and lists, nothing in it is
+    shared or refers to itself) and without the frame of protocol 4 (a pickle
+    read whole from bytes needs none): together 3.7 % of the compressed
+    records, 8 MB at 100,000 seeds.
     """
     out = io.BytesIO()
     pickler = pickle.Pickler(out, BLOCK_PICKLE)
