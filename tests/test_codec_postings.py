@@ -10,10 +10,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 from whoosh import formats
+from whoosh.codec.whoosh3 import W3LeafMatcher
 
 from newssearch.codec import postings, segments
 from newssearch.codec.postings import position_decoder, read_postings
 from newssearch.schema import build_schema
+
+from .test_codec_segments import block_compressions
 
 # (field, term): a word in every document (several blocks), a rarer one, repeated words, a keyword value
 TERMS = [("body", "common"), ("body", "rare"), ("title", "twice"), ("topic_facet", "AI"), ("url", "https://x/7")]
@@ -349,3 +352,40 @@ def test_positions_read_from_the_builders_blocks_without_unpickling_equal_whoosh
     assert (fast_ids.tolist(), fast_weights.tolist()) == (ids.tolist(), weights.tolist())
     assert list(encoded) == values
     assert list(encoded.chosen(wanted)) == [v for v, w in zip(values, wanted.tolist()) if w]
+
+
+@pytest.mark.parametrize("values", [False, True])
+def test_short_lists_are_read_in_one_call_without_whooshs_matcher_and_equal_its_postings(varied, values, monkeypatch):
+    # Both segments: the builder's (blocks compressed above COMPRESS_ABOVE, not below) and Whoosh's
+    # writer's (every block compressed, protocol 2).
+    reader, leaves, schema = varied
+
+    read_all = postings._read_all
+
+    def no_block_walk(matcher, *args):
+        assert not isinstance(matcher, W3LeafMatcher), "a posting list walked with Whoosh's matcher"
+        return read_all(matcher, *args)  # inlined postings (the urls) come in a list
+
+    monkeypatch.setattr(postings, "_read_all", no_block_walk)
+    checked = 0
+    for field in ("title", "body", "url"):
+        for btext in reader.lexicon(field):
+            if reader.doc_frequency(field, btext) >= postings.NUMPY_POSTINGS:
+                continue
+            ids, weights, encoded = read_postings(leaves, schema, field, btext, values=values)
+            kept = live(reader, ids)
+            expected_ids, expected_weights, expected_values = whooshs(reader, schema, field, btext)
+            assert ids[kept].tolist() == expected_ids, (field, btext)
+            assert weights[kept].tolist() == pytest.approx(expected_weights)
+            if values:
+                assert [v for v, k in zip(encoded, kept.tolist()) if k] == expected_values
+            checked += 1
+    assert checked > 3000
+
+
+def test_the_builders_segment_holds_compressed_and_uncompressed_blocks(varied):
+    # What the tests of this module read: both kinds of block, so that every path meets both.
+    reader, leaves, _ = varied
+    folder = Path(leaves[0][0]._storage.folder)
+    flags = block_compressions(folder)  # the builder's .pst (Whoosh's writer made a compound file)
+    assert 0 in flags and 1 in flags

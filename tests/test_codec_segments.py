@@ -86,10 +86,34 @@ def doc(n: int, **fields) -> dict:
     return base
 
 
-@pytest.mark.parametrize(("chunk", "batch"), [(1 << 16, 64), (7, 1), (1 << 16, 1000)])
-def test_a_built_segment_reads_back_like_whooshs(tmp_path, monkeypatch, chunk, batch):
-    # chunk: postings turned into objects at a time (all, or a few terms); batch: documents analysed at once
+def block_compressions(folder: Path) -> list[int]:
+    """The compression flag of every posting block in the posting files of ``folder``, in file order."""
+    from whoosh.codec.whoosh3 import WHOOSH3_HEADER_MAGIC
+
+    flags = []
+    for path in sorted(folder.glob("*.pst")):
+        raw = path.read_bytes()
+        position = 0
+        while position < len(raw):
+            assert raw[position:position + 4] == WHOOSH3_HEADER_MAGIC
+            position += 4
+            while True:
+                length = int.from_bytes(raw[position:position + 4], "big", signed=True)
+                flags.append(pickle.loads(raw[position + 4:position + 4 + abs(length)])[3])  # the info tuple
+                position += 4 + abs(length)
+                if length < 0:
+                    break
+    return flags
+
+
+@pytest.mark.parametrize(("chunk", "batch", "compress_above"),
+                         [(1 << 16, 64, segments.COMPRESS_ABOVE), (7, 1, segments.COMPRESS_ABOVE),
+                          (1 << 16, 1000, segments.COMPRESS_ABOVE), (1 << 16, 64, 1 << 30), (1 << 16, 64, 0)])
+def test_a_built_segment_reads_back_like_whooshs(tmp_path, monkeypatch, chunk, batch, compress_above):
+    # chunk: postings turned into objects at a time (all, or a few terms); batch: documents analysed at once;
+    # compress_above: posting blocks compressed above the default size, never, or whenever smaller
     monkeypatch.setattr(segments, "CHUNK_POSTINGS", chunk)
+    monkeypatch.setattr(segments, "COMPRESS_ABOVE", compress_above)
     long_body = " ".join(f"w{i % 97} common" for i in range(5000))  # positions past 4096, tf > 1
     documents = [
         doc(0, title="Facial recognition in Zürich", excerpt="Sony’s café", topics="AI ; Privacy",
@@ -255,6 +279,39 @@ def test_stored_records_are_compressed_and_read_back_by_whooshs_reader(tmp_path)
     raw = sum(len(pickle.dumps({"payload": d["payload"]}, segments.BLOCK_PICKLE)) for d in documents)
     stored = sum(p.stat().st_size for p in (tmp_path / "ours").glob("*._stored.col"))
     assert stored < raw / 2
+
+
+def test_posting_blocks_above_the_threshold_are_compressed_when_that_makes_them_smaller(tmp_path):
+    # "common" fills three full blocks and a short one; "rare" words have one posting each.
+    documents = [doc(n, body=f"common rare{n}") for n in range(400)]
+    _, ours = build_both(tmp_path, documents)
+    ix = whoosh_index.open_dir(str(tmp_path / "ours"))
+    with ix.reader() as reader:
+        info = reader.term_info("body", "common")
+        _offset, length = info.extent()
+    ix.close()
+    flags = block_compressions(tmp_path / "ours")
+    assert 1 in flags and 0 in flags  # the full blocks compressed, the tiny ones (one rare posting) not
+    # "common"'s 400 postings (ids, weights and positions: 4 bytes each pickled) in under a byte each.
+    assert (length[0] if isinstance(length, tuple) else length) < 400
+    assert ours["terms"][("body", b"common")][1] == [(n, 1.0, [0]) for n in range(400)]
+
+
+@pytest.mark.parametrize("size", [10, 70_000])  # one frame; past pickle's 64 KB frames
+def test_stored_records_are_pickled_without_memo_or_frame_and_read_back_by_whooshs_reader(tmp_path, size):
+    import pickletools
+
+    shared = ["https://x/1", "A title"]  # the same list twice: written twice, read back equal
+    payload = {"n": 1, "body": "word " * size, "related": [shared, shared], "published": None, "score": 1.5}
+    record = segments._record({"payload": payload})
+    opcodes = {op.name for op, _, _ in pickletools.genops(record)}
+    assert not opcodes & {"MEMOIZE", "BINPUT", "LONG_BINPUT", "BINGET", "LONG_BINGET"}
+    assert ("FRAME" in opcodes) == (size > 10_000)  # a frame is cut only where it is the whole pickle
+    # Shorter than the default pickle for what payloads are: trees with nothing shared.
+    tree = {**payload, "related": [["https://x/1", "A title"], ["https://x/2", "Another title"]]}
+    assert len(segments._record({"payload": tree})) < len(pickle.dumps({"payload": tree}, segments.BLOCK_PICKLE))
+    whoosh_made, ours = build_both(tmp_path, [doc(0, payload=payload), doc(1)])
+    assert ours["stored"] == whoosh_made["stored"] == [{"payload": payload}, {"payload": doc(1)["payload"]}]
 
 
 def test_url_postings_are_inlined_in_the_term_table_and_no_other_fields(tmp_path):

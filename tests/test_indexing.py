@@ -349,7 +349,8 @@ def test_an_index_stemmed_by_porter2_is_rebuilt_by_newssearch_index_with_a_one_l
     assert notices == [
         f"warning {index_dir}: the index was built with schema version 3; rebuilt it with version {SCHEMA_VERSION} "
         "(a better English stemmer, urls compared in any spelling, near-duplicates grouped; "
-        "an index about a third smaller on disk; a smaller index that checks a large unchanged corpus faster)"
+        "an index about a third smaller on disk; a smaller index that checks a large unchanged corpus faster; "
+        "compressed posting lists, a sixth smaller on disk)"
     ]
     with open_index(index_dir) as ix:
         assert ix.search("even").total == 0 and ix.search("evenings").total == 1

@@ -94,12 +94,15 @@ KEEP_GENERATIONS = 3  # the live one and the two before it
 # 5: a smaller index: stored records zlib-compressed, position values as bare tuples and
 #    block weights as ints in the posting blocks (newssearch.codec.segments).
 # 6: the manifest and the related urls as column files (write_columns), not JSON.
-SCHEMA_VERSION = 6
+# 7: posting blocks above 64 bytes zlib-compressed (newssearch.codec.segments.COMPRESS_ABOVE);
+#    stored records pickled without memo or frame.
+SCHEMA_VERSION = 7
 # What a version changed that a user notices, for the notice of an automatic rebuild.
 SCHEMA_CHANGES = {
     4: "a better English stemmer, urls compared in any spelling, near-duplicates grouped",
     5: "an index about a third smaller on disk",
     6: "a smaller index that checks a large unchanged corpus faster",
+    7: "compressed posting lists, a sixth smaller on disk",
 }
 # Values the index stores: a document's kind, and the date of an article without
 # one (it sorts before every real date).

@@ -98,9 +98,16 @@ def read_postings(leaves, schema, field: str, text: str | bytes, *, values: bool
         weight_parts.append(together[1])
         value_parts.extend(together[2])
     else:
+        fixed = fmt.fixed_value_size()
         for terms, info, offset in found:
-            matcher = terms._codec.postings_reader(terms._postfile, info, fmt, term=(field, btext))
-            ids, weights, encoded = _read_all(matcher, values, info.doc_frequency())
+            read = None
+            if not info.is_inlined() and info.doc_frequency() < NUMPY_POSTINGS:
+                start_offset, extent = info.extent()
+                read = _read_extent_unpickled(terms._postfile, start_offset, extent, fixed, values)
+            if read is None:
+                matcher = terms._codec.postings_reader(terms._postfile, info, fmt, term=(field, btext))
+                read = _read_all(matcher, values, info.doc_frequency())
+            ids, weights, encoded = read
             ids_parts.append(ids + offset)
             weight_parts.append(weights)
             value_parts.extend(encoded)
@@ -597,6 +604,43 @@ def _read_all_unpickled(m, values: bool = False) -> tuple[np.ndarray, np.ndarray
             break
         position = following
     return *_arrays(id_blocks, weight_blocks, lengths, m._byteids), encoded
+
+
+def _read_extent_unpickled(postfile, start_offset: int, extent, fixed: int | None,
+                           values: bool) -> tuple[np.ndarray, np.ndarray, list] | None:
+    """:func:`_read_all_unpickled` of a posting list given by its extent in the posting file, read in one call.
+
+    Creating Whoosh's matcher and walking its blocks costs three reads and a
+    seek per block, about what inflating a compressed block costs: this pays
+    for part of the compression. None when a block's info has not the end
+    Whoosh writes (the caller then walks it with the matcher).
+    """
+    raw = postfile.get(start_offset, extent[0] if isinstance(extent, tuple) else extent)
+    if raw[:len(WHOOSH3_HEADER_MAGIC)] != WHOOSH3_HEADER_MAGIC:
+        return None
+    unpack_from, find, loads, decompress = _INT.unpack_from, raw.find, pickle.loads, zlib.decompress
+    view = memoryview(raw)
+    position = len(WHOOSH3_HEADER_MAGIC)
+    id_blocks, weight_blocks, lengths, encoded = [], [], [], []
+    while True:
+        length = unpack_from(raw, position)[0]
+        start = position + 4
+        following = start + abs(length)
+        tail = find(_INFO_TAIL, start, start + 64)
+        if tail < 0 or following > len(raw):
+            return None
+        count, _, _, compression, _, _ = loads(view[start:tail + len(_INFO_TAIL)])
+        data = view[tail + len(_INFO_TAIL):following]
+        ids, weights, block_values = loads(decompress(data) if compression else data)
+        id_blocks.append(ids)
+        weight_blocks.append(weights)
+        lengths.append(count)
+        if values:
+            encoded.extend(_restored(block_values, count, fixed))
+        if length < 0:
+            break
+        position = following
+    return *_arrays(id_blocks, weight_blocks, lengths, False), encoded
 
 
 def _arrays(id_blocks: list, weight_blocks: list, lengths: list[int], byteids: bool) -> tuple[np.ndarray, np.ndarray]:

@@ -14,13 +14,15 @@ them by term with NumPy and writes the files Whoosh's writer would write:
   ``W3TermInfo``);
 * ``.pst``, the posting blocks (up to 128 postings each: delta-coded
   docnums, weights and position lists). Blocks are pickled with protocol 4
-  (Whoosh's reader takes any) and stored uncompressed below 4 KB, which each
-  block's header says. Two encodings are shorter than Whoosh's own, which
-  its reader reads back as the same numbers: position lists as bare tuples
+  (Whoosh's reader takes any) and zlib-compressed above
+  :data:`COMPRESS_ABOVE` bytes, which each block's header says. Two
+  encodings are shorter than Whoosh's own, which its reader reads back as
+  the same numbers: position lists as bare tuples
   (:func:`_encode_positions`) and a block's weights, frequencies, as ints;
 * ``.col`` files, the per-document columns (field lengths, stored fields,
   the url and date columns), in the formats of ``whoosh.columns`` (see
-  :mod:`.columns`).
+  :mod:`.columns`). A stored record is pickled without memo or frame
+  (:func:`_record`).
 
 ``tests/test_codec_segments.py`` checks, for the same documents, that every term,
 posting, position, weight, field length, stored field and column read back
@@ -36,6 +38,7 @@ field through its Whoosh field type.
 
 from __future__ import annotations
 
+import io
 import os
 import pickle
 import zlib
@@ -61,13 +64,17 @@ from .postings import read_postings
 from .toc import INDEX_NAME, clean, commit, create, open_whoosh, read  # noqa: F401
 
 BLOCK_SIZE = 128  # postings per block, as Whoosh's W3 codec writes them
-# Posting blocks are stored uncompressed (their header says so) unless larger
-# than this, which with the short encodings below a full block seldom is.
-# Compressing blocks of more than 1 KB would take the posting file at 100,000
-# seeds from 192 to about 125 MB, for 10 to 15 % more CPU per warm query: inflating
-# a 0.8 KB block here costs two thirds of unpickling it (benchmarks/RESULTS.md,
-# "Index size").
-COMPRESS_ABOVE = 4096
+# Posting blocks larger than this are zlib-compressed (their header says so, and
+# Whoosh's reader inflates them; its own writer compresses every block) when that
+# makes them smaller: a block of 128 postings to about 0.45 of its size, which
+# takes the posting files at 100,000 seeds from 191 to 94 MB. The price is paid
+# at query time: inflating a block costs about as much as unpickling it, so warm
+# queries take 2 to 7 % more CPU at the median and about 18 % more at the 95th
+# percentile, phrases of common words, whose blocks are inflated whole for their
+# positions (benchmarks/RESULTS.md, "Index size: compressed postings"); and at
+# build time, about 6 % more CPU. Below this size a block (a rare word's few
+# postings) gains a few bytes at most.
+COMPRESS_ABOVE = 64
 MAX_SEGMENTS = 16  # see merge_small
 # Segments incremental runs may add beyond MAX_SEGMENTS before the small ones are merged
 # (see merge_small): a run that merges re-indexes every document of what it merges.
@@ -89,7 +96,9 @@ def _deflate(data: bytes) -> bytes:
     """zlib data that ``zlib.decompress`` reads, made twice as fast as ``zlib.compress`` on small inputs.
 
     Setting up zlib's default window and state costs more than compressing a
-    posting block; a 4 KB window costs about 10 % in size.
+    posting block; a block of 128 postings (at most a few KB) compresses as
+    well in a 4 KB window. Levels 6 and 9 make a block 2.7 % smaller, for a
+    quarter more time.
     """
     deflater = zlib.compressobj(1, zlib.DEFLATED, 12, 4)
     return deflater.compress(data) + deflater.flush()
@@ -105,6 +114,29 @@ def _store(data: bytes) -> bytes:
     benchmarks/RESULTS.md, "Index size").
     """
     return _compress(data, 1)
+
+
+_FRAME = 0x95  # protocol 4's FRAME opcode, then the frame's length in 8 bytes
+
+
+def _record(stored: dict) -> bytes:
+    """A document's stored fields pickled for its record, without what only a stream or sharing needs.
+
+    ``pickle.loads`` (Whoosh's ``PickleColumn``) reads a pickle without memo
+    opcodes (the pickler's ``fast`` mode, documented as deprecated but kept
+    by CPython: a payload is a tree of strings and lists, nothing in it is
+    shared or refers to itself) and without the frame of protocol 4 (a pickle
+    read whole from bytes needs none): together 3.7 % of the compressed
+    records, 8 MB at 100,000 seeds.
+    """
+    out = io.BytesIO()
+    pickler = pickle.Pickler(out, BLOCK_PICKLE)
+    pickler.fast = True  # no memo: every object is written where it occurs
+    pickler.dump(stored)
+    data = out.getvalue()
+    if data[2] == _FRAME and int.from_bytes(data[3:11], "little") == len(data) - 11:  # one frame, the whole
+        data = data[:2] + data[11:]
+    return data
 
 
 def _encode_positions(positions: list[int]) -> bytes:
@@ -412,7 +444,7 @@ class SegmentBuilder:
         """Each document's stored fields, one record in the stored-fields column."""
         for document in documents:
             stored = {name: document[name] for name in self._stored if document.get(name) is not None}
-            self._stored_file.add(_store(_dumps(stored, BLOCK_PICKLE)) if stored else b"")
+            self._stored_file.add(_store(_record(stored)) if stored else b"")
 
     def _add_columns(self, documents: list[dict]) -> None:
         """Each document's value (or the default) in every column of the schema."""
@@ -609,8 +641,9 @@ def _write_terms(field_prefix: bytes, fixed: int | None, field: _SortedField, la
                 data = dumps((tuple(delta_list[s:e]), w, v), BLOCK_PICKLE)
                 level = 0
                 if len(data) > COMPRESS_ABOVE:
-                    data = compress(data)
-                    level = 1
+                    deflated = compress(data)
+                    if len(deflated) < len(data):
+                        data, level = deflated, 1
                 info = dumps((e - s, doc_list[e - 1], high, level, block_min_l[b], block_max_l[b]), 2)
                 size = len(info) + len(data)
                 parts += (pack_int(-size if b == block + count - 1 else size), info, data)
