@@ -204,3 +204,30 @@ def test_npy_headers_are_read_as_numpys_own_parser_reads_them(array):
     shape, fortran, dtype = npy.read_array_header_1_0(stream)
     assert _npy_header(written.getvalue()) == (shape, fortran, dtype, stream.tell())
     assert _npy_header(written.getvalue().replace(b"'shape'", b"'shapE'")) is None  # anything else: numpy's parser
+
+
+def _some_clusters(values: DocValues, rng) -> None:
+    """Give ``values`` near-duplicate clusters: each named by its least docnum, as neardup names them by url."""
+    cluster = np.arange(values.size)
+    for lead in range(0, values.size - 3, 5):
+        cluster[lead + 1 : lead + 1 + int(rng.integers(0, 3))] = lead
+    values.cluster, values._clustered = cluster, None
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_facet_counts_of_sorted_docnums_equal_those_of_the_mask(generation, seed):
+    values = DocValues.load(generation)
+    rng = np.random.default_rng(seed)
+    _some_clusters(values, rng)
+    for share in (0.0, 0.1, 0.5, 1.0):
+        mask = (rng.random(values.size) < share) & values.live
+        docs = np.flatnonzero(mask)
+        for labels in (values.topics, values.provider, values.category):
+            assert labels.counts(docs, 10) == labels.counts(mask, 10)
+            clustered = labels.counts(docs, 10, values.cluster, values.clustered())
+            assert clustered == labels.counts(mask, 10, values.cluster, values.clustered())
+        for granularity in ("year", "month", "day"):
+            assert values.histogram(docs, granularity) == values.histogram(mask, granularity)
+            assert values.histogram(docs, granularity, 3, group=values.cluster) == values.histogram(
+                mask, granularity, 3, group=values.cluster)
+    assert values.clustered().any() and values.topics.counts(values.live, 10)
