@@ -7,7 +7,7 @@ import pytest
 
 from newssearch import index_seeds, store
 from newssearch.codec.toc import open_whoosh
-from newssearch.docvalues import FACETS_FILE, URL_PREFIX, DocValues
+from newssearch.docvalues import FACETS_FILE, URL_PREFIX, DocValues, release_pages
 from newssearch.schema import NO_DATE, TEXT_FIELDS
 
 from .conftest import related, write_seed
@@ -231,3 +231,25 @@ def test_facet_counts_of_sorted_docnums_equal_those_of_the_mask(generation, seed
             assert values.histogram(docs, granularity, 3, group=values.cluster) == values.histogram(
                 mask, granularity, 3, group=values.cluster)
     assert values.clustered().any() and values.topics.counts(values.live, 10)
+
+
+def test_the_provider_of_documents_is_the_spelling_their_seed_wrote(generation):
+    values = DocValues.load(generation)
+    ix = open_whoosh(generation)
+    with ix.searcher() as searcher:
+        docs = [d for d in range(values.size) if values.live[d]]
+        written = [searcher.stored_fields(d)["payload"].get("provider") or "" for d in docs]
+    ix.close()
+    assert values.provider_of(np.array(docs)) == written and set(written) >= {"Le Monde", "Tech Wire"}
+    assert values.provider_of(np.zeros(0, dtype=np.int64)) == []
+
+
+def test_released_pages_of_a_mapped_array_read_back_the_same_values(generation):
+    mapped = DocValues.load(generation)
+    full = DocValues(_np_load(generation / FACETS_FILE))
+    for field in TEXT_FIELDS:
+        before = mapped.lengths[field].copy()
+        release_pages(mapped.lengths[field])
+        assert np.array_equal(mapped.lengths[field], before) and np.array_equal(before, full.lengths[field])
+    release_pages(full.published)  # an array in memory: left as it is
+    assert np.array_equal(full.published, mapped.published)

@@ -249,8 +249,11 @@ class DocValues:
 
     def provider_of(self, docs: np.ndarray) -> list[str]:
         """The provider of each of ``docs`` ("" for none), as the seed wrote it."""
+        if not len(docs):
+            return []  # most hits: no near-duplicates, and no index-sized array for them
         if self._provider_of is None:
-            ids = np.full(self.size, -1, dtype=np.int64)
+            # The narrowest type that holds every provider id (a few hundred providers: 2 bytes a document, not 8).
+            ids = np.full(self.size, -1, dtype=np.min_scalar_type(-max(len(self.provider.names), 1)))
             ids[self.provider.docs] = self.provider.ids
             self._provider_of = ids
         names = self.provider.names
@@ -380,6 +383,27 @@ def map_arrays(path: Path) -> dict[str, np.ndarray]:
     with open(path, "rb") as handle:  # np.load leaves a file it opened itself open when it refuses it
         with np.load(handle, allow_pickle=False) as data:
             return {name: data[name] for name in data.files}
+
+
+def release_pages(array: np.ndarray) -> None:
+    """Let the process's memory go of the pages of a mapped ``array`` (:func:`map_arrays`) it has read.
+
+    For an array whose values a searcher has copied into another form (the
+    field lengths, once turned into BM25 norms): read once, its pages would
+    otherwise count in the process's memory (RSS) for good, beside the copy.
+    The file's pages stay in the page cache, and reading the array again maps
+    them back. Anything not mapped from a file is left as it is.
+    """
+    import mmap
+
+    buffer = array.base
+    if not isinstance(buffer, mmap.mmap) or not hasattr(buffer, "madvise") or not hasattr(mmap, "MADV_DONTNEED"):
+        return
+    start = array.ctypes.data - np.frombuffer(buffer, dtype=np.uint8).ctypes.data
+    first = -(-start // mmap.PAGESIZE) * mmap.PAGESIZE  # whole pages of the array only: its neighbours stay
+    last = (start + array.nbytes) // mmap.PAGESIZE * mmap.PAGESIZE
+    if last > first:
+        buffer.madvise(mmap.MADV_DONTNEED, first, last - first)
 
 
 def _mapped_members(buffer: mmap.mmap) -> dict[str, np.ndarray] | None:

@@ -33,7 +33,7 @@ import numpy as np
 from whoosh import query as wq
 
 from .codec.postings import EncodedValues, read_postings, read_postings_and_values
-from .docvalues import DocValues
+from .docvalues import DocValues, release_pages
 from .schema import TEXT_FIELDS
 
 K1 = 1.2
@@ -178,6 +178,7 @@ class QueryScorer:
                 return self._length_norm(field, lengths, lengths[ids])
             else:
                 norm = self._length_norm(field, lengths, lengths)
+                release_pages(lengths)  # the norms stand for the lengths from now on
             self._norms[field] = norm
         return norm if ids is None else norm[ids]
 
@@ -187,6 +188,8 @@ class QueryScorer:
         if average is None:
             live_lengths = lengths[self.live]
             average = self._averages[field] = float(live_lengths.mean()) if len(live_lengths) else 1.0
+            del live_lengths
+            release_pages(lengths)  # read whole for the average; a short list reads a few of its pages again
         return (K1 * (1 - B + B * chosen / max(average, 1e-9))).astype(np.float32)
 
     # -- evaluation ------------------------------------------------------------
@@ -260,7 +263,11 @@ class QueryScorer:
         if not len(ids):
             return
         result.match[ids] = True
-        if field in TEXT_FIELDS:
+        self._add_scores(result, field, ids, tf, boost)
+
+    def _add_scores(self, result: Evaluation, field: str, ids: np.ndarray, tf: np.ndarray, boost: float) -> None:
+        """Add one posting list's BM25 scores to ``result`` (its matches left as they are)."""
+        if len(ids) and field in TEXT_FIELDS:
             df = int(self.live[ids].sum())
             idf = math.log(1 + (self.doc_count - df + 0.5) / (df + 0.5))
             norm = self._norm(field, ids)
@@ -326,8 +333,8 @@ class QueryScorer:
             positions = {w: v.positions(fmt, chunk) for w, v in values.items()}
             found = _phrase_matches([positions[w] for w in words], slop)
             result.match[candidates[chunk][found]] = True
-        for ids, tf, _ in lists:
-            result.score += self._scored(field, ids, tf, q.boost).score
+        for ids, tf, _ in lists:  # straight into the result: no array of the index's size per word
+            self._add_scores(result, field, ids, tf, q.boost)
         result.score[~result.match] = 0
         return result
 
