@@ -503,25 +503,33 @@ def clustered_index(seeds, index_dir):
 ])
 @pytest.mark.parametrize("query", ["harbour", "rates OR lanes", "harbour -storm", "", "title:bank", "nothing-matches-this"])
 def test_a_search_over_the_docnums_of_few_matches_equals_the_search_over_masks(clustered_index, monkeypatch, query, options):
+    import newssearch.scoring as scoring
     import newssearch.searching as searching
 
     with open_index(clustered_index) as ix:
-        monkeypatch.setattr(searching, "SPARSE_FROM", 10**9)  # never docnums: masks over the index
+        for module in (searching, scoring):
+            monkeypatch.setattr(module, "SPARSE_FROM", 10**9)  # never docnums: masks over the index
         over_masks = ix.search(query, **options)
-        monkeypatch.setattr(searching, "SPARSE_FROM", 0)  # always docnums
+        monkeypatch.setattr(searching, "SPARSE_FROM", 0)  # the results over docnums, the matches over masks
         over_docnums = ix.search(query, **options)
+        monkeypatch.setattr(scoring, "SPARSE_FROM", 0)  # and the matches too
+        all_docnums = ix.search(query, **options)
+    assert replace(all_docnums, took_ms=0) == replace(over_masks, took_ms=0)
     assert replace(over_docnums, took_ms=0) == replace(over_masks, took_ms=0)
     if query == "harbour" and not options:
         assert over_masks.total and any(h.similar_count for h in over_masks.hits)  # the corpus clusters
 
 
 def test_similar_articles_over_docnums_equal_those_over_masks(clustered_index, monkeypatch):
+    import newssearch.scoring as scoring
     import newssearch.searching as searching
 
     with open_index(clustered_index) as ix:
         url = ix.search("harbour").hits[0].url
-        monkeypatch.setattr(searching, "SPARSE_FROM", 10**9)
+        for module in (searching, scoring):
+            monkeypatch.setattr(module, "SPARSE_FROM", 10**9)
         over_masks = ix.similar(url)
-        monkeypatch.setattr(searching, "SPARSE_FROM", 0)
+        for module in (searching, scoring):
+            monkeypatch.setattr(module, "SPARSE_FROM", 0)
         over_docnums = ix.similar(url)
     assert replace(over_docnums, took_ms=0) == replace(over_masks, took_ms=0)

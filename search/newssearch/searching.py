@@ -29,7 +29,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from dataclasses import field as dataclass_field
@@ -75,6 +75,9 @@ from .urls import normalize_url
 # and ranks over their docnums rather than over masks of the whole index (see _results): the same
 # numbers, at the cost of the matches. Past it, passes over whole masks cost less than gathers.
 SPARSE_FROM = 64
+
+# The scores of some docnums (all matches of the search): Evaluation.scores_of, or the same with recency.
+Scores = Callable[[np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -373,13 +376,13 @@ class IndexSearcher:
         with self._reading():
             found = self._match(q)
         suggestion = None
-        if fuzzy and q is not None and not found.match.any():
+        if fuzzy and q is not None and not found.any():
             suggestion = self._speller.correct(query)
             if suggestion is not None:
                 q2, text2, capped2 = self._parse(suggestion)
                 with self._reading():
                     found2 = self._match(q2)
-                if found2.match.any():
+                if found2.any():
                     q, text, capped, found = q2, text2, capped2, found2
         return q, text, capped, found, suggestion
 
@@ -532,7 +535,7 @@ class IndexSearcher:
             return []
         docs = np.flatnonzero((c.cluster == c.cluster[docnum]) & c.live)
         docs = docs[docs != docnum]
-        order = np.lexsort((c.url_rank[docs], self._sort_key(docs, np.zeros(0), "oldest")))
+        order = np.lexsort((c.url_rank[docs], self._sort_key(docs, None, "oldest")))
         return docs[order].tolist()
 
     def articles(self) -> Iterator[StoredArticle]:
@@ -626,9 +629,12 @@ class IndexSearcher:
         # index, or, for a search matching few, their sorted docnums, so that facets, collapsing
         # and ranking cost the number of matches, not of documents (the masks' passes over the
         # 3 million pairs of a million seeds' facets were a 25 ms floor under every query).
-        matched = found.match
-        if count(matched) * SPARSE_FROM < columns.size:
-            matched = np.flatnonzero(matched)
+        if found.is_sparse():  # the scorer's own sparse form: few matches (scoring.SPARSE_FROM)
+            matched = found.docs
+        else:
+            matched = found.match
+            if count(matched) * SPARSE_FROM < columns.size:
+                matched = np.flatnonzero(matched)
 
         def all_but(name: str | None) -> np.ndarray:
             chosen = matched
@@ -639,7 +645,7 @@ class IndexSearcher:
 
         matches = all_but(None)
         sort = options.sort
-        if sort == "relevance" and (q is None or (count(matches) and not found.score[matches].any())):
+        if sort == "relevance" and (q is None or (count(matches) and not found.scores_of(matches).any())):
             # Nothing to rank by (an empty query, only negations or filters-like
             # fields such as category:): newest first, and say so.
             sort = "newest"
@@ -657,7 +663,7 @@ class IndexSearcher:
             ),
         )
         oldest, newest = _span(columns.published[restrict(matches, columns.dated())])
-        scores = self._ranking_scores(matches, found.score, sort, options)
+        scores = self._ranking_scores(matches, found, sort, options)
         final, others = self._collapse(matches, scores, sort) if collapse else (matches, None)
         total = count(final)
         first = (options.page - 1) * options.limit
@@ -694,7 +700,7 @@ class IndexSearcher:
             notes=notes,
         )
 
-    def _collapse(self, matches: np.ndarray, scores: np.ndarray, sort: str) -> tuple[np.ndarray, _Others | None]:
+    def _collapse(self, matches: np.ndarray, scores: Scores, sort: str) -> tuple[np.ndarray, _Others | None]:
         """``matches`` with one document per near-duplicate cluster, the first in result order,
         and the others of each cluster. Only the matches in clusters of two or more are
         sorted (a few percent of an index): the cost stays far below the query's."""
@@ -713,35 +719,35 @@ class IndexSearcher:
             final = _without(matches, docs[~first])
         return final, _Others(docs, clusters)
 
-    def _sort_key(self, docs: np.ndarray, scores: np.ndarray, sort: str) -> np.ndarray:
+    def _sort_key(self, docs: np.ndarray, scores: Scores | None, sort: str) -> np.ndarray:
         """The key of ``docs`` in result order, lowest first (ties go by url)."""
         if sort == "relevance":
-            return -scores[docs]
+            assert scores is not None
+            return -scores(docs)
         published = self._columns.published[docs]
         if sort == "oldest":
             return np.where(published == NO_DATE, np.iinfo(np.int64).max, published)  # undated last
         return -published
 
-    def _ranking_scores(self, matches: np.ndarray, scores: np.ndarray, sort: str, options: Options) -> np.ndarray:
+    def _ranking_scores(self, matches: np.ndarray, found: Evaluation, sort: str, options: Options) -> Scores:
         """The scores results are ranked by: with ``options.recency`` and a relevance sort, each match's
         score times its recency decay (:func:`newssearch.recency.decay`), computed over the matches only.
         Collapsing and paging both rank by them: a cluster shows its best copy as ranked."""
         if sort != "relevance" or options.recency is None:
-            return scores
+            return found.scores_of
         docs = docs_of(matches)
         now = to_timestamp(options.now if options.now is not None else datetime.now(UTC))
-        ranked = np.zeros_like(scores)
-        ranked[docs] = scores[docs] * recency_decay(self._columns.published[docs], now, options.recency)
-        return ranked
+        ranked = found.scores_of(docs) * recency_decay(self._columns.published[docs], now, options.recency)
+        return lambda chosen: ranked[np.searchsorted(docs, chosen)]  # chosen: some of the matches
 
-    def _rank(self, final: np.ndarray, scores: np.ndarray, total: int, wanted: int, sort: str) -> list[tuple[int, float | None]]:
+    def _rank(self, final: np.ndarray, scores: Scores, total: int, wanted: int, sort: str) -> list[tuple[int, float | None]]:
         """The first ``wanted`` (docnum, score) pairs in result order; ties go by url."""
         if total == 0 or wanted <= 0:
             return []
         columns = self._columns
         docs = docs_of(final)
         if sort == "relevance":
-            key = -scores[docs]
+            key = -scores(docs)
             if len(docs) > wanted:
                 # Keep the top `wanted` and everything tied with the last of them.
                 cut = np.partition(key, wanted - 1)[wanted - 1]
