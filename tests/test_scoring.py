@@ -263,7 +263,9 @@ def test_norms_computed_for_a_posting_list_alone_equal_the_whole_indexs(scorer, 
 SHAPES = ["alpha", "alpha beta", "alpha OR late", "alpha -beta", "NOT alpha", "alp*", '"delta beta"', '"beta theta"~3',
           "title:gamma common", "(alpha OR beta) AND NOT late", "lat*", "zzz", "common", "alpha^2 beta^0.5",
           "(alpha OR beta) late", "alpha alpha beta", "title:gamma^3 OR late OR zzz", "(alpha beta) OR (gamma late)",
-          "alpha OR beta OR gamma OR delta OR late OR common", "zzz alpha", "alpha zzz OR late"]
+          "alpha OR beta OR gamma OR delta OR late OR common", "zzz alpha", "alpha zzz OR late",
+          '"beta theta"', '"beta delta theta"', '"alpha alpha"', '"gamma late"', '"delta beta" OR late',
+          '"delta beta"^2 alpha', '"beta theta"~3 -alpha']
 
 
 @pytest.mark.parametrize("query", SHAPES)
@@ -280,7 +282,7 @@ def test_a_query_held_as_docnums_matches_and_scores_as_over_arrays_of_the_index(
     assert not reference.is_sparse() or not reference.any()  # nothing found is held as no docnums
     monkeypatch.setattr(scoring, "SPARSE_FROM", 0)  # every part of Terms, Ors and Ands as docnums
     found = qs.evaluate(q)
-    if query in ("alpha", "alpha beta", "alpha OR late", "common", "(alpha OR beta) late", "zzz alpha"):
+    if query in ("alpha", "alpha beta", "alpha OR late", "common", "(alpha OR beta) late", "zzz alpha", '"delta beta"'):
         assert found.is_sparse()  # the shapes the sparse form serves
     assert found.any() == reference.any()
     assert found.scores_of(np.flatnonzero(reference.match)).tolist() == reference.score[reference.match].tolist()

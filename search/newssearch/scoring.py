@@ -330,7 +330,7 @@ class QueryScorer:
 
     def _scored(self, field: str, ids: np.ndarray, tf: np.ndarray, boost: float) -> Evaluation:
         """The documents of one posting list, with their BM25 scores in a text field."""
-        result = self._empty()
+        result = self._none()
         self._add_scored(result, field, ids, tf, boost)
         return result
 
@@ -347,15 +347,23 @@ class QueryScorer:
 
     def _add_scores(self, result: Evaluation, field: str, ids: np.ndarray, tf: np.ndarray, boost: float) -> None:
         """Add one posting list's BM25 scores to ``result`` (its matches left as they are)."""
-        if len(ids) and field in TEXT_FIELDS:
-            df = int(self.live[ids].sum())
-            idf = math.log(1 + (self.doc_count - df + 0.5) / (df + 0.5))
-            norm = self._norm(field, ids)
-            # A posting list holds each document once, so += on fancy indices is exact.
-            if result.is_sparse():  # a list of its own (see _add_scored): ids are its docs
-                result.values += (boost * idf) * tf * (K1 + 1) / (tf + norm)
-            else:
-                result.score[ids] += (boost * idf) * tf * (K1 + 1) / (tf + norm)
+        scores = self._bm25(field, ids, tf, boost)
+        if scores is None:
+            return
+        # A posting list holds each document once, so += on fancy indices is exact.
+        if result.is_sparse():  # a list of its own (see _add_scored): ids are its docs
+            result.values += scores
+        else:
+            result.score[ids] += scores
+
+    def _bm25(self, field: str, ids: np.ndarray, tf: np.ndarray, boost: float) -> np.ndarray | None:
+        """The BM25 score of each posting of a list in a text field (None for another field, or no posting)."""
+        if not len(ids) or field not in TEXT_FIELDS:
+            return None
+        df = int(self.live[ids].sum())
+        idf = math.log(1 + (self.doc_count - df + 0.5) / (df + 0.5))
+        norm = self._norm(field, ids)
+        return (boost * idf) * tf * (K1 + 1) / (tf + norm)
 
     def _phrase(self, q: wq.Phrase) -> Evaluation:
         """Documents holding the words in order, at most ``slop`` positions apart each.
@@ -366,9 +374,8 @@ class QueryScorer:
         sum of its words.
         """
         field, words = q.fieldname, list(q.words)
-        result = self._empty()
         if not words:
-            return result
+            return self._none()
         if len(words) == 1:
             ids, tf = self.postings(field, words[0])
             return self._scored(field, ids, tf, q.boost)
@@ -400,7 +407,7 @@ class QueryScorer:
             candidates = np.flatnonzero(held)
             chosen = {w: held[ids] for w, (ids, _, _) in read.items()}
         if not len(candidates):
-            return result
+            return self._none()
         fmt = self.reader.schema[field].format
         slop = max(1, int(q.slop))
         # The candidates' positions only.
@@ -411,11 +418,24 @@ class QueryScorer:
         }
         # A few thousand candidates at a time: a common word has dozens of positions in an
         # article, and all of them at once would take hundreds of megabytes.
+        matched = []
         for start in range(0, len(candidates), PHRASE_CHUNK):
             chunk = slice(start, start + PHRASE_CHUNK)
             positions = {w: v.positions(fmt, chunk) for w, v in values.items()}
             found = _phrase_matches([positions[w] for w in words], slop)
-            result.match[candidates[chunk][found]] = True
+            matched.append(candidates[chunk][found])
+        docs = np.concatenate(matched).astype(np.int64, copy=False)  # in docnum order, as the candidates
+        if self._small(len(docs)):
+            # Few matches: held as docnums, each scored as the sum of its words, added in the
+            # order the arrays below add them (every match is in every word's list).
+            sparse = Evaluation.sparse(docs, np.zeros(len(docs), dtype=np.float32), self.size)
+            for ids, tf, _ in lists:
+                scores = self._bm25(field, ids, tf, q.boost)
+                if scores is not None:
+                    sparse.values += scores[np.searchsorted(ids, docs)]
+            return sparse
+        result = self._empty()
+        result.match[docs] = True
         for ids, tf, _ in lists:  # straight into the result: no array of the index's size per word
             self._add_scores(result, field, ids, tf, q.boost)
         result.score[~result.match] = 0
