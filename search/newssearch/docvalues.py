@@ -255,6 +255,8 @@ class DocValues:
             # The narrowest type that holds every provider id (a few hundred providers: 2 bytes a document, not 8).
             ids = np.full(self.size, -1, dtype=np.min_scalar_type(-max(len(self.provider.names), 1)))
             ids[self.provider.docs] = self.provider.ids
+            release_pages(self.provider.docs)  # read once: this array answers from now on
+            release_pages(self.provider.ids)
             self._provider_of = ids
         names = self.provider.names
         return [str(names[i]) if i >= 0 else "" for i in self._provider_of[docs].tolist()]
