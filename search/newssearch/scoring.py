@@ -73,8 +73,10 @@ class Evaluation:
 
     def __init__(self, match: np.ndarray | None, score: np.ndarray | None, left_out: tuple[str, ...] = (), *,
                  docs: np.ndarray | None = None, values: np.ndarray | None = None, size: int = 0) -> None:
+        # The dense form when ``match`` is given (``docs`` and ``values`` then stay empty), else the sparse one.
         self._match, self._score = match, score
-        self.docs, self.values = docs, values
+        self.docs: np.ndarray = docs if docs is not None else np.zeros(0, dtype=np.int64)
+        self.values: np.ndarray = values if values is not None else np.zeros(0, dtype=np.float32)
         self.size = size if match is None else len(match)
         self.left_out = left_out
 
@@ -93,21 +95,23 @@ class Evaluation:
     def scores_of(self, docs: np.ndarray) -> np.ndarray:
         """The scores of ``docs`` (docnums it matches, in the sparse form)."""
         if self._match is not None:
-            return self._score[docs]
+            return self.score[docs]
         return self.values[np.searchsorted(self.docs, docs)]
 
-    def _dense(self) -> None:
-        if self._match is None:
+    def _dense(self) -> tuple[np.ndarray, np.ndarray]:
+        """The dense form's ``(match, score)``, made from the sparse one the first time."""
+        if self._match is None or self._score is None:
             match = np.zeros(self.size, dtype=bool)
             match[self.docs] = True
             score = np.zeros(self.size, dtype=np.float32)
             score[self.docs] = self.values
-            self._match, self._score, self.docs, self.values = match, score, None, None
+            self._match, self._score = match, score
+            self.docs, self.values = self.docs[:0], self.values[:0]
+        return self._match, self._score
 
     @property
     def match(self) -> np.ndarray:
-        self._dense()
-        return self._match
+        return self._dense()[0]
 
     @match.setter
     def match(self, value: np.ndarray) -> None:
@@ -116,8 +120,7 @@ class Evaluation:
 
     @property
     def score(self) -> np.ndarray:
-        self._dense()
-        return self._score
+        return self._dense()[1]
 
     @score.setter
     def score(self, value: np.ndarray) -> None:

@@ -70,7 +70,6 @@ from .synonyms import Synonyms
 from .synonyms import resolve as resolve_synonyms
 from .urls import normalize_url
 
-
 # A search matching fewer than 1/SPARSE_FROM of the index's documents counts its facets, collapses
 # and ranks over their docnums rather than over masks of the whole index (see _results): the same
 # numbers, at the cost of the matches. Past it, passes over whole masks cost less than gathers.
