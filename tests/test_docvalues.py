@@ -7,7 +7,7 @@ import pytest
 
 from newssearch import index_seeds, store
 from newssearch.codec.toc import open_whoosh
-from newssearch.docvalues import FACETS_FILE, URL_PREFIX, DocValues
+from newssearch.docvalues import FACETS_FILE, URL_PREFIX, DocValues, release_pages
 from newssearch.schema import NO_DATE, TEXT_FIELDS
 
 from .conftest import related, write_seed
@@ -393,3 +393,52 @@ def test_doc_values_of_a_run_that_only_removed_files_equal_a_full_build(seeds, i
     counts, found = _build_in(gen, tmp_path / "reused", previous)
     assert counts == scratch_counts and not expected["live"].all()
     _assert_same_arrays(found, expected)
+
+
+def _some_clusters(values: DocValues, rng) -> None:
+    """Give ``values`` near-duplicate clusters: each named by its least docnum, as neardup names them by url."""
+    cluster = np.arange(values.size)
+    for lead in range(0, values.size - 3, 5):
+        cluster[lead + 1 : lead + 1 + int(rng.integers(0, 3))] = lead
+    values.cluster, values._clustered = cluster, None
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_facet_counts_of_sorted_docnums_equal_those_of_the_mask(generation, seed):
+    values = DocValues.load(generation)
+    rng = np.random.default_rng(seed)
+    _some_clusters(values, rng)
+    for share in (0.0, 0.1, 0.5, 1.0):
+        mask = (rng.random(values.size) < share) & values.live
+        docs = np.flatnonzero(mask)
+        for labels in (values.topics, values.provider, values.category):
+            assert labels.counts(docs, 10) == labels.counts(mask, 10)
+            clustered = labels.counts(docs, 10, values.cluster, values.clustered())
+            assert clustered == labels.counts(mask, 10, values.cluster, values.clustered())
+        for granularity in ("year", "month", "day"):
+            assert values.histogram(docs, granularity) == values.histogram(mask, granularity)
+            assert values.histogram(docs, granularity, 3, group=values.cluster) == values.histogram(
+                mask, granularity, 3, group=values.cluster)
+    assert values.clustered().any() and values.topics.counts(values.live, 10)
+
+
+def test_the_provider_of_documents_is_the_spelling_their_seed_wrote(generation):
+    values = DocValues.load(generation)
+    ix = open_whoosh(generation)
+    with ix.searcher() as searcher:
+        docs = [d for d in range(values.size) if values.live[d]]
+        written = [searcher.stored_fields(d)["payload"].get("provider") or "" for d in docs]
+    ix.close()
+    assert values.provider_of(np.array(docs)) == written and set(written) >= {"Le Monde", "Tech Wire"}
+    assert values.provider_of(np.zeros(0, dtype=np.int64)) == []
+
+
+def test_released_pages_of_a_mapped_array_read_back_the_same_values(generation):
+    mapped = DocValues.load(generation)
+    full = DocValues(_np_load(generation / FACETS_FILE))
+    for field in TEXT_FIELDS:
+        before = mapped.lengths[field].copy()
+        release_pages(mapped.lengths[field])
+        assert np.array_equal(mapped.lengths[field], before) and np.array_equal(before, full.lengths[field])
+    release_pages(full.published)  # an array in memory: left as it is
+    assert np.array_equal(full.published, mapped.published)

@@ -258,3 +258,47 @@ def test_norms_computed_for_a_posting_list_alone_equal_the_whole_indexs(scorer, 
     assert np.array_equal(found.match, reference.match) and found.match.any()
     assert np.array_equal(found.score, reference.score)
     assert alone._norms == {}  # no norm of the whole index was computed
+
+
+SHAPES = ["alpha", "alpha beta", "alpha OR late", "alpha -beta", "NOT alpha", "alp*", '"delta beta"', '"beta theta"~3',
+          "title:gamma common", "(alpha OR beta) AND NOT late", "lat*", "zzz", "common", "alpha^2 beta^0.5",
+          "(alpha OR beta) late", "alpha alpha beta", "title:gamma^3 OR late OR zzz", "(alpha beta) OR (gamma late)",
+          "alpha OR beta OR gamma OR delta OR late OR common", "zzz alpha", "alpha zzz OR late",
+          '"beta theta"', '"beta delta theta"', '"alpha alpha"', '"gamma late"', '"delta beta" OR late',
+          '"delta beta"^2 alpha', '"beta theta"~3 -alpha']
+
+
+@pytest.mark.parametrize("query", SHAPES)
+def test_a_query_held_as_docnums_matches_and_scores_as_over_arrays_of_the_index(scorer, query, monkeypatch):
+    """The sparse form (few matches: docnums and their scores) gives the same matches and the
+    same float32 scores, to the bit, as arrays over every document."""
+    from newssearch import scoring
+
+    qs, _, index_dir = scorer
+    with open_index(index_dir) as ix:
+        q = ix._parse(query)[0]
+    monkeypatch.setattr(scoring, "SPARSE_FROM", 10**9)  # every part as arrays over the index
+    reference = qs.evaluate(q)
+    assert not reference.is_sparse() or not reference.any()  # nothing found is held as no docnums
+    monkeypatch.setattr(scoring, "SPARSE_FROM", 0)  # every part of Terms, Ors and Ands as docnums
+    found = qs.evaluate(q)
+    if query in ("alpha", "alpha beta", "alpha OR late", "common", "(alpha OR beta) late", "zzz alpha", '"delta beta"'):
+        assert found.is_sparse()  # the shapes the sparse form serves
+    assert found.any() == reference.any()
+    assert found.scores_of(np.flatnonzero(reference.match)).tolist() == reference.score[reference.match].tolist()
+    assert np.array_equal(found.match, reference.match) and np.array_equal(found.score, reference.score)
+    assert found.left_out == reference.left_out
+
+
+def test_parts_past_the_budget_are_left_out_alike_in_both_forms(common_words, monkeypatch):
+    from newssearch import scoring
+
+    monkeypatch.setattr(scoring, "MAX_WORD_POSTINGS", 60)
+    results = {}
+    for sparse_from in (10**9, 0):
+        monkeypatch.setattr(scoring, "SPARSE_FROM", sparse_from)
+        with open_index(common_words) as ix:
+            results[sparse_from] = [ix.search(q) for q in ("the OR of OR storm", "the of storm", "storm harbour")]
+    for dense, sparse in zip(results[10**9], results[0]):
+        assert (sparse.total, sparse.notes, sparse.hits, sparse.facets) == (dense.total, dense.notes, dense.hits, dense.facets)
+    assert results[0][0].notes

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import datetime, timezone
 
 import pytest
@@ -461,3 +462,74 @@ def test_every_place_that_stems_keeps_apart_the_words_porter2_folded_together(se
         # A wildcard stands for the words as typed, whatever their stems.
         assert found("univers*") == ["cosmos", "uni"]
         assert found("organization*") == ["org"]
+
+
+# -- few matches: results over docnums equal results over masks -----------------------------------
+
+STORY_TEXTS = [
+    "Storm floods the harbour district as rivers burst their banks overnight after days of rain",
+    "Central bank raises interest rates again as inflation stays stubbornly above its target this year",
+    "City council approves new cycle lanes along the river despite objections from shop owners nearby",
+]
+
+
+@pytest.fixture
+def clustered_index(seeds, index_dir):
+    """Stories syndicated by several providers (near-duplicate clusters), lone articles, related
+    articles, undated ones, labels in several spellings, two segments and deleted documents."""
+    providers = ["Reuters", "AP", "Local Paper", "Tech Wire", "Le Monde"]
+    for i in range(36):
+        story = STORY_TEXTS[i % 3] if i % 4 else f"Lone article number {i} about harbour rates and lanes"
+        write_seed(seeds, f"{i:02d}.txt", title=story + f" ({providers[i % 5]})" * (i % 2), excerpt=story,
+                   url=f"https://p{i % 5}.example/{i}", provider=providers[i % 5], domain=f"p{i % 5}.example",
+                   topics=[["Weather", "weather"], ["Economy"], ["Local", "Transport"]][i % 3][: 1 + i % 2],
+                   published=None if i % 7 == 0 else f"20{18 + i % 5}-0{1 + i % 9}-1{i % 10}T10:00:00Z",
+                   related=[related(f"Harbour rates {i}", f"https://r.example/{i}")] if i % 6 == 0 else [])
+    index_seeds([seeds], index_dir)
+    for i in range(36, 44):
+        write_seed(seeds, f"{i:02d}.txt", title=STORY_TEXTS[i % 3], excerpt=STORY_TEXTS[i % 3],
+                   url=f"https://late.example/{i}", provider="AP", topics=["Economy"], published="2023-02-01T00:00:00Z")
+    for i in range(0, 36, 5):
+        (seeds / f"{i:02d}.txt").unlink()
+    index_seeds([seeds], index_dir)
+    return index_dir
+
+
+@pytest.mark.parametrize("options", [
+    {}, {"collapse": False}, {"topics": ["weather"]}, {"providers": ["AP", "reuters"]}, {"since": "2019", "until": "2021-06"},
+    {"topics": ["Economy"], "since": "2020", "date_facet": "month"}, {"sort": "newest"}, {"sort": "oldest", "collapse": False},
+    {"recency": "1y", "now": "2024-01-01"}, {"limit": 3, "page": 2}, {"category": "news", "date_facet": "day"},
+    {"fields": ["excerpt"]}, {"facet_limit": 2},
+])
+@pytest.mark.parametrize("query", ["harbour", "rates OR lanes", "harbour -storm", "", "title:bank", "nothing-matches-this"])
+def test_a_search_over_the_docnums_of_few_matches_equals_the_search_over_masks(clustered_index, monkeypatch, query, options):
+    import newssearch.scoring as scoring
+    import newssearch.searching as searching
+
+    with open_index(clustered_index) as ix:
+        for module in (searching, scoring):
+            monkeypatch.setattr(module, "SPARSE_FROM", 10**9)  # never docnums: masks over the index
+        over_masks = ix.search(query, **options)
+        monkeypatch.setattr(searching, "SPARSE_FROM", 0)  # the results over docnums, the matches over masks
+        over_docnums = ix.search(query, **options)
+        monkeypatch.setattr(scoring, "SPARSE_FROM", 0)  # and the matches too
+        all_docnums = ix.search(query, **options)
+    assert replace(all_docnums, took_ms=0) == replace(over_masks, took_ms=0)
+    assert replace(over_docnums, took_ms=0) == replace(over_masks, took_ms=0)
+    if query == "harbour" and not options:
+        assert over_masks.total and any(h.similar_count for h in over_masks.hits)  # the corpus clusters
+
+
+def test_similar_articles_over_docnums_equal_those_over_masks(clustered_index, monkeypatch):
+    import newssearch.scoring as scoring
+    import newssearch.searching as searching
+
+    with open_index(clustered_index) as ix:
+        url = ix.search("harbour").hits[0].url
+        for module in (searching, scoring):
+            monkeypatch.setattr(module, "SPARSE_FROM", 10**9)
+        over_masks = ix.similar(url)
+        for module in (searching, scoring):
+            monkeypatch.setattr(module, "SPARSE_FROM", 0)
+        over_docnums = ix.similar(url)
+    assert replace(over_docnums, took_ms=0) == replace(over_masks, took_ms=0)

@@ -134,7 +134,11 @@ class Labels:
     def counts(
         self, docs: np.ndarray, limit: int, cluster: np.ndarray | None = None, clustered: np.ndarray | None = None
     ) -> tuple[FacetValue, ...]:
-        """Values carried by the docs in the boolean mask ``docs``, most frequent first.
+        """Values carried by the docs in ``docs``, most frequent first.
+
+        ``docs`` is a boolean mask over the index, or sorted docnums: a search
+        with few matches counts those (:meth:`_counts_of`), the same numbers
+        without a pass over every (doc, value) pair of the index.
 
         With ``cluster`` (each doc's near-duplicate cluster, and ``clustered``
         the docs of clusters of two or more) a value counts the clusters
@@ -143,6 +147,8 @@ class Labels:
         """
         if limit <= 0 or not len(self._pair_groups):
             return ()
+        if docs.dtype != bool:
+            return self._counts_of(docs, limit, cluster, clustered)
         chosen = docs[self._pair_docs]
         if cluster is None or clustered is None:
             counts = np.bincount(self._pair_groups[chosen], minlength=len(self._shown))
@@ -162,6 +168,46 @@ class Labels:
             keys = _distinct(cluster[grouped_docs[picked]].astype(np.int64) * width + grouped_groups[picked])
             counts = counts + np.bincount(keys % width, minlength=len(self._shown))
         return top_values(self._shown, counts, limit)
+
+    def _counts_of(
+        self, docs: np.ndarray, limit: int, cluster: np.ndarray | None, clustered: np.ndarray | None
+    ) -> tuple[FacetValue, ...]:
+        """:meth:`counts` of sorted docnums, at a cost of their number, not the index's.
+
+        Each doc's pairs are a run of the pairs (sorted by doc), found by
+        binary search; the counting is then the mask path's on those pairs.
+        """
+        pair_docs = self._pair_docs
+        docs = docs.astype(pair_docs.dtype, copy=False)  # searchsorted would convert the 3-million pairs instead
+        starts = np.searchsorted(pair_docs, docs, "left")
+        runs = np.searchsorted(pair_docs, docs, "right") - starts
+        pairs = np.repeat(starts - (np.cumsum(runs) - runs), runs) + np.arange(int(runs.sum()))
+        groups = self._pair_groups[pairs]
+        counts = np.bincount(groups, minlength=len(self._shown))
+        if cluster is not None and clustered is not None:
+            pair_of = pair_docs[pairs]
+            picked = clustered[pair_of]
+            if picked.any():  # as in counts(): each (cluster, value) of the clustered pairs once
+                counts -= np.bincount(groups[picked], minlength=len(self._shown))
+                width = max(1, len(self._shown))
+                keys = _distinct(cluster[pair_of[picked]].astype(np.int64) * width + groups[picked])
+                counts = counts + np.bincount(keys % width, minlength=len(self._shown))
+        return top_values(self._shown, counts, limit)
+
+
+def docs_of(chosen: np.ndarray) -> np.ndarray:
+    """The docnums of a selection: a boolean mask over the index, or sorted docnums (returned as they are)."""
+    return np.flatnonzero(chosen) if chosen.dtype == bool else chosen
+
+
+def restrict(chosen: np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """The docs of selection ``chosen`` (mask or sorted docnums, see :func:`docs_of`) that ``mask`` holds, in its form."""
+    return chosen & mask if chosen.dtype == bool else chosen[mask[chosen]]
+
+
+def count(chosen: np.ndarray) -> int:
+    """How many docs a selection (mask or sorted docnums) holds."""
+    return int(np.count_nonzero(chosen)) if chosen.dtype == bool else len(chosen)
 
 
 class DocValues:
@@ -203,9 +249,14 @@ class DocValues:
 
     def provider_of(self, docs: np.ndarray) -> list[str]:
         """The provider of each of ``docs`` ("" for none), as the seed wrote it."""
+        if not len(docs):
+            return []  # most hits: no near-duplicates, and no index-sized array for them
         if self._provider_of is None:
-            ids = np.full(self.size, -1, dtype=np.int64)
+            # The narrowest type that holds every provider id (a few hundred providers: 2 bytes a document, not 8).
+            ids = np.full(self.size, -1, dtype=np.min_scalar_type(-max(len(self.provider.names), 1)))
             ids[self.provider.docs] = self.provider.ids
+            release_pages(self.provider.docs)  # read once: this array answers from now on
+            release_pages(self.provider.ids)
             self._provider_of = ids
         names = self.provider.names
         return [str(names[i]) if i >= 0 else "" for i in self._provider_of[docs].tolist()]
@@ -224,7 +275,7 @@ class DocValues:
         until: int | None = None,
         group: np.ndarray | None = None,
     ) -> tuple[FacetValue, ...]:
-        """Counts of the docs in mask ``docs`` per year, month or day, oldest first.
+        """Counts of the docs in ``docs`` (a mask, or sorted docnums) per year, month or day, oldest first.
 
         Every bucket from the first to the last one holding a document is
         listed, empty ones with a count of 0, so the histogram can be drawn as
@@ -235,7 +286,7 @@ class DocValues:
         keeps the whole span). ``limit`` 0 gives no histogram. With ``group``
         (each doc's near-duplicate cluster) a bucket counts clusters, each once.
         """
-        chosen = docs & self.dated()
+        chosen = restrict(docs, self.dated())
         seconds = self.published[chosen]
         if not len(seconds) or limit <= 0:
             return ()
@@ -253,7 +304,7 @@ class DocValues:
         counts = np.bincount(steps[kept], minlength=size)
         if group is not None:
             # The docs of clusters (a few percent) counted again, once per (cluster, bucket).
-            clustered = np.flatnonzero(chosen & self.clustered())
+            clustered = docs_of(restrict(chosen, self.clustered()))
             if len(clustered):
                 where = (
                     self.published[clustered].astype("datetime64[s]").astype(f"datetime64[{unit}]") - first
@@ -334,6 +385,27 @@ def map_arrays(path: Path) -> dict[str, np.ndarray]:
     with open(path, "rb") as handle:  # np.load leaves a file it opened itself open when it refuses it
         with np.load(handle, allow_pickle=False) as data:
             return {name: data[name] for name in data.files}
+
+
+def release_pages(array: np.ndarray) -> None:
+    """Let the process's memory go of the pages of a mapped ``array`` (:func:`map_arrays`) it has read.
+
+    For an array whose values a searcher has copied into another form (the
+    field lengths, once turned into BM25 norms): read once, its pages would
+    otherwise count in the process's memory (RSS) for good, beside the copy.
+    The file's pages stay in the page cache, and reading the array again maps
+    them back. Anything not mapped from a file is left as it is.
+    """
+    import mmap
+
+    buffer = array.base
+    if not isinstance(buffer, mmap.mmap) or not hasattr(buffer, "madvise") or not hasattr(mmap, "MADV_DONTNEED"):
+        return
+    start = array.ctypes.data - np.frombuffer(buffer, dtype=np.uint8).ctypes.data
+    first = -(-start // mmap.PAGESIZE) * mmap.PAGESIZE  # whole pages of the array only: its neighbours stay
+    last = (start + array.nbytes) // mmap.PAGESIZE * mmap.PAGESIZE
+    if last > first:
+        buffer.madvise(mmap.MADV_DONTNEED, first, last - first)
 
 
 def _mapped_members(buffer: mmap.mmap) -> dict[str, np.ndarray] | None:

@@ -33,7 +33,7 @@ import numpy as np
 from whoosh import query as wq
 
 from .codec.postings import EncodedValues, read_postings, read_postings_and_values
-from .docvalues import DocValues
+from .docvalues import DocValues, release_pages
 from .schema import TEXT_FIELDS
 
 K1 = 1.2
@@ -50,16 +50,82 @@ B = 0.75
 MAX_WORD_POSTINGS = 3_000_000
 
 
+# A part of a query whose documents number fewer than 1/SPARSE_FROM of the index is held as
+# sorted docnums and their scores (Evaluation.docs and .values) rather than as arrays of the
+# index's size: a rare word's few postings in five fields cost a few microseconds, not five
+# passes over 3 million documents. Past it, arrays over the index cost less than merges.
+SPARSE_FROM = 64
+
+
 class Evaluation:
-    """The documents a query matches and their scores, both indexed by docnum,
-    and the words left out to stay within :data:`MAX_WORD_POSTINGS`."""
+    """The documents a query matches and their scores, and the words left out to stay within
+    :data:`MAX_WORD_POSTINGS`.
 
-    __slots__ = ("match", "score", "left_out")
+    Held in one of two forms: ``match`` and ``score``, arrays indexed by
+    docnum, or, for few documents, ``docs`` (sorted docnums) and ``values``
+    (their scores), which cost the number of matches, not of documents.
+    Reading ``match`` or ``score`` turns the second form into the first, the
+    same numbers; :meth:`is_sparse`, :meth:`any` and :meth:`scores_of` read
+    either without turning it.
+    """
 
-    def __init__(self, match: np.ndarray, score: np.ndarray, left_out: tuple[str, ...] = ()) -> None:
-        self.match = match
-        self.score = score
+    __slots__ = ("_match", "_score", "docs", "values", "size", "left_out")
+
+    def __init__(self, match: np.ndarray | None, score: np.ndarray | None, left_out: tuple[str, ...] = (), *,
+                 docs: np.ndarray | None = None, values: np.ndarray | None = None, size: int = 0) -> None:
+        # The dense form when ``match`` is given (``docs`` and ``values`` then stay empty), else the sparse one.
+        self._match, self._score = match, score
+        self.docs: np.ndarray = docs if docs is not None else np.zeros(0, dtype=np.int64)
+        self.values: np.ndarray = values if values is not None else np.zeros(0, dtype=np.float32)
+        self.size = size if match is None else len(match)
         self.left_out = left_out
+
+    @classmethod
+    def sparse(cls, docs: np.ndarray, values: np.ndarray, size: int) -> Evaluation:
+        """``docs`` (sorted, distinct docnums) matching with scores ``values`` (float32), out of ``size`` documents."""
+        return cls(None, None, docs=docs, values=values, size=size)
+
+    def is_sparse(self) -> bool:
+        return self._match is None
+
+    def any(self) -> bool:
+        """Whether any document matches."""
+        return bool(len(self.docs)) if self._match is None else bool(self._match.any())
+
+    def scores_of(self, docs: np.ndarray) -> np.ndarray:
+        """The scores of ``docs`` (docnums it matches, in the sparse form)."""
+        if self._match is not None:
+            return self.score[docs]
+        return self.values[np.searchsorted(self.docs, docs)]
+
+    def _dense(self) -> tuple[np.ndarray, np.ndarray]:
+        """The dense form's ``(match, score)``, made from the sparse one the first time."""
+        if self._match is None or self._score is None:
+            match = np.zeros(self.size, dtype=bool)
+            match[self.docs] = True
+            score = np.zeros(self.size, dtype=np.float32)
+            score[self.docs] = self.values
+            self._match, self._score = match, score
+            self.docs, self.values = self.docs[:0], self.values[:0]
+        return self._match, self._score
+
+    @property
+    def match(self) -> np.ndarray:
+        return self._dense()[0]
+
+    @match.setter
+    def match(self, value: np.ndarray) -> None:
+        self._dense()
+        self._match = value
+
+    @property
+    def score(self) -> np.ndarray:
+        return self._dense()[1]
+
+    @score.setter
+    def score(self, value: np.ndarray) -> None:
+        self._dense()
+        self._score = value
 
 
 class Nothing(wq.Query):
@@ -178,6 +244,7 @@ class QueryScorer:
                 return self._length_norm(field, lengths, lengths[ids])
             else:
                 norm = self._length_norm(field, lengths, lengths)
+                release_pages(lengths)  # the norms stand for the lengths from now on
             self._norms[field] = norm
         return norm if ids is None else norm[ids]
 
@@ -187,6 +254,8 @@ class QueryScorer:
         if average is None:
             live_lengths = lengths[self.live]
             average = self._averages[field] = float(live_lengths.mean()) if len(live_lengths) else 1.0
+            del live_lengths
+            release_pages(lengths)  # read whole for the average; a short list reads a few of its pages again
         return (K1 * (1 - B + B * chosen / max(average, 1e-9))).astype(np.float32)
 
     # -- evaluation ------------------------------------------------------------
@@ -194,8 +263,12 @@ class QueryScorer:
     def evaluate(self, q: wq.Query) -> Evaluation:
         self._budget, self._left_out = MAX_WORD_POSTINGS, []
         result = self._eval(q)
-        result.match &= self.live
-        result.score[self.deleted] = 0  # postings are read with deleted documents in them
+        if result.is_sparse():
+            live = self.live[result.docs]
+            result.docs, result.values = result.docs[live], result.values[live]
+        else:
+            result.match &= self.live
+            result.score[self.deleted] = 0  # postings are read with deleted documents in them
         result.left_out = tuple(dict.fromkeys(self._left_out))
         return result
 
@@ -210,7 +283,7 @@ class QueryScorer:
         if isinstance(q, wq.Or) and not isinstance(q, wq.DisjunctionMax):
             return self._combine(q.subqueries, q.boost, every=False)
         if isinstance(q, Nothing):
-            return self._empty()
+            return self._none()
         if isinstance(q, HasField):
             lengths = self.doc_values.lengths.get(q.fieldname)
             if lengths is None:
@@ -233,7 +306,7 @@ class QueryScorer:
         if isinstance(q, wq.Every):
             return Evaluation(self.live.copy(), np.zeros(self.size, dtype=np.float32))
         if q is wq.NullQuery or isinstance(q, type(wq.NullQuery)):
-            return self._empty()
+            return self._none()
         if isinstance(q, wq.MultiTerm):
             return self._eval(q.simplify(self.reader))
         if isinstance(q, wq.Phrase):
@@ -241,9 +314,17 @@ class QueryScorer:
         return self._whoosh(q)
 
     def _term(self, q: wq.Term) -> Evaluation:
-        result = self._empty()
+        result = self._none()
         self._add_term(result, q)
         return result
+
+    def _none(self) -> Evaluation:
+        """No document, in the sparse form (see :data:`SPARSE_FROM`)."""
+        return Evaluation.sparse(np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32), self.size)
+
+    def _small(self, *counts: int) -> bool:
+        """Whether a part of ``counts`` documents together is kept in the sparse form."""
+        return sum(counts) * SPARSE_FROM < self.size
 
     def _add_term(self, result: Evaluation, q: wq.Term, times: int = 1) -> None:
         """Add a term's documents and scores (``times`` over) to ``result`` in place (no array of the index's size)."""
@@ -252,20 +333,40 @@ class QueryScorer:
 
     def _scored(self, field: str, ids: np.ndarray, tf: np.ndarray, boost: float) -> Evaluation:
         """The documents of one posting list, with their BM25 scores in a text field."""
-        result = self._empty()
+        result = self._none()
         self._add_scored(result, field, ids, tf, boost)
         return result
 
     def _add_scored(self, result: Evaluation, field: str, ids: np.ndarray, tf: np.ndarray, boost: float) -> None:
         if not len(ids):
             return
+        if result.is_sparse() and self._small(len(result.docs), len(ids)):
+            scored = Evaluation.sparse(ids, np.zeros(len(ids), dtype=np.float32), self.size)
+            self._add_scores(scored, field, ids, tf, boost)
+            _merge(result, scored)
+            return
         result.match[ids] = True
-        if field in TEXT_FIELDS:
-            df = int(self.live[ids].sum())
-            idf = math.log(1 + (self.doc_count - df + 0.5) / (df + 0.5))
-            norm = self._norm(field, ids)
-            # A posting list holds each document once, so += on fancy indices is exact.
-            result.score[ids] += (boost * idf) * tf * (K1 + 1) / (tf + norm)
+        self._add_scores(result, field, ids, tf, boost)
+
+    def _add_scores(self, result: Evaluation, field: str, ids: np.ndarray, tf: np.ndarray, boost: float) -> None:
+        """Add one posting list's BM25 scores to ``result`` (its matches left as they are)."""
+        scores = self._bm25(field, ids, tf, boost)
+        if scores is None:
+            return
+        # A posting list holds each document once, so += on fancy indices is exact.
+        if result.is_sparse():  # a list of its own (see _add_scored): ids are its docs
+            result.values += scores
+        else:
+            result.score[ids] += scores
+
+    def _bm25(self, field: str, ids: np.ndarray, tf: np.ndarray, boost: float) -> np.ndarray | None:
+        """The BM25 score of each posting of a list in a text field (None for another field, or no posting)."""
+        if not len(ids) or field not in TEXT_FIELDS:
+            return None
+        df = int(self.live[ids].sum())
+        idf = math.log(1 + (self.doc_count - df + 0.5) / (df + 0.5))
+        norm = self._norm(field, ids)
+        return (boost * idf) * tf * (K1 + 1) / (tf + norm)
 
     def _phrase(self, q: wq.Phrase) -> Evaluation:
         """Documents holding the words in order, at most ``slop`` positions apart each.
@@ -276,9 +377,8 @@ class QueryScorer:
         sum of its words.
         """
         field, words = q.fieldname, list(q.words)
-        result = self._empty()
         if not words:
-            return result
+            return self._none()
         if len(words) == 1:
             ids, tf = self.postings(field, words[0])
             return self._scored(field, ids, tf, q.boost)
@@ -310,7 +410,7 @@ class QueryScorer:
             candidates = np.flatnonzero(held)
             chosen = {w: held[ids] for w, (ids, _, _) in read.items()}
         if not len(candidates):
-            return result
+            return self._none()
         fmt = self.reader.schema[field].format
         slop = max(1, int(q.slop))
         # The candidates' positions only.
@@ -321,13 +421,26 @@ class QueryScorer:
         }
         # A few thousand candidates at a time: a common word has dozens of positions in an
         # article, and all of them at once would take hundreds of megabytes.
+        matched = []
         for start in range(0, len(candidates), PHRASE_CHUNK):
             chunk = slice(start, start + PHRASE_CHUNK)
             positions = {w: v.positions(fmt, chunk) for w, v in values.items()}
             found = _phrase_matches([positions[w] for w in words], slop)
-            result.match[candidates[chunk][found]] = True
-        for ids, tf, _ in lists:
-            result.score += self._scored(field, ids, tf, q.boost).score
+            matched.append(candidates[chunk][found])
+        docs = np.concatenate(matched).astype(np.int64, copy=False)  # in docnum order, as the candidates
+        if self._small(len(docs)):
+            # Few matches: held as docnums, each scored as the sum of its words, added in the
+            # order the arrays below add them (every match is in every word's list).
+            sparse = Evaluation.sparse(docs, np.zeros(len(docs), dtype=np.float32), self.size)
+            for ids, tf, _ in lists:
+                scores = self._bm25(field, ids, tf, q.boost)
+                if scores is not None:
+                    sparse.values += scores[np.searchsorted(ids, docs)]
+            return sparse
+        result = self._empty()
+        result.match[docs] = True
+        for ids, tf, _ in lists:  # straight into the result: no array of the index's size per word
+            self._add_scores(result, field, ids, tf, q.boost)
         result.score[~result.match] = 0
         return result
 
@@ -347,7 +460,7 @@ class QueryScorer:
         arrays of the index's size at once, whatever its number of clauses.
         """
         if not subqueries:
-            return self._empty()
+            return self._none()
         # A part written k times (a pasted text repeats its common words) is read once
         # and counts k times, as k readings would: the same matches, k times the score.
         parts = _multiplicities(subqueries)
@@ -359,8 +472,8 @@ class QueryScorer:
             parts = self._within_budget(parts)
         result: Evaluation | None = None
         for sub, times in parts:
-            if every and result is not None and not result.match.any():
-                return self._empty()
+            if every and result is not None and not result.any():
+                return self._none()
             if every and result is not None:
                 unit = _unit_of(sub)
                 if unit is not None and self._cost(sub) > self._budget:
@@ -368,14 +481,20 @@ class QueryScorer:
                     continue
             if not every and isinstance(sub, wq.Term):
                 if result is None:
-                    result = self._empty()
+                    result = self._none()
                 self._add_term(result, sub, times)
                 continue
             part = self._eval(sub)
             if times != 1:
-                part.score *= times
+                if part.is_sparse():
+                    part.values *= times
+                else:
+                    part.score *= times
             if result is None:
                 result = part
+                continue
+            if result.is_sparse() and part.is_sparse() and (every or self._small(len(result.docs), len(part.docs))):
+                (_intersect if every else _merge)(result, part)
                 continue
             if every:
                 result.match &= part.match
@@ -383,7 +502,7 @@ class QueryScorer:
                 result.match |= part.match
             result.score += part.score
         assert result is not None
-        if every:
+        if every and not result.is_sparse():
             result.score[~result.match] = 0
         return self._boosted(result, boost)
 
@@ -445,8 +564,36 @@ class QueryScorer:
     @staticmethod
     def _boosted(result: Evaluation, boost: float) -> Evaluation:
         if boost != 1.0:
-            result.score *= boost
+            if result.is_sparse():
+                result.values *= boost
+            else:
+                result.score *= boost
         return result
+
+
+# The sparse form's operations do the dense form's arithmetic, in the same order, on the
+# documents concerned: the scores are the same float32 numbers (tests/test_scoring.py).
+
+def _merge(result: Evaluation, part: Evaluation) -> None:
+    """``result`` or ``part``, scores added (an Or), in place; both sparse."""
+    docs = np.concatenate((result.docs, part.docs))
+    docs.sort()
+    if len(docs):
+        docs = docs[np.concatenate(([True], docs[1:] != docs[:-1]))]
+    values = np.zeros(len(docs), dtype=np.float32)
+    values[np.searchsorted(docs, result.docs)] = result.values
+    values[np.searchsorted(docs, part.docs)] += part.values
+    result.docs, result.values = docs, values
+
+
+def _intersect(result: Evaluation, part: Evaluation) -> None:
+    """``result`` and ``part``, scores added (an And), in place; both sparse."""
+    if not len(result.docs) or not len(part.docs):
+        result.docs, result.values = result.docs[:0], result.values[:0]
+        return
+    at = np.searchsorted(part.docs, result.docs).clip(max=len(part.docs) - 1)
+    both = part.docs[at] == result.docs
+    result.docs, result.values = result.docs[both], result.values[both] + part.values[at[both]]
 
 
 
