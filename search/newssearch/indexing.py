@@ -56,11 +56,12 @@ import gc
 import os
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from functools import partial
-from itertools import chain, compress, repeat
+from itertools import chain, compress, repeat, starmap
 from operator import and_, eq, itemgetter, ne, not_, or_
 from pathlib import Path
 from typing import Any, NamedTuple, cast
@@ -369,17 +370,27 @@ def owners(
     """
     # Every step a C-level pass over a column (compress, chain, map of a bound method): a
     # million files and three million related urls take a fraction of a second, where a
-    # Python loop per file took seconds. dict() from (key, value) pairs keeps the last
-    # value of a key: fed in reverse path order, each url keeps its first file.
+    # Python loop per file took seconds. setdefault keeps a url's first file, and fed from
+    # iterators it makes no list of three million pairs: this runs while the workers write
+    # their last segments, when a build's processes hold the most memory together.
     ok = list(map(BAD.__ne__, states))
-    seeds = dict(zip(reversed(list(compress(urls, ok))), reversed(list(compress(paths, ok)))))
+    seeds: dict[str, str] = {}
+    _consume(map(seeds.setdefault, compress(urls, ok), compress(paths, ok)))
     holders = set(seeds.values())
     held = list(map(holders.__contains__, paths))
-    lists = list(compress(related, held))
-    listed = list(chain.from_iterable(lists))
-    listing = list(chain.from_iterable(map(repeat, compress(paths, held), map(len, lists))))
-    free = list(map(not_, map(seeds.__contains__, listed)))
-    return seeds, dict(zip(reversed(list(compress(listed, free))), reversed(list(compress(listing, free)))))
+    del ok, holders
+
+    def listed() -> Iterator[str]:
+        return chain.from_iterable(compress(related, held))
+
+    listing = chain.from_iterable(map(repeat, compress(paths, held), map(len, compress(related, held))))
+    free = map(not_, map(seeds.__contains__, listed()))
+    owned: dict[str, str] = {}
+    _consume(starmap(owned.setdefault, compress(zip(listed(), listing), free)))
+    return seeds, owned
+
+
+_consume: Callable[[Iterable[Any]], None] = deque(maxlen=0).extend  # runs an iterator to its end in C
 
 
 class _Run:
