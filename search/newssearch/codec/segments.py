@@ -72,9 +72,12 @@ BLOCK_SIZE = 128  # postings per block, as Whoosh's W3 codec writes them
 # queries take 2 to 7 % more CPU at the median and about 18 % more at the 95th
 # percentile, phrases of common words, whose blocks are inflated whole for their
 # positions (benchmarks/RESULTS.md, "Index size: compressed postings"); and at
-# build time, about 6 % more CPU. Below this size a block (a rare word's few
-# postings) gains a few bytes at most.
-COMPRESS_ABOVE = 64
+# build time. Below this size a block (a rare word's few postings) gains little
+# for its cost: at 100,000 seeds, compressing blocks above 64 bytes cost the
+# workers 12.4 s of CPU (12 %) for 97.8 MB; above 512 bytes, 7.6 s for 89.9 MB;
+# above 1,024 bytes, 4.6 s for 68.8 MB (one build each, load about 2). A million-
+# seed build was at 1.05 x SQLite's time with blocks above 64 bytes compressed.
+COMPRESS_ABOVE = 512
 MAX_SEGMENTS = 16  # see merge_small
 # Segments incremental runs may add beyond MAX_SEGMENTS before the small ones are merged
 # (see merge_small): a run that merges re-indexes every document of what it merges.
