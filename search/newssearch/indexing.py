@@ -404,6 +404,7 @@ class _Run:
         self.base = base
         self._old_related: dict[str, list[str]] | None = None
         self._old_columns: list[list] | None = old.columns if isinstance(old, _Manifest) else None
+        self._new_columns: tuple[list[str], list[str], list[str], list[Sequence[str]]] | None = None
         self.to_parse: list[SeedFile] = []
         # Files that parsed in this run: the new segment and docnum of their seed (its related
         # entries follow it). Only that, not the whole Parsed: a million of them are kept.
@@ -416,35 +417,43 @@ class _Run:
         self.removed: list[str] = []
         self.stats: dict[str, SeedFile] = {}
         self.unchanged = 0
-        self.same = isinstance(old, _Manifest) and self._same_files(old, files)
+        # Which files are as the manifest has them: C-level passes over columns (a Python
+        # loop per file was seconds at a million files). The walk and the manifest both list
+        # paths in path order, so when no file was added or gone the paths compare as lists,
+        # and the times and sizes as columns.
+        paths = list(map(_PATH, files))
+        same_paths = isinstance(old, _Manifest) and paths == old.columns[0]
+        if same_paths:
+            assert isinstance(old, _Manifest)
+            mtimes, sizes = list(map(_MTIME, files)), list(map(_SIZE, files))
+            self.same = mtimes == old.columns[1] and sizes == old.columns[2]
+        else:
+            self.same = False
         if self.same:
             assert isinstance(old, _Manifest)
             # Nothing changed, nothing gone: the common run, at C speed. It writes nothing, so it
             # needs no entries (``old`` and ``new`` are left unset): it reports from the columns.
             self.unchanged = len(files)
-            paths, _, _, urls, states, notes = old.columns
+            _, _, _, urls, states, notes = old.columns
             self.skipped = [SkippedFile(p, _bad_reason(n, s)) for p, s, n in zip(paths, states, notes) if s != OK]
             self.duplicates = _count_duplicates(urls, states)
             return
         self.old = old.entries() if isinstance(old, _Manifest) else old
-        # Which files are as the manifest has them: C-level passes over columns (a Python
-        # loop per file was seconds at a million files).
-        paths = list(map(_PATH, files))
-        if isinstance(old, _Manifest) and paths == old.columns[0]:
-            # The same files, some edited (the usual run): their times and sizes against the
-            # manifest's columns, in the same (path) order, which is also that of its entries.
-            same = list(map(and_, map(eq, map(_MTIME, files), old.columns[1]), map(eq, map(_SIZE, files), old.columns[2])))
+        if same_paths:
+            # The same files, some edited (the usual run): the manifest's entries are in the same
+            # (path) order as its columns.
+            assert isinstance(old, _Manifest)
+            same = list(map(and_, map(eq, mtimes, old.columns[1]), map(eq, sizes, old.columns[2])))
             self.new: dict[str, _Entry] = dict(zip(compress(paths, same), compress(self.old.values(), same)))
-            self.to_parse = list(compress(files, map(not_, same)))
-            self.unchanged = len(self.new)
         else:
             old_stats = dict(zip(self.old, map(_STATS_OF_ENTRY, self.old.values())))
             same = list(map(eq, map(old_stats.get, paths), map(_STATS_OF_FILE, files)))
             del old_stats
             unchanged = list(compress(paths, same))
             self.new = dict(zip(unchanged, map(self.old.__getitem__, unchanged)))  # the manifest after the run
-            self.to_parse = list(compress(files, map(not_, same)))
-            self.unchanged = len(self.new)
+        self.to_parse = list(compress(files, map(not_, same)))
+        self.unchanged = len(self.new)
+        if not same_paths:
             for path in sorted(self.old.keys() - set(paths)):  # (a set difference: a million paths in C)
                 if not _gone(path, roots):
                     self.new[path] = self.old[path]  # indexed from another path that still exists: keep
@@ -452,14 +461,6 @@ class _Run:
             self.removed = sorted(self.old.keys() - self.new.keys() - reparsed)
         self.stats = {f.path: f for f in self.to_parse}
         self._list_bad_files()
-
-    @staticmethod
-    def _same_files(old: _Manifest, files: list[SeedFile]) -> bool:
-        """Whether ``files`` are the manifest's files, each with the size and time it records."""
-        if len(files) != len(old):
-            return False
-        paths, mtimes, sizes = (list(column) for column in zip(*files)) if files else ([], [], [])
-        return paths == old.columns[0] and mtimes == old.columns[1] and sizes == old.columns[2]
 
     def _list_bad_files(self) -> None:
         """Files that still do not parse are listed on every run, not only when they change."""
@@ -609,6 +610,9 @@ class _Run:
     def duplicate_count(self) -> int:
         if self.same:
             return self.duplicates
+        if self._new_columns is not None:  # finish() made them (a later lost() changes only mtimes)
+            _, urls, states, _ = self._new_columns
+            return _count_duplicates(urls, states)
         return _count_duplicates([e.url for e in self.new.values()], [e.state for e in self.new.values()])
 
     @property
@@ -617,6 +621,7 @@ class _Run:
 
     def manifest(self) -> tuple[dict, dict, dict]:
         """The new generation's manifest, its related urls (both by column) and its kept payloads."""
+        assert self._new_columns is not None, "manifest() comes after finish()"
         paths, urls, states, related = self._new_columns  # (what a file lost since finish() is its mtime)
         entries = list(map(self.new.__getitem__, paths))
         columns = (paths, [e.mtime_ns for e in entries], [e.size for e in entries], urls, states, [e.note for e in entries])
