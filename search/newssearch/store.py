@@ -94,7 +94,7 @@ KEEP_GENERATIONS = 3  # the live one and the two before it
 # 5: a smaller index: stored records zlib-compressed, position values as bare tuples and
 #    block weights as ints in the posting blocks (newssearch.codec.segments).
 # 6: the manifest and the related urls as column files (write_columns), not JSON.
-# 7: posting blocks above 64 bytes zlib-compressed (newssearch.codec.segments.COMPRESS_ABOVE);
+# 7: posting blocks above COMPRESS_ABOVE bytes zlib-compressed (newssearch.codec.segments);
 #    stored records pickled without memo or frame.
 SCHEMA_VERSION = 7
 # What a version changed that a user notices, for the notice of an automatic rebuild.
