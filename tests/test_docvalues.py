@@ -47,7 +47,7 @@ def test_doc_values_equal_what_whooshs_reader_reads_per_document(generation):
         assert (values.published == NO_DATE).any()
         for field in TEXT_FIELDS:
             expected = [reader.doc_field_length(d, field) or 0 for d in range(size)]
-            assert values.lengths[field].tolist() == expected, field
+            assert values.lengths(field).tolist() == expected, field
         for name, field in (("topics", "topic_facet"), ("provider", "provider_facet"), ("category", "category")):
             labels = getattr(values, name)
             for term in reader.lexicon(field):
@@ -437,8 +437,43 @@ def test_released_pages_of_a_mapped_array_read_back_the_same_values(generation):
     mapped = DocValues.load(generation)
     full = DocValues(_np_load(generation / FACETS_FILE))
     for field in TEXT_FIELDS:
-        before = mapped.lengths[field].copy()
-        release_pages(mapped.lengths[field])
-        assert np.array_equal(mapped.lengths[field], before) and np.array_equal(before, full.lengths[field])
+        before = mapped.length_codes[field].copy()
+        release_pages(mapped.length_codes[field])
+        assert np.array_equal(mapped.length_codes[field], before) and np.array_equal(before, full.length_codes[field])
     release_pages(full.published)  # an array in memory: left as it is
     assert np.array_equal(full.published, mapped.published)
+
+
+def test_facet_arrays_of_format_4_are_read_and_the_next_run_writes_the_current_format(generation, seeds, index_dir):
+    """Before format 5 the lengths were saved decoded (float32, ``length_*``). Such a generation still
+    answers every query as before, with the same scores, and the next run remakes its arrays."""
+    import json
+    import zlib
+
+    from newssearch import open_index
+    from newssearch.codec.columns import LENGTH_OF_CODE
+    from newssearch.docvalues import FORMAT, save_arrays
+
+    queries = ("story", "word text", "late OR related", '"story 3"', "title:word")
+    with open_index(index_dir) as ix:
+        expected = {q: [(hit.url, hit.score) for hit in ix.search(q, limit=100).hits] for q in queries}
+    arrays = _np_load(generation / FACETS_FILE)
+    for field in TEXT_FIELDS:
+        arrays[f"length_{field}"] = LENGTH_OF_CODE[arrays.pop(f"length_code_{field}")]
+    arrays["format"] = np.array(4)
+    with open(generation / FACETS_FILE, "wb") as handle:
+        save_arrays(handle, arrays)
+    meta = json.loads((generation / store.META).read_text())
+    meta["files"][FACETS_FILE] = (generation / FACETS_FILE).stat().st_size
+    meta["crc32"][FACETS_FILE] = zlib.crc32((generation / FACETS_FILE).read_bytes())
+    (generation / store.META).write_text(json.dumps(meta))
+
+    old = DocValues.load(generation)
+    assert all(old.lengths(f).tolist() == arrays[f"length_{f}"].tolist() for f in TEXT_FIELDS)
+    with open_index(index_dir) as ix:
+        assert {q: [(hit.url, hit.score) for hit in ix.search(q, limit=100).hits] for q in queries} == expected
+        assert all(expected.values())
+    write_seed(seeds, "99.txt", title="Story again", url="https://x/99")
+    index_seeds([seeds], index_dir)
+    remade = _np_load(store.current_generation(index_dir) / FACETS_FILE)
+    assert int(remade["format"]) == FORMAT and not any(name.startswith("length_") and "code" not in name for name in remade)

@@ -9,6 +9,7 @@ from whoosh import index as whoosh_index
 from newssearch import index_seeds, open_index, store
 from newssearch.codec import postings
 from newssearch.docvalues import DocValues
+from newssearch.schema import TEXT_FIELDS
 from newssearch.scoring import QueryScorer
 
 from .conftest import write_seed
@@ -240,24 +241,26 @@ def test_the_cheapest_part_is_always_read_and_phrases_and_negated_words_count_to
         assert excluded.total == 58 and excluded.notes[0].endswith(": of")  # only harbour excluded
 
 
-@pytest.mark.parametrize("query", ["alpha", "alpha beta", "late", "zeta OR late", '"delta beta"', "common", "kappa common"])
-def test_norms_computed_for_a_posting_list_alone_equal_the_whole_indexs(scorer, query, monkeypatch):
-    """A short posting list's length norms are computed for its documents only (a cold
-    query does not compute every document's): the scores are the same, to the bit."""
-    from newssearch import scoring
+def test_norms_are_the_formula_per_document_to_the_bit(scorer):
+    """A norm is looked up by the document's length code in a table of 256: the same float32 number as
+    ``k1 * (1 - b + b * len / avglen)`` computed for the document, with ``avglen`` the mean
+    length of the live documents (deleted ones do not count)."""
+    from newssearch.codec.columns import LENGTH_OF_CODE
+    from newssearch.scoring import K1, B
 
-    qs, searcher, index_dir = scorer
-    with open_index(index_dir) as ix:
-        q = ix._parse(query)[0]
-    alone = QueryScorer(searcher, qs.doc_values)
-    whole = QueryScorer(searcher, qs.doc_values)
-    for field in whole.doc_values.lengths:
-        whole._norm(field)  # every document's norm, kept: the path of a long posting list
-    monkeypatch.setattr(scoring, "NORMS_KEPT_FROM", 0)  # every list counts as short
-    found, reference = alone.evaluate(q), whole.evaluate(q)
-    assert np.array_equal(found.match, reference.match) and found.match.any()
-    assert np.array_equal(found.score, reference.score)
-    assert alone._norms == {}  # no norm of the whole index was computed
+    qs, _, _ = scorer
+    values = QueryScorer(qs.searcher, qs.doc_values)
+    docs = np.arange(values.size)
+    body = qs.doc_values.lengths("body")
+    assert body[qs.doc_values.live].mean() != body.mean()  # the deletions change the average
+    for field in TEXT_FIELDS:
+        lengths = qs.doc_values.lengths(field)
+        average = float(lengths[qs.doc_values.live].astype(np.float64).mean())
+        expected = (K1 * (1 - B + B * lengths / max(average, 1e-9))).astype(np.float32)  # an empty field
+        found = values._norm(field, docs)
+        assert values._averages[field] == pytest.approx(average, rel=1e-12)
+        assert np.array_equal(found, expected), field
+        assert len(values._norm_tables[field]) == len(LENGTH_OF_CODE)  # no array per document kept
 
 
 SHAPES = ["alpha", "alpha beta", "alpha OR late", "alpha -beta", "NOT alpha", "alp*", '"delta beta"', '"beta theta"~3',

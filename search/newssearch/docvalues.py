@@ -30,7 +30,7 @@ from typing import IO, TYPE_CHECKING, Any
 import numpy as np
 
 from . import store
-from .codec.columns import bytes_column, bytes_column_buffer, field_lengths, numeric_column
+from .codec.columns import LENGTH_OF_CODE, bytes_column, bytes_column_buffer, field_length_codes, numeric_column
 from .codec.postings import read_postings
 from .facets import FacetValue, top_values
 from .schema import KIND_RELATED, NO_DATE, TEXT_FIELDS, fold_word
@@ -39,7 +39,10 @@ from .store import DOC_VALUES as FACETS_FILE  # noqa: E402 - the one place a sid
 if TYPE_CHECKING:
     import mmap
 
-FORMAT = 4  # 3: each label facet's folded groups are saved, not computed on open; 4: near-duplicate clusters
+# 3: each label facet's folded groups are saved, not computed on open; 4: near-duplicate clusters;
+# 5: field lengths as their one-byte codes (``length_code_*``, uint8), not decoded float32 (``length_*``).
+FORMAT = 5
+READABLE_FORMATS = (4, 5)  # a generation written before 5 is read (its lengths coded on open) and remade by the next run
 MAX_BUCKETS = 1000  # the most buckets a date histogram holds (see DocValues.histogram)
 
 
@@ -226,7 +229,14 @@ class DocValues:
         self.topics = Labels.restore(arrays, "topic")
         self.provider = Labels.restore(arrays, "provider")
         self.category = Labels.restore(arrays, "category")
-        self.lengths = {f: arrays[f"length_{f}"] for f in TEXT_FIELDS if f"length_{f}" in arrays}
+        # Each text field's length per document as Whoosh's one-byte code: a quarter of the float
+        # lengths' memory, and BM25 needs a norm for only 256 distinct lengths (QueryScorer._norm).
+        self.length_codes: dict[str, np.ndarray] = {}
+        for f in TEXT_FIELDS:
+            if f"length_code_{f}" in arrays:
+                self.length_codes[f] = arrays[f"length_code_{f}"]
+            elif f"length_{f}" in arrays:  # format 4: decoded lengths, each exactly one code's length
+                self.length_codes[f] = np.searchsorted(LENGTH_OF_CODE, arrays[f"length_{f}"]).astype(np.uint8)
         self.size = len(self.live)
         self._dated: np.ndarray | None = None
 
@@ -234,9 +244,14 @@ class DocValues:
     def load(cls, gen: Path) -> DocValues:
         """The generation's arrays, mapped from its file (:func:`map_arrays`), not read into memory."""
         arrays = map_arrays(gen / FACETS_FILE)
-        if int(arrays["format"]) != FORMAT:
+        if int(arrays["format"]) not in READABLE_FORMATS:
             raise ValueError(f"facet arrays of format {int(arrays['format'])}, expected {FORMAT}")
         return cls(arrays)
+
+    def lengths(self, field: str) -> np.ndarray:
+        """Every document's length of a text field as Whoosh reads it back (float32; 0 without the field)."""
+        codes = self.length_codes.get(field)
+        return LENGTH_OF_CODE[codes] if codes is not None else np.zeros(self.size, dtype=np.float32)
 
     def clustered(self) -> np.ndarray:
         """Docs of a cluster of two or more (computed once per generation)."""
@@ -532,8 +547,8 @@ def build(reader, gen: Path, previous: Path | None = None) -> tuple[int, int]:
             found = old.labels(name, _labels(_fresh_lexicon(fresh, field), field, postings))
         arrays.update(Labels(*found).arrays(name))
     for field in TEXT_FIELDS:
-        arrays[f"length_{field}"] = _per_segment(segments, old, f"length_{field}",
-                                                 lambda s, f=field: field_lengths(gen, s, f), np.float32)
+        arrays[f"length_code_{field}"] = _per_segment(segments, old, f"length_code_{field}",
+                                                      lambda s, f=field: field_length_codes(gen, s, f), np.uint8)
     with store.atomic_write(gen / FACETS_FILE) as handle:
         save_arrays(handle, arrays)
     return int(live.sum()), int((live & related).sum())

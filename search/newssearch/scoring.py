@@ -32,8 +32,9 @@ from functools import partial
 import numpy as np
 from whoosh import query as wq
 
+from .codec.columns import LENGTH_OF_CODE
 from .codec.postings import EncodedValues, read_postings, read_postings_and_values
-from .docvalues import DocValues, release_pages
+from .docvalues import DocValues
 from .schema import TEXT_FIELDS
 
 K1 = 1.2
@@ -192,11 +193,6 @@ class HasField(wq.Query):
         return wq.Every(self.fieldname).matcher(searcher, context)
 
 
-# A posting list of at least this fraction (1/n) of the index has every document's length norm
-# computed and kept (see QueryScorer._norm); a shorter one, its own documents' only.
-NORMS_KEPT_FROM = 8
-
-
 class QueryScorer:
     """Evaluates Whoosh query trees against one index generation."""
 
@@ -209,7 +205,7 @@ class QueryScorer:
         self.live = doc_values.live
         self.deleted = np.flatnonzero(~doc_values.live)
         self.doc_count = max(1, int(self.live.sum()))
-        self._norms: dict[str, np.ndarray] = {}
+        self._norm_tables: dict[str, np.ndarray] = {}  # each text field's norm of each length code
         self._averages: dict[str, float] = {}  # each field's average length over live documents
         self._budget = MAX_WORD_POSTINGS  # postings left for the words of the query being evaluated
         self._left_out: list[str] = []
@@ -227,35 +223,30 @@ class QueryScorer:
         self._budget -= len(found[0])
         return found
 
-    def _norm(self, field: str, ids: np.ndarray | None = None) -> np.ndarray:
-        """``k1 * (1 - b + b * len / avglen)`` per document (of ``ids``): the length part of BM25.
+    def _norm(self, field: str, ids: np.ndarray) -> np.ndarray:
+        """``k1 * (1 - b + b * len / avglen)`` of each document of ``ids``: the length part of BM25.
 
-        Kept for the whole index once a posting list of at least 1/:data:`NORMS_KEPT_FROM` of it asks;
-        a shorter one has its documents' norms computed alone, the same numbers,
-        so that a process answering one query (a cold ``newssearch query``) does
-        not compute them for every document of every field it touches.
+        A length is one of Whoosh's 256 one-byte codes, so the norm of each code
+        is computed once per field and a document's is looked up by its code: no
+        norm per document is ever kept, and the values are the same float32 numbers
+        as the formula computed per document.
         """
-        norm = self._norms.get(field)
-        if norm is None:
-            lengths = self.doc_values.lengths.get(field)
-            if lengths is None:
-                norm = np.full(self.size, K1, dtype=np.float32)
-            elif ids is not None and len(ids) * NORMS_KEPT_FROM < self.size:
-                return self._length_norm(field, lengths, lengths[ids])
-            else:
-                norm = self._length_norm(field, lengths, lengths)
-                release_pages(lengths)  # the norms stand for the lengths from now on
-            self._norms[field] = norm
-        return norm if ids is None else norm[ids]
+        table = self._norm_tables.get(field)
+        if table is None:
+            codes = self.doc_values.length_codes.get(field)
+            if codes is None:
+                return np.full(len(ids), K1, dtype=np.float32)
+            table = self._norm_tables[field] = self._length_norm(field, codes, LENGTH_OF_CODE)
+        return table[self.doc_values.length_codes[field][ids]]
 
-    def _length_norm(self, field: str, lengths: np.ndarray, chosen: np.ndarray) -> np.ndarray:
-        """The norms of the documents whose lengths are ``chosen``, over the field's average ``lengths``."""
+    def _length_norm(self, field: str, codes: np.ndarray, chosen: np.ndarray) -> np.ndarray:
+        """The norms of the lengths ``chosen``, over the average length of the field's live documents."""
         average = self._averages.get(field)
         if average is None:
-            live_lengths = lengths[self.live]
-            average = self._averages[field] = float(live_lengths.mean()) if len(live_lengths) else 1.0
-            del live_lengths
-            release_pages(lengths)  # read whole for the average; a short list reads a few of its pages again
+            # The mean of the live documents' lengths, summed exactly per code (in float64).
+            counts = np.bincount(codes[self.live], minlength=len(LENGTH_OF_CODE))
+            total = int(counts.sum())
+            average = self._averages[field] = float(counts @ LENGTH_OF_CODE.astype(np.float64)) / total if total else 1.0
         return (K1 * (1 - B + B * chosen / max(average, 1e-9))).astype(np.float32)
 
     # -- evaluation ------------------------------------------------------------
@@ -285,10 +276,10 @@ class QueryScorer:
         if isinstance(q, Nothing):
             return self._none()
         if isinstance(q, HasField):
-            lengths = self.doc_values.lengths.get(q.fieldname)
-            if lengths is None:
+            codes = self.doc_values.length_codes.get(q.fieldname)
+            if codes is None:
                 return Evaluation(self.live.copy(), np.zeros(self.size, dtype=np.float32))
-            return Evaluation(self.live & (lengths > 0), np.zeros(self.size, dtype=np.float32))
+            return Evaluation(self.live & (codes > 0), np.zeros(self.size, dtype=np.float32))
         if isinstance(q, wq.AndNot):
             positive, negative = self._eval(q.a), self._eval(q.b)
             positive.match &= ~negative.match

@@ -106,9 +106,10 @@ def numeric_column(folder: str | os.PathLike[str], segment, fieldname: str, type
     return values
 
 
-def field_lengths(folder: str | os.PathLike[str], segment, field: str) -> np.ndarray:
-    """Every document's length of a text field, as Whoosh reads it back from the one-byte codes."""
-    return LENGTH_OF_CODE[numeric_column(folder, segment, length_column(field), "B", 0)]
+def field_length_codes(folder: str | os.PathLike[str], segment, field: str) -> np.ndarray:
+    """Every document's one-byte length code of a text field (its length as Whoosh reads it back is
+    ``LENGTH_OF_CODE[code]``)."""
+    return numeric_column(folder, segment, length_column(field), "B", 0).astype(np.uint8, copy=False)
 
 
 def bytes_column(folder: str | os.PathLike[str], segment, fieldname: str) -> list[bytes]:
