@@ -288,6 +288,32 @@ def test_a_failure_in_the_vocabulary_thread_fails_the_run_and_leaves_the_previou
     assert urls(index_dir, "again") == ["https://x/a"]
 
 
+def test_a_thread_beside_a_failing_block_has_ended_before_the_error_leaves():
+    """The manifest and the vocabulary are written in threads beside the merge and the arrays.
+    When the main block fails, its generation is removed: only once the thread has stopped
+    writing into it (a file written during the removal kept the folder, seen under load)."""
+    import time
+
+    ended = []
+
+    def slow_writer():
+        time.sleep(0.3)
+        ended.append(True)
+
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        with indexing._in_thread(slow_writer):
+            raise RuntimeError("disk on fire")
+    assert ended == [True]
+
+    def failing_writer():
+        time.sleep(0.1)
+        raise OSError("the thread's own error, dropped for the block's")
+
+    with pytest.raises(RuntimeError, match="disk on fire"):
+        with indexing._in_thread(failing_writer):
+            raise RuntimeError("disk on fire")
+
+
 def test_an_index_of_a_newer_schema_version_asks_for_a_rebuild(seeds, index_dir):
     write_seed(seeds, "a.txt", title="Alpha")
     index_seeds([seeds], index_dir)

@@ -106,3 +106,28 @@ def test_a_seeds_related_entries_are_the_documents_right_after_it(seeds, tmp_pat
             assert parsed.related_docnums == tuple(range(parsed.docnum + 1, parsed.docnum + 1 + len(parsed.related)))
     finally:
         writer.abandon()
+
+
+def test_a_small_run_is_queued_whole_before_its_first_result_is_asked_for(seeds, tmp_path, monkeypatch):
+    """The workers parse while the main process does its own work (an update finds who held each
+    url before): every batch of a small run is queued at once, a larger run's first window."""
+    monkeypatch.setattr(workers, "PARSE_BATCH", 16)
+    paths = [str(write_seed(seeds, f"{i:03d}.txt", title=f"Story {i}", url=f"https://x/{i}")) for i in range(240)]
+    for queued_at_once, whole in ((len(paths) // 16, True), (4, False)):
+        monkeypatch.setattr(workers, "QUEUED_AT_ONCE", queued_at_once)
+        folder = tmp_path / f"segments-{whole}"
+        folder.mkdir()
+        pool = workers.start(folder, build_schema(), len(paths), 2)
+        assert pool is not None
+        try:
+            results = pool.run(paths)
+            assert pool._stopping is whole  # the end is signalled once the last batch is queued
+            if whole:  # nothing asked for yet, and both workers are at work
+                deadline = time.monotonic() + 30
+                while any(q.empty() for q in pool.results) and time.monotonic() < deadline:
+                    time.sleep(0.05)
+                assert all(not q.empty() for q in pool.results)
+            assert [r.path for r in results] == paths
+            assert sum(s.doc_count_all() for found, _ in pool.finish() for s in found) == len(paths)
+        finally:
+            pool.stop()

@@ -684,24 +684,27 @@ def _write_generation(
     vocabulary = Vocabulary.load(base)
     dropped: dict[str, set[int]] = {}  # documents of new segments the index does not keep
     finished, stale = _write_new_segments(gen, base, run, schema, workers, progress, dropped, early)
-    final, removed = _delete_replaced(folder, schema, old_segments, finished, stale, dropped, vocabulary)
-    del finished, stale, dropped  # hundreds of MB at 200,000 seeds: gone before the facet arrays
-    # The words of the removed documents leave the vocabulary in a thread, beside the merge and
-    # the per-document arrays: it reads their stored records back and analyses them (seconds
-    # for a 1 % change at a million seeds), and NumPy's sorts there release the GIL. The files
-    # of merged segments, which it may read, are removed once it is done.
-    with _in_thread(_forget_words, folder, schema, removed, vocabulary):
-        final = segments.merge_small(
-            folder,
-            schema,
-            [s for s in final if s.doc_count()],
-            partial(document_from_payload, signed=False),
-            prepare=sign,
-            min_documents=MERGED_DOCUMENTS,
-        )
-        segments.commit(folder, schema, final, toc_number + 1, clean=False)
-        documents, related = _build_doc_values(folder, base)
-    segments.clean(folder, final, toc_number + 1)
+    # The manifest is written in a thread beside the rest: most of it is zlib, which releases
+    # the GIL (4 s at a million files). Every decision it records is made.
+    with _in_thread(_write_manifest, gen, run):
+        final, removed = _delete_replaced(folder, schema, old_segments, finished, stale, dropped, vocabulary)
+        del finished, stale, dropped  # hundreds of MB at 200,000 seeds: gone before the facet arrays
+        # The words of the removed documents leave the vocabulary in a thread, beside the merge and
+        # the per-document arrays: it reads their stored records back and analyses them (seconds
+        # for a 1 % change at a million seeds), and NumPy's sorts there release the GIL. The files
+        # of merged segments, which it may read, are removed once it is done.
+        with _in_thread(_forget_words, folder, schema, removed, vocabulary):
+            final = segments.merge_small(
+                folder,
+                schema,
+                [s for s in final if s.doc_count()],
+                partial(document_from_payload, signed=False),
+                prepare=sign,
+                min_documents=MERGED_DOCUMENTS,
+            )
+            segments.commit(folder, schema, final, toc_number + 1, clean=False)
+            documents, related = _build_doc_values(folder, base)
+        segments.clean(folder, final, toc_number + 1)
     if documents != run.expected:
         raise IndexCorruptError(str(folder.parent), f"the new generation holds {documents} articles where {run.expected} were expected")
     vocabulary.save(folder)
@@ -720,7 +723,7 @@ def _write_new_segments(
     dropped: dict[str, set[int]],
     early: processes.Workers | None = None,
 ) -> tuple[list[tuple[list, dict[str, int]]], set[str]]:
-    """Read the files of the run into new segments, decide who holds each url and write the manifest.
+    """Read the files of the run into new segments and decide who holds each url.
 
     Returns the finished segments with their vocabulary counts, per process,
     and the urls to delete from the base generation's segments; adds to
@@ -733,11 +736,11 @@ def _write_new_segments(
     # Also writes what the main process adds itself; parsing every file when there are no workers.
     inline = SegmentWriter(gen.folder, schema, files=0 if pool is not None else len(paths), segments=MAX_SEGMENTS - 1)
     try:
-        run.start()
-        if pool is not None:
+        if pool is not None:  # the workers start on their batches while the base's owners are found
             results: Iterable[Parsed | SeedError] = pool.run(paths)
         else:  # in batches too: the builder's cost per call is mostly fixed
             results = (r for batch in processes.batches(paths) for r in inline.parse(batch))
+        run.start()
         for done, result in enumerate(results, start=1):
             if progress is not None:
                 progress(done, len(paths))
@@ -752,10 +755,6 @@ def _write_new_segments(
             _keep_owned(run, path, entry.url, entry.related or (), segid, docnum, dropped)
         _remake(run, inline, dropped)
         more, inline_words = inline.finish()
-        manifest, related_urls, kept = run.manifest()
-        gen.write_columns(store.MANIFEST, manifest)
-        gen.write_columns(store.RELATED_URLS, related_urls)
-        gen.write_json(store.KEPT_VERSIONS, kept)
         finished = [*(pool.finish() if pool is not None else []), (more, inline_words)]
     except BaseException:
         if pool is not None:
@@ -763,6 +762,14 @@ def _write_new_segments(
         inline.abandon()
         raise
     return finished, stale
+
+
+def _write_manifest(gen: store.NewGeneration, run: _Run) -> None:
+    """Write the run's manifest, related urls and kept versions into the new generation."""
+    manifest, related_urls, kept = run.manifest()
+    gen.write_columns(store.MANIFEST, manifest)
+    gen.write_columns(store.RELATED_URLS, related_urls)
+    gen.write_json(store.KEPT_VERSIONS, kept)
 
 
 def _remake(run: _Run, inline: SegmentWriter, dropped: dict[str, set[int]]) -> None:
@@ -848,6 +855,10 @@ class _Thread(threading.Thread):
         except BaseException as exc:  # noqa: BLE001 - handed to join()
             self.error = exc
 
+    def wait(self) -> None:
+        """Wait for the function to end, leaving what it raised unraised."""
+        super().join()
+
     def join(self, timeout: float | None = None) -> None:
         super().join(timeout)
         if self.error is not None:
@@ -858,11 +869,16 @@ class _Thread(threading.Thread):
 @contextmanager
 def _in_thread(function: Callable[..., None], *args: Any) -> Iterator[None]:
     """Run ``function(*args)`` in a thread beside the block, which ends when both are done,
-    raising what the function raised. If the block raises, the thread is left to end alone
-    (a daemon): the run is failing, and its generation is discarded."""
+    raising what the function raised. If the block raises, that error is raised once the
+    thread is done too (what the thread raised then is dropped): the run is failing and its
+    generation is removed, which must not happen while the thread still writes into it."""
     thread = _Thread(function, *args)
     thread.start()
-    yield
+    try:
+        yield
+    except BaseException:
+        thread.wait()
+        raise
     thread.join()
 
 
