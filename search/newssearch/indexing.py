@@ -407,8 +407,10 @@ class _Run:
         self._new_columns: tuple[list[str], list[str], list[str], list[Sequence[str]]] | None = None
         self.to_parse: list[SeedFile] = []
         # Files that parsed in this run: the new segment and docnum of their seed (its related
-        # entries follow it). Only that, not the whole Parsed: a million of them are kept.
-        self.parsed: dict[str, tuple[str, int]] = {}
+        # entries follow it), as one int (see placed()). Only that, not the whole Parsed, nor a
+        # tuple per file: a million of them are kept while the workers still write.
+        self.parsed: dict[str, int] = {}
+        self._segids: dict[str, int] = {}  # the segments of parsed files, numbered
         self.newly_kept: list[str] = []  # files that turned bad in this run while the index held them
         self.kept: dict[str, Payload] = {}  # the payload of each kept file's last version
         self.skipped: list[SkippedFile] = []
@@ -508,7 +510,7 @@ class _Run:
     def take(self, result: Parsed | SeedError) -> None:
         """Record one file read in this run."""
         path = result.path
-        st = self.stats[path]
+        st = self.stats.pop(path)
         if isinstance(result, SeedError):
             previous = self.old.get(path)
             held = previous is not None and (
@@ -527,8 +529,21 @@ class _Run:
         path = st.path  # this process's own string, which the manifest already holds
         self.new[path] = _Entry(st.mtime_ns, st.size, result.url, OK, "", result.related)
         self.kept.pop(path, None)
-        self.parsed[path] = (result.segid, result.docnum)
+        self.parsed[path] = self._segids.setdefault(result.segid, len(self._segids)) << 32 | result.docnum
         self.warnings.extend(SkippedFile(path, w) for w in result.warnings)
+
+    def placed(self) -> Iterator[tuple[str, str, int]]:
+        """Each file parsed in this run, with the segment id and docnum of its seed."""
+        segids = list(self._segids)
+        for path, place in self.parsed.items():
+            yield path, segids[place >> 32], place & 0xFFFFFFFF
+
+    def paths_to_parse(self) -> list[str]:
+        """The paths of the files to read, in path order. From then on each file's stat is held
+        only until :meth:`take` has it (a million of them, at a build's peak of memory)."""
+        paths = [f.path for f in self.to_parse]
+        self.to_parse = []
+        return paths
 
     def keep_versions(self, payloads: dict[str, Payload]) -> None:
         """The payloads of the files that turned bad in this run, read from the base generation.
@@ -731,7 +746,7 @@ def _write_new_segments(
     """
     from .codec.segments import MAX_SEGMENTS
 
-    paths = [f.path for f in run.to_parse]
+    paths = run.paths_to_parse()
     pool = processes.start(gen.folder, schema, len(paths), workers, early)
     # Also writes what the main process adds itself; parsing every file when there are no workers.
     inline = SegmentWriter(gen.folder, schema, files=0 if pool is not None else len(paths), segments=MAX_SEGMENTS - 1)
@@ -750,7 +765,7 @@ def _write_new_segments(
             run.keep_versions(_seed_payloads(base, {path: run.new[path].url for path in run.newly_kept}))
         # Every decision is made now: the workers write their last segments meanwhile.
         stale = run.finish()
-        for path, (segid, docnum) in run.parsed.items():
+        for path, segid, docnum in run.placed():
             entry = run.new[path]
             _keep_owned(run, path, entry.url, entry.related or (), segid, docnum, dropped)
         _remake(run, inline, dropped)
