@@ -434,6 +434,39 @@ def test_two_files_that_swap_their_urls_are_both_updated(seeds, index_dir, tmp_p
     assert same_as_fresh_build(seeds, index_dir, tmp_path)
 
 
+@pytest.mark.parametrize("edit", ["text", "url", "related", "bad", "duplicate"])
+def test_owners_are_found_again_only_when_a_file_changed_what_it_claims(seeds, index_dir, tmp_path, monkeypatch, edit):
+    """The owners are a function of each file's url, state and related urls: when an update
+    edits only text, the base's owners are the run's (found once), and the index is still
+    what a fresh build makes; any other edit finds them again."""
+    for i in range(6):
+        write_seed(seeds, f"{i}.txt", title=f"Story {i}", url=f"https://x/{i}",
+                   related=[related(f"Shared {i % 2}", f"https://r/{i % 2}"), related(f"Own {i}", f"https://r/own{i}")])
+    index_seeds([seeds], index_dir)
+    changes = {
+        "text": {"title": "Story 2 revised"},
+        "url": {"url": "https://x/20"},
+        "related": {"related": [related("Shared 1", "https://r/1")]},
+        "duplicate": {"url": "https://x/0"},
+    }
+    if edit == "bad":
+        (seeds / "2.txt").write_text("no front matter")
+    else:
+        write_seed(seeds, "2.txt", **{"title": "Story 2", "url": "https://x/2",
+                                      "related": [related("Shared 0", "https://r/0"), related("Own 2", "https://r/own2")],
+                                      **changes[edit]})
+    bump(seeds / "2.txt")
+    calls = []
+    counted = indexing.owners
+    monkeypatch.setattr(indexing, "owners", lambda *columns: calls.append(1) or counted(*columns))
+    report = index_seeds([seeds], index_dir)
+    assert report.unchanged == 5 and len(calls) == (1 if edit == "text" else 2)
+    if edit == "bad":  # the index keeps the last good version, which a fresh build never saw
+        assert urls(index_dir, "story") == [f"https://x/{i}" for i in range(6)]
+    else:
+        assert same_as_fresh_build(seeds, index_dir, tmp_path)
+
+
 def test_three_files_that_rotate_their_urls(seeds, index_dir, tmp_path):
     names = ["a.txt", "b.txt", "c.txt"]
     for i, name in enumerate(names):

@@ -393,6 +393,20 @@ def owners(
 _consume: Callable[[Iterable[Any]], None] = deque(maxlen=0).extend  # runs an iterator to its end in C
 
 
+def _same_columns(old: tuple | None, new: tuple) -> bool:
+    """Whether two inputs of :func:`owners` are equal (a related list read back from the
+    manifest equals the tuple a parse made of the same urls); C-level passes."""
+    if old is None:
+        return False
+    (paths, urls, states, related), (new_paths, new_urls, new_states, new_related) = old, new
+    return (
+        paths == new_paths
+        and urls == new_urls
+        and states == new_states
+        and all(map(eq, map(tuple, related), map(tuple, new_related)))
+    )
+
+
 class _Run:
     """What is on disk against what the index holds, and the decisions of this run.
 
@@ -405,6 +419,7 @@ class _Run:
         self._old_related: dict[str, list[str]] | None = None
         self._old_columns: list[list] | None = old.columns if isinstance(old, _Manifest) else None
         self._new_columns: tuple[list[str], list[str], list[str], list[Sequence[str]]] | None = None
+        self._old_owner_columns: tuple[list[str], list[str], list[str], list] | None = None
         self.to_parse: list[SeedFile] = []
         # Files that parsed in this run: the new segment and docnum of their seed (its related
         # entries follow it), as one int (see placed()). Only that, not the whole Parsed, nor a
@@ -412,6 +427,7 @@ class _Run:
         self.parsed: dict[str, int] = {}
         self._segids: dict[str, int] = {}  # the segments of parsed files, numbered
         self.newly_kept: list[str] = []  # files that turned bad in this run while the index held them
+        self.remake: list[str] = []  # decided by finish()
         self.kept: dict[str, Payload] = {}  # the payload of each kept file's last version
         self.skipped: list[SkippedFile] = []
         self.warnings: list[SkippedFile] = []
@@ -500,10 +516,12 @@ class _Run:
             self._old_related = dict(zip(related_paths, related))
             if related_paths != paths:
                 related = [self._old_related.get(path, []) for path in paths]
-            self.old_seeds, self.old_related_owners = owners(paths, urls, states, related)
+            columns: tuple[list[str], list[str], list[str], list] = (paths, urls, states, related)
             self._old_columns = None
         else:
-            self.old_seeds, self.old_related_owners = owners(*self._columns(self.old))
+            columns = self._columns(self.old)
+        self.old_seeds, self.old_related_owners = owners(*columns)
+        self._old_owner_columns = columns  # compared with the run's in finish()
         # (The manifest keeps the payloads of the files still kept at the end of the run.)
         self.kept = _load_kept(self.base)
 
@@ -569,10 +587,24 @@ class _Run:
         back), and :attr:`expected` is the number of articles the index holds.
         """
         self._new_columns = self._columns(self.new)
-        self.seeds, self.related_owners = owners(*self._new_columns)
-        stable = self._split_stable_and_remake()
+        if _same_columns(self._old_owner_columns, self._new_columns):
+            # The same files with the same urls, states and related urls (edits of their text, the
+            # usual update): owners() is a function of these alone, so the owners are the base's.
+            self.seeds, self.related_owners = self.old_seeds, self.old_related_owners
+        else:
+            self.seeds, self.related_owners = owners(*self._new_columns)
+        self._old_owner_columns = None
         self._count_outcomes()
         self.expected = len(self.seeds) + len(self.related_owners)
+        if self.seeds is self.old_seeds:
+            # Nobody took a url over, so nothing is remade, and a url is stale exactly when the
+            # file holding it was read again (what the general case below comes to then).
+            self.remake = []
+            read = self.parsed.__contains__
+            stale = set(compress(self.seeds, map(read, self.seeds.values())))
+            stale.update(compress(self.related_owners, map(read, self.related_owners.values())))
+            return stale
+        stable = self._split_stable_and_remake()
         # The base's urls no stable file keeps, in C-level passes (3 million urls at a million seeds).
         stale = set(self.old_seeds)
         stale.update(self.old_related_owners)
@@ -590,7 +622,7 @@ class _Run:
         urls, paths = list(self.seeds), list(self.seeds.values())
         unread = list(map(not_, map(self.parsed.__contains__, paths)))
         stays = list(map(and_, map(eq, map(self.old_seeds.get, urls), paths), map(not_, map(gainers.__contains__, paths))))
-        self.remake: list[str] = sorted(compress(paths, map(and_, map(not_, stays), unread)))
+        self.remake = sorted(compress(paths, map(and_, map(not_, stays), unread)))
         return set(compress(paths, map(and_, stays, unread)))
 
     def _count_outcomes(self) -> None:
