@@ -709,3 +709,11 @@ def test_owners_follow_the_rule_file_by_file(seed):
     seed_urls = [rng.choice(urls) if state != indexing.BAD else "" for state in states]
     related = [[rng.choice(urls) for _ in range(rng.randrange(4))] if state != indexing.BAD else [] for state in states]
     assert indexing.owners(paths, seed_urls, states, related) == _owners_by_the_rule(paths, seed_urls, states, related)
+
+
+def test_a_seed_path_that_is_not_there_is_reported_before_the_index_folder_is_made(tmp_path):
+    """The folders are walked while the base loads, inside the write lock, so the given paths
+    are checked first: a typo makes no empty index folder."""
+    with pytest.raises(newssearch.InputPathError, match="no-such-folder"):
+        index_seeds([tmp_path / "no-such-folder"], tmp_path / "index")
+    assert not (tmp_path / "index").exists()

@@ -120,18 +120,11 @@ def find_seed_files(paths: Iterable[str | os.PathLike[str]]) -> list[SeedFile]:
     # million files are a few hundred MB here; a walk that listed each folder whole first
     # and kept a dict beside it peaked at over a kilobyte a file).
     found: list[tuple[str, int, int, int]] = []
-    for given in paths:
-        root = os.path.abspath(os.fspath(given))
-        try:
-            st = os.stat(root)
-        except OSError as exc:
-            raise InputPathError(f"{readable(os.fspath(given))}: {_os_reason(exc)}") from None
+    for root, st in check_roots(paths):
         if stat.S_ISDIR(st.st_mode):
             found += _walk(root)
-        elif stat.S_ISREG(st.st_mode):
+        else:
             found.append((root, st.st_mtime_ns, st.st_size, st.st_dev << 64 | st.st_ino))
-        else:  # a FIFO or a device would block or never end
-            raise InputPathError(f"{readable(os.fspath(given))}: not a regular file or folder")
     # Sorted by path, each path taken once (what was found of it first), then each file once.
     found.sort(key=itemgetter(0))  # stable: the first found of a path comes first
     identities = list(map(itemgetter(3), found))
@@ -149,6 +142,22 @@ def find_seed_files(paths: Iterable[str | os.PathLike[str]]) -> list[SeedFile]:
             files.append(tuple.__new__(SeedFile, (path, mtime_ns, size)))  # (a named tuple's __new__ is Python code)
         last = path
     return files
+
+
+def check_roots(paths: Iterable[str | os.PathLike[str]]) -> list[tuple[str, os.stat_result]]:
+    """Each of ``paths`` as an absolute path with its ``stat``; raises :class:`InputPathError`
+    for one that does not exist or is neither a regular file nor a folder."""
+    roots = []
+    for given in paths:
+        root = os.path.abspath(os.fspath(given))
+        try:
+            st = os.stat(root)
+        except OSError as exc:
+            raise InputPathError(f"{readable(os.fspath(given))}: {_os_reason(exc)}") from None
+        if not (stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode)):  # a FIFO or a device would block or never end
+            raise InputPathError(f"{readable(os.fspath(given))}: not a regular file or folder")
+        roots.append((root, st))
+    return roots
 
 
 def _walk(folder: str) -> list[tuple[str, int, int, int]]:
