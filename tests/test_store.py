@@ -157,6 +157,26 @@ def test_column_files_read_back_what_was_written_as_json_would(tmp_path, case):
     assert list(loaded) == list(columns)
 
 
+def column_kinds(path) -> dict[str, str]:
+    """How each column of a column file is stored (from its header)."""
+    data = path.read_bytes()
+    start = data.index(b"\n") + 1
+    size = int.from_bytes(data[start : start + 4], "little")
+    return {name: kind for name, kind, _, _ in json.loads(data[start + 4 : start + 4 + size])}
+
+
+@pytest.mark.parametrize("related", [
+    [("https://x/1", "https://x/2"), (), ("https://x/3",)],  # a build: every file parsed, tuples
+    [["https://x/1", "https://x/2"], (), ["https://x/3"]],  # an update: lists read back, tuples parsed
+])
+def test_related_urls_given_as_tuples_are_stored_as_string_lists_not_json(tmp_path, related):
+    """A parse gives each file's related urls as a tuple: those are string lists too (JSON took
+    seconds to write and read at a million seeds), and they read back as lists."""
+    store.write_columns(tmp_path / "related.cols", {"paths": ["a", "b", "c"], "related": related})
+    assert column_kinds(tmp_path / "related.cols") == {"paths": "str", "related": "strlists"}
+    assert store.load_columns(tmp_path / "related.cols", {})["related"] == [list(r) for r in related]
+
+
 def test_a_column_file_that_is_damaged_is_an_index_error_naming_it(tmp_path):
     path = tmp_path / "gen-000001" / "side.cols"
     path.parent.mkdir()

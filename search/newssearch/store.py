@@ -565,7 +565,7 @@ def _encode_column(values: list) -> tuple[str, bytes]:
         return "int", _little_endian(array(_INT64, values)).tobytes()
     if types == {str} and (joined := _joined(values)) is not None:
         return "str", joined
-    if types == {list}:
+    if types and types <= {list, tuple}:  # (a parse gives tuples, a loaded manifest lists)
         flat = list(chain.from_iterable(values))
         if set(map(type, flat)) <= {str} and (joined := _joined(flat)) is not None:
             return "strlists", _little_endian(array(_INT64, map(len, values))).tobytes() + joined
