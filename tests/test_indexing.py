@@ -271,7 +271,10 @@ def test_a_failure_while_writing_leaves_the_previous_index_live(seeds, index_dir
     assert index_seeds([seeds], index_dir).added == 1
 
 
-def test_a_failure_in_the_vocabulary_thread_fails_the_run_and_leaves_the_previous_index_live(seeds, index_dir, monkeypatch):
+@pytest.mark.parametrize("in_process", [False, True])
+def test_a_failure_in_counting_removed_words_fails_the_run_and_leaves_the_previous_index_live(
+    seeds, index_dir, monkeypatch, in_process
+):
     write_seed(seeds, "a.txt", title="Alpha", url="https://x/a")
     index_seeds([seeds], index_dir)
     write_seed(seeds, "a.txt", title="Alpha again", url="https://x/a")  # its first version's words are forgotten
@@ -279,7 +282,8 @@ def test_a_failure_in_the_vocabulary_thread_fails_the_run_and_leaves_the_previou
     def explode(*args):
         raise RuntimeError("disk on fire")
 
-    monkeypatch.setattr(indexing, "_forget_words", explode)
+    monkeypatch.setattr(indexing, "FORGET_IN_PROCESS", 0 if in_process else 10**9)
+    monkeypatch.setattr(indexing, "_removed_words", explode)  # (a forked process has it too)
     with pytest.raises(RuntimeError, match="disk on fire"):
         index_seeds([seeds], index_dir)
     assert sorted(p.name for p in index_dir.iterdir() if p.name.startswith("gen-")) == ["gen-000001"]
@@ -717,3 +721,28 @@ def test_a_seed_path_that_is_not_there_is_reported_before_the_index_folder_is_ma
     with pytest.raises(newssearch.InputPathError, match="no-such-folder"):
         index_seeds([tmp_path / "no-such-folder"], tmp_path / "index")
     assert not (tmp_path / "index").exists()
+
+
+def test_removed_words_counted_in_a_forked_process_leave_the_vocabulary_as_a_fresh_build_has_it(
+    seeds, index_dir, tmp_path, monkeypatch
+):
+    """From FORGET_IN_PROCESS removed documents their words are counted in a forked process
+    (in a thread below that): the vocabulary is the same either way, a fresh build's."""
+    for i in range(12):
+        write_seed(seeds, f"{i:02d}.txt", title=f"Harbour {i} storm", url=f"https://x/{i}",
+                   body=f"quay{i} lighthouse " * 3, related=[related(f"Ferry {i}", f"https://r/{i}")])
+    index_seeds([seeds], index_dir)
+    monkeypatch.setattr(indexing, "FORGET_IN_PROCESS", 1)
+    forked = []
+    child = workers.Child
+    monkeypatch.setattr(workers, "Child", lambda *args: forked.append(args[0].__name__) or child(*args))
+    for i in range(0, 12, 3):
+        write_seed(seeds, f"{i:02d}.txt", title=f"Harbour {i} revised", url=f"https://x/{i}", body="breakwater")
+    (seeds / "01.txt").unlink()
+    report = index_seeds([seeds], index_dir)
+    assert (report.updated, report.removed) == (4, 1) and forked == ["_removed_words"]
+    assert same_as_fresh_build(seeds, index_dir, tmp_path)
+    from newssearch.vocab import Vocabulary
+
+    words = Vocabulary.load(store.live_generation(index_dir)).counts
+    assert "quay3" not in words and "quay2" in words and words["breakwater"] == 4

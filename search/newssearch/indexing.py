@@ -56,7 +56,7 @@ import gc
 import os
 import threading
 import time
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -737,16 +737,15 @@ def _write_generation(
     vocabulary = Vocabulary.load(base)
     dropped: dict[str, set[int]] = {}  # documents of new segments the index does not keep
     finished, stale = _write_new_segments(gen, base, run, schema, workers, progress, dropped, early)
-    # The manifest is written in a thread beside the rest: most of it is zlib, which releases
-    # the GIL (4 s at a million files). Every decision it records is made.
-    with _in_thread(_write_manifest, gen, run):
-        final, removed = _delete_replaced(folder, schema, old_segments, finished, stale, dropped, vocabulary)
-        del finished, stale, dropped  # hundreds of MB at 200,000 seeds: gone before the facet arrays
-        # The words of the removed documents leave the vocabulary in a thread, beside the merge and
-        # the per-document arrays: it reads their stored records back and analyses them (seconds
-        # for a 1 % change at a million seeds), and NumPy's sorts there release the GIL. The files
-        # of merged segments, which it may read, are removed once it is done.
-        with _in_thread(_forget_words, folder, schema, removed, vocabulary):
+    final, removed = _delete_replaced(folder, schema, old_segments, finished, stale, dropped, vocabulary)
+    del finished, stale, dropped  # hundreds of MB at 200,000 seeds: gone before the facet arrays
+    # The words of the removed documents leave the vocabulary beside the merge and the
+    # per-document arrays (see _forgetting; forked first, while no other thread runs). The
+    # files of merged segments, which it may read, are removed once it is done. The manifest
+    # is written in a thread beside it all: most of it is zlib, which releases the GIL (4 s
+    # at a million files). Every decision it records is made.
+    with _forgetting(folder, schema, removed, vocabulary):  # (forked before the thread starts)
+        with _in_thread(_write_manifest, gen, run):
             final = segments.merge_small(
                 folder,
                 schema,
@@ -757,7 +756,7 @@ def _write_generation(
             )
             segments.commit(folder, schema, final, toc_number + 1, clean=False)
             documents, related = _build_doc_values(folder, base)
-        segments.clean(folder, final, toc_number + 1)
+    segments.clean(folder, final, toc_number + 1)
     if documents != run.expected:
         raise IndexCorruptError(str(folder.parent), f"the new generation holds {documents} articles where {run.expected} were expected")
     vocabulary.save(folder)
@@ -940,20 +939,49 @@ def _in_thread(function: Callable[..., Any] | _Thread | None, *args: Any) -> Ite
     thread.join()
 
 
-def _forget_words(gen: Path, schema, removed: list[tuple[object, list[int]]], vocabulary) -> None:
-    """Take the words of the removed documents (``[(segment, docnums)]``) out of ``vocabulary``."""
+@contextmanager
+def _forgetting(gen: Path, schema, removed: list[tuple[object, list[int]]], vocabulary) -> Iterator[None]:
+    """Take the words of the removed documents (``[(segment, docnums)]``) out of ``vocabulary``
+    beside the block; raises what counting them raised.
+
+    Counting reads their stored records back and analyses them: Python work (seconds for a 1 %
+    change at a million seeds) which, in a thread, held the GIL the per-document arrays beside
+    it need. From :data:`FORGET_IN_PROCESS` documents it is done in a forked process, on the
+    other core; fewer are counted in a thread, which costs less than a fork.
+    """
+    if sum(len(docnums) for _, docnums in removed) >= FORGET_IN_PROCESS:
+        child = processes.Child(_removed_words, gen, schema, removed)
+        try:
+            yield
+        except BaseException:
+            child.stop()  # it only reads: the run is failing
+            raise
+        counts = child.join()
+    else:
+        thread = _Thread(_removed_words, gen, schema, removed)
+        with _in_thread(thread):
+            yield
+        counts = thread.result
+    vocabulary.update(counts, sign=-1)
+
+
+def _removed_words(gen: Path, schema, removed: list[tuple[object, list[int]]]) -> dict[str, int]:
+    """The vocabulary words of the removed documents (``[(segment, docnums)]``), with their counts."""
     from .codec import segments
     from .vocab import fold_counts
 
+    total: Counter[str] = Counter()
     for segment, docnums in removed:
         for start in range(0, len(docnums), FORGET_BATCH):
             payloads = cast("list[Payload]", segments.stored_payloads(gen, schema, segment, docnums[start : start + FORGET_BATCH]))
             # Unsigned: a near-duplicate signature is no word (it cost a third of this at a million seeds).
             counts = segments.token_counts([document_from_payload(p, signed=False) for p in payloads])
-            vocabulary.update(fold_counts(counts), sign=-1)
+            total.update(fold_counts(counts))
+    return dict(total)
 
 
 FORGET_BATCH = 1024  # removed documents read back at a time
+FORGET_IN_PROCESS = 5_000  # removed documents from which their words are counted in a forked process
 # The most documents a merge writes in one segment when the index has no larger one: about
 # what a process writes at SEGMENT_POSTINGS (a seed and its related articles make about
 # 200 postings, 3 documents), so that a merge needs no more memory than the build did.

@@ -15,7 +15,7 @@ import os
 import pickle
 import queue
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from multiprocessing import get_context
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -332,6 +332,56 @@ def _work(tasks, results, parent: int) -> None:
         except Exception:  # noqa: BLE001
             exc = RuntimeError(f"{type(exc).__name__}: {exc}")
         results.put(("error", exc))
+
+
+class Child:
+    """``function(*args)`` run in a forked process, for Python work that a thread would do
+    holding the GIL the main process needs. :meth:`join` returns what the function returned
+    (pickled back) or raises what it raised; :meth:`stop` kills it. Fork it while no other
+    thread of the indexer runs: a forked process has only the thread that forked."""
+
+    def __init__(self, function: Callable[..., Any], *args: Any) -> None:
+        ctx = get_context("fork")
+        self._received, sending = ctx.Pipe(duplex=False)
+        self._process = ctx.Process(target=_child, args=(sending, os.getpid(), function, args), daemon=True,
+                                    name=f"newssearch-{function.__name__.strip('_')}")
+        self._process.start()
+        sending.close()  # the child's end: the parent then sees the pipe close if the child dies
+
+    def join(self) -> Any:
+        try:
+            kind, value = self._received.recv()
+        except EOFError:
+            self._process.join()
+            raise RuntimeError(f"an indexing process died (exit code {self._process.exitcode})") from None
+        finally:
+            self._received.close()
+        self._process.join()
+        if kind == "error":
+            raise value
+        return value
+
+    def stop(self) -> None:
+        if self._process.is_alive():
+            self._process.kill()
+        self._process.join()
+        self._received.close()
+
+
+def _child(sending, parent: int, function: Callable[..., Any], args: tuple) -> None:
+    import signal
+
+    die_with_parent(parent)
+    signal.signal(signal.SIGINT, signal.SIG_IGN)  # the indexer decides what an interrupt stops
+    try:
+        result = ("ok", function(*args))
+    except BaseException as exc:  # noqa: BLE001 - reported to the indexer, which raises it
+        result = ("error", exc)
+    try:
+        sending.send(result)
+    except Exception as exc:  # noqa: BLE001 - an unpicklable error is reported by its text
+        sending.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
+    sending.close()
 
 
 def start(folder: Path, schema: Any, files: int, count: int, early: Workers | None = None) -> Workers | None:
