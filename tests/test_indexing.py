@@ -463,8 +463,14 @@ def test_owners_are_found_again_only_when_a_file_changed_what_it_claims(seeds, i
     calls = []
     counted = indexing.owners
     monkeypatch.setattr(indexing, "owners", lambda *columns: calls.append(1) or counted(*columns))
+    before = store.live_generation(index_dir) / store.RELATED_URLS
     report = index_seeds([seeds], index_dir)
     assert report.unchanged == 5 and len(calls) == (1 if edit == "text" else 2)
+    # The related urls file is the base's own when no file changed what it claims; written anew
+    # otherwise, with the same bytes unless a file's related urls changed.
+    after = store.live_generation(index_dir) / store.RELATED_URLS
+    assert after.samefile(before) is (edit == "text")
+    assert (after.read_bytes() == before.read_bytes()) is (edit != "related")
     if edit == "bad":  # the index keeps the last good version, which a fresh build never saw
         assert urls(index_dir, "story") == [f"https://x/{i}" for i in range(6)]
     else:

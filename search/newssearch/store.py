@@ -327,6 +327,12 @@ class NewGeneration:
         """Write the side file ``name`` (one of this module's constants) by column (see :func:`write_columns`)."""
         write_columns(self.folder / name, columns)
 
+    def keep_from(self, base: Path, name: str) -> None:
+        """Take the side file ``name`` as ``base`` has it (a hard link, else a copy): for one
+        this run would write byte for byte the same. Side files are only ever replaced whole
+        (:func:`atomic_write`), never written through, so the link cannot change ``base``."""
+        _link_or_copy(base / name, self.folder / name)
+
     def seal(self, *, created: str, updated: str, documents: int, seeds: int, related: int) -> GenerationMeta:
         """Record the sizes and checksums of every file written and write ``meta.json``: call last."""
         sizes = file_sizes(self.folder)
