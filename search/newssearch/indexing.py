@@ -599,9 +599,10 @@ class _Run:
         back), and :attr:`expected` is the number of articles the index holds.
         """
         self._new_columns = self._columns(self.new)
-        if _same_columns(self._old_owner_columns, self._new_columns):
-            # The same files with the same urls, states and related urls (edits of their text, the
-            # usual update): owners() is a function of these alone, so the owners are the base's.
+        # The same files with the same urls, states and related urls (edits of their text, the
+        # usual update): owners() is a function of these alone, so the owners are the base's.
+        same_owners = _same_columns(self._old_owner_columns, self._new_columns)
+        if same_owners:
             self.seeds, self.related_owners = self.old_seeds, self.old_related_owners
             self.related_unchanged = self._related_file_aligned
         else:
@@ -609,7 +610,7 @@ class _Run:
         self._old_owner_columns = None
         self._count_outcomes()
         self.expected = len(self.seeds) + len(self.related_owners)
-        if self.seeds is self.old_seeds:
+        if same_owners:
             # Nobody took a url over, so nothing is remade, and a url is stale exactly when the
             # file holding it was read again (what the general case below comes to then).
             self.remake = []

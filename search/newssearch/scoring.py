@@ -236,18 +236,18 @@ class QueryScorer:
             codes = self.doc_values.length_codes.get(field)
             if codes is None:
                 return np.full(len(ids), K1, dtype=np.float32)
-            table = self._norm_tables[field] = self._length_norm(field, codes, LENGTH_OF_CODE)
+            table = self._norm_tables[field] = self._norm_table(field, codes)
         return table[self.doc_values.length_codes[field][ids]]
 
-    def _length_norm(self, field: str, codes: np.ndarray, chosen: np.ndarray) -> np.ndarray:
-        """The norms of the lengths ``chosen``, over the average length of the field's live documents."""
+    def _norm_table(self, field: str, codes: np.ndarray) -> np.ndarray:
+        """The norm of each length code, over the average length of the field's live documents."""
         average = self._averages.get(field)
         if average is None:
             # The mean of the live documents' lengths, summed exactly per code (in float64).
             counts = np.bincount(codes[self.live], minlength=len(LENGTH_OF_CODE))
             total = int(counts.sum())
             average = self._averages[field] = float(counts @ LENGTH_OF_CODE.astype(np.float64)) / total if total else 1.0
-        return (K1 * (1 - B + B * chosen / max(average, 1e-9))).astype(np.float32)
+        return (K1 * (1 - B + B * LENGTH_OF_CODE / max(average, 1e-9))).astype(np.float32)
 
     # -- evaluation ------------------------------------------------------------
 

@@ -327,11 +327,16 @@ def _work(tasks, results, parent: int) -> None:
             results.put(("ok", writer.parse(batch)))
         results.put(("ok", writer.finish()))
     except BaseException as exc:  # noqa: BLE001 - reported to the indexer, which raises it
-        try:
-            pickle.dumps(exc)
-        except Exception:  # noqa: BLE001
-            exc = RuntimeError(f"{type(exc).__name__}: {exc}")
-        results.put(("error", exc))
+        results.put(("error", _sendable(exc)))
+
+
+def _sendable(exc: BaseException) -> BaseException:
+    """``exc``, or a RuntimeError of its text if it cannot be pickled back to the indexer."""
+    try:
+        pickle.dumps(exc)
+    except Exception:  # noqa: BLE001
+        return RuntimeError(f"{type(exc).__name__}: {exc}")
+    return exc
 
 
 class Child:
@@ -376,11 +381,8 @@ def _child(sending, parent: int, function: Callable[..., Any], args: tuple) -> N
     try:
         result = ("ok", function(*args))
     except BaseException as exc:  # noqa: BLE001 - reported to the indexer, which raises it
-        result = ("error", exc)
-    try:
-        sending.send(result)
-    except Exception as exc:  # noqa: BLE001 - an unpicklable error is reported by its text
-        sending.send(("error", RuntimeError(f"{type(exc).__name__}: {exc}")))
+        result = ("error", _sendable(exc))
+    sending.send(result)
     sending.close()
 
 
