@@ -464,8 +464,19 @@ def test_owners_are_found_again_only_when_a_file_changed_what_it_claims(seeds, i
     counted = indexing.owners
     monkeypatch.setattr(indexing, "owners", lambda *columns: calls.append(1) or counted(*columns))
     before = store.live_generation(index_dir) / store.RELATED_URLS
+    written = {}
+    write = store.write_columns
+    monkeypatch.setattr(store, "write_columns", lambda path, columns: written.update({path.name: columns}) or write(path, columns))
     report = index_seeds([seeds], index_dir)
     assert report.unchanged == 5 and len(calls) == (1 if edit == "text" else 2)
+    # The manifest's columns equal to the base's are written as its compressed bytes, not
+    # encoded again; the file is what writing its values afresh makes.
+    encoded = {name for name, values in written[store.MANIFEST].items() if not isinstance(values, store.StoredColumn)}
+    assert encoded == {"text": {"mtime_ns", "sizes"}, "url": {"mtime_ns", "sizes", "urls"}, "related": {"mtime_ns", "sizes"},
+                       "bad": {"mtime_ns", "sizes", "states", "notes"}, "duplicate": {"mtime_ns", "urls"}}[edit]
+    manifest = store.live_generation(index_dir) / store.MANIFEST
+    store.write_columns(tmp_path / "afresh.cols", store.load_columns(manifest, {}))
+    assert (tmp_path / "afresh.cols").read_bytes() == manifest.read_bytes()
     # The related urls file is the base's own when no file changed what it claims; written anew
     # otherwise, with the same bytes unless a file's related urls changed.
     after = store.live_generation(index_dir) / store.RELATED_URLS

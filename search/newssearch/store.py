@@ -59,12 +59,12 @@ import shutil
 import sys
 import threading
 import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from itertools import accumulate, chain
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, NamedTuple
 
 from .errors import IndexCorruptError, IndexLockedError, IndexNotFoundError, SchemaVersionError, first_line
 
@@ -323,7 +323,7 @@ class NewGeneration:
         """Write the side file ``name`` (one of this module's constants) as compact JSON."""
         write_json(self.folder / name, data, ascii=ascii)
 
-    def write_columns(self, name: str, columns: dict[str, list]) -> None:
+    def write_columns(self, name: str, columns: Mapping[str, list | StoredColumn]) -> None:
         """Write the side file ``name`` (one of this module's constants) by column (see :func:`write_columns`)."""
         write_columns(self.folder / name, columns)
 
@@ -519,15 +519,32 @@ _COLUMNS_MAGIC = b"newssearch columns 1\n"
 _INT64 = "q"
 
 
-def write_columns(path: Path, columns: dict[str, list]) -> None:
-    """Write ``columns`` (lists of one length, of str, int or lists of str) to ``path`` atomically."""
+class StoredColumn(NamedTuple):
+    """One column of a column file as it is on disk: written again as it is, not encoded and
+    compressed again (see :func:`write_columns`)."""
+
+    kind: str
+    count: int
+    blob: bytes  # the zlib stream
+
+
+def write_columns(path: Path, columns: Mapping[str, list | StoredColumn]) -> None:
+    """Write ``columns`` (lists of one length, of str, int or lists of str) to ``path`` atomically.
+
+    A :class:`StoredColumn` (from :func:`load_columns` with ``stored``) is written as it
+    was read: a run that leaves a million paths and urls as they were copies their
+    compressed bytes instead of compressing them again (seconds at a million files).
+    """
     import zlib
 
     header, blobs = [], []
     for name, values in columns.items():
-        kind, data = _encode_column(values)
-        blob = zlib.compress(data, 1)
-        header.append([name, kind, len(values), len(blob)])
+        if isinstance(values, StoredColumn):
+            kind, count, blob = values
+        else:
+            kind, data = _encode_column(values)
+            count, blob = len(values), zlib.compress(data, 1)
+        header.append([name, kind, count, len(blob)])
         blobs.append(blob)
     head = json.dumps(header, separators=(",", ":")).encode("ascii")
     with atomic_write(path) as handle:
@@ -536,10 +553,12 @@ def write_columns(path: Path, columns: dict[str, list]) -> None:
             handle.write(blob)
 
 
-def load_columns(path: Path, default: dict) -> dict[str, list]:
+def load_columns(path: Path, default: dict, stored: dict[str, StoredColumn] | None = None) -> dict[str, list]:
     """The columns :func:`write_columns` wrote to ``path`` (``default`` if it does not exist).
 
-    Raises :class:`IndexCorruptError` naming the file if it is not such a file.
+    With ``stored``, each column is also put there as it is on disk, to be
+    written again unchanged. Raises :class:`IndexCorruptError` naming the
+    file if it is not such a file.
     """
     import zlib
 
@@ -554,7 +573,10 @@ def load_columns(path: Path, default: dict) -> dict[str, list]:
         end = at + int.from_bytes(data[at - 4 : at], "little")
         columns: dict[str, list] = {}
         for name, kind, count, size in json.loads(data[at:end]):
-            columns[name] = _decode_column(kind, count, zlib.decompress(data[end : end + size]))
+            blob = data[end : end + size]
+            columns[name] = _decode_column(kind, count, zlib.decompress(blob))
+            if stored is not None:
+                stored[name] = StoredColumn(kind, count, blob)
             end += size
         if end != len(data):
             raise ValueError(f"{len(data) - end} bytes after the last column")
