@@ -29,7 +29,7 @@ from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, initialize, invariant, precondition, rule
 
-from newssearch import index_seeds, open_index, store, workers
+from newssearch import index_seeds, indexing, open_index, store, workers
 from newssearch.schema import build_schema
 from newssearch.urls import normalize_url
 from newssearch.vocab import Vocabulary
@@ -218,9 +218,20 @@ class FeedFolder(RuleBasedStateMachine):
         self.runs += 1
         index_seeds([self.mirror], fresh, workers=1)
         assert snapshot(self.root / "incremental", self.seeds) == snapshot(fresh, self.mirror)
+        assert stored_owners_are_found_ones(self.root / "incremental") and stored_owners_are_found_ones(fresh)
         shutil.rmtree(fresh)
         again = index_seeds([self.seeds], self.root / "incremental", workers=1)
         assert not again.written, "an unchanged folder wrote a new generation"
+
+
+def stored_owners_are_found_ones(index_dir) -> bool:
+    """Whether the owners stored in the live generation's related urls are what owners() finds
+    from its manifest (the reference they cache)."""
+    gen = store.live_generation(index_dir)
+    paths, _, _, urls, states, _ = indexing._load_manifest(gen).columns
+    related_paths, related, stored = store.load_related_columns(gen)
+    assert related_paths == paths and stored is not None
+    return indexing.stored_owners(paths, urls, related, stored) == indexing.owners(paths, urls, states, related)
 
 
 def snapshot(index_dir: Path, root: Path) -> dict:

@@ -418,11 +418,11 @@ def test_the_bundled_seed_indexes(index_dir):
 
 def same_as_fresh_build(seeds, index_dir, tmp_path):
     """The incremental index against a build from scratch of the same folder."""
-    from .test_equivalence import snapshot
+    from .test_equivalence import snapshot, stored_owners_are_found_ones
 
     fresh = tmp_path / f"fresh-{len(list(tmp_path.glob('fresh-*')))}"
     index_seeds([seeds], fresh)
-    return snapshot(index_dir, seeds) == snapshot(fresh, seeds)
+    return snapshot(index_dir, seeds) == snapshot(fresh, seeds) and stored_owners_are_found_ones(index_dir)
 
 
 def test_two_files_that_swap_their_urls_are_both_updated(seeds, index_dir, tmp_path):
@@ -460,6 +460,9 @@ def test_owners_are_found_again_only_when_a_file_changed_what_it_claims(seeds, i
                                       "related": [related("Shared 0", "https://r/0"), related("Own 2", "https://r/own2")],
                                       **changes[edit]})
     bump(seeds / "2.txt")
+    from .test_equivalence import stored_owners_are_found_ones
+
+    assert stored_owners_are_found_ones(index_dir) and all(store.load_related_columns(store.live_generation(index_dir))[2])
     calls = []
     counted = indexing.owners
     monkeypatch.setattr(indexing, "owners", lambda *columns: calls.append(1) or counted(*columns))
@@ -468,7 +471,10 @@ def test_owners_are_found_again_only_when_a_file_changed_what_it_claims(seeds, i
     write = store.write_columns
     monkeypatch.setattr(store, "write_columns", lambda path, columns: written.update({path.name: columns}) or write(path, columns))
     report = index_seeds([seeds], index_dir)
-    assert report.unchanged == 5 and len(calls) == (1 if edit == "text" else 2)
+    # The base's owners are read from where the build stored them; only an edit that changes
+    # what a file claims finds them again.
+    assert report.unchanged == 5 and len(calls) == (0 if edit == "text" else 1)
+    monkeypatch.setattr(indexing, "owners", counted)
     # The manifest's columns equal to the base's are written as its compressed bytes, not
     # encoded again; the file is what writing its values afresh makes.
     encoded = {name for name, values in written[store.MANIFEST].items() if not isinstance(values, store.StoredColumn)}
@@ -478,14 +484,50 @@ def test_owners_are_found_again_only_when_a_file_changed_what_it_claims(seeds, i
     store.write_columns(tmp_path / "afresh.cols", store.load_columns(manifest, {}))
     assert (tmp_path / "afresh.cols").read_bytes() == manifest.read_bytes()
     # The related urls file is the base's own when no file changed what it claims; written anew
-    # otherwise, with the same bytes unless a file's related urls changed.
+    # otherwise, with the same urls unless a file's related urls changed.
     after = store.live_generation(index_dir) / store.RELATED_URLS
     assert after.samefile(before) is (edit == "text")
-    assert (after.read_bytes() == before.read_bytes()) is (edit != "related")
+    assert (store.load_related_columns(after.parent)[:2] == store.load_related_columns(before.parent)[:2]) is (edit != "related")
     if edit == "bad":  # the index keeps the last good version, which a fresh build never saw
         assert urls(index_dir, "story") == [f"https://x/{i}" for i in range(6)]
+        assert stored_owners_are_found_ones(index_dir)
     else:
         assert same_as_fresh_build(seeds, index_dir, tmp_path)
+
+
+def test_a_base_without_stored_owners_is_updated_as_before(seeds, index_dir, tmp_path, monkeypatch):
+    """A generation whose related urls file stores no owners (written before they were stored) has
+    them found from its manifest; the next generation stores them."""
+    import dataclasses
+
+    for i in range(4):
+        write_seed(seeds, f"{i}.txt", title=f"Story {i}", url=f"https://x/{i}", related=[related(f"Shared {i}", "https://r/shared")])
+    index_seeds([seeds], index_dir)
+    gen = store.live_generation(index_dir)
+    columns = store.load_columns(gen / store.RELATED_URLS, {})
+    store.write_columns(gen / store.RELATED_URLS, {"paths": columns["paths"], "related": columns["related"]})
+    meta = store.read_meta(gen)
+    meta = dataclasses.replace(meta, files=store.file_sizes(gen), crc32=store.file_checksums(gen, meta.files))
+    store.write_json(gen / store.META, meta.to_json())
+    assert store.load_related_columns(gen)[2] is None
+    bump(write_seed(seeds, "2.txt", title="Story 2 revised", url="https://x/2", related=[related("Shared 2", "https://r/shared")]))
+    calls = []
+    counted = indexing.owners
+    monkeypatch.setattr(indexing, "owners", lambda *columns: calls.append(1) or counted(*columns))
+    report = index_seeds([seeds], index_dir)
+    assert (report.updated, report.warnings, len(calls)) == (1, (), 1)
+    monkeypatch.setattr(indexing, "owners", counted)
+    assert same_as_fresh_build(seeds, index_dir, tmp_path)  # (which compares the stored owners with owners())
+
+
+def test_stored_owners_that_do_not_fit_the_columns_are_not_used():
+    paths, urls, related_urls = ["a", "b"], ["https://x/1", "https://x/1"], [["https://r/1"], ["https://r/1", "https://r/2"]]
+    expected = indexing.owners(paths, urls, ["ok", "ok"], related_urls)
+    assert expected == ({"https://x/1": "a"}, {"https://r/1": "a"})
+    assert indexing.stored_owners(paths, urls, related_urls, ([0], [0])) == expected
+    for wrong in (([2], [0]), ([-1], [0]), ([0], [3]), ([1, 0], [0]), ([0, 0], [0]), ([0], [0, 0])):
+        assert indexing.stored_owners(paths, urls, related_urls, wrong) is None, wrong
+    assert indexing.stored_owners(paths, urls, related_urls, None) is None
 
 
 def test_three_files_that_rotate_their_urls(seeds, index_dir, tmp_path):

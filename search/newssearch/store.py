@@ -493,16 +493,19 @@ def columns_of(columns: list[list], types: tuple[type, ...]) -> bool:
 
 def load_related(gen: Path) -> dict[str, list[str]]:
     """The related urls each file of a generation's manifest lists (``related.cols``)."""
-    return dict(zip(*load_related_columns(gen)))
+    return dict(zip(*load_related_columns(gen)[:2]))
 
 
-def load_related_columns(gen: Path) -> tuple[list[str], list[list[str]]]:
-    """The paths of ``related.cols`` (the manifest's, in path order) and their related urls."""
+def load_related_columns(gen: Path) -> tuple[list[str], list[list[str]], tuple[list[int], list[int]] | None]:
+    """The paths of ``related.cols`` (the manifest's, in path order), their related urls, and
+    the owners stored beside them: ``(seed holders, related held)``, or None if the file has
+    none (written before 2026-12-04). See ``newssearch.indexing.stored_owners``."""
     raw = load_columns(gen / RELATED_URLS, {})
     paths, related = raw.get("paths", []), raw.get("related", [])
     if not columns_of([paths, related], (str, list)):
         raise IndexCorruptError(str(gen.parent), f"{gen.name}/{RELATED_URLS} is not a list of related urls")
-    return paths, related
+    holders, held = raw.get("seed_holders"), raw.get("related_held")
+    return paths, related, (holders, held) if holders is not None and held is not None else None
 
 
 # -- side files stored by column ----------------------------------------------
@@ -529,7 +532,8 @@ class StoredColumn(NamedTuple):
 
 
 def write_columns(path: Path, columns: Mapping[str, list | StoredColumn]) -> None:
-    """Write ``columns`` (lists of one length, of str, int or lists of str) to ``path`` atomically.
+    """Write ``columns`` (lists of str, int or lists of str; usually of one length, each
+    stored with its own) to ``path`` atomically.
 
     A :class:`StoredColumn` (from :func:`load_columns` with ``stored``) is written as it
     was read: a run that leaves a million paths and urls as they were copies their
