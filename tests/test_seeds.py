@@ -193,8 +193,94 @@ def test_files_found_twice_are_one_seed_as_file_by_file(monkeypatch, tmp_path, s
     if seed % 3 == 0:
         found = list({f[0]: f for f in found}.values())  # distinct paths
         found = [(p, m, s, i) for i, (p, m, s, _) in enumerate(found)]  # distinct files: the fast path
-    monkeypatch.setattr(seeds, "_walk", lambda folder: list(found))
+
+    def walk(folder, into):
+        for path, mtime_ns, size, identity in found:
+            into.files.append(seeds.SeedFile(path, mtime_ns, size))
+            into.devices.append(identity % 2)  # the same inode number on two devices is two files
+            into.inodes.append(identity // 2)
+
+    monkeypatch.setattr(seeds, "_walk", walk)
     assert [tuple(f) for f in find_seed_files([tmp_path])] == _one_seed_per_file(found)
+
+
+def _walk_entry_by_entry(folder: str) -> list[tuple[str, int, int, tuple[int, int]]]:
+    """The reference for the walk: each entry of os.scandir in turn (what find_seed_files did
+    until it made C-level passes over each folder's names)."""
+    import stat
+
+    from newssearch.seeds import SEED_SUFFIXES
+
+    found, subfolders = [], []
+    try:
+        with os.scandir(folder) as listing:
+            for entry in listing:
+                if entry.name.startswith("."):
+                    continue
+                try:
+                    if os.path.splitext(entry.name.lower())[1] in SEED_SUFFIXES:
+                        st = entry.stat()
+                        if stat.S_ISREG(st.st_mode):
+                            found.append((entry.path, st.st_mtime_ns, st.st_size, (st.st_dev, st.st_ino)))
+                        elif stat.S_ISDIR(st.st_mode) and not entry.is_symlink():
+                            subfolders.append(entry.path)
+                    elif entry.is_dir(follow_symlinks=False):
+                        subfolders.append(entry.path)
+                except OSError:
+                    continue
+    except OSError:
+        pass
+    for subfolder in subfolders:
+        found += _walk_entry_by_entry(subfolder)
+    return found
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_walk_finds_what_a_walk_entry_by_entry_finds(monkeypatch, tmp_path, seed):
+    """Random trees of seeds, hidden and foreign files, folders named like seeds, links to files
+    and folders (inside and outside), dangling links, hard links and FIFOs, walked from one or
+    several overlapping roots: the walk finds what the entry-by-entry reference finds."""
+    import random
+
+    from newssearch import seeds
+
+    rng = random.Random(seed)
+    monkeypatch.setattr(seeds, "_FOLDERS_BY_STAT", rng.choice([0, 2, 256]))  # both ways of telling folders
+    tree, outside = tmp_path / "tree", tmp_path / "outside"
+    outside.mkdir()
+    (outside / "far.txt").write_text("x")
+    folders, files = [tree], []
+    tree.mkdir()
+    names = ["a.txt", "B.TXT", "c.md", "d.yaml", "e.yml", "f.markdown", "g.json", "h.jpg", "noext", ".hidden.txt",
+             "x.txt.bak", "sub", "sub.txt", ".git", "é.txt", "z z.md"]
+    for _ in range(rng.randrange(20, 60)):
+        parent, name = rng.choice(folders), rng.choice(names) + rng.choice(["", "", "1", "-2"])
+        path = parent / name
+        if path.exists() or path.is_symlink():
+            continue
+        kind = rng.choices(["file", "folder", "link-file", "link-folder", "dangling", "hard", "fifo"], [8, 3, 1, 1, 1, 1, 1])[0]
+        if kind == "file":
+            path.write_text("x" * rng.randrange(5))
+            files.append(path)
+        elif kind == "folder":
+            path.mkdir()
+            folders.append(path)
+        elif kind == "link-file":
+            path.symlink_to(rng.choice(files + [outside / "far.txt"]))
+        elif kind == "link-folder":
+            path.symlink_to(rng.choice(folders + [outside]), target_is_directory=True)
+        elif kind == "dangling":
+            path.symlink_to(tmp_path / "nowhere.txt")
+        elif kind == "hard" and files:
+            os.link(rng.choice(files), path)
+        elif kind == "fifo":
+            os.mkfifo(path)
+    roots = [tree] + [rng.choice(folders) for _ in range(rng.randrange(3))]
+    expected = []
+    for root in roots:
+        expected += _walk_entry_by_entry(str(root))
+    assert [tuple(f) for f in find_seed_files(roots)] == _one_seed_per_file(expected)
+    assert expected  # (the trees hold seeds)
 
 
 def test_a_missing_path_is_an_error_naming_it(tmp_path):

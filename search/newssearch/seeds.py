@@ -20,8 +20,8 @@ import stat
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date, datetime
-from itertools import islice, repeat
-from operator import eq, itemgetter
+from itertools import compress, islice, repeat
+from operator import attrgetter, eq, gt, itemgetter, not_
 from typing import NamedTuple
 
 import yaml
@@ -116,32 +116,39 @@ def find_seed_files(paths: Iterable[str | os.PathLike[str]]) -> list[SeedFile]:
     the first of its paths in path order. Raises :class:`InputPathError` for
     a path that does not exist.
     """
-    # Memory: one tuple per file, in which the path, times and identity are kept as found (a
-    # million files are a few hundred MB here; a walk that listed each folder whole first
-    # and kept a dict beside it peaked at over a kilobyte a file).
-    found: list[tuple[str, int, int, int]] = []
+    # Memory: one tuple per file and its identity in two lists of ints (a million files are a
+    # few hundred MB here; a walk that listed each folder whole first and kept a dict beside
+    # it peaked at over a kilobyte a file).
+    found = _Found([], [], [])
     for root, st in check_roots(paths):
         if stat.S_ISDIR(st.st_mode):
-            found += _walk(root)
+            _walk(root, found)
         else:
-            found.append((root, st.st_mtime_ns, st.st_size, st.st_dev << 64 | st.st_ino))
+            found.files.append(SeedFile(root, st.st_mtime_ns, st.st_size))
+            found.devices.append(st.st_dev)
+            found.inodes.append(st.st_ino)
+    files = found.files
+    if len(set(found.inodes)) == len(files):
+        # No file found twice (distinct inode numbers are distinct files): the usual case, in C.
+        # Each folder's files come sorted, so the paths usually are already.
+        paths = list(map(itemgetter(0), files))
+        if any(map(gt, paths, islice(paths, 1, None))):
+            files.sort(key=itemgetter(0))
+            paths = list(map(itemgetter(0), files))
+        if not any(map(eq, paths, islice(paths, 1, None))):  # (a path found twice is one file found twice)
+            return files
     # Sorted by path, each path taken once (what was found of it first), then each file once.
-    found.sort(key=itemgetter(0))  # stable: the first found of a path comes first
-    identities = list(map(itemgetter(3), found))
-    paths = list(map(itemgetter(0), found))
-    if len(set(identities)) == len(identities) and not any(map(eq, paths, islice(paths, 1, None))):
-        # No file found twice, no path twice (two given folders overlap, a file replaced
-        # between them): the usual case, in C.
-        return list(map(tuple.__new__, repeat(SeedFile), map(itemgetter(0, 1, 2), found)))
-    files: list[SeedFile] = []
-    seen: set[int] = set()
+    order = sorted(range(len(files)), key=lambda i: files[i][0])  # stable: the first found of a path comes first
+    unique: list[SeedFile] = []
+    seen: set[tuple[int, int]] = set()
     last = None
-    for path, mtime_ns, size, identity in found:
+    for i in order:
+        path, identity = files[i][0], (found.devices[i], found.inodes[i])
         if path != last and identity not in seen:
             seen.add(identity)
-            files.append(tuple.__new__(SeedFile, (path, mtime_ns, size)))  # (a named tuple's __new__ is Python code)
+            unique.append(files[i])
         last = path
-    return files
+    return unique
 
 
 def check_roots(paths: Iterable[str | os.PathLike[str]]) -> list[tuple[str, os.stat_result]]:
@@ -160,39 +167,87 @@ def check_roots(paths: Iterable[str | os.PathLike[str]]) -> list[tuple[str, os.s
     return roots
 
 
-def _walk(folder: str) -> list[tuple[str, int, int, int]]:
-    """Each seed file under ``folder``: (path, mtime_ns, size, identity), the identity
-    being ``st_dev << 64 | st_ino``."""
-    # A folder that vanishes or cannot be listed is passed over, as os.walk
-    # does: a seed folder edited while we index is normal, not fatal. Its
-    # subfolders are walked once it is closed, so that one descriptor is open
-    # at a time. A name with a seed suffix is stat'ed at once (it is nearly
-    # always a seed): the one system call a file needs.
-    found: list[tuple[str, int, int, int]] = []
-    subfolders: list[str] = []
-    add, is_regular, is_folder = found.append, stat.S_ISREG, stat.S_ISDIR
+class _Found(NamedTuple):
+    """What a walk found: the seed files, and the device and inode number of each (its identity)."""
+
+    files: list[SeedFile]
+    devices: list[int]
+    inodes: list[int]
+
+
+def _walk(folder: str, found: _Found) -> None:
+    """Add each seed file under ``folder`` to ``found``, each folder's in name order."""
+    # A folder that vanishes or cannot be listed is passed over, as os.walk does: a seed
+    # folder edited while we index is normal, not fatal. Its subfolders are walked once it is
+    # closed, so that one descriptor is open at a time. Every step is a C-level pass over a
+    # folder's names (a loop over os.scandir's entries cost a second more per million files):
+    # a name with a seed suffix is stat'ed (it is nearly always a seed: the one system call a
+    # file needs), the other names are only looked at for folders.
+    try:
+        names = os.listdir(folder)
+    except OSError:
+        return
+    prefix = os.path.join(folder, "")
+    visible = [name for name in names if name[0] != "."]
+    seedlike = list(map(str.endswith, map(str.lower, visible), repeat(_SUFFIXES)))  # (not hidden: a stem before the dot)
+    paths = list(map(prefix.__add__, sorted(compress(visible, seedlike))))
+    try:
+        stats = list(map(os.stat, paths))  # follows a link to a file
+    except OSError:  # one vanished (or is a dangling link) between listing and stat: passed over
+        stats = list(map(_stat_or_none, paths))
+        paths, stats = list(compress(paths, stats)), list(filter(None, stats))
+    modes = list(map(attrgetter("st_mode"), stats))
+    regular = list(map(stat.S_ISREG, modes))
+    subfolders = []
+    if not all(regular):  # a folder named like a seed, a FIFO, a device
+        subfolders = [path for path, mode in zip(paths, modes) if stat.S_ISDIR(mode) and not os.path.islink(path)]
+        paths, stats = list(compress(paths, regular)), list(compress(stats, regular))
+    found.files.extend(map(tuple.__new__, repeat(SeedFile), zip(paths, map(attrgetter("st_mtime_ns"), stats), map(attrgetter("st_size"), stats))))
+    found.devices.extend(map(attrgetter("st_dev"), stats))
+    found.inodes.extend(map(attrgetter("st_ino"), stats))
+    subfolders += _folders(folder, prefix, list(compress(visible, map(not_, seedlike))))
+    for subfolder in sorted(subfolders):
+        _walk(subfolder, found)
+
+
+def _stat_or_none(path: str) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except OSError:
+        return None
+
+
+_FOLDERS_BY_STAT = 256  # names without a seed suffix in a folder up to which each is lstat'ed
+
+
+def _folders(folder: str, prefix: str, names: list[str]) -> list[str]:
+    """The paths of those of ``names`` (in ``folder``) that are folders, not links to folders.
+
+    A few names are lstat'ed; more (a folder of images beside the seeds) are
+    told by the folder's listing, which knows each entry's type.
+    """
+    if len(names) <= _FOLDERS_BY_STAT:
+        folders = []
+        for name in names:
+            try:
+                if stat.S_ISDIR(os.lstat(prefix + name).st_mode):
+                    folders.append(prefix + name)
+            except OSError:
+                continue
+        return folders
+    wanted = set(names)
+    folders = []
     try:
         with os.scandir(folder) as listing:
             for entry in listing:
-                name = entry.name
-                if name[0] == ".":
-                    continue
                 try:
-                    if name.lower().endswith(_SUFFIXES):  # (not hidden: so there is a stem before the dot)
-                        st = entry.stat()  # follows a link to a file
-                        if is_regular(st.st_mode):
-                            add((entry.path, st.st_mtime_ns, st.st_size, st.st_dev << 64 | st.st_ino))
-                        elif is_folder(st.st_mode) and not entry.is_symlink():  # a folder named like a seed
-                            subfolders.append(entry.path)
-                    elif entry.is_dir(follow_symlinks=False):  # links to folders are not followed
-                        subfolders.append(entry.path)
+                    if entry.name in wanted and entry.is_dir(follow_symlinks=False):
+                        folders.append(entry.path)
                 except OSError:
-                    continue  # vanished (or a dangling link) between listing and stat
+                    continue
     except OSError:
         pass
-    for subfolder in subfolders:
-        found += _walk(subfolder)
-    return found
+    return folders
 
 
 # -- reading one file --------------------------------------------------------
