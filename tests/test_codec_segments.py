@@ -190,7 +190,8 @@ def test_a_segment_past_32768_documents_reads_back_like_whooshs(tmp_path):
     assert published.tolist() == [d["published"] for d in documents]
 
 
-def test_deleting_by_url_looks_few_urls_up_and_scans_for_many_with_the_same_result(tmp_path):
+def test_deleting_by_url_looks_few_urls_up_and_scans_for_many_with_the_same_result(tmp_path, monkeypatch):
+    monkeypatch.setattr(segments, "LOOKUPS_PER_SCAN", 8)
     schema = build_schema()
     segments.create(tmp_path, schema)
     builder = SegmentBuilder(tmp_path, schema)
@@ -208,6 +209,23 @@ def test_deleting_by_url_looks_few_urls_up_and_scans_for_many_with_the_same_resu
     absent = {f"https://example.com/absent/{n}" for n in range(100)}
     scanned = deleted(wanted | absent)  # 104 * 8 >= 200: the url column is scanned
     assert looked_up == scanned == [0, 7, 150, 199]
+
+
+@pytest.mark.parametrize("seed", range(6))
+def test_the_url_column_scan_finds_the_documents_a_scan_url_by_url_finds(seed):
+    """Urls short and long, empty, repeated, sharing their last bytes or differing only in their
+    length: the scan by keys finds what testing each document's url against the set finds."""
+    import random
+
+    rng = random.Random(seed)
+    pool = [b"", b"a", b"ab", b"https://x/1", b"https://y/1", b"xhttps://x/1", b"https://x/12345678", b"https://y/12345678",
+            "https://x/é".encode(), b"\0" * 3]
+    pool += [f"https://example.com/{rng.randrange(10**6)}".encode() for _ in range(40)]
+    column = [rng.choice(pool) for _ in range(rng.randrange(1, 300))]
+    for wanted in (set(rng.sample(pool, rng.randrange(1, 12))), {b"https://absent/1"}, set(pool)):
+        data, bounds = segments._joined(column)
+        found = segments._documents_with_urls(data.tobytes(), bounds, wanted, segments._url_keys(*segments._joined(sorted(wanted))))
+        assert found == [d for d, url in enumerate(column) if url in wanted]
 
 
 def test_a_missing_or_short_column_file_reads_as_the_default_for_the_documents_it_lacks(tmp_path):

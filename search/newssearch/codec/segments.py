@@ -57,7 +57,7 @@ from whoosh.filedb.filetables import _lengths as _ENTRY_LENGTHS
 from whoosh.system import pack_int, pack_long, pack_uint, pack_ushort
 
 from ..schema import TEXT_FIELDS, TOKEN_PATTERN, term_of, token_parts, tokens
-from .columns import VarBytesWriter, bytes_column, column_path, length_codes, length_column, write_numeric
+from .columns import VarBytesWriter, bytes_column_buffer, column_path, length_codes, length_column, write_numeric
 from .postings import read_postings
 
 # The table of contents, for the indexer: it creates, reads and publishes generations through here.
@@ -668,8 +668,8 @@ def delete_urls(folder: str | os.PathLike[str], schema, segments: list, urls: se
     """Mark deleted, in ``segments``, every document whose url is in ``urls``; returns ``segments``.
 
     Deletions live in the segment objects (the next ``TOC``), not in files.
-    A few urls are looked up in each segment's term table; many are matched
-    against a scan of the segment's url column.
+    A few urls are looked up in each segment's term table; more are matched
+    against the segment's url column (:func:`_documents_with_urls`).
     """
     from whoosh.reading import SegmentReader
 
@@ -677,8 +677,9 @@ def delete_urls(folder: str | os.PathLike[str], schema, segments: list, urls: se
         return segments
     storage = FileStorage(os.fspath(folder))
     encoded = {url.encode("utf-8") for url in urls}
+    wanted = _url_keys(*_joined(sorted(encoded)))
     for segment in segments:
-        if len(encoded) * 8 < segment.doc_count_all():
+        if len(encoded) * LOOKUPS_PER_SCAN < segment.doc_count_all():
             reader = SegmentReader(storage, schema, segment)
             try:
                 for url in encoded:
@@ -687,10 +688,57 @@ def delete_urls(folder: str | os.PathLike[str], schema, segments: list, urls: se
             finally:
                 reader.close()
         else:
-            for docnum, url in enumerate(bytes_column(folder, segment, "url")):
-                if url in encoded:
-                    segment.delete_document(docnum)
+            for docnum in _documents_with_urls(*bytes_column_buffer(folder, segment, "url"), encoded, wanted):
+                segment.delete_document(docnum)
     return segments
+
+
+# Looking a url up in a segment's term table costs about what scanning this many documents'
+# urls does (measured at 180,000 documents a segment: 30,000 urls were 1.6 s looked up or
+# scanned one by one, 0.1 s scanned as arrays).
+LOOKUPS_PER_SCAN = 1024
+
+
+def _documents_with_urls(data: bytes, bounds: np.ndarray, encoded: set[bytes], wanted: np.ndarray) -> list[int]:
+    """The documents of a url column (``data``, ``bounds``: see ``bytes_column_buffer``) whose url
+    is one of ``encoded`` (whose keys are ``wanted``).
+
+    Each url's key (:func:`_url_keys`) is computed for every document at once; the few
+    documents whose key is wanted are then compared whole. No Python object per document:
+    made into bytes one by one, 3 million urls cost a second and a half.
+    """
+    keys = _url_keys(np.frombuffer(data, dtype=np.uint8), bounds)
+    candidates = np.flatnonzero(np.isin(keys, wanted)).tolist()
+    ends = bounds[1:]
+    return [d for d in candidates if data[int(bounds[d]) : int(ends[d])] in encoded]
+
+
+def _joined(values: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+    """``values`` as a url column is laid out: their bytes back to back, and where each lies."""
+    bounds = np.zeros(len(values) + 1, dtype=np.int64)
+    np.cumsum([len(v) for v in values], out=bounds[1:])
+    return np.frombuffer(b"".join(values), dtype=np.uint8), bounds
+
+
+_KEY_BYTES = np.arange(8)
+_GOLDEN = np.uint64(0x9E3779B97F4A7C15)
+
+
+def _url_keys(data: np.ndarray, bounds: np.ndarray) -> np.ndarray:
+    """A 64-bit key of each value ``data[bounds[i]:bounds[i + 1]]``, a function of its bytes alone:
+    its last 8 bytes (zeros before a shorter one) mixed with its length. Equal urls, equal keys."""
+    starts, ends = bounds[:-1], bounds[1:]
+    keys = np.zeros(len(starts), dtype=np.uint64)
+    for lo in range(0, len(starts), 65536):  # (65536, 8) positions at a time: 4 MB
+        first, last = starts[lo : lo + 65536], ends[lo : lo + 65536]
+        at = last[:, None] - 8 + _KEY_BYTES
+        tail = data[np.maximum(at, 0)] if len(data) else np.zeros(at.shape, dtype=np.uint8)
+        tail[at < first[:, None]] = 0
+        keys[lo : lo + len(first)] = np.ascontiguousarray(tail).view("<u8").ravel()
+    lengths = (ends - starts).astype(np.uint64)
+    lengths *= _GOLDEN
+    keys ^= lengths
+    return keys
 
 
 def merge_small(folder: str | os.PathLike[str], schema, segments: list, rebuild, prepare=None, min_documents: int = 0) -> list:
