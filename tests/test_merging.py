@@ -9,6 +9,7 @@ from datetime import datetime, timezone
 import pytest
 
 from newssearch import IndexingError, index_seeds, open_index, store
+from newssearch import seeds as seeds_module
 from newssearch import workers as processes
 from newssearch.codec import segments
 from newssearch.facets import FacetValue
@@ -191,21 +192,30 @@ def test_small_segments_from_two_workers_search_like_one_serial_build(seeds, tmp
     serial = index_seeds([seeds], tmp_path / "serial", workers=1)
     pools, prestarted = [], []
 
+    helped = []
+
     class Spy(processes.Workers):
         def __init__(self, *args, **kwargs):
             super().__init__(*args, **kwargs)
             pools.append(self)
 
+        def stat(self, prefix, names):
+            helped.append(len(names))
+            return super().stat(prefix, names)
+
     prestart = processes.prestart
     monkeypatch.setattr(processes, "Workers", Spy)
     monkeypatch.setattr(processes, "prestart", lambda *args: prestarted.append(prestart(*args)) or prestarted[-1])
     monkeypatch.setattr(processes, "EARLY_WORKERS", 10 if early else 10**9)
+    monkeypatch.setattr(seeds_module, "HELPED_FROM", 10)  # early workers stat half of a folder's files for the walk
+    monkeypatch.setattr(seeds_module, "STAT_CHUNK", 7)
     monkeypatch.setattr(processes, "PARALLEL_THRESHOLD", 10)
     monkeypatch.setattr(processes, "PARSE_BATCH", 8)
     monkeypatch.setattr(processes, "SEGMENT_POSTINGS", 300)
     parallel = index_seeds([seeds], tmp_path / "parallel", workers=2)
 
     assert len(pools) == 1 and (prestarted == pools if early else prestarted == [None])
+    assert helped == ([7, 7, 7, 7, 2] if early else [])  # half of the folder's 60 files, in chunks
     assert indexer_children() == []
     assert len(live_segments(tmp_path / "serial")) == 1
     assert len(live_segments(tmp_path / "parallel")) >= 4

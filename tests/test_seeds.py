@@ -194,7 +194,7 @@ def test_files_found_twice_are_one_seed_as_file_by_file(monkeypatch, tmp_path, s
         found = list({f[0]: f for f in found}.values())  # distinct paths
         found = [(p, m, s, i) for i, (p, m, s, _) in enumerate(found)]  # distinct files: the fast path
 
-    def walk(folder, into):
+    def walk(folder, into, helper=None):
         for path, mtime_ns, size, identity in found:
             into.files.append(seeds.SeedFile(path, mtime_ns, size))
             into.devices.append(identity % 2)  # the same inode number on two devices is two files
@@ -235,17 +235,28 @@ def _walk_entry_by_entry(folder: str) -> list[tuple[str, int, int, tuple[int, in
     return found
 
 
+@pytest.mark.parametrize("helped", [False, True], ids=["alone", "helped"])
 @pytest.mark.parametrize("seed", range(12))
-def test_the_walk_finds_what_a_walk_entry_by_entry_finds(monkeypatch, tmp_path, seed):
+def test_the_walk_finds_what_a_walk_entry_by_entry_finds(monkeypatch, tmp_path, seed, helped):
     """Random trees of seeds, hidden and foreign files, folders named like seeds, links to files
     and folders (inside and outside), dangling links, hard links and FIFOs, walked from one or
-    several overlapping roots: the walk finds what the entry-by-entry reference finds."""
+    several overlapping roots: the walk finds what the entry-by-entry reference finds, alone
+    or with a helper that stats half of each folder's files (as a worker does)."""
     import random
 
-    from newssearch import seeds
+    from newssearch import seeds, workers
 
     rng = random.Random(seed)
     monkeypatch.setattr(seeds, "_FOLDERS_BY_STAT", rng.choice([0, 2, 256]))  # both ways of telling folders
+    monkeypatch.setattr(seeds, "HELPED_FROM", 1)
+    monkeypatch.setattr(seeds, "STAT_CHUNK", rng.choice([1, 3, 16_384]))
+    asked = []
+
+    def helper(prefix, names):
+        asked.append(names)
+        done = workers._Stat(prefix, "\0".join(names)).run()  # what the worker runs, here
+        return lambda: [column.tolist() for column in done]
+
     tree, outside = tmp_path / "tree", tmp_path / "outside"
     outside.mkdir()
     (outside / "far.txt").write_text("x")
@@ -279,8 +290,8 @@ def test_the_walk_finds_what_a_walk_entry_by_entry_finds(monkeypatch, tmp_path, 
     expected = []
     for root in roots:
         expected += _walk_entry_by_entry(str(root))
-    assert [tuple(f) for f in find_seed_files(roots)] == _one_seed_per_file(expected)
-    assert expected  # (the trees hold seeds)
+    assert [tuple(f) for f in find_seed_files(roots, helper=helper if helped else None)] == _one_seed_per_file(expected)
+    assert expected and bool(asked) is helped  # (the trees hold seeds)
 
 
 def test_a_missing_path_is_an_error_naming_it(tmp_path):

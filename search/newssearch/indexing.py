@@ -223,7 +223,7 @@ def _index(
             # calls do (a second of the 10 of an unchanged million files).
             loader = _Thread(_usable_base, index_dir) if not rebuild else None
             with _in_thread(loader):
-                files = find_seed_files(paths)
+                files = find_seed_files(paths, helper=early.stat if early is not None else None)
             base, rebuilt, manifest = loader.result if loader is not None else (None, None, {})
             run = _Run(manifest, files, [os.path.abspath(p) for p in paths], base)
             del files, manifest  # the run holds what it needs of them

@@ -527,7 +527,7 @@ class StoredColumn(NamedTuple):
     compressed again (see :func:`write_columns`)."""
 
     kind: str
-    count: int
+    rows: int
     blob: bytes  # the zlib stream
 
 
@@ -544,7 +544,7 @@ def write_columns(path: Path, columns: Mapping[str, list | StoredColumn]) -> Non
     header, blobs = [], []
     for name, values in columns.items():
         if isinstance(values, StoredColumn):
-            kind, count, blob = values
+            kind, count, blob = values.kind, values.rows, values.blob
         else:
             kind, data = _encode_column(values)
             count, blob = len(values), zlib.compress(data, 1)

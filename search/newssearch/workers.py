@@ -14,6 +14,7 @@ from __future__ import annotations
 import os
 import pickle
 import queue
+from array import array
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from multiprocessing import get_context
@@ -208,6 +209,7 @@ class Workers:
         parent = os.getpid()
         self.folder: Path | None = None
         self._stopping = False
+        self._helping = -1  # the worker given the last stat task
         self.tasks = [ctx.Queue() for _ in range(count)]
         self.results = [ctx.Queue() for _ in range(count)]
         self.procs = [
@@ -279,6 +281,15 @@ class Workers:
             for task in self.tasks:
                 task.put(None)
 
+    def stat(self, prefix: str, names: list[str]) -> Callable[[], list[list[int]]]:
+        """Have a worker ``stat`` the files ``prefix + name`` while the walk does others (before
+        :meth:`begin`; see ``newssearch.seeds.find_seed_files``). Returns a function that waits
+        for the result: the names' mtime_ns, sizes, modes, devices and inode numbers, by
+        column; the mode is 0 for a file that could not be stat'ed."""
+        i = self._helping = (self._helping + 1) % len(self.procs)
+        self.tasks[i].put(_Stat(prefix, "\0".join(names)))
+        return lambda: [column.tolist() for column in self._receive(i)]
+
     def finish(self) -> list[tuple[list, dict[str, int]]]:
         """Each worker's finished segments and vocabulary counts (see ``SegmentWriter.finish``)."""
         self._stop_after_queued()
@@ -320,7 +331,10 @@ def _work(tasks, results, parent: int) -> None:
     # 5 % of a worker's time. The process is ours and short-lived.
     gc.disable()
     try:
-        writer: SegmentWriter | None = tasks.get()
+        writer: SegmentWriter | _Stat | None = tasks.get()
+        while isinstance(writer, _Stat):  # an early worker helps the walk first
+            results.put(("ok", writer.run()))
+            writer = tasks.get()
         if writer is None:
             return  # stopped before the run had anything to parse
         while (batch := tasks.get()) is not None:
@@ -328,6 +342,33 @@ def _work(tasks, results, parent: int) -> None:
         results.put(("ok", writer.finish()))
     except BaseException as exc:  # noqa: BLE001 - reported to the indexer, which raises it
         results.put(("error", _sendable(exc)))
+
+
+class _Stat(NamedTuple):
+    """A task for an early worker, before its writer: the ``stat`` of names of one folder."""
+
+    prefix: str  # the folder's path and a separator
+    names: str  # joined by NUL, which no name holds: one string pickles in one go
+
+    def run(self) -> tuple[array, ...]:
+        """Each name's mtime_ns, size, mode, device and inode number (all 0: it could not be
+        stat'ed, as a file that vanished), as arrays: no Python object per file to pickle."""
+        paths = list(map(self.prefix.__add__, self.names.split("\0")))
+        stats: list[os.stat_result | None]
+        try:
+            stats = list(map(os.stat, paths))
+        except OSError:
+            stats = [_stat_or_none(path) for path in paths]
+        fields = ("st_mtime_ns", "st_size", "st_mode", "st_dev", "st_ino")
+        return tuple(array("q" if i < 2 else "Q", [getattr(st, field) if st is not None else 0 for st in stats])
+                     for i, field in enumerate(fields))
+
+
+def _stat_or_none(path: str) -> os.stat_result | None:
+    try:
+        return os.stat(path)
+    except OSError:
+        return None
 
 
 def _sendable(exc: BaseException) -> BaseException:
