@@ -251,8 +251,8 @@ def test_a_seeds_folder_that_vanishes_mid_run(seeds, index_dir, monkeypatch):
     make_corpus(seeds, 10, start=10)
     real = indexing.find_seed_files
 
-    def vanish(paths):
-        found = real(paths)
+    def vanish(paths, **options):
+        found = real(paths, **options)
         shutil.rmtree(seeds)
         return found
 
