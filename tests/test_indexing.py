@@ -481,7 +481,9 @@ def test_owners_are_found_again_only_when_a_file_changed_what_it_claims(seeds, i
     assert encoded == {"text": {"mtime_ns", "sizes"}, "url": {"mtime_ns", "sizes", "urls"}, "related": {"mtime_ns", "sizes"},
                        "bad": {"mtime_ns", "sizes", "states", "notes"}, "duplicate": {"mtime_ns", "urls"}}[edit]
     manifest = store.live_generation(index_dir) / store.MANIFEST
-    store.write_columns(tmp_path / "afresh.cols", store.load_columns(manifest, {}))
+    columns = store.load_columns(manifest, {})
+    assert report.duplicates == indexing._count_duplicates(columns["urls"], columns["states"]) == (edit == "duplicate")
+    store.write_columns(tmp_path / "afresh.cols", columns)
     assert (tmp_path / "afresh.cols").read_bytes() == manifest.read_bytes()
     # The related urls file is the base's own when no file changed what it claims; written anew
     # otherwise, with the same urls unless a file's related urls changed.

@@ -503,7 +503,7 @@ class _Run:
         # paths in path order, so when no file was added or gone the paths compare as lists,
         # and the times and sizes as columns.
         paths = list(map(_PATH, files))
-        same_paths = isinstance(old, _Manifest) and paths == old.columns[0]
+        same_paths = self._same_paths = isinstance(old, _Manifest) and paths == old.columns[0]
         if same_paths:
             assert isinstance(old, _Manifest)
             mtimes, sizes = list(map(_MTIME, files)), list(map(_SIZE, files))
@@ -730,13 +730,19 @@ class _Run:
         if self.same:
             return self.duplicates
         if self._new_columns is not None:  # finish() made them (a later lost() changes only mtimes)
-            _, urls, states, _ = self._new_columns
-            return _count_duplicates(urls, states)
+            # Each file that parses holds its url or duplicates one: those that do not hold theirs
+            # (what _count_duplicates counts, without a set of a million urls).
+            _, _, states, _ = self._new_columns
+            return len(states) - states.count(BAD) - len(self.seeds)
         return _count_duplicates([e.url for e in self.new.values()], [e.state for e in self.new.values()])
 
     @property
     def removed_count(self) -> int:
-        return 0 if self.same else len(self.old.keys() - self.new.keys())
+        if self.same:
+            return 0
+        if self._same_paths:  # every file of the manifest is there: only those not yet taken are missing
+            return len(self.stats)
+        return len(self.old.keys() - self.new.keys())
 
     def manifest(self) -> tuple[dict, dict, dict]:
         """The new generation's manifest, its related urls (both by column) and its kept payloads."""
