@@ -29,6 +29,7 @@ import numpy as np  # noqa: E402
 import newssearch  # noqa: E402
 from newssearch import docvalues, neardup, store, workers  # noqa: E402
 from newssearch.codec import segments  # noqa: E402
+from newssearch.codec.columns import bytes_column  # noqa: E402
 from queries import build_queries  # noqa: E402
 
 
@@ -52,7 +53,7 @@ def clustering_seconds(index_dir: Path) -> tuple[float, float, int]:
         segs = [leaf.segment() for leaf, _ in reader.leaf_readers()]
     ix.close()
     started = time.perf_counter()
-    sigs, has = neardup.signature_matrix([v for s in segs for v in segments.bytes_column(gen, s, "minhash")])
+    sigs, has = neardup.signature_matrix([v for s in segs for v in bytes_column(gen, s, "minhash")])
     read = time.perf_counter() - started
     values = docvalues.DocValues.load(gen)
     started = time.perf_counter()

@@ -336,13 +336,14 @@ def test_signatures_of_a_batch_are_each_article_signed_alone(monkeypatch):
 def test_the_indexer_stores_the_signature_of_title_and_excerpt(wire):
     from newssearch import store
     from newssearch.codec import segments
+    from newssearch.codec.columns import bytes_column
 
     gen = store.live_generation(wire)
     ix = segments.open_whoosh(gen)
     with ix.reader() as reader:
         stored = {}
         for leaf, _offset in reader.leaf_readers():
-            values = segments.bytes_column(gen, leaf.segment(), "minhash")
+            values = bytes_column(gen, leaf.segment(), "minhash")
             for docnum, value in enumerate(values):
                 if not leaf.segment().is_deleted(docnum):
                     payload = leaf.stored_fields(docnum)["payload"]
