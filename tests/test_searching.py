@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime, timezone
 
+import numpy as np
 import pytest
 
 from newssearch import FacetValue, IndexNotFoundError, QueryError, index_seeds, open_index
@@ -533,3 +534,24 @@ def test_similar_articles_over_docnums_equal_those_over_masks(clustered_index, m
             monkeypatch.setattr(module, "SPARSE_FROM", 0)
         over_docnums = ix.similar(url)
     assert replace(over_docnums, took_ms=0) == replace(over_masks, took_ms=0)
+
+
+@pytest.mark.parametrize("seed", range(20))
+def test_the_first_results_are_those_a_sort_of_every_match_puts_first(seed):
+    """top_by_key_and_rank (a partition) keeps what sorting every match by key, then url rank, puts
+    first: with keys all equal (as "*" scores), a few values, or all distinct."""
+    from newssearch.searching import top_by_key_and_rank
+
+    rng = np.random.default_rng(seed)
+    size = int(rng.integers(1, 400))
+    rank = rng.permutation(size + 50)  # every document's url rank: no two share one
+    docs = np.sort(rng.choice(size + 50, size=size, replace=False))
+    key = rng.integers(0, [1, 3, 10**9][seed % 3], size=size).astype(np.float32 if seed % 2 else np.int64)
+    for wanted in (1, 2, 10, size - 1, size, size + 5):
+        if wanted < 1:
+            continue
+        kept, kept_key = top_by_key_and_rank(docs, key, rank, wanted)
+        order = np.lexsort((rank[kept], kept_key))
+        reference = np.lexsort((rank[docs], key))[:wanted]
+        assert kept[order].tolist() == docs[reference].tolist()
+        assert kept_key[order].tolist() == key[reference].tolist()

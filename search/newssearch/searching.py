@@ -747,20 +747,14 @@ class IndexSearcher:
         docs = docs_of(final)
         if sort == "relevance":
             key = -scores(docs)
-            if len(docs) > wanted:
-                # Keep the top `wanted` and everything tied with the last of them.
-                cut = np.partition(key, wanted - 1)[wanted - 1]
-                keep = key <= cut
-                docs, key = docs[keep], key[keep]
-            order = np.lexsort((columns.url_rank[docs], key))[:wanted]
-            return [(int(d), float(-k)) for d, k in zip(docs[order], key[order])]
-        published = columns.published[docs]
-        if sort == "oldest":
-            # Articles without a date go last either way.
-            key = np.where(published == NO_DATE, np.iinfo(np.int64).max, published)
         else:
-            key = -published
+            published = columns.published[docs]
+            # Articles without a date go last either way.
+            key = np.where(published == NO_DATE, np.iinfo(np.int64).max, published) if sort == "oldest" else -published
+        docs, key = top_by_key_and_rank(docs, key, columns.url_rank, wanted)
         order = np.lexsort((columns.url_rank[docs], key))[:wanted]
+        if sort == "relevance":
+            return [(int(d), float(-k)) for d, k in zip(docs[order], key[order])]
         return [(int(d), None) for d in docs[order]]
 
     def _hit(self, rank: int, docnum: int, score: float | None, marks: _Marks, others: _Others | None = None,
@@ -919,3 +913,21 @@ def _replace_took(results: SearchResults, started: float) -> SearchResults:
     return replace(results, took_ms=round((time.perf_counter() - started) * 1000, 2))
 
 
+def top_by_key_and_rank(docs: np.ndarray, key: np.ndarray, rank: np.ndarray, wanted: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ``wanted`` of ``docs`` that come first by ``key``, ties by ``rank`` (a permutation: no two
+    documents share one), with their keys, in no particular order.
+
+    A partition, not a sort: the ones better than the ``wanted``-th key, and of those tied with it
+    the ones of least rank. (Sorting every match by both was 0.8 s for "*" at a million seeds,
+    2.9 million matches of one score.)
+    """
+    if len(docs) <= wanted:
+        return docs, key
+    cut = np.partition(key, wanted - 1)[wanted - 1]
+    keep = key < cut
+    tied = np.flatnonzero(key == cut)
+    need = wanted - int(np.count_nonzero(keep))
+    if len(tied) > need:
+        tied = tied[np.argpartition(rank[docs[tied]], need - 1)[:need]]
+    keep[tied] = True
+    return docs[keep], key[keep]
