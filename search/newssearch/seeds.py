@@ -206,7 +206,7 @@ def _walk(folder: str, found: _Found, helper: StatHelper | None = None) -> None:
         helped = len(chosen) // 2
         pending = [helper(prefix, chosen[at : at + STAT_CHUNK]) for at in range(helped, len(chosen), STAT_CHUNK)]
     paths = list(map(prefix.__add__, chosen))
-    columns = _stat_columns(paths[:helped])
+    columns = stat_columns(paths[:helped])
     for done in pending:
         for mine, theirs in zip(columns, done()):
             mine += theirs
@@ -225,7 +225,7 @@ def _walk(folder: str, found: _Found, helper: StatHelper | None = None) -> None:
         _walk(subfolder, found, helper)
 
 
-def _stat_columns(paths: list[str]) -> list[list[int]]:
+def stat_columns(paths: list[str]) -> list[list[int]]:
     """The mtime_ns, sizes, modes, devices and inode numbers of ``paths`` (following links to
     files), by column; the mode is 0 for a file that could not be stat'ed (vanished since it
     was listed, or a dangling link)."""

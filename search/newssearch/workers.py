@@ -23,7 +23,7 @@ from typing import TYPE_CHECKING, Any, NamedTuple
 
 from .documents import related_document, seed_document, sign
 from .errors import IndexingError, SeedError, first_line
-from .seeds import Article, read_seed
+from .seeds import Article, read_seed, stat_columns
 
 # The writing modules (Whoosh, NumPy) are imported when there is something to write.
 if TYPE_CHECKING:
@@ -351,24 +351,10 @@ class _Stat(NamedTuple):
     names: str  # joined by NUL, which no name holds: one string pickles in one go
 
     def run(self) -> tuple[array, ...]:
-        """Each name's mtime_ns, size, mode, device and inode number (all 0: it could not be
-        stat'ed, as a file that vanished), as arrays: no Python object per file to pickle."""
-        paths = list(map(self.prefix.__add__, self.names.split("\0")))
-        stats: list[os.stat_result | None]
-        try:
-            stats = list(map(os.stat, paths))
-        except OSError:
-            stats = [_stat_or_none(path) for path in paths]
-        fields = ("st_mtime_ns", "st_size", "st_mode", "st_dev", "st_ino")
-        return tuple(array("q" if i < 2 else "Q", [getattr(st, field) if st is not None else 0 for st in stats])
-                     for i, field in enumerate(fields))
-
-
-def _stat_or_none(path: str) -> os.stat_result | None:
-    try:
-        return os.stat(path)
-    except OSError:
-        return None
+        """The names' columns as ``newssearch.seeds`` makes them (mode 0: a file that could not
+        be stat'ed), as arrays: no Python object per file to pickle."""
+        columns = stat_columns(list(map(self.prefix.__add__, self.names.split("\0"))))
+        return tuple(array("q" if i < 2 else "Q", column) for i, column in enumerate(columns))
 
 
 def _sendable(exc: BaseException) -> BaseException:
