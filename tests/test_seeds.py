@@ -204,6 +204,25 @@ def test_files_found_twice_are_one_seed_as_file_by_file(monkeypatch, tmp_path, s
     assert [tuple(f) for f in find_seed_files([tmp_path])] == _one_seed_per_file(found)
 
 
+def test_a_path_found_twice_as_two_files_is_the_first_found(monkeypatch, tmp_path):
+    """Two given folders overlap and a file was replaced between their walks: one path, two
+    identities, every inode number distinct. The first finding is taken, each path once."""
+    from newssearch import seeds
+
+    found = [("/f/b.txt", 1, 1, (0, 10)), ("/f/a.txt", 2, 2, (0, 11)), ("/f/b.txt", 3, 3, (0, 12)), ("/f/c.txt", 4, 4, (0, 13))]
+
+    def walk(folder, into, helper=None):
+        for path, mtime_ns, size, (device, inode) in found:
+            into.files.append(seeds.SeedFile(path, mtime_ns, size))
+            into.devices.append(device)
+            into.inodes.append(inode)
+
+    monkeypatch.setattr(seeds, "_walk", walk)
+    assert [tuple(f) for f in find_seed_files([tmp_path])] == [("/f/a.txt", 2, 2), ("/f/b.txt", 1, 1), ("/f/c.txt", 4, 4)]
+    found[3] = ("/f/c.txt", 4, 4, (1, 10))  # and the same inode number on another device: another file
+    assert [tuple(f) for f in find_seed_files([tmp_path])] == [("/f/a.txt", 2, 2), ("/f/b.txt", 1, 1), ("/f/c.txt", 4, 4)]
+
+
 def _walk_entry_by_entry(folder: str) -> list[tuple[str, int, int, tuple[int, int]]]:
     """The reference for the walk: each entry of os.scandir in turn (what find_seed_files did
     until it made C-level passes over each folder's names)."""

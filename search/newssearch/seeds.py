@@ -134,12 +134,13 @@ def find_seed_files(paths: Iterable[str | os.PathLike[str]], *, helper: StatHelp
     if len(set(found.inodes)) == len(files):
         # No file found twice (distinct inode numbers are distinct files): the usual case, in C.
         # Each folder's files come sorted, so the paths usually are already.
+        ordered = files
         found_paths: list[str] = list(map(itemgetter(0), files))
         if any(map(gt, found_paths, islice(found_paths, 1, None))):
-            files.sort(key=itemgetter(0))
-            found_paths = list(map(itemgetter(0), files))
-        if not any(map(eq, found_paths, islice(found_paths, 1, None))):  # (a path found twice is one file found twice)
-            return files
+            ordered = sorted(files, key=itemgetter(0))  # (files stays in the order of the identities)
+            found_paths = list(map(itemgetter(0), ordered))
+        if not any(map(eq, found_paths, islice(found_paths, 1, None))):  # a path found twice: a file replaced between
+            return ordered
     # Sorted by path, each path taken once (what was found of it first), then each file once.
     order = sorted(range(len(files)), key=lambda i: files[i][0])  # stable: the first found of a path comes first
     unique: list[SeedFile] = []
