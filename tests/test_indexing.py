@@ -532,6 +532,15 @@ def test_stored_owners_that_do_not_fit_the_columns_are_not_used():
     assert indexing.stored_owners(paths, urls, related_urls, None) is None
 
 
+def test_stored_owners_that_are_not_rows_are_read_as_none(tmp_path):
+    base = {"paths": ["a"], "related": [["https://r/1"]]}
+    for holders, held in (([0], [0]), (["0"], [0]), ([0], [["x"]]), ([0], None)):
+        columns = {**base, "seed_holders": holders} if held is None else {**base, "seed_holders": holders, "related_held": held}
+        store.write_columns(tmp_path / store.RELATED_URLS, columns)
+        stored = store.load_related_columns(tmp_path)[2]
+        assert stored == ((holders, held) if (holders, held) == ([0], [0]) else None)
+
+
 def test_three_files_that_rotate_their_urls(seeds, index_dir, tmp_path):
     names = ["a.txt", "b.txt", "c.txt"]
     for i, name in enumerate(names):

@@ -505,7 +505,9 @@ def load_related_columns(gen: Path) -> tuple[list[str], list[list[str]], tuple[l
     if not columns_of([paths, related], (str, list)):
         raise IndexCorruptError(str(gen.parent), f"{gen.name}/{RELATED_URLS} is not a list of related urls")
     holders, held = raw.get("seed_holders"), raw.get("related_held")
-    return paths, related, (holders, held) if holders is not None and held is not None else None
+    if not (isinstance(holders, list) and isinstance(held, list) and columns_of([holders], (int,)) and columns_of([held], (int,))):
+        return paths, related, None  # none stored (or not rows): the indexer finds them again
+    return paths, related, (holders, held)
 
 
 # -- side files stored by column ----------------------------------------------
