@@ -477,8 +477,8 @@ class _Run:
     def __init__(self, old: _Manifest | dict[str, _Entry], files: list[SeedFile], roots: list[str], base: Path | None) -> None:
         self.base = base
         self._old_related: dict[str, list[str]] | None = None
-        self._old_columns: list[list] | None = old.columns if isinstance(old, _Manifest) else None
-        self._base_manifest = old if isinstance(old, _Manifest) else None  # its columns, reused by manifest()
+        # The base's manifest by column: read by start(), and its stored columns reused by manifest().
+        self._base_manifest = old if isinstance(old, _Manifest) else None
         self._new_columns: tuple[list[str], list[str], list[str], list[Sequence[str]]] | None = None
         self._old_owner_columns: tuple[list[str], list[str], list[str], list] | None = None
         self.to_parse: list[SeedFile] = []
@@ -574,9 +574,9 @@ class _Run:
 
     def start(self) -> None:
         """Before any file is taken: who held each url in the base generation."""
-        if self._old_columns is not None and self.base is not None:
+        if self._base_manifest is not None and self.base is not None:
             # The loaded columns, already in path order, and the related urls in the same order.
-            paths, _, _, urls, states, _ = self._old_columns
+            paths, _, _, urls, states, _ = self._base_manifest.columns
             related_paths, related, stored = store.load_related_columns(self.base)
             self._old_related = dict(zip(related_paths, related))
             # Whether the base's related.cols is what this run writes when nothing it holds changed
@@ -587,7 +587,6 @@ class _Run:
                 related = [self._old_related.get(path, []) for path in paths]
                 stored = None  # (rows of other columns)
             columns: tuple[list[str], list[str], list[str], list] = (paths, urls, states, related)
-            self._old_columns = None
             found = stored_owners(paths, urls, related, stored)
         else:
             columns = self._columns(self.old)
