@@ -94,10 +94,12 @@ def _normalize_any(url: str) -> str:
     # ends up last) is taken to its fixed point, so the function is idempotent.
     for _ in range(8):
         try:
-            result = _normalize(text).strip()
+            made = _normalize(text)
         except ValueError:  # urlsplit refuses some malformed hosts ("http://[x")
-            result = text
-        if result == text or not _SECOND_PASS_MAY_CHANGE(result):
+            made = text
+        result = made.strip()
+        # (Tested before the strip: a space the strip takes off can leave a bare "?" behind.)
+        if result == text or not _SECOND_PASS_MAY_CHANGE(made):
             return result
         text = result
     return text
@@ -174,7 +176,7 @@ def _query(query: str) -> str:
             pair = pair[4:]
         key, _, value = pair.partition("=")
         name = key.lower()
-        if not key or name == "amp" or name in TRACKING_PARAMETERS or name.startswith(_TRACKING_PREFIXES):
+        if not key.strip() or name == "amp" or name in TRACKING_PARAMETERS or name.startswith(_TRACKING_PREFIXES):  # (no name: empty)
             continue
         if name == "outputtype" and value.lower() == "amp":
             continue
