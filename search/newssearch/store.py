@@ -96,6 +96,10 @@ KEEP_GENERATIONS = 3  # the live one and the two before it
 # 6: the manifest and the related urls as column files (write_columns), not JSON.
 # 7: posting blocks above COMPRESS_ABOVE bytes zlib-compressed (newssearch.codec.segments);
 #    stored records pickled without memo or frame.
+# Not a version: the owners stored in related.cols (a generation without them has them found
+# again), and the url fix of 2026-12-04 (a space left last, a nameless parameter): a url of that
+# rare form keeps its earlier identity in an older index until its file is read again, which
+# was judged not worth rebuilding every index for.
 SCHEMA_VERSION = 7
 # What a version changed that a user notices, for the notice of an automatic rebuild.
 SCHEMA_CHANGES = {
